@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * limits.h: every input-driven limit of vigie, in one place.
+ *
+ * Each limit bounds memory or time that a hostile input could otherwise make unbounded.
+ * A record or rule that exceeds one is reported with its position, counted and skipped;
+ * nothing else is lost. Change a value here, not at the point of use.
+ */
+#ifndef VG_LIMITS_H
+#define VG_LIMITS_H
+
+/* Largest single record (one JSON line, one CSV row, one array element): 256 MiB.
+ * A 64 MiB line is valid and must be processed. */
+#define VG_MAX_RECORD_BYTES (256u * 1024u * 1024u)
+
+/* Deepest JSON nesting accepted (objects + arrays). Deeper input is rejected as TOODEEP
+ * without recursion, so depth 100,000 costs nothing but the scan. */
+#define VG_MAX_JSON_DEPTH 512
+
+/* Most tokens one JSON record may produce on the tape (about 16 bytes each). */
+#define VG_MAX_JSON_TOKENS (64u * 1024u * 1024u)
+
+/* Depth of JSON-inside-a-JSON-string that field lookup will descend into. */
+#define VG_MAX_EMBEDDED_JSON_DEPTH 2
+
+/* YAML: most events (nodes) one rule file may produce, and most alias expansions:
+ * bounds the "billion laughs" alias bomb. */
+#define VG_MAX_YAML_EVENTS 200000u
+#define VG_MAX_YAML_ALIAS_EXPANSIONS 10000u
+#define VG_MAX_RULE_FILE_BYTES (8u * 1024u * 1024u)
+
+/* Condition expressions: longest text and deepest parenthesis nesting. */
+#define VG_MAX_CONDITION_BYTES 65536u
+#define VG_MAX_CONDITION_DEPTH 256
+
+/* PCRE2: match limit and depth limit per regex evaluation (backtracking bound). */
+#define VG_PCRE2_MATCH_LIMIT 100000u
+#define VG_PCRE2_DEPTH_LIMIT 10000u
+
+/* base64offset / windash / expand may multiply values; cap on variants per value. */
+#define VG_MAX_VALUE_VARIANTS 4096u
+
+/* CSV: most columns per row, longest header. */
+#define VG_MAX_CSV_COLUMNS 4096u
+
+/* Decompressed bytes per compressed byte before a stream is treated as a bomb (ratio),
+ * applied only past VG_DECOMPRESS_RATIO_FLOOR decompressed bytes. */
+#define VG_DECOMPRESS_MAX_RATIO 2000u
+#define VG_DECOMPRESS_RATIO_FLOOR (64u * 1024u * 1024u)
+
+#endif

@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util.c: byte buffers, the arena, diagnostics, status names, strings and time.
+ * Nothing here knows about logs or rules. Costs: vg_buf grows geometrically; the arena
+ * allocates chunks of a fixed size (or larger for big requests) and never frees singly.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *const status_names[] = {
+#define X(name, msg) #name,
+    VIGIE_STATUS_MAP(X)
+#undef X
+};
+static const char *const status_msgs[] = {
+#define X(name, msg) msg,
+    VIGIE_STATUS_MAP(X)
+#undef X
+};
+
+const char *vigie_status_name(int rc)
+{
+    if (rc < 0 || rc >= VIGIE_STATUS_COUNT)
+        return "UNKNOWN";
+    return status_names[rc];
+}
+
+const char *vigie_strerror(int rc)
+{
+    if (rc < 0 || rc >= VIGIE_STATUS_COUNT)
+        return "unknown status";
+    return status_msgs[rc];
+}
+
+/* ---- vg_buf ---- */
+void vg__buf_init(vg_buf *b, size_t toobig)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->toobig = toobig;
+}
+
+void vg__buf_free(vg_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void vg__buf_reset(vg_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = 0;
+}
+
+int vg__buf_reserve(vg_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1)
+        return VIGIE_TOOBIG;
+    size_t need = b->len + extra + 1;
+    if (b->toobig && need - 1 > b->toobig)
+        return VIGIE_TOOBIG;
+    if (need <= b->cap)
+        return VIGIE_OK;
+    size_t ncap = b->cap ? b->cap : 64;
+    while (ncap < need)
+        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    char *p = realloc(b->data, ncap);
+    if (!p)
+        return VIGIE_NOMEM;
+    b->data = p;
+    b->cap = ncap;
+    return VIGIE_OK;
+}
+
+int vg__buf_add(vg_buf *b, const void *p, size_t n)
+{
+    int rc = vg__buf_reserve(b, n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+    return VIGIE_OK;
+}
+
+int vg__buf_addc(vg_buf *b, char c)
+{
+    return vg__buf_add(b, &c, 1);
+}
+
+int vg__buf_adds(vg_buf *b, const char *s)
+{
+    return vg__buf_add(b, s, strlen(s));
+}
+
+int vg__buf_printf(vg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        va_end(ap2);
+        return VIGIE_INVAL;
+    }
+    int rc = vg__buf_reserve(b, (size_t)n);
+    if (rc) {
+        va_end(ap2);
+        return rc;
+    }
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    b->len += (size_t)n;
+    return VIGIE_OK;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return (n >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xE0 && s[1] < 0xA0)
+            return 0;
+        if (c == 0xED && s[1] > 0x9F)
+            return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && s[1] < 0x90)
+            return 0;
+        if (c == 0xF4 && s[1] > 0x8F)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+bool vg__utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(p + i, n - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+int vg__buf_add_json_str(vg_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    int rc = vg__buf_reserve(b, n + 8);
+    if (rc)
+        return rc;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            if ((rc = vg__buf_add(b, p + i, run - i)))
+                return rc;
+            i = run;
+            continue;
+        }
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t k = utf8_seq(p + i, n - i);
+            if (k) {
+                rc = vg__buf_add(b, p + i, k);
+                i += k;
+            } else {
+                rc = vg__buf_add(b, "\xEF\xBF\xBD", 3);
+                i++;
+            }
+        } else {
+            char esc[7];
+            size_t el = 2;
+            esc[0] = '\\';
+            switch (c) {
+            case '"': esc[1] = '"'; break;
+            case '\\': esc[1] = '\\'; break;
+            case '\n': esc[1] = 'n'; break;
+            case '\r': esc[1] = 'r'; break;
+            case '\t': esc[1] = 't'; break;
+            case '\b': esc[1] = 'b'; break;
+            case '\f': esc[1] = 'f'; break;
+            default:
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                el = 6;
+            }
+            rc = vg__buf_add(b, esc, el);
+            i++;
+        }
+        if (rc)
+            return rc;
+    }
+    return VIGIE_OK;
+}
+
+/* ---- vg_arena ---- */
+typedef struct chunk {
+    struct chunk *next;
+    size_t cap;
+    size_t used;
+    _Alignas(16) unsigned char mem[];
+} chunk;
+
+struct vg_arena {
+    chunk *head;
+    size_t chunk_size;
+    size_t total;
+};
+
+vg_arena *vg__arena_new(size_t chunk_size)
+{
+    vg_arena *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->chunk_size = chunk_size ? chunk_size : 64 * 1024;
+    return a;
+}
+
+void vg__arena_free(vg_arena *a)
+{
+    if (!a)
+        return;
+    chunk *c = a->head;
+    while (c) {
+        chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    free(a);
+}
+
+void vg__arena_reset(vg_arena *a)
+{
+    if (!a || !a->head)
+        return;
+    chunk *c = a->head->next;
+    while (c) {
+        chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head->next = NULL;
+    a->head->used = 0;
+    a->total = 0;
+}
+
+void *vg__arena_alloc(vg_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0)
+        n = 16;
+    chunk *c = a->head;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > a->chunk_size ? n : a->chunk_size;
+        chunk *nc = malloc(sizeof(chunk) + cap);
+        if (!nc)
+            return NULL;
+        nc->cap = cap;
+        nc->used = 0;
+        /* keep the partially used head in front if the new chunk is a one-off big block */
+        if (c && n > a->chunk_size) {
+            nc->next = c->next;
+            c->next = nc;
+        } else {
+            nc->next = c;
+            a->head = nc;
+        }
+        c = nc;
+    }
+    void *p = c->mem + c->used;
+    c->used += n;
+    a->total += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *vg__arena_strndup(vg_arena *a, const char *s, size_t n)
+{
+    char *p = vg__arena_alloc(a, n + 1);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *vg__arena_strdup(vg_arena *a, const char *s)
+{
+    return s ? vg__arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+size_t vg__arena_used(const vg_arena *a)
+{
+    return a ? a->total : 0;
+}
+
+/* ---- diagnostics ---- */
+void vg__diag(vigie_diag_fn fn, void *ud, vigie_diag_level level, int rc, const char *file,
+              uint64_t line, uint64_t col, const char *rule_id, const char *fmt, ...)
+{
+    if (!fn)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    vigie_diag d = {level, rc, file, line, col, UINT64_MAX, rule_id, msg};
+    fn(ud, &d);
+}
+
+void vg__diag_print(void *ud, const vigie_diag *d)
+{
+    FILE *f = ud ? (FILE *)ud : stderr;
+    const char *lv = d->level == VIGIE_DIAG_ERROR ? "error"
+                     : d->level == VIGIE_DIAG_WARNING ? "warning" : "note";
+    fprintf(f, "vigie: %s: ", lv);
+    if (d->file) {
+        fprintf(f, "%s:", d->file);
+        if (d->line)
+            fprintf(f, "%llu:", (unsigned long long)d->line);
+        if (d->col)
+            fprintf(f, "%llu:", (unsigned long long)d->col);
+        fputc(' ', f);
+    }
+    if (d->rule_id)
+        fprintf(f, "rule %s: ", d->rule_id);
+    fprintf(f, "%s\n", d->message);
+}
+
+/* ---- strings ---- */
+bool vg__ascii_ieq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (vg__lower((unsigned char)a[i]) != vg__lower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+const char *vg__ascii_imemmem(const char *h, size_t hlen, const char *n, size_t nlen)
+{
+    if (nlen == 0)
+        return h;
+    if (nlen > hlen)
+        return NULL;
+    unsigned char f = vg__lower((unsigned char)n[0]);
+    for (size_t i = 0; i + nlen <= hlen; i++) {
+        if (vg__lower((unsigned char)h[i]) != f)
+            continue;
+        size_t j = 1;
+        while (j < nlen && vg__lower((unsigned char)h[i + j]) == vg__lower((unsigned char)n[j]))
+            j++;
+        if (j == nlen)
+            return h + i;
+    }
+    return NULL;
+}
+
+int vg__read_file(const char *path, size_t cap, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? VIGIE_NOENT : VIGIE_IO;
+    vg_buf b;
+    vg__buf_init(&b, cap);
+    char tmp[65536];
+    size_t n;
+    int rc = VIGIE_OK;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if ((rc = vg__buf_add(&b, tmp, n)))
+            break;
+    }
+    if (!rc && ferror(f))
+        rc = VIGIE_IO;
+    fclose(f);
+    if (rc) {
+        vg__buf_free(&b);
+        return rc;
+    }
+    if (!b.data && (rc = vg__buf_reserve(&b, 0)) == VIGIE_OK)
+        b.data[0] = 0;
+    if (rc)
+        return rc;
+    *out = b.data;
+    *out_len = b.len;
+    return VIGIE_OK;
+}
+
+double vg__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, size_t n, size_t at, size_t k, int *v)
+{
+    if (at + k > n)
+        return 0;
+    int x = 0;
+    for (size_t i = 0; i < k; i++) {
+        char c = s[at + i];
+        if (c < '0' || c > '9')
+            return 0;
+        x = x * 10 + (c - '0');
+    }
+    *v = x;
+    return 1;
+}
+
+int vg__parse_time(const char *s, size_t n, double *out)
+{
+    int Y, M, D, h = 0, mi = 0, se = 0;
+    if (n >= 2 && s[0] == '"') { /* tolerate quoted */
+        s++;
+        n -= 2;
+    }
+    if (!digits(s, n, 0, 4, &Y) || n < 10 || s[4] != '-' || !digits(s, n, 5, 2, &M) ||
+        s[7] != '-' || !digits(s, n, 8, 2, &D))
+        return VIGIE_INVAL;
+    if (M < 1 || M > 12 || D < 1 || D > 31)
+        return VIGIE_INVAL;
+    size_t i = 10;
+    double frac = 0;
+    int tz = 0;
+    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+        i++;
+        if (!digits(s, n, i, 2, &h) || i + 2 >= n || s[i + 2] != ':' ||
+            !digits(s, n, i + 3, 2, &mi))
+            return VIGIE_INVAL;
+        i += 5;
+        if (i < n && s[i] == ':') {
+            if (!digits(s, n, i + 1, 2, &se))
+                return VIGIE_INVAL;
+            i += 3;
+        }
+        if (i < n && (s[i] == '.' || s[i] == ',')) {
+            i++;
+            double scale = 0.1;
+            size_t st = i;
+            while (i < n && s[i] >= '0' && s[i] <= '9') {
+                frac += (s[i] - '0') * scale;
+                scale /= 10;
+                i++;
+            }
+            if (i == st)
+                return VIGIE_INVAL;
+        }
+        if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+            i++;
+        } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+            int th, tm = 0;
+            int sign = s[i] == '-' ? -1 : 1;
+            if (!digits(s, n, i + 1, 2, &th))
+                return VIGIE_INVAL;
+            i += 3;
+            if (i < n && s[i] == ':')
+                i++;
+            if (i < n && digits(s, n, i, 2, &tm))
+                i += 2;
+            tz = sign * (th * 3600 + tm * 60);
+        }
+    }
+    if (i != n)
+        return VIGIE_INVAL;
+    if (h > 23 || mi > 59 || se > 60)
+        return VIGIE_INVAL;
+    int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
+    *out = (double)(days * 86400 + h * 3600 + mi * 60 + se - tz) + frac;
+    return VIGIE_OK;
+}
+
+void vg__format_time(double t, char *out, size_t cap)
+{
+    int64_t secs = (int64_t)(t < 0 ? t - 1 : t);
+    int ms = (int)((t - (double)secs) * 1000.0 + 0.5);
+    if (ms >= 1000) {
+        ms -= 1000;
+        secs++;
+    }
+    int64_t z = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        z--;
+    }
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    snprintf(out, cap, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
+             (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60), ms);
+}

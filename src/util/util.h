@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util.h: the bottom of the pipeline: status names, growable byte buffers with a cap
+ * (curl's dynbuf), a bump arena (YARA's arena), diagnostics, small string helpers.
+ * Every other stage may use these; util uses nothing of vigie's.
+ */
+#ifndef VG_UTIL_H
+#define VG_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigie/vigie.h"
+#include "limits.h"
+
+#define VG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define VG_UNUSED(x) ((void)(x))
+#if defined(__GNUC__)
+#define VG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define VG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define VG_LIKELY(x) (x)
+#define VG_UNLIKELY(x) (x)
+#define VG_PRINTF(a, b)
+#endif
+
+/* ---- vg_buf: a growable byte buffer that refuses to grow past `toobig`. ----
+ * Invariant: data is NUL-terminated whenever data != NULL (len excludes the NUL). */
+typedef struct vg_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t toobig; /* 0 = no cap */
+} vg_buf;
+
+void vg__buf_init(vg_buf *b, size_t toobig);
+void vg__buf_free(vg_buf *b);
+void vg__buf_reset(vg_buf *b); /* len = 0, keeps memory */
+int vg__buf_reserve(vg_buf *b, size_t extra);
+int vg__buf_add(vg_buf *b, const void *p, size_t n);
+int vg__buf_addc(vg_buf *b, char c);
+int vg__buf_adds(vg_buf *b, const char *s);
+int vg__buf_printf(vg_buf *b, const char *fmt, ...) VG_PRINTF(2, 3);
+/* Append s as the body of a JSON string (no surrounding quotes), escaping as RFC 8259 wants.
+ * Invalid UTF-8 bytes are replaced by U+FFFD. */
+int vg__buf_add_json_str(vg_buf *b, const char *s, size_t n);
+
+/* ---- vg_arena: bump allocator; everything freed at once. Not thread-safe. ---- */
+typedef struct vg_arena vg_arena;
+vg_arena *vg__arena_new(size_t chunk);
+void vg__arena_free(vg_arena *a);
+void vg__arena_reset(vg_arena *a); /* keeps the first chunk */
+void *vg__arena_alloc(vg_arena *a, size_t n);  /* 16-byte aligned, zeroed; NULL on OOM */
+char *vg__arena_strndup(vg_arena *a, const char *s, size_t n);
+char *vg__arena_strdup(vg_arena *a, const char *s);
+size_t vg__arena_used(const vg_arena *a);
+
+/* ---- diagnostics ---- */
+/* Build a diagnostic and hand it to fn (if non-NULL). The message is formatted. */
+void vg__diag(vigie_diag_fn fn, void *ud, vigie_diag_level level, int rc, const char *file,
+              uint64_t line, uint64_t col, const char *rule_id, const char *fmt, ...)
+    VG_PRINTF(9, 10);
+/* Standard printer: "vigie: error: file:line:col: message" to the FILE* in ud (stderr if NULL). */
+void vg__diag_print(void *ud, const vigie_diag *d);
+
+/* ---- strings ---- */
+static inline unsigned char vg__lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+bool vg__ascii_ieq(const char *a, size_t alen, const char *b, size_t blen);
+/* Case-insensitive (ASCII) substring search; returns pointer or NULL. */
+const char *vg__ascii_imemmem(const char *h, size_t hlen, const char *n, size_t nlen);
+bool vg__utf8_valid(const char *s, size_t n);
+
+/* Read a whole file into a malloc'd NUL-terminated buffer (max bytes `cap`). */
+int vg__read_file(const char *path, size_t cap, char **out, size_t *out_len);
+
+/* Monotonic time in seconds. */
+double vg__now(void);
+
+/* Parse an ISO 8601 / RFC 3339 timestamp ("2023-06-01T03:04:05Z", "2023-06-01 03:04:05.123",
+ * "2023-06-01T03:04:05.1234567+02:00", no zone = UTC) into Unix seconds (double). */
+int vg__parse_time(const char *s, size_t n, double *out);
+/* Format Unix seconds as "2023-06-01T03:04:05.123Z" into out (at least 32 bytes). */
+void vg__format_time(double t, char *out, size_t cap);
+
+#endif
