@@ -1,0 +1,1034 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * scan.c: `vigie scan`: rules in, logs in, alerts out.
+ *
+ * Pipeline of the command: the main thread expands the inputs and reads records (ingest)
+ * into batches (copies of up to BATCH_RECORDS records / BATCH_BYTES bytes, with their
+ * source positions); N worker threads each own a JSON tape, a JSON scratch and a matcher
+ * (per-worker scratch over the one shared, immutable rule set), parse, classify and match
+ * every record of a batch and format its alerts into the batch's output buffer; the writer
+ * thread writes batches strictly in the order they were read. So the alert stream is the
+ * same, in the same order, for any -j N. With -j 1 everything runs on the calling thread.
+ *
+ * Memory is flat: a fixed pool of 2N+2 batches is recycled; nothing grows with the input
+ * except the per-rule counters (one per rule). A bad record is reported with file:line,
+ * counted by reason and skipped.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define BATCH_RECORDS 2048
+#define BATCH_BYTES (4u << 20)
+#define MAX_RULE_PATHS 256
+#define MAX_PLACEHOLDERS 64
+
+enum { FMT_JSONL = 0, FMT_CSV, FMT_TABLE };
+enum { LV_INFO = 0, LV_LOW, LV_MEDIUM, LV_HIGH, LV_CRITICAL, LV_OTHER, LV_COUNT };
+static const char *const level_names[LV_COUNT] = {"informational", "low", "medium",
+                                                   "high", "critical", "other"};
+
+typedef struct rec_ref {
+    size_t off;
+    size_t len;
+    uint32_t file; /* index into inputs */
+    uint64_t line, index, offset;
+} rec_ref;
+
+typedef struct batch {
+    uint64_t seq;
+    vg_buf data;
+    rec_ref *recs;
+    uint32_t n;
+    vg_buf out;
+    /* counters filled by the worker */
+    uint64_t events;
+    uint64_t bad;
+    uint64_t bad_by_rc[VIGIE_STATUS_COUNT];
+    uint64_t alerts;
+    uint64_t by_level[LV_COUNT];
+    int done;
+    struct batch *next; /* queue link */
+} batch;
+
+typedef struct scan_opts {
+    const char *rule_paths[MAX_RULE_PATHS];
+    uint32_t n_rule_paths;
+    vg_placeholder ph[MAX_PLACEHOLDERS];
+    uint32_t n_ph;
+    const char *out_path;
+    const char *summary_path;
+    int format;
+    int threads;
+    bool logsource_all;
+    bool fail_on_alert;
+    bool no_progress;
+    bool no_prefilter;
+    char **inputs;
+    uint32_t n_inputs;
+} scan_opts;
+
+typedef struct scan_ctx {
+    const scan_opts *o;
+    vg_ruleload *rl;
+    vg_ruleset *rs;
+    vg_fieldmap *fmap;
+    vg_inputs in;
+    uint8_t *rule_level;        /* per rule: LV_* */
+    FILE *out;
+    int out_error;
+    /* per-rule alert counts: summed from workers at the end */
+    uint64_t *rule_hits;
+    pthread_mutex_t hits_mu;
+    /* totals (writer side) */
+    uint64_t events, bad, alerts;
+    uint64_t bad_by_rc[VIGIE_STATUS_COUNT];
+    uint64_t by_level[LV_COUNT];
+    uint64_t bytes, bytes_read, files;
+    vg_match_stats mstats;
+    double t_start;
+    double last_progress;
+    bool progress;
+    /* queues */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done, cv_free;
+    batch *pool;
+    uint32_t n_pool;
+    batch *free_list;
+    batch *work_head, *work_tail;
+    uint64_t next_write;
+    bool reading_done;
+    bool stop_workers;
+} scan_ctx;
+
+typedef struct worker {
+    scan_ctx *c;
+    vg_jtape tape;
+    vg_jscratch *js;
+    vg_buf tmp;
+    vg_matcher *m;
+    uint64_t *hits;
+    pthread_t th;
+    /* current record while matching */
+    batch *b;
+    const rec_ref *r;
+    const vg_eventinfo *ei;
+} worker;
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+static void scan_usage(FILE *f)
+{
+    fputs("usage: vigie scan [-r RULES]... [options] INPUT...\n"
+          "\n"
+          "INPUT: files, directories (recursive) or - for stdin. The format (NDJSON, JSON array,\n"
+          "{\"Records\":[...]}/{\"value\":[...]}, concatenated JSON, CSV with a JSON column or with\n"
+          "field columns; gzip/zstd) is detected from the content.\n"
+          "\n"
+          "  -r, --rules PATH        Sigma rule file or directory (repeatable); default: vigie's pack\n"
+          "  -o, --output FILE       write alerts to FILE instead of stdout\n"
+          "      --format FMT        jsonl (default) | csv | table\n"
+          "  -j, --threads N         worker threads (default: number of cores)\n"
+          "      --logsource=all     evaluate every rule on every event (no logsource routing)\n"
+          "      --summary-json FILE write the end summary as one JSON object\n"
+          "  -p, --placeholder NAME=V1[,V2...]  values for |expand placeholders (repeatable)\n"
+          "      --fail-on-alert     exit 1 when any alert was written\n"
+          "      --no-progress       no progress bar on a terminal\n"
+          "      --no-prefilter      evaluate every routed rule (testing)\n"
+          "  -q, --quiet             only errors on stderr, no summary\n",
+          f);
+}
+
+/* Returns the value of an option given as "--opt=value", "--opt value", "-o value". */
+static const char *opt_value(int argc, char **argv, int *i, const char *arg, size_t name_len)
+{
+    if (arg[name_len] == '=')
+        return arg + name_len + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    (*i)++;
+    return argv[*i];
+}
+
+static bool opt_is(const char *arg, const char *name, size_t *len)
+{
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) == 0 && (arg[n] == 0 || arg[n] == '=')) {
+        *len = n;
+        return true;
+    }
+    return false;
+}
+
+static int parse_placeholder(scan_opts *o, const char *spec)
+{
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || o->n_ph >= MAX_PLACEHOLDERS)
+        return VIGIE_INVAL;
+    vg_placeholder *p = &o->ph[o->n_ph++];
+    p->name = strndup(spec, (size_t)(eq - spec));
+    uint32_t n = 1;
+    for (const char *s = eq + 1; *s; s++)
+        n += *s == ',';
+    const char **vals = calloc(n, sizeof *vals);
+    if (!p->name || !vals)
+        return VIGIE_NOMEM;
+    const char *s = eq + 1;
+    for (uint32_t k = 0; k < n; k++) {
+        const char *c = strchr(s, ',');
+        size_t l = c ? (size_t)(c - s) : strlen(s);
+        vals[k] = strndup(s, l);
+        s = c ? c + 1 : s + l;
+    }
+    p->values = vals;
+    p->n_values = n;
+    return VIGIE_OK;
+}
+
+static int parse_opts(scan_opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = nproc > 0 ? (int)nproc : 1;
+    o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
+    if (!o->inputs)
+        return VG_EXIT_USAGE;
+    bool only_inputs = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        size_t nl;
+        const char *v;
+        if (only_inputs || a[0] != '-' || strcmp(a, "-") == 0) {
+            o->inputs[o->n_inputs++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_inputs = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            scan_usage(stdout);
+            exit(VG_EXIT_OK);
+        } else if (opt_is(a, "-r", &nl) || opt_is(a, "--rules", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)) || o->n_rule_paths >= MAX_RULE_PATHS)
+                goto missing;
+            o->rule_paths[o->n_rule_paths++] = v;
+        } else if (opt_is(a, "-o", &nl) || opt_is(a, "--output", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->out_path = v;
+        } else if (opt_is(a, "--format", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            if (strcmp(v, "jsonl") == 0 || strcmp(v, "json") == 0)
+                o->format = FMT_JSONL;
+            else if (strcmp(v, "csv") == 0)
+                o->format = FMT_CSV;
+            else if (strcmp(v, "table") == 0)
+                o->format = FMT_TABLE;
+            else {
+                fprintf(stderr, "vigie: error: unknown format '%s' (jsonl, csv, table)\n", v);
+                return VG_EXIT_USAGE;
+            }
+        } else if (opt_is(a, "-j", &nl) || opt_is(a, "--threads", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 256) {
+                fprintf(stderr, "vigie: error: -j wants a number from 1 to 256\n");
+                return VG_EXIT_USAGE;
+            }
+            o->threads = (int)n;
+        } else if (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9') {
+            o->threads = atoi(a + 2) > 0 ? atoi(a + 2) : 1;
+        } else if (opt_is(a, "--logsource", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            if (strcmp(v, "all") != 0) {
+                fprintf(stderr, "vigie: error: --logsource takes 'all'\n");
+                return VG_EXIT_USAGE;
+            }
+            o->logsource_all = true;
+        } else if (opt_is(a, "--summary-json", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->summary_path = v;
+        } else if (opt_is(a, "-p", &nl) || opt_is(a, "--placeholder", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            if (parse_placeholder(o, v)) {
+                fprintf(stderr, "vigie: error: --placeholder wants NAME=V1[,V2...]\n");
+                return VG_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--fail-on-alert") == 0) {
+            o->fail_on_alert = true;
+        } else if (strcmp(a, "--no-progress") == 0) {
+            o->no_progress = true;
+        } else if (strcmp(a, "--no-prefilter") == 0) {
+            o->no_prefilter = true;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            vg__cli_quiet = 1;
+        } else {
+            fprintf(stderr, "vigie: error: unknown option '%s'\n", a);
+            scan_usage(stderr);
+            return VG_EXIT_USAGE;
+        }
+        continue;
+    missing:
+        fprintf(stderr, "vigie: error: option '%s' needs a value\n", a);
+        return VG_EXIT_USAGE;
+    }
+    if (o->n_inputs == 0) {
+        fprintf(stderr, "vigie: error: no input (give files, directories or - for stdin)\n");
+        scan_usage(stderr);
+        return VG_EXIT_USAGE;
+    }
+    return VG_EXIT_OK;
+}
+
+/* ---- alert formatting ---------------------------------------------------------------------- */
+
+static int level_index(const char *lv)
+{
+    if (!lv)
+        return LV_OTHER;
+    for (int i = 0; i < LV_OTHER; i++)
+        if (strcmp(lv, level_names[i]) == 0)
+            return i;
+    return LV_OTHER;
+}
+
+static void add_json_str_or_null(vg_buf *o, const char *s, size_t n)
+{
+    if (!s) {
+        vg__buf_add(o, "null", 4);
+        return;
+    }
+    vg__buf_addc(o, '"');
+    vg__buf_add_json_str(o, s, n);
+    vg__buf_addc(o, '"');
+}
+
+static void add_csv_cell(vg_buf *o, const char *s, size_t n)
+{
+    bool quote = false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+            quote = true;
+    if (!quote) {
+        vg__buf_add(o, s, n);
+        return;
+    }
+    vg__buf_addc(o, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            vg__buf_addc(o, '"');
+        vg__buf_addc(o, s[i]);
+    }
+    vg__buf_addc(o, '"');
+}
+
+static int on_match(void *ud, uint32_t ri)
+{
+    worker *w = ud;
+    scan_ctx *c = w->c;
+    batch *b = w->b;
+    const rec_ref *r = w->r;
+    const vg_eventinfo *ei = w->ei;
+    const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
+    vg_buf *o = &b->out;
+    const char *file = c->in.paths[r->file];
+    char tbuf[40];
+    if (ei->has_time)
+        vg__format_time(ei->time, tbuf, sizeof tbuf);
+    w->hits[ri]++;
+    b->alerts++;
+    b->by_level[c->rule_level[ri]]++;
+
+    switch (c->o->format) {
+    case FMT_JSONL: {
+        vg__buf_adds(o, "{\"rule\":{\"id\":");
+        add_json_str_or_null(o, rule->id, rule->id ? strlen(rule->id) : 0);
+        vg__buf_adds(o, ",\"title\":");
+        add_json_str_or_null(o, rule->title, rule->title ? strlen(rule->title) : 0);
+        vg__buf_adds(o, ",\"level\":");
+        add_json_str_or_null(o, rule->level, rule->level ? strlen(rule->level) : 0);
+        vg__buf_adds(o, ",\"tags\":[");
+        for (uint32_t k = 0; k < rule->n_tags; k++) {
+            if (k)
+                vg__buf_addc(o, ',');
+            add_json_str_or_null(o, rule->tags[k], strlen(rule->tags[k]));
+        }
+        vg__buf_adds(o, "]},\"kind\":\"sigma\",\"tenant\":");
+        add_json_str_or_null(o, ei->tenant, ei->tenant_len);
+        vg__buf_adds(o, ",\"time\":");
+        if (ei->has_time)
+            add_json_str_or_null(o, tbuf, strlen(tbuf));
+        else
+            vg__buf_adds(o, "null");
+        vg__buf_adds(o, ",\"source\":{\"file\":");
+        add_json_str_or_null(o, file, strlen(file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu},\"shape\":\"%s\",\"event\":",
+                       (unsigned long long)r->line, (unsigned long long)r->index,
+                       (unsigned long long)r->offset, vg__shape_name(ei->shape));
+        /* the record as read, on one line: raw newlines can only be JSON whitespace */
+        size_t start = o->len;
+        size_t begin = w->tape.tok[0].off; /* the root object's '{' */
+        const char *src = w->tape.src;
+        size_t last = w->tape.src_len;
+        while (last > begin && (src[last - 1] == ' ' || src[last - 1] == '\n' ||
+                                src[last - 1] == '\r' || src[last - 1] == '\t'))
+            last--;
+        vg__buf_add(o, src + begin, last - begin);
+        for (size_t k = start; k < o->len; k++)
+            if (o->data[k] == '\n' || o->data[k] == '\r')
+                o->data[k] = ' ';
+        vg__buf_adds(o, "}\n");
+        break;
+    }
+    case FMT_CSV: {
+        if (ei->has_time)
+            vg__buf_adds(o, tbuf);
+        vg__buf_addc(o, ',');
+        if (rule->level)
+            vg__buf_adds(o, rule->level);
+        vg__buf_addc(o, ',');
+        if (rule->id)
+            add_csv_cell(o, rule->id, strlen(rule->id));
+        vg__buf_addc(o, ',');
+        if (rule->title)
+            add_csv_cell(o, rule->title, strlen(rule->title));
+        vg__buf_addc(o, ',');
+        if (ei->tenant)
+            add_csv_cell(o, ei->tenant, ei->tenant_len);
+        vg__buf_addc(o, ',');
+        add_csv_cell(o, file, strlen(file));
+        vg__buf_printf(o, ",%llu,%llu\n", (unsigned long long)r->line,
+                       (unsigned long long)r->offset);
+        break;
+    }
+    default: {
+        char src[64];
+        const char *base = strrchr(file, '/');
+        base = base ? base + 1 : file;
+        snprintf(src, sizeof src, "%.48s:%llu", base, (unsigned long long)r->line);
+        vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.*s  %s\n", ei->has_time ? tbuf : "-",
+                       rule->level ? rule->level : "-", rule->title ? rule->title : "-",
+                       ei->tenant ? (int)(ei->tenant_len > 36 ? 36 : ei->tenant_len) : 1,
+                       ei->tenant ? ei->tenant : "-", src);
+    }
+    }
+    return 0;
+}
+
+/* ---- work ---------------------------------------------------------------------------------- */
+
+static void process_batch(worker *w, batch *b)
+{
+    scan_ctx *c = w->c;
+    vg__buf_reset(&b->out);
+    b->events = b->bad = b->alerts = 0;
+    memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
+    memset(b->by_level, 0, sizeof b->by_level);
+    for (uint32_t i = 0; i < b->n; i++) {
+        const rec_ref *r = &b->recs[i];
+        const char *data = b->data.data + r->off;
+        vg_jerr err;
+        int rc = vg__json_parse(&w->tape, data, r->len, &err);
+        if (rc == VIGIE_OK && w->tape.tok[0].type != VG_J_OBJECT) {
+            rc = VIGIE_JSON;
+            err.offset = 0;
+            snprintf(err.msg, sizeof err.msg, "record is not a JSON object");
+        }
+        if (rc != VIGIE_OK) {
+            b->bad++;
+            b->bad_by_rc[rc < VIGIE_STATUS_COUNT ? rc : VIGIE_JSON]++;
+            vigie_diag d = {VIGIE_DIAG_ERROR, rc, c->in.paths[r->file], r->line, 0,
+                            r->offset + err.offset, NULL, NULL};
+            char msg[256];
+            snprintf(msg, sizeof msg, "record %llu skipped: %s: %s (at byte %llu of the record)",
+                     (unsigned long long)r->index + 1, vigie_strerror(rc), err.msg,
+                     (unsigned long long)err.offset);
+            d.message = msg;
+            vg__cli_diag(NULL, &d);
+            continue;
+        }
+        b->events++;
+        vg__jscratch_reset(w->js);
+        vg__buf_reset(&w->tmp);
+        vg_eventinfo ei;
+        vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
+        w->b = b;
+        w->r = r;
+        w->ei = &ei;
+        vg__matcher_run(w->m, &w->tape, &ei, on_match, w);
+    }
+}
+
+static int worker_init(worker *w, scan_ctx *c)
+{
+    memset(w, 0, sizeof *w);
+    w->c = c;
+    vg__jtape_init(&w->tape);
+    vg__buf_init(&w->tmp, 0);
+    w->js = vg__jscratch_new();
+    w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
+    if (!w->js || !w->hits)
+        return VIGIE_NOMEM;
+    return vg__matcher_new(c->rs, &w->m);
+}
+
+static void worker_fini(worker *w)
+{
+    scan_ctx *c = w->c;
+    if (w->m) {
+        const vg_match_stats *st = vg__matcher_stats(w->m);
+        pthread_mutex_lock(&c->hits_mu);
+        c->mstats.events += st->events;
+        c->mstats.routed += st->routed;
+        c->mstats.candidates += st->candidates;
+        c->mstats.matches += st->matches;
+        c->mstats.regex_limit += st->regex_limit;
+        if (w->hits)
+            for (uint32_t i = 0; i < vg__ruleset_count(c->rs); i++)
+                c->rule_hits[i] += w->hits[i];
+        pthread_mutex_unlock(&c->hits_mu);
+        vg__matcher_free(w->m);
+    }
+    free(w->hits);
+    vg__jscratch_free(w->js);
+    vg__buf_free(&w->tmp);
+    vg__jtape_free(&w->tape);
+}
+
+static void progress(scan_ctx *c, bool final)
+{
+    if (!c->progress)
+        return;
+    double now = vg__now();
+    if (!final && now - c->last_progress < 0.25)
+        return;
+    c->last_progress = now;
+    double el = now - c->t_start;
+    fprintf(stderr, "\r\033[Kvigie: %llu events  %.1f MB  %llu alerts  %llu bad  %.1f MB/s",
+            (unsigned long long)c->events, (double)c->bytes / 1e6, (unsigned long long)c->alerts,
+            (unsigned long long)c->bad, el > 0 ? (double)c->bytes / 1e6 / el : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}
+
+/* Writer side: account and write one processed batch. Called in sequence order. */
+static void write_batch(scan_ctx *c, batch *b)
+{
+    if (b->out.len && !c->out_error) {
+        if (fwrite(b->out.data, 1, b->out.len, c->out) != b->out.len)
+            c->out_error = errno ? errno : EIO;
+    }
+    c->events += b->events;
+    c->bad += b->bad;
+    c->alerts += b->alerts;
+    for (int i = 0; i < VIGIE_STATUS_COUNT; i++)
+        c->bad_by_rc[i] += b->bad_by_rc[i];
+    for (int i = 0; i < LV_COUNT; i++)
+        c->by_level[i] += b->by_level[i];
+    progress(c, false);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    scan_ctx *c = w->c;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (!c->work_head && !c->stop_workers)
+            pthread_cond_wait(&c->cv_work, &c->mu);
+        batch *b = c->work_head;
+        if (!b) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        c->work_head = b->next;
+        if (!c->work_head)
+            c->work_tail = NULL;
+        pthread_mutex_unlock(&c->mu);
+        process_batch(w, b);
+        pthread_mutex_lock(&c->mu);
+        b->done = 1;
+        pthread_cond_broadcast(&c->cv_done);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return NULL;
+}
+
+/* Threaded mode: write every done batch that is next in sequence. Called by the reader with
+ * the lock held; releases it while writing. */
+static void drain_done(scan_ctx *c, bool wait_all, uint64_t submitted)
+{
+    for (;;) {
+        batch *ready = NULL;
+        for (uint32_t i = 0; i < c->n_pool; i++) {
+            batch *b = &c->pool[i];
+            if (b->done && b->seq == c->next_write) {
+                ready = b;
+                break;
+            }
+        }
+        if (!ready) {
+            if (wait_all && c->next_write < submitted) {
+                pthread_cond_wait(&c->cv_done, &c->mu);
+                continue;
+            }
+            return;
+        }
+        pthread_mutex_unlock(&c->mu);
+        write_batch(c, ready);
+        pthread_mutex_lock(&c->mu);
+        ready->done = 0;
+        ready->next = c->free_list;
+        c->free_list = ready;
+        c->next_write++;
+    }
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+typedef struct reader_side {
+    scan_ctx *c;
+    worker *inline_worker; /* -j 1 */
+    batch *cur;
+    uint64_t seq;
+} reader_side;
+
+static batch *get_free_batch(reader_side *rs)
+{
+    scan_ctx *c = rs->c;
+    if (rs->inline_worker)
+        return &c->pool[0];
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        drain_done(c, false, rs->seq);
+        if (c->free_list)
+            break;
+        pthread_cond_wait(&c->cv_done, &c->mu);
+    }
+    batch *b = c->free_list;
+    c->free_list = b->next;
+    pthread_mutex_unlock(&c->mu);
+    return b;
+}
+
+static void submit(reader_side *rs)
+{
+    batch *b = rs->cur;
+    if (!b || b->n == 0)
+        return;
+    scan_ctx *c = rs->c;
+    b->seq = rs->seq++;
+    rs->cur = NULL;
+    if (rs->inline_worker) {
+        process_batch(rs->inline_worker, b);
+        write_batch(c, b);
+        c->next_write++;
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    b->next = NULL;
+    if (c->work_tail)
+        c->work_tail->next = b;
+    else
+        c->work_head = b;
+    c->work_tail = b;
+    pthread_cond_signal(&c->cv_work);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static int add_record(reader_side *rs, const vg_record *rec, uint32_t file)
+{
+    if (!rs->cur) {
+        rs->cur = get_free_batch(rs);
+        rs->cur->n = 0;
+        vg__buf_reset(&rs->cur->data);
+    }
+    batch *b = rs->cur;
+    rec_ref *r = &b->recs[b->n];
+    r->off = b->data.len;
+    r->len = rec->len;
+    r->file = file;
+    r->line = rec->src.line;
+    r->index = rec->src.index;
+    r->offset = rec->src.offset;
+    int rc = vg__buf_add(&b->data, rec->data, rec->len);
+    if (rc)
+        return rc;
+    b->n++;
+    if (b->n == BATCH_RECORDS || b->data.len >= BATCH_BYTES)
+        submit(rs);
+    return VIGIE_OK;
+}
+
+static int read_inputs(scan_ctx *c, reader_side *rs)
+{
+    int status = VG_EXIT_OK;
+    vg_reader_opts ro = {vg__cli_diag, NULL, 0};
+    for (uint32_t i = 0; i < c->in.n; i++) {
+        vg_reader *r = NULL;
+        int rc = vg__reader_open(&r, c->in.paths[i], &ro);
+        if (rc) {
+            fprintf(stderr, "vigie: error: %s: %s\n", c->in.paths[i], vigie_strerror(rc));
+            status = VG_EXIT_INPUT;
+            continue;
+        }
+        c->files++;
+        vg_record rec;
+        while ((rc = vg__reader_next(r, &rec)) == VIGIE_OK) {
+            if ((rc = add_record(rs, &rec, i)) != VIGIE_OK) {
+                fprintf(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
+                        (unsigned long long)rec.src.line, vigie_strerror(rc));
+                break;
+            }
+            if (rs->inline_worker && (rec.src.index & 1023) == 0)
+                progress(c, false);
+        }
+        if (rc != VIGIE_EOF && rc != VIGIE_OK) {
+            /* the reader reported the cause with its position; records before it are kept */
+            if (rc == VIGIE_IO || rc == VIGIE_NOENT)
+                status = VG_EXIT_INPUT;
+        }
+        const vg_reader_stats *st = vg__reader_stats(r);
+        c->bytes += st->bytes;
+        c->bytes_read += st->bytes_read;
+        c->bad += st->bad_records;
+        for (int k = 0; k < VIGIE_STATUS_COUNT; k++)
+            c->bad_by_rc[k] += st->bad_by_rc[k];
+        if (rc != VIGIE_EOF && rc != VIGIE_OK && st->bad_records == 0) {
+            /* a fatal stream error (truncated compression ...) counts as one bad record */
+            c->bad++;
+            c->bad_by_rc[rc < VIGIE_STATUS_COUNT ? rc : VIGIE_IO]++;
+        }
+        vg__reader_close(r);
+    }
+    submit(rs);
+    return status;
+}
+
+/* ---- summary ------------------------------------------------------------------------------- */
+
+typedef struct hit {
+    uint32_t rule;
+    uint64_t n;
+} hit;
+
+static int hit_cmp(const void *a, const void *b)
+{
+    const hit *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? 1 : -1;
+    return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return ru.ru_maxrss;
+}
+
+static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t loaded,
+                          uint32_t skipped, int threads)
+{
+    uint32_t nr = vg__ruleset_count(c->rs);
+    hit *hits = calloc(nr ? nr : 1, sizeof *hits);
+    uint32_t nh = 0;
+    for (uint32_t i = 0; hits && i < nr; i++)
+        if (c->rule_hits[i])
+            hits[nh++] = (hit){i, c->rule_hits[i]};
+    if (hits)
+        qsort(hits, nh, sizeof *hits, hit_cmp);
+    double mb = (double)c->bytes / 1e6;
+    double eps = elapsed > 0 ? (double)c->events / elapsed : 0;
+    double mbps = elapsed > 0 ? mb / elapsed : 0;
+
+    if (!vg__cli_quiet) {
+        fprintf(stderr, "vigie: %llu events, %.1f MB from %llu file(s) in %.2f s (%.0f events/s, "
+                        "%.1f MB/s, %d thread(s))\n",
+                (unsigned long long)c->events, mb, (unsigned long long)c->files, elapsed, eps,
+                mbps, threads);
+        fprintf(stderr, "vigie: rules: %u loaded, %u skipped, %u dropped at compile; load %.3f s\n",
+                loaded, skipped, vg__ruleset_dropped(c->rs), load_s);
+        fprintf(stderr, "vigie: bad records skipped: %llu", (unsigned long long)c->bad);
+        for (int i = 0; i < VIGIE_STATUS_COUNT; i++)
+            if (c->bad_by_rc[i])
+                fprintf(stderr, "%s %s: %llu", i ? "," : "", vigie_strerror(i),
+                        (unsigned long long)c->bad_by_rc[i]);
+        fputc('\n', stderr);
+        fprintf(stderr, "vigie: alerts: %llu", (unsigned long long)c->alerts);
+        for (int i = LV_COUNT - 1; i >= 0; i--)
+            if (c->by_level[i])
+                fprintf(stderr, ", %s %llu", level_names[i], (unsigned long long)c->by_level[i]);
+        fputc('\n', stderr);
+        for (uint32_t i = 0; i < nh && i < 10; i++) {
+            const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
+            fprintf(stderr, "vigie:   %8llu  %-8s  %s\n", (unsigned long long)hits[i].n,
+                    r->level ? r->level : "-", r->title ? r->title : "(untitled)");
+        }
+    }
+    if (c->o->summary_path) {
+        vg_buf s;
+        vg__buf_init(&s, 0);
+        vg__buf_printf(&s,
+                       "{\"events\":%llu,\"bytes\":%llu,\"bytes_read\":%llu,\"files\":%llu,"
+                       "\"bad_records\":%llu,\"bad_by_reason\":{",
+                       (unsigned long long)c->events, (unsigned long long)c->bytes,
+                       (unsigned long long)c->bytes_read, (unsigned long long)c->files,
+                       (unsigned long long)c->bad);
+        int first = 1;
+        for (int i = 0; i < VIGIE_STATUS_COUNT; i++)
+            if (c->bad_by_rc[i]) {
+                vg__buf_printf(&s, "%s\"%s\":%llu", first ? "" : ",", vigie_status_name(i),
+                               (unsigned long long)c->bad_by_rc[i]);
+                first = 0;
+            }
+        vg__buf_printf(&s, "},\"alerts\":%llu,\"alerts_by_level\":{", (unsigned long long)c->alerts);
+        first = 1;
+        for (int i = 0; i < LV_COUNT; i++)
+            if (c->by_level[i]) {
+                vg__buf_printf(&s, "%s\"%s\":%llu", first ? "" : ",", level_names[i],
+                               (unsigned long long)c->by_level[i]);
+                first = 0;
+            }
+        vg__buf_adds(&s, "},\"top_rules\":[");
+        for (uint32_t i = 0; i < nh && i < 20; i++) {
+            const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
+            vg__buf_adds(&s, i ? ",{\"id\":" : "{\"id\":");
+            add_json_str_or_null(&s, r->id, r->id ? strlen(r->id) : 0);
+            vg__buf_adds(&s, ",\"title\":");
+            add_json_str_or_null(&s, r->title, r->title ? strlen(r->title) : 0);
+            vg__buf_printf(&s, ",\"count\":%llu}", (unsigned long long)hits[i].n);
+        }
+        uint32_t n_lit = 0, n_always = 0;
+        vg__ruleset_prefilter_info(c->rs, &n_lit, &n_always);
+        vg__buf_printf(&s,
+                       "],\"elapsed_s\":%.6f,\"events_per_s\":%.1f,\"mb_per_s\":%.3f,"
+                       "\"threads\":%d,\"rule_load_s\":%.6f,\"rules_loaded\":%u,"
+                       "\"rules_skipped\":%u,\"rules_dropped\":%u,\"rules_compiled\":%u,"
+                       "\"prefilter_literals\":%u,\"rules_without_prefilter\":%u,"
+                       "\"routed\":%llu,\"candidates\":%llu,\"regex_limit_hits\":%llu,"
+                       "\"peak_rss_kb\":%ld}\n",
+                       elapsed, eps, mbps, threads, load_s, loaded, skipped,
+                       vg__ruleset_dropped(c->rs), nr, n_lit, n_always,
+                       (unsigned long long)c->mstats.routed,
+                       (unsigned long long)c->mstats.candidates,
+                       (unsigned long long)c->mstats.regex_limit, peak_rss_kb());
+        FILE *f = fopen(c->o->summary_path, "w");
+        if (!f || fwrite(s.data, 1, s.len, f) != s.len)
+            fprintf(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
+                    strerror(errno));
+        if (f)
+            fclose(f);
+        vg__buf_free(&s);
+    }
+    free(hits);
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+int vg__cmd_scan(int argc, char **argv)
+{
+    scan_opts o;
+    int ex = parse_opts(&o, argc, argv);
+    if (ex != VG_EXIT_OK)
+        return ex;
+    scan_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = &o;
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_mutex_init(&c.hits_mu, NULL);
+    pthread_cond_init(&c.cv_work, NULL);
+    pthread_cond_init(&c.cv_done, NULL);
+    pthread_cond_init(&c.cv_free, NULL);
+    worker *workers = NULL;
+    int nw = o.threads;
+    uint32_t loaded = 0, skipped = 0;
+
+    /* rules */
+    double t0 = vg__now();
+    char defrules[PATH_MAX];
+    if (o.n_rule_paths == 0) {
+        if (vg__cli_default_rules(defrules, sizeof defrules) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: no rules given (-r) and vigie's own rule pack was not "
+                            "found (set VIGIE_RULES)\n");
+            ex = VG_EXIT_RULES;
+            goto out;
+        }
+        o.rule_paths[o.n_rule_paths++] = defrules;
+    }
+    vg_ruleload_opts lo = {vg__cli_diag, NULL, o.ph, o.n_ph};
+    c.rl = vg__ruleload_new(&lo);
+    if (!c.rl) {
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
+    for (uint32_t i = 0; i < o.n_rule_paths; i++) {
+        int rc = vg__ruleload_path(c.rl, o.rule_paths[i]);
+        if (rc) {
+            fprintf(stderr, "vigie: error: %s: %s\n", o.rule_paths[i], vigie_strerror(rc));
+            ex = VG_EXIT_RULES;
+            goto out;
+        }
+    }
+    for (uint32_t i = 0; i < vg__ruleload_status_count(c.rl); i++) {
+        if (vg__ruleload_status(c.rl, i)->rc == VIGIE_OK)
+            loaded++;
+        else
+            skipped++;
+    }
+    if (vg__fieldmap_load_builtin(&c.fmap, vg__cli_diag, NULL) != VIGIE_OK) {
+        fprintf(stderr, "vigie: error: cannot load the built-in field maps\n");
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
+    vg_compile_opts co = {vg__cli_diag, NULL, c.fmap, o.logsource_all, o.no_prefilter};
+    if (vg__ruleset_compile(c.rl, &co, &c.rs) != VIGIE_OK || vg__ruleset_count(c.rs) == 0) {
+        fprintf(stderr, "vigie: error: no usable rule\n");
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
+    double load_s = vg__now() - t0;
+    uint32_t nr = vg__ruleset_count(c.rs);
+    c.rule_level = calloc(nr, 1);
+    c.rule_hits = calloc(nr, sizeof *c.rule_hits);
+    if (!c.rule_level || !c.rule_hits) {
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
+    for (uint32_t i = 0; i < nr; i++)
+        c.rule_level[i] = (uint8_t)level_index(vg__ruleset_rule(c.rs, i)->level);
+
+    /* inputs and output */
+    vg__inputs_expand(&c.in, (const char *const *)o.inputs, o.n_inputs, vg__cli_diag, NULL);
+    if (c.in.n == 0) {
+        fprintf(stderr, "vigie: error: no readable input\n");
+        ex = VG_EXIT_INPUT;
+        goto out;
+    }
+    c.out = stdout;
+    if (o.out_path && strcmp(o.out_path, "-") != 0) {
+        c.out = fopen(o.out_path, "w");
+        if (!c.out) {
+            fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.out_path, strerror(errno));
+            ex = VG_EXIT_INPUT;
+            goto out;
+        }
+    }
+    if (o.format == FMT_CSV)
+        fputs("time,level,rule_id,rule_title,tenant,file,line,offset\n", c.out);
+    else if (o.format == FMT_TABLE)
+        fprintf(c.out, "%-24s  %-13s  %-60s  %-36s  %s\n", "TIME", "LEVEL", "RULE", "TENANT",
+                "SOURCE");
+    c.progress = !o.no_progress && !vg__cli_quiet && isatty(2);
+
+    /* workers and batches */
+    c.n_pool = nw == 1 ? 1 : (uint32_t)(2 * nw + 2);
+    c.pool = calloc(c.n_pool, sizeof *c.pool);
+    workers = calloc((size_t)nw, sizeof *workers);
+    if (!c.pool || !workers) {
+        ex = VG_EXIT_INPUT;
+        goto out;
+    }
+    for (uint32_t i = 0; i < c.n_pool; i++) {
+        vg__buf_init(&c.pool[i].data, 0);
+        vg__buf_init(&c.pool[i].out, 0);
+        c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
+        if (!c.pool[i].recs) {
+            ex = VG_EXIT_INPUT;
+            goto out;
+        }
+        c.pool[i].next = c.free_list;
+        c.free_list = &c.pool[i];
+    }
+    for (int i = 0; i < nw; i++)
+        if (worker_init(&workers[i], &c) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: cannot set up worker %d\n", i);
+            ex = VG_EXIT_RULES;
+            goto out;
+        }
+    c.t_start = vg__now();
+    reader_side rs = {&c, nw == 1 ? &workers[0] : NULL, NULL, 0};
+    if (nw > 1)
+        for (int i = 0; i < nw; i++)
+            pthread_create(&workers[i].th, NULL, worker_main, &workers[i]);
+    int rex = read_inputs(&c, &rs);
+    if (nw > 1) {
+        pthread_mutex_lock(&c.mu);
+        drain_done(&c, true, rs.seq);
+        c.stop_workers = true;
+        pthread_cond_broadcast(&c.cv_work);
+        pthread_mutex_unlock(&c.mu);
+        for (int i = 0; i < nw; i++)
+            pthread_join(workers[i].th, NULL);
+    }
+    double elapsed = vg__now() - c.t_start;
+    progress(&c, true);
+    if (fflush(c.out) != 0 && !c.out_error)
+        c.out_error = errno;
+    for (int i = 0; i < nw; i++)
+        worker_fini(&workers[i]);
+    free(workers);
+    workers = NULL;
+    write_summary(&c, elapsed, load_s, loaded, skipped, nw);
+    if (c.out_error) {
+        fprintf(stderr, "vigie: error: writing alerts: %s\n", strerror(c.out_error));
+        ex = VG_EXIT_INPUT;
+    } else if (rex != VG_EXIT_OK) {
+        ex = rex;
+    } else if (o.fail_on_alert && c.alerts) {
+        ex = VG_EXIT_ALERTS;
+    }
+out:
+    if (workers) {
+        for (int i = 0; i < nw; i++)
+            if (workers[i].c)
+                worker_fini(&workers[i]);
+        free(workers);
+    }
+    if (c.out && c.out != stdout)
+        fclose(c.out);
+    if (c.pool) {
+        for (uint32_t i = 0; i < c.n_pool; i++) {
+            vg__buf_free(&c.pool[i].data);
+            vg__buf_free(&c.pool[i].out);
+            free(c.pool[i].recs);
+        }
+        free(c.pool);
+    }
+    vg__inputs_free(&c.in);
+    free(c.rule_level);
+    free(c.rule_hits);
+    if (c.rs)
+        vg__ruleset_free(c.rs);
+    if (c.rl)
+        vg__ruleload_free(c.rl);
+    if (c.fmap)
+        vg__fieldmap_free(c.fmap);
+    for (uint32_t i = 0; i < o.n_ph; i++) {
+        for (uint32_t k = 0; k < o.ph[i].n_values; k++)
+            free((void *)o.ph[i].values[k]);
+        free((void *)o.ph[i].values);
+        free((void *)o.ph[i].name);
+    }
+    free(o.inputs);
+    pthread_cond_destroy(&c.cv_work);
+    pthread_cond_destroy(&c.cv_done);
+    pthread_cond_destroy(&c.cv_free);
+    pthread_mutex_destroy(&c.mu);
+    pthread_mutex_destroy(&c.hits_mu);
+    return ex;
+}

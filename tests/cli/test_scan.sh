@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# vigie scan end to end on the bundled demo logs with vigie's own rule pack: the alerts a
+# responder expects, in every output format, identical for any -j, with stable interfaces.
+source "$(dirname "$0")/lib.sh"
+DEMO="$ROOT/tests/data/demo"
+
+"$VIGIE" scan -j 1 --no-progress --summary-json "$T/s1.json" "$DEMO" >"$T/a1.jsonl" 2>"$T/e1"
+check "exit 0" [ $? = 0 ]
+"$VIGIE" scan -j 2 --no-progress --summary-json "$T/s2.json" "$DEMO" >"$T/a2.jsonl" 2>"$T/e2"
+check "-j 2 exit 0" [ $? = 0 ]
+check "same alerts, same order for -j 1 and -j 2" cmp -s "$T/a1.jsonl" "$T/a2.jsonl"
+
+python3 - "$T/a1.jsonl" "$T/s1.json" <<'PY' || bad "alert content"
+import json, sys
+alerts = [json.loads(l) for l in open(sys.argv[1])]
+s = json.load(open(sys.argv[2]))
+def titles(pred):
+    return [a for a in alerts if pred(a)]
+for a in alerts:
+    for k in ("rule", "tenant", "time", "source", "event"):
+        assert k in a, (k, a)
+    for k in ("id", "title", "level", "tags"):
+        assert k in a["rule"], k
+    for k in ("file", "line", "offset"):
+        assert k in a["source"], k
+by = {}
+for a in alerts:
+    by.setdefault(a["rule"]["title"], []).append(a)
+consumer = by.get("Mailbox Read With a Consumer-Tenant Token", [])
+# bob (NDJSON line 2) and dave (Purview CSV) read mail with consumer-tenant tokens
+users = sorted(a["event"]["UserId"] for a in consumer)
+assert users == ["bob@contoso.example", "dave@contoso.example"], users
+bob = [a for a in consumer if a["event"]["UserId"] == "bob@contoso.example"][0]
+assert bob["source"]["line"] == 2, bob["source"]
+assert bob["source"]["file"].endswith("m365_management_api.ndjson")
+assert bob["tenant"] == "3d6f4c1a-8a2b-4f5e-9c71-2b0e5a9d4f10", bob["tenant"]
+assert bob["time"] == "2023-06-13T02:41:17.000Z", bob["time"]
+assert bob["rule"]["level"] == "high"
+dave = [a for a in consumer if a["event"]["UserId"] == "dave@contoso.example"][0]
+assert dave["source"]["file"].endswith("purview_audit_export.csv")
+mismatch = by.get("Mailbox Read With a Token of Another Tenant", [])
+assert sorted(a["event"]["UserId"] for a in mismatch) == ["bob@contoso.example", "bob@contoso.example", "dave@contoso.example"], mismatch
+infra = by.get("Microsoft 365 Activity From Published Storm-0558 Infrastructure", [])
+assert len(infra) == 3, [a["event"].get("ClientIP") for a in infra]
+assert len(by.get("Inbox Rule Forwarding or Redirecting Mail", [])) == 1
+assert len(by.get("CloudTrail Logging Stopped, Deleted or Narrowed", [])) == 1
+ua = by.get("Sign-in or Mail Access With a User Agent Published for Storm-0558", [])
+assert len(ua) == 1 and ua[0]["tenant"] == "3d6f4c1a-8a2b-4f5e-9c71-2b0e5a9d4f10", ua
+assert len(by.get("Entra Sign-in Token Issued by the Consumer Tenant for an Enterprise Tenant Resource", [])) == 1
+for k in ("events", "bytes", "bad_records", "alerts", "alerts_by_level", "top_rules", "rule_load_s"):
+    assert k in s, k
+assert s["bad_records"] == 2, s["bad_records"]          # the truncated record and the non-JSON line
+assert s["events"] == 12, s["events"]
+assert s["alerts"] == len(alerts)
+PY
+check "bad records reported with their line" grep -q "m365_management_api.ndjson:3:" "$T/e1"
+
+# formats
+"$VIGIE" scan -j 1 --no-progress -q --format csv "$DEMO" >"$T/a.csv"
+check "csv header" grep -q '^time,level,rule_id,rule_title,tenant,file,line,offset$' "$T/a.csv"
+check "csv rows" [ "$(($(wc -l <"$T/a.csv") - 1))" = "$(wc -l <"$T/a1.jsonl")" ]
+"$VIGIE" scan -j 1 --no-progress -q --format table "$DEMO" >"$T/a.txt"
+check "table lists the consumer token rule" grep -q "Consumer-Tenant Token" "$T/a.txt"
+# stdin and -o
+cat "$DEMO/m365_management_api.ndjson" | "$VIGIE" scan -q -o "$T/stdin.jsonl" - 2>/dev/null
+check "stdin input" grep -q '"file":"-"' "$T/stdin.jsonl"
+
+# exit codes
+"$VIGIE" scan --bogus "$DEMO" >/dev/null 2>&1; check "usage error exits 2" [ $? = 2 ]
+"$VIGIE" scan -r "$T/none" "$DEMO" >/dev/null 2>&1; check "missing rules exit 3" [ $? = 3 ]
+"$VIGIE" scan -q --fail-on-alert "$DEMO" >/dev/null 2>&1; check "--fail-on-alert exits 1" [ $? = 1 ]
+"$VIGIE" scan -q "$T/does-not-exist.json" >/dev/null 2>&1; check "missing input exits 4" [ $? = 4 ]
+
+# rules check --json on the pack
+"$VIGIE" rules check --json "$ROOT/rules" >"$T/rc.json"
+check "rules check: every pack rule loads" [ "$(json_get "$T/rc.json" skipped)" = 0 ]
+check "rules check: pack has rules" [ "$(json_get "$T/rc.json" loaded)" -ge 7 ]
+finish
