@@ -11,7 +11,7 @@
  *    rules without such a set are always candidates;
  *  - regexes: every |re value compiled by PCRE2 with JIT, with a match and depth limit;
  *  - fields: each Sigma field name resolved, per field-map id, to its candidate paths;
- *  - Sigma filters: AND-NOT-ed into the rules they name.
+ *  - Sigma filters: their condition AND-ed into the rules they name.
  * A rule that cannot compile (invalid regex, ...) is reported with file:line:col and
  * dropped; the others compile.
  *

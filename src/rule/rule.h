@@ -114,7 +114,8 @@ typedef struct vg_search {
 } vg_search;
 
 /* Condition tree. Selector expressions ("1 of sel_*", "all of them") are expanded at load:
- * VG_C_OF_ANY / VG_C_OF_ALL carry the list of search indices. */
+ * VG_C_OF_ANY / VG_C_OF_ALL carry the list of search indices. Keyword values (field NULL)
+ * arrive as globs already wrapped in '*' (substring semantics). */
 typedef enum {
     VG_C_SEARCH = 0, /* leaf: search index */
     VG_C_AND,
@@ -179,7 +180,7 @@ typedef struct vg_rule {
     vg_correlation *corr;    /* VG_RULE_CORRELATION */
 
     /* VG_RULE_FILTER (Sigma filters): the rules it applies to (ids or names); the filter's
-     * searches/cond are AND-NOT-ed into each of them by the compile stage. */
+     * condition (usually "not ...") is AND-ed into each of them by the compile stage. */
     const char **filter_rules;
     uint32_t n_filter_rules;
 } vg_rule;
