@@ -14,7 +14,7 @@
  *  3. shapes: classify a parsed record (M365 UAL, OfficeActivity, Entra sign-in and audit in
  *     their Graph / Log Analytics / Event Hub shapes, CloudTrail, Okta, GCP audit, Azure
  *     activity, Windows events as JSON), giving its Sigma logsource, tenant and time, and the
- *     field map (data/fieldmaps/*.yml, compiled into the binary) that resolves Sigma field
+ *     field map (data/fieldmaps/NAME.yml, compiled into the binary) that resolves Sigma field
  *     names on that shape.
  *
  * Memory: a reader owns a bounded window buffer (grows to the largest record, capped by
@@ -137,7 +137,7 @@ typedef struct vg_eventinfo {
 
 typedef struct vg_fieldmap vg_fieldmap;
 
-/* Load the field maps compiled into the binary (from data/fieldmaps/*.yml). */
+/* Load the field maps compiled into the binary (data/fieldmaps/NAME.yml). */
 int vg__fieldmap_load_builtin(vg_fieldmap **out, vigie_diag_fn diag, void *diag_ud);
 /* Load field maps from YAML text (tests) or add a user file. */
 int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *yaml, size_t len,

@@ -670,6 +670,10 @@ static int build_value(vg_arena *a, vals *vs, const ynode *n, const mods *m, boo
     }
     double num = 0;
     bool is_num = plain_number(n, &num);
+    /* the YAML tree is temporary: everything a value keeps is copied into the arena */
+    const char *text = vg__arena_strndup(a, n->value, n->len);
+    if (!text)
+        return VIGIE_NOMEM;
     if (m->flags & (M_GT | M_GTE | M_LT | M_LTE)) {
         if (!is_num && !numeric_text(n->value, &num)) {
             snprintf(err->msg, sizeof err->msg, "gt/gte/lt/lte take a number, not '%s'",
@@ -683,7 +687,7 @@ static int build_value(vg_arena *a, vals *vs, const ynode *n, const mods *m, boo
         v->num = num;
         v->cmp = (m->flags & M_GT) ? VG_CMP_GT : (m->flags & M_GTE) ? VG_CMP_GTE
                  : (m->flags & M_LT) ? VG_CMP_LT : VG_CMP_LTE;
-        v->text = n->value;
+        v->text = text;
         v->text_len = n->len;
         return VIGIE_OK;
     }
@@ -692,11 +696,11 @@ static int build_value(vg_arena *a, vals *vs, const ynode *n, const mods *m, boo
         if (!v)
             return VIGIE_NOMEM;
         v->op = VG_OP_RE;
-        v->re = n->value;
+        v->re = text;
         v->re_len = n->len;
         v->re_flags = ((m->flags & M_RE_I) ? VG_RE_I : 0) | ((m->flags & M_RE_M) ? VG_RE_M : 0) |
                       ((m->flags & M_RE_S) ? VG_RE_S : 0);
-        v->text = n->value;
+        v->text = text;
         v->text_len = n->len;
         return VIGIE_OK;
     }
@@ -731,7 +735,7 @@ static int build_value(vg_arena *a, vals *vs, const ynode *n, const mods *m, boo
             for (int bit = pl; bit < maxp; bit++)
                 v->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
         }
-        v->text = n->value;
+        v->text = text;
         v->text_len = n->len;
         return VIGIE_OK;
     bad_cidr:
@@ -743,7 +747,7 @@ static int build_value(vg_arena *a, vals *vs, const ynode *n, const mods *m, boo
         if (!v)
             return VIGIE_NOMEM;
         v->op = VG_OP_FIELDREF;
-        v->ref_field = n->value;
+        v->ref_field = text;
         v->fref_mode = (m->flags & M_CONTAINS)     ? VG_FREF_CONTAINS
                        : (m->flags & M_STARTSWITH) ? VG_FREF_STARTSWITH
                        : (m->flags & M_ENDSWITH)   ? VG_FREF_ENDSWITH
@@ -827,6 +831,15 @@ static int build_value(vg_arena *a, vals *vs, const ynode *n, const mods *m, boo
             if (tr == T_BASE64) {
                 size_t ol;
                 char *e = b64(a, (const unsigned char *)flat, fl, &ol);
+                /* UTF-16 text searched inside a larger blob (|contains, |startswith: an
+                 * encoded command line) never ends at the blob's end, so its '=' padding
+                 * cannot occur there: drop it. Plain base64 keeps its padding. */
+                if (e && t > 0 &&
+                    (m->transforms[t - 1] == T_UTF16LE || m->transforms[t - 1] == T_UTF16BE ||
+                     m->transforms[t - 1] == T_UTF16) &&
+                    (m->flags & (M_CONTAINS | M_STARTSWITH)))
+                    while (ol && e[ol - 1] == '=')
+                        e[--ol] = 0;
                 pv q = {NULL, 0, 0};
                 rc = e ? pv_push(&q, VG_PART_LIT, e, (uint32_t)ol) : VIGIE_NOMEM;
                 if (!rc)

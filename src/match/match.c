@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * match.c: one event against the compiled rule set (see match.h for the flow).
+ *
+ * Per event: the routed rule list for the event's logsource comes from a small per-matcher
+ * cache (built once per distinct logsource); one Vectorscan scan of the raw record stamps
+ * the candidate rules with the event's epoch (no clearing between events); each candidate's
+ * condition is evaluated. A field is read by trying its candidate paths for the event's
+ * field-map id until one is present; its values (array elements flattened) are collected
+ * once into a reused list and every value of the key is tested against them. Strings are
+ * compared in place unless they carry JSON escapes. Glob matching is the greedy algorithm
+ * with one backtrack point (O(n*m) worst case, no blow-up); '?' takes one UTF-8 character.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "compile/compile_int.h"
+#include "match.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROUTE_CACHE 32
+
+typedef struct route {
+    const char *product;
+    const char *services[VG_EI_MAX_SERVICES];
+    const char *categories[VG_EI_MAX_CATEGORIES];
+    uint8_t n_services, n_categories;
+    uint32_t *rules;
+    uint32_t n;
+} route;
+
+typedef struct vlist {
+    vg_jval *v;
+    uint32_t n, cap;
+    bool present;
+    bool has_null;
+} vlist;
+
+struct vg_matcher {
+    const vg_ruleset *rs;
+    hs_scratch_t *scratch;
+    pcre2_match_data *md;
+    vg_jscratch *js;
+    uint32_t *cand_epoch;
+    uint32_t epoch;
+    route routes[ROUTE_CACHE];
+    uint32_t n_routes;
+    uint32_t *all_rules;
+    vlist vals, refs;
+    vg_buf s1, s2;
+    const vg_jtape *t;
+    const vg_eventinfo *ei;
+    vg_match_stats st;
+};
+
+int vg__matcher_new(const vg_ruleset *rs, vg_matcher **out)
+{
+    *out = NULL;
+    vg_matcher *m = calloc(1, sizeof *m);
+    if (!m)
+        return VIGIE_NOMEM;
+    m->rs = rs;
+    m->cand_epoch = calloc(rs->n_rules + 1, sizeof *m->cand_epoch);
+    m->all_rules = calloc(rs->n_rules + 1, sizeof *m->all_rules);
+    m->md = pcre2_match_data_create(4, NULL);
+    m->js = vg__jscratch_new();
+    vg__buf_init(&m->s1, 0);
+    vg__buf_init(&m->s2, 0);
+    if (!m->cand_epoch || !m->all_rules || !m->md || !m->js)
+        goto fail;
+    for (uint32_t i = 0; i < rs->n_rules; i++)
+        m->all_rules[i] = i;
+    if (rs->proto_scratch && hs_clone_scratch(rs->proto_scratch, &m->scratch) != HS_SUCCESS)
+        goto fail;
+    *out = m;
+    return VIGIE_OK;
+fail:
+    vg__matcher_free(m);
+    return VIGIE_NOMEM;
+}
+
+void vg__matcher_free(vg_matcher *m)
+{
+    if (!m)
+        return;
+    if (m->scratch)
+        hs_free_scratch(m->scratch);
+    if (m->md)
+        pcre2_match_data_free(m->md);
+    vg__jscratch_free(m->js);
+    for (uint32_t i = 0; i < m->n_routes; i++)
+        free(m->routes[i].rules);
+    free(m->cand_epoch);
+    free(m->all_rules);
+    free(m->vals.v);
+    free(m->refs.v);
+    vg__buf_free(&m->s1);
+    vg__buf_free(&m->s2);
+    free(m);
+}
+
+const vg_match_stats *vg__matcher_stats(const vg_matcher *m)
+{
+    return &m->st;
+}
+
+/* ---- routing ----------------------------------------------------------------------------------- */
+
+static const route *route_get(vg_matcher *m, const vg_eventinfo *ei)
+{
+    for (uint32_t i = 0; i < m->n_routes; i++) {
+        route *r = &m->routes[i];
+        if (r->product != ei->product || r->n_services != ei->n_services ||
+            r->n_categories != ei->n_categories)
+            continue;
+        bool same = true;
+        for (uint8_t k = 0; same && k < ei->n_services; k++)
+            same = r->services[k] == ei->services[k];
+        for (uint8_t k = 0; same && k < ei->n_categories; k++)
+            same = r->categories[k] == ei->categories[k];
+        if (same)
+            return r;
+    }
+    route tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.product = ei->product;
+    tmp.n_services = ei->n_services;
+    tmp.n_categories = ei->n_categories;
+    memcpy(tmp.services, ei->services, sizeof tmp.services);
+    memcpy(tmp.categories, ei->categories, sizeof tmp.categories);
+    tmp.rules = malloc((m->rs->n_rules + 1) * sizeof(uint32_t));
+    if (!tmp.rules)
+        return NULL;
+    for (uint32_t i = 0; i < m->rs->n_rules; i++) {
+        const vg_rule *r = m->rs->rules[i].r;
+        if (vg__logsource_matches(ei, r->ls_product, r->ls_category, r->ls_service))
+            tmp.rules[tmp.n++] = i;
+    }
+    uint32_t slot;
+    if (m->n_routes < ROUTE_CACHE) {
+        slot = m->n_routes++;
+    } else { /* full: evict one, round robin */
+        slot = m->epoch % ROUTE_CACHE;
+        free(m->routes[slot].rules);
+    }
+    m->routes[slot] = tmp;
+    return &m->routes[slot];
+}
+
+/* ---- values ------------------------------------------------------------------------------------- */
+
+static int vl_push(vlist *l, const vg_jval *v)
+{
+    if (l->n == l->cap) {
+        uint32_t nc = l->cap ? l->cap * 2 : 32;
+        vg_jval *nv = realloc(l->v, nc * sizeof *nv);
+        if (!nv)
+            return 1;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = *v;
+    return 0;
+}
+
+static void flatten(vlist *l, const vg_jtape *t, uint32_t tok)
+{
+    const vg_jtok *k = &t->tok[tok];
+    if (k->type == VG_J_ARRAY) {
+        for (uint32_t i = tok + 1; i < k->next; i = t->tok[i].next)
+            flatten(l, t, i);
+        return;
+    }
+    if (k->type == VG_J_NULL)
+        l->has_null = true;
+    vg_jval v = {t, tok};
+    vl_push(l, &v);
+}
+
+static int collect_cb(void *ud, const vg_jval *v)
+{
+    vlist *l = ud;
+    l->present = true;
+    flatten(l, v->tape, v->tok);
+    return 0;
+}
+
+/* Values of a field on this event: the first candidate path that is present. */
+static void collect(vg_matcher *m, const cfield *f, vlist *l)
+{
+    l->n = 0;
+    l->present = false;
+    l->has_null = false;
+    uint16_t mid = m->ei->map_id < m->rs->n_maps ? m->ei->map_id : 0;
+    const char *const *paths = f->paths[mid];
+    uint32_t np = f->n_paths[mid];
+    for (uint32_t i = 0; i < np && !l->present; i++)
+        vg__json_path_each(m->t, 0, paths[i], strlen(paths[i]), m->js, collect_cb, l);
+}
+
+/* Text of a scalar value; NULL for null, objects and arrays. */
+static const char *val_text(const vg_jval *v, vg_buf *tmp, size_t *len)
+{
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    switch (k->type) {
+    case VG_J_STRING:
+        return vg__json_str(v->tape, v->tok, tmp, len);
+    case VG_J_NUMBER:
+        *len = k->len;
+        return v->tape->src + k->off;
+    case VG_J_TRUE:
+        *len = 4;
+        return "true";
+    case VG_J_FALSE:
+        *len = 5;
+        return "false";
+    default:
+        return NULL;
+    }
+}
+
+static bool has_sub(const char *h, size_t hl, const char *n, size_t nl)
+{
+    if (nl == 0)
+        return true;
+    for (size_t i = 0; i + nl <= hl; i++) {
+        const char *p = memchr(h + i, n[0], hl - nl - i + 1);
+        if (!p)
+            return false;
+        i = (size_t)(p - h);
+        if (memcmp(p, n, nl) == 0)
+            return true;
+    }
+    return false;
+}
+
+static inline bool bytes_eq(const char *a, const char *b, size_t n, bool ci)
+{
+    if (!ci)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (vg__lower((unsigned char)a[i]) != vg__lower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+static size_t utf8_step(const char *s, size_t pos, size_t len)
+{
+    unsigned char c = (unsigned char)s[pos];
+    size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return pos + k <= len ? k : len - pos;
+}
+
+static bool glob(const vg_part *p, uint32_t n, const char *s, size_t len, bool ci)
+{
+    /* fast paths */
+    if (n == 1 && p[0].kind == VG_PART_LIT)
+        return p[0].len == len && bytes_eq(p[0].s, s, len, ci);
+    if (n == 0)
+        return len == 0;
+    if (n == 1 && p[0].kind == VG_PART_STAR)
+        return true;
+    if (n == 2 && p[0].kind == VG_PART_LIT && p[1].kind == VG_PART_STAR)
+        return p[0].len <= len && bytes_eq(p[0].s, s, p[0].len, ci);
+    if (n == 2 && p[0].kind == VG_PART_STAR && p[1].kind == VG_PART_LIT)
+        return p[1].len <= len && bytes_eq(p[1].s, s + len - p[1].len, p[1].len, ci);
+    if (n == 3 && p[0].kind == VG_PART_STAR && p[2].kind == VG_PART_STAR &&
+        p[1].kind == VG_PART_LIT) {
+        if (ci)
+            return vg__ascii_imemmem(s, len, p[1].s, p[1].len) != NULL;
+        return has_sub(s, len, p[1].s, p[1].len);
+    }
+    uint32_t i = 0, star_i = UINT32_MAX;
+    size_t pos = 0, star_pos = 0;
+    for (;;) {
+        if (i < n) {
+            const vg_part *q = &p[i];
+            if (q->kind == VG_PART_STAR) {
+                star_i = i++;
+                star_pos = pos;
+                if (i == n)
+                    return true;
+                continue;
+            }
+            if (q->kind == VG_PART_LIT) {
+                if (pos + q->len <= len && bytes_eq(s + pos, q->s, q->len, ci)) {
+                    pos += q->len;
+                    i++;
+                    continue;
+                }
+            } else if (pos < len) { /* QMARK */
+                pos += utf8_step(s, pos, len);
+                i++;
+                continue;
+            }
+        } else if (pos == len) {
+            return true;
+        }
+        if (star_i == UINT32_MAX)
+            return false;
+        if (star_pos >= len)
+            return false;
+        star_pos += utf8_step(s, star_pos, len);
+        pos = star_pos;
+        i = star_i + 1;
+    }
+}
+
+static bool text_num(const char *s, size_t len, double *d)
+{
+    return vg__json_number(s, len, d) == VIGIE_OK;
+}
+
+/* Civil date of a day count since 1970-01-01 (proleptic Gregorian), and back. */
+static void civil(int64_t days, int64_t *y, uint32_t *mo, uint32_t *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    uint32_t doe = (uint32_t)(z - era * 146097);
+    uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    uint32_t mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *mo = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*mo <= 2);
+}
+
+static int64_t days_from_civil(int64_t y, uint32_t m, uint32_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    uint32_t yoe = (uint32_t)(y - era * 400);
+    uint32_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    uint32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool time_part(const char *s, size_t len, uint8_t tp, double *out)
+{
+    double t;
+    if (vg__parse_time(s, len, &t) != VIGIE_OK)
+        return false;
+    int64_t secs = (int64_t)t;
+    if (t < 0 && (double)secs != t)
+        secs--;
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int64_t rem = secs - days * 86400, y;
+    uint32_t mo, d;
+    civil(days, &y, &mo, &d);
+    switch (tp) {
+    case VG_TP_MINUTE: *out = (double)(rem % 3600 / 60); return true;
+    case VG_TP_HOUR: *out = (double)(rem / 3600); return true;
+    case VG_TP_DAY: *out = d; return true;
+    case VG_TP_MONTH: *out = mo; return true;
+    case VG_TP_YEAR: *out = (double)y; return true;
+    case VG_TP_WEEK: {
+        /* ISO 8601: week 1 holds the year's first Thursday; weeks start on Monday */
+        int64_t wd = ((days % 7) + 7 + 3) % 7; /* 0 = Monday; 1970-01-01 was a Thursday */
+        int64_t thursday = days - wd + 3, ty;
+        uint32_t tm, td;
+        civil(thursday, &ty, &tm, &td);
+        *out = (double)((thursday - days_from_civil(ty, 1, 1)) / 7 + 1);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static bool ip_in(const char *s, size_t len, const vg_value *v)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    unsigned char a[16];
+    if (v->family == 4) {
+        if (inet_pton(AF_INET, buf, a) != 1)
+            return false;
+    } else if (inet_pton(AF_INET6, buf, a) != 1) {
+        return false;
+    }
+    uint32_t bits = v->prefix;
+    for (uint32_t i = 0; i < bits / 8; i++)
+        if (a[i] != v->addr[i])
+            return false;
+    if (bits % 8) {
+        uint8_t mask = (uint8_t)(0xFF << (8 - bits % 8));
+        if ((a[bits / 8] & mask) != (v->addr[bits / 8] & mask))
+            return false;
+    }
+    return true;
+}
+
+/* Does one event value satisfy one rule value? */
+static bool value_ok(vg_matcher *m, const cfc *c, const cvalue *cv, const vg_jval *ev)
+{
+    const vg_value *v = cv->v;
+    const vg_jtok *k = &ev->tape->tok[ev->tok];
+    size_t len;
+    const char *s;
+    switch (v->op) {
+    case VG_OP_GLOB: {
+        if (c->fc->timepart) {
+            s = val_text(ev, &m->s1, &len);
+            double part, want = v->num;
+            if (!s || !time_part(s, len, c->fc->timepart, &part))
+                return false;
+            if (!v->is_num && !text_num(v->text, v->text_len, &want))
+                return false;
+            return part == want;
+        }
+        if (v->is_num && k->type == VG_J_NUMBER) {
+            double d;
+            if (text_num(ev->tape->src + k->off, k->len, &d))
+                return d == v->num;
+        }
+        s = val_text(ev, &m->s1, &len);
+        if (!s)
+            return false;
+        if (v->is_num && k->type == VG_J_STRING) {
+            double d;
+            if (text_num(s, len, &d) && d == v->num)
+                return true;
+        }
+        return glob(v->parts, v->n_parts, s, len, !c->fc->cased);
+    }
+    case VG_OP_RE: {
+        s = val_text(ev, &m->s1, &len);
+        if (!s || !cv->re)
+            return false;
+        int r = pcre2_match(cv->re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->rs->mctx);
+        if (r == PCRE2_ERROR_MATCHLIMIT || r == PCRE2_ERROR_DEPTHLIMIT ||
+            r == PCRE2_ERROR_JIT_STACKLIMIT)
+            m->st.regex_limit++;
+        return r >= 0;
+    }
+    case VG_OP_CIDR:
+        s = val_text(ev, &m->s1, &len);
+        return s && k->type == VG_J_STRING && ip_in(s, len, v);
+    case VG_OP_NUM_CMP: {
+        s = val_text(ev, &m->s1, &len);
+        double d;
+        if (!s || k->type == VG_J_TRUE || k->type == VG_J_FALSE || !text_num(s, len, &d))
+            return false;
+        switch (v->cmp) {
+        case VG_CMP_GT: return d > v->num;
+        case VG_CMP_GTE: return d >= v->num;
+        case VG_CMP_LT: return d < v->num;
+        default: return d <= v->num;
+        }
+    }
+    case VG_OP_FIELDREF: {
+        s = val_text(ev, &m->s1, &len);
+        if (!s)
+            return false;
+        bool ci = !c->fc->cased;
+        for (uint32_t i = 0; i < m->refs.n; i++) {
+            size_t rl;
+            const char *r = val_text(&m->refs.v[i], &m->s2, &rl);
+            if (!r)
+                continue;
+            switch (v->fref_mode) {
+            case VG_FREF_EQ:
+                if (rl == len && bytes_eq(s, r, len, ci))
+                    return true;
+                break;
+            case VG_FREF_STARTSWITH:
+                if (rl <= len && bytes_eq(s, r, rl, ci))
+                    return true;
+                break;
+            case VG_FREF_ENDSWITH:
+                if (rl <= len && bytes_eq(s + len - rl, r, rl, ci))
+                    return true;
+                break;
+            default:
+                if (ci ? vg__ascii_imemmem(s, len, r, rl) != NULL
+                       : has_sub(s, len, r, rl))
+                    return true;
+            }
+        }
+        return false;
+    }
+    default:
+        return false;
+    }
+}
+
+/* One rule value against the collected field values. */
+static bool value_any(vg_matcher *m, const cfc *c, const cvalue *cv)
+{
+    const vg_value *v = cv->v;
+    if (v->op == VG_OP_NULL)
+        return !m->vals.present || m->vals.has_null;
+    if (v->op == VG_OP_EXISTS)
+        return m->vals.present == v->exists;
+    if (!m->vals.present)
+        return false;
+    if (v->op == VG_OP_FIELDREF) {
+        collect(m, cv->ref, &m->refs);
+        if (!m->refs.present)
+            return false;
+    }
+    for (uint32_t i = 0; i < m->vals.n; i++)
+        if (value_ok(m, c, cv, &m->vals.v[i]))
+            return true;
+    return false;
+}
+
+typedef struct kw_ctx {
+    vg_matcher *m;
+    const cfc *c;
+    const cvalue *cv;
+} kw_ctx;
+
+static int kw_cb(void *ud, const vg_jval *v)
+{
+    kw_ctx *k = ud;
+    size_t len;
+    const char *s = val_text(v, &k->m->s1, &len);
+    if (!s)
+        return 0;
+    return glob(k->cv->v->parts, k->cv->v->n_parts, s, len, !k->c->fc->cased);
+}
+
+static bool keyword_ok(vg_matcher *m, const cfc *c, const cvalue *cv)
+{
+    if (cv->v->op != VG_OP_GLOB)
+        return false;
+    kw_ctx k = {m, c, cv};
+    return vg__json_scalars_each(m->t, 0, kw_cb, &k) != 0;
+}
+
+static bool fc_eval(vg_matcher *m, const cfc *c)
+{
+    bool all = c->fc->all;
+    bool r = all;
+    if (!c->field) {
+        for (uint32_t i = 0; i < c->n_vals; i++) {
+            bool ok = keyword_ok(m, c, &c->vals[i]);
+            if (all && !ok) {
+                r = false;
+                break;
+            }
+            if (!all && ok) {
+                r = true;
+                break;
+            }
+        }
+        return c->fc->neg ? !r : r;
+    }
+    collect(m, c->field, &m->vals);
+    for (uint32_t i = 0; i < c->n_vals; i++) {
+        bool ok = value_any(m, c, &c->vals[i]);
+        if (all && !ok) {
+            r = false;
+            break;
+        }
+        if (!all && ok) {
+            r = true;
+            break;
+        }
+    }
+    if (c->n_vals == 0)
+        r = false;
+    return c->fc->neg ? !r : r;
+}
+
+static bool search_eval(vg_matcher *m, const csearch *s)
+{
+    for (uint32_t a = 0; a < s->n; a++) {
+        const cmap *cm = &s->alts[a];
+        bool ok = true;
+        for (uint32_t f = 0; ok && f < cm->n; f++)
+            ok = fc_eval(m, &cm->fcs[f]);
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+static bool cond_eval(vg_matcher *m, const crule *r, const vg_cond *c)
+{
+    switch (c->kind) {
+    case VG_C_SEARCH:
+        return c->search < r->n_searches && search_eval(m, &r->searches[c->search]);
+    case VG_C_AND:
+        return cond_eval(m, r, c->a) && cond_eval(m, r, c->b);
+    case VG_C_OR:
+        return cond_eval(m, r, c->a) || cond_eval(m, r, c->b);
+    case VG_C_NOT:
+        return !cond_eval(m, r, c->a);
+    case VG_C_OF_ANY:
+        for (uint32_t i = 0; i < c->n_searches; i++)
+            if (search_eval(m, &r->searches[c->searches[i]]))
+                return true;
+        return false;
+    case VG_C_OF_ALL:
+        for (uint32_t i = 0; i < c->n_searches; i++)
+            if (!search_eval(m, &r->searches[c->searches[i]]))
+                return false;
+        return true;
+    case VG_C_TRUE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- run ---------------------------------------------------------------------------------------- */
+
+static int on_lit(unsigned int id, unsigned long long from, unsigned long long to,
+                  unsigned int flags, void *ctx)
+{
+    (void)from;
+    (void)to;
+    (void)flags;
+    vg_matcher *m = ctx;
+    const vg_ruleset *rs = m->rs;
+    for (uint32_t i = rs->lit_rules_off[id]; i < rs->lit_rules_off[id + 1]; i++)
+        m->cand_epoch[rs->lit_rules[i]] = m->epoch;
+    return 0;
+}
+
+int vg__matcher_run(vg_matcher *m, const vg_jtape *t, const vg_eventinfo *ei, vg_match_fn fn,
+                    void *ud)
+{
+    const vg_ruleset *rs = m->rs;
+    if (!t->n)
+        return VIGIE_INVAL;
+    m->st.events++;
+    m->t = t;
+    m->ei = ei;
+    if (++m->epoch == 0) {
+        memset(m->cand_epoch, 0, rs->n_rules * sizeof *m->cand_epoch);
+        m->epoch = 1;
+    }
+    vg__jscratch_reset(m->js);
+    const uint32_t *list = m->all_rules;
+    uint32_t n = rs->n_rules;
+    if (!rs->logsource_all) {
+        const route *r = route_get(m, ei);
+        if (!r)
+            return VIGIE_NOMEM;
+        list = r->rules;
+        n = r->n;
+    }
+    if (n == 0)
+        return VIGIE_OK;
+    m->st.routed += n;
+    bool use_pf = rs->db && m->scratch;
+    if (use_pf) {
+        /* "\u" escapes can hide literals: such records skip the prefilter */
+        const char *p = t->src, *end = t->src + t->src_len;
+        while ((p = memchr(p, '\\', (size_t)(end - p))) && p + 1 < end) {
+            if (p[1] == 'u') {
+                use_pf = false;
+                break;
+            }
+            p += 2;
+        }
+    }
+    if (use_pf && hs_scan(rs->db, t->src, (unsigned)t->src_len, 0, m->scratch, on_lit, m) !=
+                      HS_SUCCESS)
+        return VIGIE_PREFILTER;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t ri = list[i];
+        const crule *r = &rs->rules[ri];
+        if (use_pf && !r->always && m->cand_epoch[ri] != m->epoch)
+            continue;
+        m->st.candidates++;
+        if (cond_eval(m, r, r->cond)) {
+            m->st.matches++;
+            if (fn && fn(ud, ri))
+                break;
+        }
+    }
+    return VIGIE_OK;
+}
