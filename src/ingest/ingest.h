@@ -118,7 +118,7 @@ typedef enum {
 const char *vg__shape_name(int shape);
 
 #define VG_EI_MAX_SERVICES 4
-#define VG_EI_MAX_CATEGORIES 2
+#define VG_EI_MAX_CATEGORIES 4
 
 typedef struct vg_eventinfo {
     uint8_t shape;                 /* vg_shape */

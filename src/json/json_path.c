@@ -124,10 +124,43 @@ static const char *key_bytes(walk_ctx *w, const vg_jtape *t, uint32_t i, size_t 
     return vg__json_str(t, i, &w->s->key, len);
 }
 
+/* Length of the path prefix that key equals when its spaces are ignored (ASCII case-
+ * insensitively), ending at a '.' or the end of the path; 0 when none. Windows renderings
+ * write some EventData names with spaces ("Threat Name") that Sigma writes without. */
+static size_t nospace_match(const char *k, size_t kl, const char *path, size_t plen)
+{
+    size_t i = 0, j = 0;
+    bool spaced = false;
+    while (i < kl) {
+        if (k[i] == ' ') {
+            spaced = true;
+            i++;
+            continue;
+        }
+        if (j >= plen || vg__lower((unsigned char)k[i]) != vg__lower((unsigned char)path[j]))
+            return 0;
+        i++;
+        j++;
+    }
+    if (!spaced || j == 0 || (j < plen && path[j] != '.'))
+        return 0;
+    return j;
+}
+
 static int walk_object(walk_ctx *w, const vg_jtape *t, uint32_t obj, const char *path,
                        size_t plen, int emb_depth)
 {
-    for (int ci = 0; ci < 2; ci++) {
+    /* "*" as a segment: every member (Windows UserData holds one element of any name) */
+    if (path[0] == '*' && (plen == 1 || path[1] == '.')) {
+        size_t rest = plen == 1 ? 1 : 2;
+        for (uint32_t i = obj + 1; i < t->tok[obj].next; i = t->tok[i + 1].next) {
+            int r = walk(w, t, i + 1, path + rest, plen - rest, emb_depth);
+            if (r)
+                return r;
+        }
+        return 0;
+    }
+    for (int ci = 0; ci < 3; ci++) {
         int64_t best = -1;
         size_t best_len = 0;
         uint32_t i = obj + 1, end = t->tok[obj].next;
@@ -135,8 +168,14 @@ static int walk_object(walk_ctx *w, const vg_jtape *t, uint32_t obj, const char 
             uint32_t v = i + 1;
             size_t kl;
             const char *kb = key_bytes(w, t, i, &kl);
-            if (kl <= plen && kl > best_len && (kl == plen || path[kl] == '.') &&
-                (ci ? vg__ascii_ieq(kb, kl, path, kl) : memcmp(kb, path, kl) == 0)) {
+            if (ci == 2) {
+                size_t ml = nospace_match(kb, kl, path, plen);
+                if (ml > best_len) {
+                    best = v;
+                    best_len = ml;
+                }
+            } else if (kl <= plen && kl > best_len && (kl == plen || path[kl] == '.') &&
+                       (ci ? vg__ascii_ieq(kb, kl, path, kl) : memcmp(kb, path, kl) == 0)) {
                 best = v;
                 best_len = kl;
                 if (kl == plen)

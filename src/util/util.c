@@ -460,9 +460,69 @@ static int digits(const char *s, size_t n, size_t at, size_t k, int *v)
     return 1;
 }
 
+/* Log Analytics CSV exports: "4/28/2021, 2:08:45.221 PM" (UTC). */
+static int parse_us_time(const char *s, size_t n, double *out)
+{
+    int M = 0, D = 0, Y = 0, h = 0, mi = 0, se = 0;
+    double frac = 0;
+    size_t i = 0;
+    int *parts[3] = {&M, &D, &Y};
+    for (int k = 0; k < 3; k++) {
+        size_t st = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            *parts[k] = *parts[k] * 10 + (s[i++] - '0');
+        if (i == st || i - st > 4)
+            return VIGIE_INVAL;
+        if (k < 2) {
+            if (i >= n || s[i] != '/')
+                return VIGIE_INVAL;
+            i++;
+        }
+    }
+    if (i < n && s[i] == ',')
+        i++;
+    while (i < n && s[i] == ' ')
+        i++;
+    int *tp[3] = {&h, &mi, &se};
+    for (int k = 0; k < 3 && i < n; k++) {
+        size_t st = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            *tp[k] = *tp[k] * 10 + (s[i++] - '0');
+        if (i == st)
+            return VIGIE_INVAL;
+        if (k < 2 && i < n && s[i] == ':')
+            i++;
+        else
+            break;
+    }
+    if (i < n && s[i] == '.') {
+        double scale = 0.1;
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
+            frac += (s[i] - '0') * scale;
+    }
+    while (i < n && s[i] == ' ')
+        i++;
+    if (i + 2 <= n && (s[i] == 'P' || s[i] == 'p') && (s[i + 1] == 'M' || s[i + 1] == 'm')) {
+        if (h < 12)
+            h += 12;
+        i += 2;
+    } else if (i + 2 <= n && (s[i] == 'A' || s[i] == 'a') && (s[i + 1] == 'M' || s[i + 1] == 'm')) {
+        if (h == 12)
+            h = 0;
+        i += 2;
+    }
+    if (i != n || M < 1 || M > 12 || D < 1 || D > 31 || Y < 1970 || h > 23 || mi > 59 || se > 60)
+        return VIGIE_INVAL;
+    *out = (double)(days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 +
+                    se) + frac;
+    return VIGIE_OK;
+}
+
 int vg__parse_time(const char *s, size_t n, double *out)
 {
     int Y, M, D, h = 0, mi = 0, se = 0;
+    if (n >= 8 && memchr(s, '/', n < 6 ? n : 6))
+        return parse_us_time(s, n, out);
     if (n >= 2 && s[0] == '"') { /* tolerate quoted */
         s++;
         n -= 2;

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shape.c: which log a record is, and how Sigma field names resolve on it.
+ *
+ * Stage: ingest. Classification looks only at a handful of top-level keys (a few
+ * vg__json_obj_get calls on the tape, never the file name) and gives the Sigma logsource
+ * (product, services, categories), the organization (tenant) id, the event time and the
+ * field-map section. Field maps are YAML data (data/fieldmaps/NAME.yml, compiled in): each
+ * section names a shape (optionally a service and category) and lists, per Sigma field,
+ * the paths to try, plus prefixes under which any field may live. vg__fieldmap_paths builds a
+ * field's candidate list once (compile time) and caches it; lookups are a linear scan of the
+ * section's cache, which compile time can afford.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "ingest_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+extern const vg_embedded_file vg__builtin_fieldmaps[];
+
+static const char *const shape_names[VG_SHAPE_COUNT] = {
+    "unknown", "m365_ual", "officeactivity", "signin_graph", "signin_la", "signin_eventhub",
+    "audit_graph", "audit_la", "audit_eventhub", "azure_activity", "cloudtrail", "okta",
+    "gcp_audit", "windows"};
+
+const char *vg__shape_name(int shape)
+{
+    return shape >= 0 && shape < VG_SHAPE_COUNT ? shape_names[shape] : "unknown";
+}
+
+/* ---- field maps -------------------------------------------------------------------------------- */
+
+typedef struct fm_entry {
+    char *field;
+    char **paths;
+    uint32_t n;
+} fm_entry;
+
+typedef struct fm_section {
+    int shape;
+    char *service, *category;
+    char **prefixes;
+    uint32_t n_prefixes;
+    fm_entry *fields;
+    uint32_t n_fields;
+    fm_entry *cache; /* resolved candidate lists */
+    uint32_t n_cache, cap_cache;
+} fm_section;
+
+struct vg_fieldmap {
+    fm_section *s;
+    uint16_t n;
+    pthread_mutex_t mu;
+    fm_entry identity_cache[1];
+    fm_section identity;
+};
+
+static char *node_str(yaml_document_t *d, yaml_node_t *n)
+{
+    (void)d;
+    if (!n || n->type != YAML_SCALAR_NODE)
+        return NULL;
+    return strndup((const char *)n->data.scalar.value, n->data.scalar.length);
+}
+
+static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
+{
+    if (!m || m->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(d, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && strlen(key) == k->data.scalar.length &&
+            memcmp(k->data.scalar.value, key, k->data.scalar.length) == 0)
+            return yaml_document_get_node(d, p->value);
+    }
+    return NULL;
+}
+
+static int str_seq(yaml_document_t *d, yaml_node_t *n, char ***out, uint32_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (!n)
+        return VIGIE_OK;
+    if (n->type != YAML_SEQUENCE_NODE)
+        return VIGIE_YAML;
+    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    *out = calloc(len + 1, sizeof(char *));
+    if (!*out)
+        return VIGIE_NOMEM;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        char *s = node_str(d, yaml_document_get_node(d, *it));
+        if (!s)
+            return VIGIE_YAML;
+        (*out)[(*count)++] = s;
+    }
+    return VIGIE_OK;
+}
+
+static void free_strs(char **s, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+static void section_free(fm_section *s)
+{
+    free(s->service);
+    free(s->category);
+    free_strs(s->prefixes, s->n_prefixes);
+    for (uint32_t i = 0; i < s->n_fields; i++) {
+        free(s->fields[i].field);
+        free_strs(s->fields[i].paths, s->fields[i].n);
+    }
+    free(s->fields);
+    for (uint32_t i = 0; i < s->n_cache; i++) {
+        free(s->cache[i].field);
+        free_strs(s->cache[i].paths, s->cache[i].n);
+    }
+    free(s->cache);
+}
+
+int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *text, size_t len,
+                             vigie_diag_fn diag, void *diag_ud)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return VIGIE_NOMEM;
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    int rc = VIGIE_OK;
+    for (;;) {
+        yaml_document_t d;
+        if (!yaml_parser_load(&p, &d)) {
+            vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_YAML, name,
+                     (uint64_t)p.problem_mark.line + 1, (uint64_t)p.problem_mark.column + 1,
+                     NULL, "field map: %s", p.problem ? p.problem : "YAML error");
+            rc = VIGIE_YAML;
+            break;
+        }
+        yaml_node_t *root = yaml_document_get_root_node(&d);
+        if (!root) {
+            yaml_document_delete(&d);
+            break;
+        }
+        fm_section s;
+        memset(&s, 0, sizeof s);
+        s.shape = -1;
+        char *shape = node_str(&d, map_get(&d, root, "shape"));
+        for (int i = 0; shape && i < VG_SHAPE_COUNT; i++)
+            if (!strcmp(shape, shape_names[i]))
+                s.shape = i;
+        s.service = node_str(&d, map_get(&d, root, "service"));
+        s.category = node_str(&d, map_get(&d, root, "category"));
+        int src = str_seq(&d, map_get(&d, root, "prefixes"), &s.prefixes, &s.n_prefixes);
+        yaml_node_t *fields = map_get(&d, root, "fields");
+        if (fields && fields->type == YAML_MAPPING_NODE) {
+            size_t nf = (size_t)(fields->data.mapping.pairs.top - fields->data.mapping.pairs.start);
+            s.fields = calloc(nf + 1, sizeof *s.fields);
+            for (yaml_node_pair_t *pp = fields->data.mapping.pairs.start;
+                 s.fields && !src && pp < fields->data.mapping.pairs.top; pp++) {
+                fm_entry *e = &s.fields[s.n_fields];
+                e->field = node_str(&d, yaml_document_get_node(&d, pp->key));
+                src = str_seq(&d, yaml_document_get_node(&d, pp->value), &e->paths, &e->n);
+                s.n_fields++;
+            }
+        }
+        if (s.shape < 0 || src) {
+            vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_YAML, name,
+                     (uint64_t)root->start_mark.line + 1, 1, NULL,
+                     "field map: %s", s.shape < 0 ? "unknown or missing 'shape'"
+                                                  : "'prefixes' and 'fields' take lists");
+            section_free(&s);
+            rc = VIGIE_YAML;
+        } else {
+            fm_section *ns = realloc(m->s, (m->n + 1u) * sizeof *ns);
+            if (!ns) {
+                section_free(&s);
+                rc = VIGIE_NOMEM;
+            } else {
+                m->s = ns;
+                m->s[m->n++] = s;
+            }
+        }
+        free(shape);
+        yaml_document_delete(&d);
+        if (rc == VIGIE_NOMEM)
+            break;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+static vg_fieldmap *fieldmap_new(void)
+{
+    vg_fieldmap *m = calloc(1, sizeof *m);
+    if (m)
+        pthread_mutex_init(&m->mu, NULL);
+    return m;
+}
+
+int vg__fieldmap_load_builtin(vg_fieldmap **out, vigie_diag_fn diag, void *diag_ud)
+{
+    vg_fieldmap *m = fieldmap_new();
+    if (!m)
+        return VIGIE_NOMEM;
+    int rc = VIGIE_OK;
+    for (const vg_embedded_file *f = vg__builtin_fieldmaps; f->name && !rc; f++)
+        rc = vg__fieldmap_load_string(m, f->name, f->text, f->len, diag, diag_ud);
+    if (rc) {
+        vg__fieldmap_free(m);
+        return rc;
+    }
+    *out = m;
+    return VIGIE_OK;
+}
+
+void vg__fieldmap_free(vg_fieldmap *m)
+{
+    if (!m)
+        return;
+    for (uint16_t i = 0; i < m->n; i++)
+        section_free(&m->s[i]);
+    free(m->s);
+    section_free(&m->identity);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+uint16_t vg__fieldmap_count(const vg_fieldmap *m)
+{
+    return (uint16_t)(m->n + 1);
+}
+
+static int push_path(fm_entry *e, const char *p)
+{
+    for (uint32_t i = 0; i < e->n; i++)
+        if (!strcmp(e->paths[i], p))
+            return VIGIE_OK;
+    char **np = realloc(e->paths, (e->n + 2) * sizeof *np);
+    if (!np)
+        return VIGIE_NOMEM;
+    e->paths = np;
+    e->paths[e->n] = strdup(p);
+    if (!e->paths[e->n])
+        return VIGIE_NOMEM;
+    e->n++;
+    e->paths[e->n] = NULL;
+    return VIGIE_OK;
+}
+
+const char *const *vg__fieldmap_paths(const vg_fieldmap *cm, uint16_t map_id, const char *field,
+                                      uint32_t *n)
+{
+    vg_fieldmap *m = (vg_fieldmap *)cm; /* the cache is internal; guarded by the mutex */
+    fm_section *s = map_id == 0 || map_id > m->n ? &m->identity : &m->s[map_id - 1];
+    pthread_mutex_lock(&m->mu);
+    const char *const *res = NULL;
+    for (uint32_t i = 0; i < s->n_cache; i++)
+        if (!strcmp(s->cache[i].field, field)) {
+            *n = s->cache[i].n;
+            res = (const char *const *)s->cache[i].paths;
+            goto out;
+        }
+    if (s->n_cache == s->cap_cache) {
+        uint32_t nc = s->cap_cache ? s->cap_cache * 2 : 32;
+        fm_entry *ne = realloc(s->cache, nc * sizeof *ne);
+        if (!ne)
+            goto out;
+        s->cache = ne;
+        s->cap_cache = nc;
+    }
+    fm_entry e = {strdup(field), NULL, 0};
+    int rc = e.field ? VIGIE_OK : VIGIE_NOMEM;
+    for (uint32_t i = 0; !rc && i < s->n_fields; i++)
+        if (!strcmp(s->fields[i].field, field))
+            for (uint32_t k = 0; !rc && k < s->fields[i].n; k++)
+                rc = push_path(&e, s->fields[i].paths[k]);
+    if (!rc)
+        rc = push_path(&e, field);
+    char buf[1024];
+    for (uint32_t i = 0; !rc && i < s->n_prefixes; i++) {
+        snprintf(buf, sizeof buf, "%s%s", s->prefixes[i], field);
+        rc = push_path(&e, buf);
+    }
+    if (rc) {
+        free(e.field);
+        free_strs(e.paths, e.n);
+        goto out;
+    }
+    s->cache[s->n_cache++] = e;
+    *n = e.n;
+    res = (const char *const *)e.paths;
+out:
+    pthread_mutex_unlock(&m->mu);
+    if (!res) {
+        static const char *none[1];
+        none[0] = field;
+        *n = 1;
+        return none;
+    }
+    return res;
+}
+
+static bool has_str(const char *const *arr, uint8_t n, const char *s)
+{
+    for (uint8_t i = 0; i < n; i++)
+        if (arr[i] && vg__ascii_ieq(arr[i], strlen(arr[i]), s, strlen(s)))
+            return true;
+    return false;
+}
+
+uint16_t vg__fieldmap_select(const vg_fieldmap *m, const vg_eventinfo *ei)
+{
+    if (!m)
+        return 0;
+    for (uint16_t i = 0; i < m->n; i++) {
+        const fm_section *s = &m->s[i];
+        if (s->shape != ei->shape)
+            continue;
+        if (s->service && !has_str(ei->services, ei->n_services, s->service))
+            continue;
+        if (s->category && !has_str(ei->categories, ei->n_categories, s->category))
+            continue;
+        return (uint16_t)(i + 1);
+    }
+    return 0;
+}
