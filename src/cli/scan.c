@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -214,7 +215,7 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             only_inputs = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             scan_usage(stdout);
-            exit(VG_EXIT_OK);
+            return -1;
         } else if (opt_is(a, "-r", &nl) || opt_is(a, "--rules", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)) || o->n_rule_paths >= MAX_RULE_PATHS)
                 goto missing;
@@ -840,12 +841,27 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
 
 /* ---- the command --------------------------------------------------------------------------- */
 
+static void free_opts(scan_opts *o)
+{
+    for (uint32_t i = 0; i < o->n_ph; i++) {
+        for (uint32_t k = 0; k < o->ph[i].n_values; k++)
+            free((void *)o->ph[i].values[k]);
+        free((void *)o->ph[i].values);
+        free((void *)o->ph[i].name);
+    }
+    free(o->inputs);
+    o->inputs = NULL;
+    o->n_ph = 0;
+}
+
 int vg__cmd_scan(int argc, char **argv)
 {
     scan_opts o;
     int ex = parse_opts(&o, argc, argv);
-    if (ex != VG_EXIT_OK)
-        return ex;
+    if (ex != VG_EXIT_OK) {
+        free_opts(&o);
+        return ex < 0 ? VG_EXIT_OK : ex;
+    }
     scan_ctx c;
     memset(&c, 0, sizeof c);
     c.o = &o;
@@ -913,6 +929,12 @@ int vg__cmd_scan(int argc, char **argv)
         c.rule_level[i] = (uint8_t)level_index(vg__ruleset_rule(c.rs, i)->level);
 
     /* inputs and output */
+    bool missing_input = false;
+    for (uint32_t i = 0; i < o.n_inputs; i++) {
+        struct stat st;
+        if (strcmp(o.inputs[i], "-") != 0 && stat(o.inputs[i], &st) != 0)
+            missing_input = true;
+    }
     vg__inputs_expand(&c.in, (const char *const *)o.inputs, o.n_inputs, vg__cli_diag, NULL);
     if (c.in.n == 0) {
         fprintf(stderr, "vigie: error: no readable input\n");
@@ -987,8 +1009,8 @@ int vg__cmd_scan(int argc, char **argv)
     if (c.out_error) {
         fprintf(stderr, "vigie: error: writing alerts: %s\n", strerror(c.out_error));
         ex = VG_EXIT_INPUT;
-    } else if (rex != VG_EXIT_OK) {
-        ex = rex;
+    } else if (rex != VG_EXIT_OK || missing_input) {
+        ex = VG_EXIT_INPUT;
     } else if (o.fail_on_alert && c.alerts) {
         ex = VG_EXIT_ALERTS;
     }
@@ -1018,13 +1040,7 @@ out:
         vg__ruleload_free(c.rl);
     if (c.fmap)
         vg__fieldmap_free(c.fmap);
-    for (uint32_t i = 0; i < o.n_ph; i++) {
-        for (uint32_t k = 0; k < o.ph[i].n_values; k++)
-            free((void *)o.ph[i].values[k]);
-        free((void *)o.ph[i].values);
-        free((void *)o.ph[i].name);
-    }
-    free(o.inputs);
+    free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);
     pthread_cond_destroy(&c.cv_free);
