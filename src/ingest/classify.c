@@ -20,14 +20,24 @@ typedef struct cls {
     vg_buf *tmp;
 } cls;
 
+/* Exact key first, then ASCII case-insensitive: some pipelines lower-case every field name
+ * (Panther's M365 schema), others upper-case the first letter. */
 static int64_t get(const cls *c, uint32_t obj, const char *key)
 {
-    return vg__json_obj_get(c->t, obj, key, strlen(key));
+    size_t l = strlen(key);
+    int64_t v = vg__json_obj_get(c->t, obj, key, l);
+    return v >= 0 ? v : vg__json_obj_get_ci(c->t, obj, key, l);
 }
 
 static bool has(const cls *c, uint32_t obj, const char *key)
 {
     return get(c, obj, key) >= 0;
+}
+
+/* Graph shapes are told from Log Analytics rows by the exact camelCase of their keys. */
+static bool has_exact(const cls *c, uint32_t obj, const char *key)
+{
+    return vg__json_obj_get(c->t, obj, key, strlen(key)) >= 0;
 }
 
 /* String value of key in obj: pointer into the record or into tmp (appended, stable until
@@ -110,6 +120,14 @@ static void tenant_from_resource(const cls *c, vg_eventinfo *ei, int64_t tok)
     ei->tenant_len = e ? (size_t)(e - (s + 9)) : l - 9;
 }
 
+/* GCP: ".../logs/cloudaudit.googleapis.com%2Factivity" (or with '/' unescaped) */
+static bool gcp_audit_log_name(const cls *c, int64_t tok)
+{
+    size_t l;
+    const char *s = str(c, tok, &l);
+    return s && vg__ascii_imemmem(s, l, "cloudaudit.googleapis.com", 25) != NULL;
+}
+
 /* ---- Windows ------------------------------------------------------------------------------- */
 
 static const struct {
@@ -175,18 +193,21 @@ static const struct {
     {29, "file_executable_detected"}, {255, "sysmon_error"},
 };
 
-static void classify_windows(const cls *c, uint32_t ev, vg_eventinfo *ei)
+/* sys: the object holding EventID / Channel (Event.System, or the record itself in flat
+ * renderings); ed: the object holding the event data (-1 if none). */
+static void classify_windows(const cls *c, int64_t sys, int64_t ed, vg_eventinfo *ei)
 {
     ei->shape = VG_SHAPE_WINDOWS;
     ei->product = "windows";
-    int64_t sys = get(c, ev, "System");
-    if (sys < 0)
+    if (sys < 0 || c->t->tok[sys].type != VG_J_OBJECT)
         return;
     int64_t tc = get(c, (uint32_t)sys, "TimeCreated");
     if (tc >= 0 && c->t->tok[tc].type == VG_J_OBJECT) {
         int64_t at = get(c, (uint32_t)tc, "#attributes");
         if (at >= 0)
             set_time(c, ei, get(c, (uint32_t)at, "SystemTime"));
+    } else if (tc >= 0) {
+        set_time(c, ei, tc);
     }
     int64_t idt = get(c, (uint32_t)sys, "EventID");
     if (idt >= 0 && c->t->tok[idt].type == VG_J_OBJECT)
@@ -211,9 +232,10 @@ static void classify_windows(const cls *c, uint32_t ev, vg_eventinfo *ei)
             if (sysmon_cats[i].id == id)
                 add_category(ei, sysmon_cats[i].cat);
         if (id == 12) {
-            int64_t ed = get(c, ev, "EventData");
             size_t tl;
-            const char *et = ed >= 0 ? str(c, get(c, (uint32_t)ed, "EventType"), &tl) : NULL;
+            const char *et = ed >= 0 && c->t->tok[ed].type == VG_J_OBJECT
+                                 ? str(c, get(c, (uint32_t)ed, "EventType"), &tl)
+                                 : NULL;
             if (!et || (tl == 9 && !memcmp(et, "CreateKey", 9)))
                 add_category(ei, "registry_add");
             if (!et || (tl >= 6 && !memcmp(et, "Delete", 6)))
@@ -272,16 +294,25 @@ void vg__shape_classify(const vg_fieldmap *m, const vg_jtape *t, vg_jscratch *s,
     int64_t v;
     if ((v = get(&c, 0, "Event")) >= 0 && t->tok[v].type == VG_J_OBJECT &&
         has(&c, (uint32_t)v, "System")) {
-        classify_windows(&c, (uint32_t)v, ei);
-    } else if (has(&c, 0, "eventVersion") && has(&c, 0, "eventSource") &&
-               has(&c, 0, "eventName")) {
+        int64_t ed = get(&c, (uint32_t)v, "EventData");
+        classify_windows(&c, get(&c, (uint32_t)v, "System"), ed, ei);
+    } else if (has(&c, 0, "EventID") && has(&c, 0, "Channel") &&
+               (has(&c, 0, "Computer") || has(&c, 0, "Provider_Name") ||
+                has(&c, 0, "ProviderName"))) {
+        /* flat renderings (Panther, Winlogbeat-like exports): System fields at the top */
+        int64_t ed = get(&c, 0, "EventData");
+        classify_windows(&c, 0, ed >= 0 ? ed : get(&c, 0, "ExtraEventData"), ei);
+    } else if (has(&c, 0, "eventSource") && has(&c, 0, "eventName") &&
+               (has(&c, 0, "eventVersion") || has(&c, 0, "awsRegion") ||
+                has(&c, 0, "eventTime") || has(&c, 0, "userIdentity") ||
+                has(&c, 0, "recipientAccountId"))) {
         ei->shape = VG_SHAPE_CLOUDTRAIL;
         ei->product = "aws";
         add_service(ei, "cloudtrail");
         set_tenant(&c, ei, get(&c, 0, "recipientAccountId"));
         set_time(&c, ei, get(&c, 0, "eventTime"));
-    } else if ((v = get(&c, 0, "protoPayload")) >= 0 ||
-               (has(&c, 0, "logName") && has(&c, 0, "resource") && has(&c, 0, "timestamp"))) {
+    } else if (((v = get(&c, 0, "protoPayload")) >= 0 && t->tok[v].type == VG_J_OBJECT) ||
+               gcp_audit_log_name(&c, get(&c, 0, "logName"))) {
         ei->shape = VG_SHAPE_GCP_AUDIT;
         ei->product = "gcp";
         add_service(ei, "gcp.audit");
@@ -339,7 +370,7 @@ void vg__shape_classify(const vg_fieldmap *m, const vg_jtape *t, vg_jscratch *s,
         if (!ei->tenant)
             tenant_from_resource(&c, ei, get(&c, 0, "resourceId"));
         set_time(&c, ei, get(&c, 0, "time"));
-    } else if (has(&c, 0, "createdDateTime") && has(&c, 0, "userPrincipalName") &&
+    } else if (has_exact(&c, 0, "createdDateTime") && has_exact(&c, 0, "userPrincipalName") &&
                (has(&c, 0, "appId") || has(&c, 0, "status"))) {
         ei->shape = VG_SHAPE_SIGNIN_GRAPH;
         ei->product = "azure";
@@ -348,7 +379,7 @@ void vg__shape_classify(const vg_fieldmap *m, const vg_jtape *t, vg_jscratch *s,
         if (!ei->tenant)
             set_tenant(&c, ei, get(&c, 0, "homeTenantId"));
         set_time(&c, ei, get(&c, 0, "createdDateTime"));
-    } else if (has(&c, 0, "activityDateTime") && has(&c, 0, "activityDisplayName")) {
+    } else if (has_exact(&c, 0, "activityDateTime") && has_exact(&c, 0, "activityDisplayName")) {
         ei->shape = VG_SHAPE_AUDIT_GRAPH;
         ei->product = "azure";
         add_service(ei, "auditlogs");
@@ -369,7 +400,9 @@ void vg__shape_classify(const vg_fieldmap *m, const vg_jtape *t, vg_jscratch *s,
             ei->shape = VG_SHAPE_AUDIT_LA;
             add_service(ei, "auditlogs");
         } else if (str_eq(&c, type, "AzureActivity") || has(&c, 0, "OperationNameValue") ||
-                   (has(&c, 0, "operationName") && has(&c, 0, "resourceId"))) {
+                   (has(&c, 0, "operationName") &&
+                    (has(&c, 0, "resourceId") || has(&c, 0, "subscriptionId") ||
+                     has(&c, 0, "eventDataId")))) {
             ei->shape = VG_SHAPE_AZURE_ACTIVITY;
             add_service(ei, "activitylogs");
         }

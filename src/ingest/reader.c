@@ -753,7 +753,14 @@ static int next_csv(vg_reader *r, vg_record *rec)
                             r->header[k][0] = 0;
             }
             r->header_done = true;
-            if (n < 2) {
+            bool ident = n == 1 && r->header[0] && r->header[0][0] &&
+                         strlen(r->header[0]) <= 64;
+            for (const char *h = ident ? r->header[0] : ""; *h; h++)
+                if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+                      (*h >= '0' && *h <= '9') || *h == '_' || *h == ' ' || *h == '.' ||
+                      *h == '-'))
+                    ident = false;
+            if (n < 2 && !ident) { /* one column only when its header is a plain name */
                 r->fmt = VG_FMT_UNKNOWN;
                 bad(r, VIGIE_CSV, line, "input is neither JSON nor CSV with a header row");
                 r->pos = r->win.len;

@@ -42,13 +42,17 @@ typedef struct fm_entry {
 
 typedef struct fm_section {
     int shape;
-    char *service, *category;
-    char **prefixes;
+    char *service, *category;  /* NULL = any */
+    char **prefixes;           /* "Event.EventData.": field F is also tried as prefix+F */
     uint32_t n_prefixes;
-    fm_entry *fields;
+    char **strip;              /* "properties.": field "properties.F" is also tried as F */
+    uint32_t n_strip;
+    fm_entry *fields;          /* explicit renames, tried first, in order */
     uint32_t n_fields;
-    fm_entry *cache; /* resolved candidate lists */
+    fm_entry *cache;           /* resolved candidate lists, in insertion order */
     uint32_t n_cache, cap_cache;
+    uint32_t *slots;           /* open-addressing hash over cache: index + 1, 0 = empty */
+    uint32_t n_slots;          /* power of two, > 2 * n_cache */
 } fm_section;
 
 struct vg_fieldmap {
@@ -114,6 +118,7 @@ static void section_free(fm_section *s)
     free(s->service);
     free(s->category);
     free_strs(s->prefixes, s->n_prefixes);
+    free_strs(s->strip, s->n_strip);
     for (uint32_t i = 0; i < s->n_fields; i++) {
         free(s->fields[i].field);
         free_strs(s->fields[i].paths, s->fields[i].n);
@@ -124,6 +129,7 @@ static void section_free(fm_section *s)
         free_strs(s->cache[i].paths, s->cache[i].n);
     }
     free(s->cache);
+    free(s->slots);
 }
 
 int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *text, size_t len,
@@ -158,6 +164,8 @@ int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *text,
         s.service = node_str(&d, map_get(&d, root, "service"));
         s.category = node_str(&d, map_get(&d, root, "category"));
         int src = str_seq(&d, map_get(&d, root, "prefixes"), &s.prefixes, &s.n_prefixes);
+        if (!src)
+            src = str_seq(&d, map_get(&d, root, "strip"), &s.strip, &s.n_strip);
         yaml_node_t *fields = map_get(&d, root, "fields");
         if (fields && fields->type == YAML_MAPPING_NODE) {
             size_t nf = (size_t)(fields->data.mapping.pairs.top - fields->data.mapping.pairs.start);
@@ -174,7 +182,7 @@ int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *text,
             vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_YAML, name,
                      (uint64_t)root->start_mark.line + 1, 1, NULL,
                      "field map: %s", s.shape < 0 ? "unknown or missing 'shape'"
-                                                  : "'prefixes' and 'fields' take lists");
+                                                  : "'prefixes', 'strip' and 'fields' take lists");
             section_free(&s);
             rc = VIGIE_YAML;
         } else {
@@ -254,52 +262,109 @@ static int push_path(fm_entry *e, const char *p)
     return VIGIE_OK;
 }
 
-const char *const *vg__fieldmap_paths(const vg_fieldmap *cm, uint16_t map_id, const char *field,
-                                      uint32_t *n)
+static uint32_t hash_str(const char *p)
 {
-    vg_fieldmap *m = (vg_fieldmap *)cm; /* the cache is internal; guarded by the mutex */
-    fm_section *s = map_id == 0 || map_id > m->n ? &m->identity : &m->s[map_id - 1];
-    pthread_mutex_lock(&m->mu);
-    const char *const *res = NULL;
-    for (uint32_t i = 0; i < s->n_cache; i++)
-        if (!strcmp(s->cache[i].field, field)) {
-            *n = s->cache[i].n;
-            res = (const char *const *)s->cache[i].paths;
-            goto out;
-        }
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+/* Slot of `field` in the section's hash: the slot holding it, or the empty slot where it
+ * would go. n_slots is a power of two and never more than half full. */
+static uint32_t *slot_of(fm_section *s, const char *field)
+{
+    uint32_t mask = s->n_slots - 1, i = hash_str(field) & mask;
+    while (s->slots[i] && strcmp(s->cache[s->slots[i] - 1].field, field) != 0)
+        i = (i + 1) & mask;
+    return &s->slots[i];
+}
+
+static int grow(fm_section *s)
+{
     if (s->n_cache == s->cap_cache) {
         uint32_t nc = s->cap_cache ? s->cap_cache * 2 : 32;
         fm_entry *ne = realloc(s->cache, nc * sizeof *ne);
         if (!ne)
-            goto out;
+            return VIGIE_NOMEM;
         s->cache = ne;
         s->cap_cache = nc;
     }
-    fm_entry e = {strdup(field), NULL, 0};
-    int rc = e.field ? VIGIE_OK : VIGIE_NOMEM;
+    if (2 * (s->n_cache + 1) >= s->n_slots) {
+        uint32_t ns = s->n_slots ? s->n_slots * 2 : 64;
+        uint32_t *old = s->slots, n_old = s->n_slots;
+        s->slots = calloc(ns, sizeof *s->slots);
+        if (!s->slots) {
+            s->slots = old;
+            return VIGIE_NOMEM;
+        }
+        s->n_slots = ns;
+        for (uint32_t i = 0; i < n_old; i++)
+            if (old[i])
+                *slot_of(s, s->cache[old[i] - 1].field) = old[i];
+        free(old);
+    }
+    return VIGIE_OK;
+}
+
+/* Candidate list of `field` in section s: explicit renames, the name itself, the name with a
+ * `strip` prefix removed, then the name under each of `prefixes`. */
+static int resolve(const fm_section *s, const char *field, fm_entry *e)
+{
+    int rc = VIGIE_OK;
     for (uint32_t i = 0; !rc && i < s->n_fields; i++)
         if (!strcmp(s->fields[i].field, field))
             for (uint32_t k = 0; !rc && k < s->fields[i].n; k++)
-                rc = push_path(&e, s->fields[i].paths[k]);
+                rc = push_path(e, s->fields[i].paths[k]);
     if (!rc)
-        rc = push_path(&e, field);
+        rc = push_path(e, field);
+    for (uint32_t i = 0; !rc && i < s->n_strip; i++) {
+        size_t pl = strlen(s->strip[i]);
+        if (strlen(field) > pl && vg__ascii_ieq(field, pl, s->strip[i], pl))
+            rc = push_path(e, field + pl);
+    }
     char buf[1024];
     for (uint32_t i = 0; !rc && i < s->n_prefixes; i++) {
-        snprintf(buf, sizeof buf, "%s%s", s->prefixes[i], field);
-        rc = push_path(&e, buf);
+        int w = snprintf(buf, sizeof buf, "%s%s", s->prefixes[i], field);
+        if (w > 0 && (size_t)w < sizeof buf)
+            rc = push_path(e, buf);
     }
+    return rc;
+}
+
+const char *const *vg__fieldmap_paths(const vg_fieldmap *cm, uint16_t map_id, const char *field,
+                                      uint32_t *n)
+{
+    /* the cache is internal state behind a const handle: guarded by the mutex */
+    vg_fieldmap *m = (vg_fieldmap *)cm;
+    fm_section *s = map_id == 0 || map_id > m->n ? &m->identity : &m->s[map_id - 1];
+    const char *const *res = NULL;
+    pthread_mutex_lock(&m->mu);
+    if (s->n_slots) {
+        uint32_t at = *slot_of(s, field);
+        if (at) {
+            *n = s->cache[at - 1].n;
+            res = (const char *const *)s->cache[at - 1].paths;
+            goto out;
+        }
+    }
+    if (grow(s) != VIGIE_OK)
+        goto out;
+    fm_entry e = {strdup(field), NULL, 0};
+    int rc = e.field ? resolve(s, field, &e) : VIGIE_NOMEM;
     if (rc) {
         free(e.field);
         free_strs(e.paths, e.n);
         goto out;
     }
     s->cache[s->n_cache++] = e;
+    *slot_of(s, field) = s->n_cache;
     *n = e.n;
     res = (const char *const *)e.paths;
 out:
     pthread_mutex_unlock(&m->mu);
-    if (!res) {
-        static const char *none[1];
+    if (!res) { /* out of memory: the field itself, from per-thread storage */
+        static _Thread_local const char *none[1];
         none[0] = field;
         *n = 1;
         return none;
