@@ -18,15 +18,70 @@
 typedef struct cls {
     const vg_jtape *t;
     vg_buf *tmp;
+    /* The root object's keys, hashed once (hash_ci) into an
+     * open-addressing table: classification asks a dozen questions of one object, most of
+     * them misses, and each would otherwise scan every key. */
+    bool indexed;
+    uint32_t hash[64];
+    uint32_t tok[64]; /* key token index + 1; 0 = empty slot */
 } cls;
+
+/* A cheap hash, O(1) per key: length, first and last two bytes, case-folded. Collisions are
+ * resolved by comparing the keys. */
+static uint32_t hash_ci(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    uint32_t h = (uint32_t)n * 2654435761u;
+    h ^= (uint32_t)vg__lower((unsigned char)s[0]) * 40503u;
+    h ^= (uint32_t)vg__lower((unsigned char)s[n - 1]) << 7;
+    if (n > 2)
+        h ^= (uint32_t)vg__lower((unsigned char)s[n - 2]) << 14;
+    return h ^ (h >> 13);
+}
+
+static void index_root(cls *c)
+{
+    const vg_jtape *t = c->t;
+    c->indexed = false;
+    if (t->tok[0].len > 40)
+        return;
+    memset(c->tok, 0, sizeof c->tok);
+    for (uint32_t i = 1; i < t->tok[0].next; i = t->tok[i + 1].next) {
+        const vg_jtok *k = &t->tok[i];
+        if (k->esc)
+            return; /* escaped keys: use plain lookups */
+        uint32_t h = hash_ci(t->src + k->off, k->len), j = h & 63;
+        while (c->tok[j])
+            j = (j + 1) & 63;
+        c->hash[j] = h;
+        c->tok[j] = i + 1;
+    }
+    c->indexed = true;
+}
 
 /* Exact key first, then ASCII case-insensitive: some pipelines lower-case every field name
  * (Panther's M365 schema), others upper-case the first letter. */
 static int64_t get(const cls *c, uint32_t obj, const char *key)
 {
     size_t l = strlen(key);
-    int64_t v = vg__json_obj_get(c->t, obj, key, l);
-    return v >= 0 ? v : vg__json_obj_get_ci(c->t, obj, key, l);
+    if (obj != 0 || !c->indexed)
+        return vg__json_obj_find(c->t, obj, key, l);
+    uint32_t h = hash_ci(key, l), j = h & 63;
+    int64_t ci = -1;
+    for (; c->tok[j]; j = (j + 1) & 63) {
+        if (c->hash[j] != h)
+            continue;
+        const vg_jtok *k = &c->t->tok[c->tok[j] - 1];
+        const char *kb = c->t->src + k->off;
+        if (k->len != l)
+            continue;
+        if (memcmp(kb, key, l) == 0)
+            return c->tok[j]; /* the value follows its key */
+        if (ci < 0 && vg__ascii_ieq(kb, l, key, l))
+            ci = c->tok[j];
+    }
+    return ci;
 }
 
 static bool has(const cls *c, uint32_t obj, const char *key)
@@ -70,12 +125,30 @@ static bool str_eq(const cls *c, int64_t tok, const char *want)
     return s && l == strlen(want) && vg__ascii_ieq(s, l, want, l);
 }
 
+/* "2024-01-15 10:30:45 +0000": an RFC 822-style numeric zone after a blank, which
+ * vg__parse_time does not take: parse the rest and apply the offset. */
+static bool parse_time_spaced_zone(const char *s, size_t l, double *t)
+{
+    if (l < 7 || s[l - 6] != ' ' || (s[l - 5] != '+' && s[l - 5] != '-'))
+        return false;
+    int hh = 0, mm = 0;
+    for (int i = 0; i < 4; i++)
+        if (s[l - 4 + i] < '0' || s[l - 4 + i] > '9')
+            return false;
+    hh = (s[l - 4] - '0') * 10 + (s[l - 3] - '0');
+    mm = (s[l - 2] - '0') * 10 + (s[l - 1] - '0');
+    if (vg__parse_time(s, l - 6, t) != VIGIE_OK)
+        return false;
+    *t -= (s[l - 5] == '-' ? -1 : 1) * (hh * 3600.0 + mm * 60.0);
+    return true;
+}
+
 static void set_time(const cls *c, vg_eventinfo *ei, int64_t tok)
 {
     size_t l;
     const char *s = str(c, tok, &l);
     double t;
-    if (s && vg__parse_time(s, l, &t) == VIGIE_OK) {
+    if (s && (vg__parse_time(s, l, &t) == VIGIE_OK || parse_time_spaced_zone(s, l, &t))) {
         ei->time = t;
         ei->has_time = true;
     } else if (tok >= 0 && c->t->tok[tok].type == VG_J_NUMBER &&
@@ -290,7 +363,10 @@ void vg__shape_classify(const vg_fieldmap *m, const vg_jtape *t, vg_jscratch *s,
     size_t need = t->src_len + 64;
     if (tmp->cap - tmp->len < need)
         vg__buf_reserve(tmp, need);
-    cls c = {t, tmp};
+    cls c;
+    c.t = t;
+    c.tmp = tmp;
+    index_root(&c);
     int64_t v;
     if ((v = get(&c, 0, "Event")) >= 0 && t->tok[v].type == VG_J_OBJECT &&
         has(&c, (uint32_t)v, "System")) {
@@ -348,7 +424,9 @@ void vg__shape_classify(const vg_fieldmap *m, const vg_jtape *t, vg_jscratch *s,
         set_tenant(&c, ei, get(&c, 0, "OrganizationId"));
         set_time(&c, ei, get(&c, 0, "CreationTime"));
     } else if ((v = get(&c, 0, "properties")) >= 0 && t->tok[v].type == VG_J_OBJECT &&
-               has(&c, 0, "category") && (has(&c, 0, "time") || has(&c, 0, "Time"))) {
+               has(&c, 0, "category") &&
+               (has(&c, 0, "time") || has(&c, 0, "operationName") || has(&c, 0, "resourceId"))) {
+        /* the Azure Monitor diagnostic-settings envelope (Event Hub, storage export) */
         int64_t cat = get(&c, 0, "category");
         if (str_eq(&c, cat, "SignInLogs") || str_eq(&c, cat, "NonInteractiveUserSignInLogs") ||
             str_eq(&c, cat, "ServicePrincipalSignInLogs") ||

@@ -83,7 +83,13 @@ typedef struct vg_reader vg_reader;
 int vg__reader_open(vg_reader **out, const char *path, const vg_reader_opts *opts);
 /* Next good record: VIGIE_OK, VIGIE_EOF at the end, or a fatal status (I/O error, or
  * a truncated/corrupt compressed stream: reported, and the records before it were returned).
- * Bad records are never returned: they are reported, counted and skipped. */
+ * Bad records are never returned: they are reported, counted and skipped.
+ * Validation contract: the reader checks records only as far as it needs to split them.
+ * NDJSON lines are split on newlines and NOT parsed (a malformed or invalid UTF-8 line is
+ * returned with its position): the caller parses every record (vg__json_parse) and reports
+ * and counts a failure itself with rec->src. Array elements and concatenated values are
+ * parsed here (vg__json_parse_prefix), so their syntax errors are reported by the reader;
+ * CSV field rows are synthesized as valid JSON. src.index counts skipped records too. */
 int vg__reader_next(vg_reader *r, vg_record *rec);
 const vg_reader_stats *vg__reader_stats(const vg_reader *r);
 int vg__reader_format(const vg_reader *r);      /* vg_format, once known */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ingest_int.h: private to the ingest stage.
+ * ingest_int.h: private to the ingest stage (and its tests and fuzz targets): the embedded
+ * field-map table, the in-memory reader, field-map section selection.
  */
 #ifndef VG_INGEST_INT_H
 #define VG_INGEST_INT_H
@@ -13,6 +14,11 @@ typedef struct vg_embedded_file {
     const char *text;
     size_t len;
 } vg_embedded_file;
+
+/* A reader over bytes in memory (tests, fuzzing): same detection and splitting as a file;
+ * `name` is the file name used in positions and diagnostics; data must outlive the reader. */
+int vg__reader_open_mem(vg_reader **out, const char *name, const void *data, size_t len,
+                        const vg_reader_opts *opts);
 
 /* Section index of the first field-map section for `shape` whose conditions hold for the
  * event (service / category), plus one; 0 (identity) when none. */

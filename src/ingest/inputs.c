@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inputs.c: command-line inputs -> the ordered list of files to read.
- * Stage: ingest. Directories are walked recursively, entries sorted by name, hidden
- * entries (leading '.') skipped; "-" stays as stdin. A missing path is reported and skipped.
+ * Stage: ingest. Directories are walked recursively (at most 64 levels), entries sorted by
+ * name (byte order), hidden entries (leading '.') skipped, symbolic links to directories
+ * not followed inside a walk; "-" stays as stdin. A missing path is reported and skipped.
+ * Cost: one readdir + sort per directory; paths are copied once into the list.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest_int.h"
@@ -62,7 +64,11 @@ static int walk(vg_inputs *in, const char *dir, int depth, vigie_diag_fn diag, v
             }
             names = nn;
         }
-        names[n++] = strdup(e->d_name);
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = VIGIE_NOMEM;
+            break;
+        }
+        n++;
     }
     closedir(d);
     if (names)
@@ -75,8 +81,11 @@ static int walk(vg_inputs *in, const char *dir, int depth, vigie_diag_fn diag, v
                 rc = VIGIE_NOMEM;
             } else {
                 snprintf(full, l, "%s/%s", dir, names[i]);
-                struct stat st;
-                if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+                /* symbolic links to files are followed, links to directories are not
+                 * (a link cycle would otherwise multiply the walk) */
+                struct stat st, lst;
+                bool link = lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode);
+                if (stat(full, &st) == 0 && S_ISDIR(st.st_mode) && !link)
                     rc = walk(in, full, depth + 1, diag, ud);
                 else if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
                     rc = push(in, full);

@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * reader.c: one input (file or stdin) -> records with positions.
+ * reader.c: one input (file, stdin or memory) -> records with positions.
  *
  * Stage: ingest. Bytes are read in 256 KiB blocks, decompressed when the first bytes are a
- * gzip (1f 8b, multi-member) or zstd (28 b5 2f fd) magic, and appended to a window buffer
- * that holds the unconsumed text; consumed text is dropped from the front as the window
- * slides, so memory is bounded by the largest record (capped at max_record) plus a block.
- * The format is detected once from the first non-blank bytes, never from the name:
- *   '['                           JSON array: elements parsed one at a time;
- *   '{' + "Records"/"records"/"value"/"events" + '['   a wrapper: its array's elements;
- *   '{' ... '}' then a newline    NDJSON: one record per line, not parsed here (the worker
- *                                 parses and reports bad lines with their position);
- *   '{' spanning lines            concatenated JSON: values parsed one after another;
- *   anything else with a comma    CSV (RFC 4180): a JSON column (AuditData, or a column whose
- *                                 values are JSON objects) or one column per field.
- * A bad record is reported (file:line: reason), counted by status and skipped; the reader
- * resynchronises at the next line (NDJSON, CSV, JSON streams) and goes on.
+ * gzip (1f 8b, multi-member) or zstd (28 b5 2f fd, multi-frame) magic, and appended to a
+ * window buffer that holds the unconsumed text; consumed text is dropped from the front as
+ * the window slides, so memory is bounded by the largest record (capped at max_record)
+ * plus a block. A record that does not fit yet grows the window geometrically, so parsing
+ * it again from its start costs O(size) overall. The format is detected once from the first
+ * non-blank bytes (after a UTF-8 BOM), never from the name:
+ *   '['                       JSON array: elements parsed one at a time;
+ *   '{' + wrapper rule        its record array's elements (the rule: wrapper_start below);
+ *   '{' ... '}' on line one   NDJSON: one record per line, NOT parsed here (the worker parses
+ *                             each record and reports a bad one with its position);
+ *   '{' otherwise             concatenated JSON: values parsed one after another;
+ *   anything else             CSV (RFC 4180 + BOM/CRLF/quoted newlines): a JSON column
+ *                             (AuditData, or by content) or one column per field.
+ * A bad record is reported (file:line: reason), counted by status and skipped: NDJSON and
+ * CSV resume at the next line; JSON arrays and streams resume at the next line starting an
+ * object at the first record's indentation (pretty-printed input) or after the next "},{"
+ * (compact input). A cut or corrupt compressed stream ends the file with TRUNCATED or
+ * DECOMPRESS after the records decoded before it. Costs: one memchr per NDJSON line; JSON
+ * arrays and streams are parsed once here (vg__json_parse_prefix) and again by the worker.
+ * See docs/internals/ingest.md.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest_int.h"
@@ -39,10 +46,13 @@ const char *vg__format_name(int fmt)
 struct vg_reader {
     char *path;
     FILE *f;
+    const unsigned char *mem; /* vg__reader_open_mem: the whole input (not owned) */
+    size_t mem_len, mem_pos;
     bool is_stdin;
     vg_reader_opts o;
     vg_reader_stats st;
-    int fmt;
+    int fmt;               /* format being read (detected again after an array ends) */
+    int first_fmt;         /* first non-empty format detected: what vg__reader_format says */
     int comp;
     bool detected;
     /* compressed input */
@@ -63,7 +73,8 @@ struct vg_reader {
     /* JSON streams */
     vg_jtape tape;
     bool in_array;         /* inside the array of an array / wrapper format */
-    bool array_done;
+    int64_t indent;        /* column of the first record's '{' when it starts its line
+                              (pretty-printed streams), else -1: used to resynchronise */
     /* CSV */
     vg_buf rec;            /* synthesized record */
     vg_buf cells;          /* unquoted cell bytes */
@@ -83,10 +94,17 @@ static int read_block(vg_reader *r)
         return VIGIE_EOF;
     if (r->in_pos < r->in_len)
         return VIGIE_OK;
-    size_t n = fread(r->in, 1, BLOCK, r->f);
+    size_t n;
+    if (r->mem) {
+        n = r->mem_len - r->mem_pos < BLOCK ? r->mem_len - r->mem_pos : BLOCK;
+        memcpy(r->in, r->mem + r->mem_pos, n);
+        r->mem_pos += n;
+    } else {
+        n = fread(r->in, 1, BLOCK, r->f);
+    }
     if (n == 0) {
         r->in_eof = true;
-        return ferror(r->f) ? VIGIE_IO : VIGIE_EOF;
+        return r->f && ferror(r->f) ? VIGIE_IO : VIGIE_EOF;
     }
     r->in_len = n;
     r->in_pos = 0;
@@ -98,7 +116,8 @@ static void report(vg_reader *r, int rc, uint64_t line, const char *fmt, const c
 {
     char msg[300];
     snprintf(msg, sizeof msg, fmt, detail ? detail : "");
-    vigie_diag d = {VIGIE_DIAG_ERROR, rc, r->path, line, 0, UINT64_MAX, NULL, msg};
+    /* offset: where the bad record (or the failed stream) starts in the decompressed text */
+    vigie_diag d = {VIGIE_DIAG_ERROR, rc, r->path, line, 0, r->win_offset + r->pos, NULL, msg};
     if (r->o.diag)
         r->o.diag(r->o.diag_ud, &d);
 }
@@ -230,9 +249,8 @@ static void advance(vg_reader *r, size_t to)
     r->pos = to;
 }
 
-int vg__reader_open(vg_reader **out, const char *path, const vg_reader_opts *opts)
+static int reader_new(vg_reader **out, const char *path, const vg_reader_opts *opts)
 {
-    *out = NULL;
     vg_reader *r = calloc(1, sizeof *r);
     if (!r)
         return VIGIE_NOMEM;
@@ -249,36 +267,72 @@ int vg__reader_open(vg_reader **out, const char *path, const vg_reader_opts *opt
     vg__jtape_init(&r->tape);
     r->line_at_pos = 1;
     r->json_col = -1;
-    if (!r->path || !r->in) {
-        vg__reader_close(r);
+    r->indent = -1;
+    *out = r;
+    if (!r->path || !r->in)
         return VIGIE_NOMEM;
+    return VIGIE_OK;
+}
+
+/* Compression by magic bytes of the first block. */
+static int detect_compression(vg_reader *r)
+{
+    if (read_block(r) != VIGIE_OK || r->in_len < 4)
+        return VIGIE_OK;
+    if (r->in[0] == 0x1f && r->in[1] == 0x8b) {
+        if (inflateInit2(&r->z, 15 + 32) != Z_OK)
+            return VIGIE_NOMEM;
+        r->comp = VG_COMP_GZIP;
+    } else if (r->in[0] == 0x28 && r->in[1] == 0xb5 && r->in[2] == 0x2f && r->in[3] == 0xfd) {
+        r->zs = ZSTD_createDStream();
+        if (!r->zs || ZSTD_isError(ZSTD_initDStream(r->zs)))
+            return VIGIE_NOMEM;
+        r->comp = VG_COMP_ZSTD;
     }
+    return VIGIE_OK;
+}
+
+int vg__reader_open(vg_reader **out, const char *path, const vg_reader_opts *opts)
+{
+    vg_reader *r = NULL;
+    *out = NULL;
+    int rc = reader_new(&r, path, opts);
+    if (rc)
+        goto out;
     r->f = r->is_stdin ? stdin : fopen(path, "rb");
     if (!r->f) {
-        int e = errno;
-        vg__reader_close(r);
-        return e == ENOENT ? VIGIE_NOENT : VIGIE_IO;
+        rc = errno == ENOENT ? VIGIE_NOENT : VIGIE_IO;
+        goto out;
     }
-    /* compression by magic */
-    if (read_block(r) == VIGIE_OK && r->in_len >= 4) {
-        if (r->in[0] == 0x1f && r->in[1] == 0x8b) {
-            r->comp = VG_COMP_GZIP;
-            if (inflateInit2(&r->z, 15 + 32) != Z_OK) {
-                r->comp = VG_COMP_NONE;
-                vg__reader_close(r);
-                return VIGIE_NOMEM;
-            }
-        } else if (r->in[0] == 0x28 && r->in[1] == 0xb5 && r->in[2] == 0x2f && r->in[3] == 0xfd) {
-            r->comp = VG_COMP_ZSTD;
-            r->zs = ZSTD_createDStream();
-            if (!r->zs || ZSTD_isError(ZSTD_initDStream(r->zs))) {
-                vg__reader_close(r);
-                return VIGIE_NOMEM;
-            }
-        }
+    rc = detect_compression(r);
+out:
+    if (rc) {
+        vg__reader_close(r);
+        r = NULL;
     }
     *out = r;
-    return VIGIE_OK;
+    return rc;
+}
+
+int vg__reader_open_mem(vg_reader **out, const char *name, const void *data, size_t len,
+                        const vg_reader_opts *opts)
+{
+    vg_reader *r = NULL;
+    *out = NULL;
+    int rc = reader_new(&r, name, opts);
+    if (rc)
+        goto out;
+    r->is_stdin = false;
+    r->mem = data ? data : (const void *)"";
+    r->mem_len = data ? len : 0;
+    rc = detect_compression(r);
+out:
+    if (rc) {
+        vg__reader_close(r);
+        r = NULL;
+    }
+    *out = r;
+    return rc;
 }
 
 void vg__reader_close(vg_reader *r)
@@ -311,7 +365,7 @@ const vg_reader_stats *vg__reader_stats(const vg_reader *r)
 }
 int vg__reader_format(const vg_reader *r)
 {
-    return r->fmt;
+    return r->first_fmt ? r->first_fmt : r->fmt;
 }
 int vg__reader_compression(const vg_reader *r)
 {
@@ -336,20 +390,98 @@ static inline bool ws(char c)
 
 /* ---- detection -------------------------------------------------------------------------------- */
 
+/* Wrapper keys: the member of a top-level object that holds the records (CloudTrail
+ * "Records", Azure / Graph "value", and the names other exporters use). */
+static const char *const wrapper_keys[] = {"Records", "value", "events", "items", "data",
+                                           "logs", "entries", "results"};
+
+/* Skip a JSON string at s[i] == '"'; returns the index after the closing quote, or n. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+/* The wrapper rule: a top-level object whose members before the record array all have
+ * scalar values (strings, numbers, true/false/null: "@odata.context", "nextLink", counts)
+ * and whose next member has a key from wrapper_keys (any ASCII case) and an array value
+ * whose first element is an object (or that is empty). Members after the array are ignored.
+ * s[i] == '{'. Returns the index just after the array's '[' or 0 when the rule fails. */
+static size_t wrapper_start(const char *s, size_t n, size_t i)
+{
+    for (i++;;) {
+        while (i < n && ws(s[i]))
+            i++;
+        if (i >= n || s[i] != '"')
+            return 0;
+        size_t k0 = i + 1, ke = skip_string(s, n, i);
+        if (ke >= n)
+            return 0;
+        size_t kl = ke - 1 - k0;
+        i = ke;
+        while (i < n && ws(s[i]))
+            i++;
+        if (i >= n || s[i] != ':')
+            return 0;
+        i++;
+        while (i < n && ws(s[i]))
+            i++;
+        if (i >= n)
+            return 0;
+        if (s[i] == '[') {
+            bool known = false;
+            for (size_t q = 0; q < VG_ARRAY_LEN(wrapper_keys) && !known; q++)
+                known = vg__ascii_ieq(s + k0, kl, wrapper_keys[q], strlen(wrapper_keys[q]));
+            size_t e = i + 1;
+            while (e < n && ws(s[e]))
+                e++;
+            return known && e < n && (s[e] == '{' || s[e] == ']') ? i + 1 : 0;
+        }
+        if (s[i] == '{')
+            return 0; /* an object member: this is a record */
+        if (s[i] == '"')
+            i = skip_string(s, n, i);
+        else
+            while (i < n && s[i] != ',' && s[i] != '}' && !ws(s[i]))
+                i++;
+        while (i < n && ws(s[i]))
+            i++;
+        if (i >= n || s[i] != ',')
+            return 0;
+        i++;
+    }
+}
+
+/* Column of s[i] when only blanks precede it on its line, else -1. */
+static int64_t line_indent(const char *s, size_t i)
+{
+    size_t k = i;
+    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+        k--;
+    return k == 0 || s[k - 1] == '\n' ? (int64_t)(i - k) : -1;
+}
+
 static void detect(vg_reader *r)
 {
     r->detected = true;
-    ensure(r, 4096);
+    r->in_array = false;
+    ensure(r, 64 * 1024);
     const char *s = r->win.data ? r->win.data : "";
-    size_t n = r->win.len, i = 0;
-    if (n >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
-        (unsigned char)s[2] == 0xBF) {
+    size_t n = r->win.len, i = r->pos;
+    if (r->win_offset + r->pos == 0 && n >= 3 && (unsigned char)s[0] == 0xEF &&
+        (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF) {
         advance(r, 3);
         i = 3;
     }
     while (i < n && ws(s[i]))
         i++;
     if (i >= n) {
+        advance(r, n); /* blanks consumed: detection starts again if more text comes */
         r->fmt = VG_FMT_EMPTY;
         return;
     }
@@ -360,38 +492,43 @@ static void detect(vg_reader *r)
         return;
     }
     if (s[i] == '{') {
-        /* wrapper: {"Records": [ ... */
-        size_t k = i + 1;
-        while (k < n && ws(s[k]))
-            k++;
-        static const char *const keys[] = {"\"Records\"", "\"records\"", "\"value\"",
-                                           "\"events\""};
-        for (size_t q = 0; q < VG_ARRAY_LEN(keys); q++) {
-            size_t kl = strlen(keys[q]);
-            if (k + kl < n && memcmp(s + k, keys[q], kl) == 0) {
-                size_t c = k + kl;
-                while (c < n && ws(s[c]))
-                    c++;
-                if (c < n && s[c] == ':') {
-                    c++;
-                    while (c < n && ws(s[c]))
-                        c++;
-                    if (c < n && s[c] == '[') {
-                        r->fmt = VG_FMT_JSON_WRAPPED;
-                        advance(r, c + 1);
-                        r->in_array = true;
-                        return;
-                    }
-                }
-            }
+        size_t w = wrapper_start(s, n, i);
+        if (w) {
+            r->fmt = VG_FMT_JSON_WRAPPED;
+            advance(r, w);
+            r->in_array = true;
+            return;
         }
-        /* one line per record, or objects spanning lines? */
-        const char *nl = memchr(s + i, '\n', n - i);
+        /* NDJSON when the first line is one complete object: look for the first newline
+         * (up to 1 MiB of text), and check the line ends with '}'. Otherwise values are
+         * parsed one after another (pretty-printed or several per line). */
+        size_t scan = i;
+        const char *nl;
+        while (!(nl = memchr(r->win.data + scan, '\n', r->win.len - scan)) &&
+               r->win.len - r->pos < (1u << 20)) {
+            size_t base = r->pos, old = r->win.len;
+            if (!fill(r))
+                break;
+            scan = old - (base - r->pos); /* the window may have slid */
+            i -= base - r->pos;
+        }
+        s = r->win.data;
+        n = r->win.len;
         size_t line_end = nl ? (size_t)(nl - s) : n;
         size_t e = line_end;
         while (e > i && ws(s[e - 1]))
             e--;
-        r->fmt = (e > i && s[e - 1] == '}') ? VG_FMT_NDJSON : VG_FMT_JSON_CONCAT;
+        /* one value filling the line: NDJSON; a value and more, or a value running past the
+         * line: concatenated; a syntax error: NDJSON with a bad first line (the worker
+         * reports it, the next lines are read) */
+        r->fmt = VG_FMT_JSON_CONCAT;
+        if (e > i && s[e - 1] == '}') {
+            size_t consumed = 0;
+            int prc = vg__json_parse_prefix(&r->tape, s + i, e - i, &consumed, NULL);
+            if ((prc == VIGIE_OK && consumed == e - i) ||
+                (prc != VIGIE_OK && prc != VIGIE_TRUNCATED && nl))
+                r->fmt = VG_FMT_NDJSON;
+        }
         advance(r, i);
         return;
     }
@@ -433,8 +570,16 @@ static int next_ndjson(vg_reader *r, vg_record *rec)
             if (!fill(r))
                 break;
         }
+        if (!nl && r->stream_rc)
+            return r->stream_rc; /* a line cut by a failed decompression: not a record */
         size_t start = r->pos;
         size_t end = nl ? (size_t)(nl - r->win.data) : r->win.len;
+        if (end - start > r->o.max_record) {
+            bad(r, VIGIE_TOOBIG, r->line_at_pos, "line longer than the record size limit");
+            r->pos = nl ? end + 1 : end;
+            r->line_at_pos += nl != NULL;
+            continue;
+        }
         size_t e = end, b = start;
         while (e > b && ws(r->win.data[e - 1]))
             e--;
@@ -463,6 +608,124 @@ static int next_ndjson(vg_reader *r, vg_record *rec)
 
 /* ---- JSON arrays and concatenated values -------------------------------------------------------- */
 
+/* More text for a record that does not fit yet: grow the unconsumed text geometrically
+ * (at least doubling it), so that re-parsing a large record from its start costs O(size)
+ * overall. False when the input has nothing more. */
+static bool grow_window(vg_reader *r)
+{
+    size_t have = r->win.len - r->pos, want = have < BLOCK ? have + BLOCK : 2 * have;
+    bool any = false;
+    while (r->win.len - r->pos < want && fill(r))
+        any = true;
+    return any;
+}
+
+/* After a bad value: move to where the next record probably starts. Pretty-printed input
+ * (records begin their line at column `indent`): the next line whose first non-blank byte
+ * is '{' at that column. Compact input: the next "}" "," "{" sequence (which may be inside
+ * a nested array: such a nested object is then read as a record). */
+static bool resync_json(vg_reader *r)
+{
+    advance(r, r->pos + 1);
+    for (;;) {
+        const char *s = r->win.data, *e = s + r->win.len;
+        const char *p = s + r->pos;
+        if (r->indent >= 0) {
+            while ((p = memchr(p, '\n', (size_t)(e - p)))) {
+                const char *q = ++p;
+                while (q < e && (*q == ' ' || *q == '\t'))
+                    q++;
+                if (q >= e)
+                    break; /* need more text to see this line's start */
+                if (*q == '{' && q - p == r->indent) {
+                    advance(r, (size_t)(q - s));
+                    return true;
+                }
+            }
+        } else {
+            for (; p < e && (p = memchr(p, '}', (size_t)(e - p))); p++) {
+                const char *q = p + 1;
+                while (q < e && ws(*q))
+                    q++;
+                if (q < e && *q == ',') {
+                    q++;
+                    while (q < e && ws(*q))
+                        q++;
+                    if (q < e && *q == '{') {
+                        advance(r, (size_t)(q - s));
+                        return true;
+                    }
+                }
+                if (q >= e)
+                    break;
+            }
+        }
+        /* keep a little context (a partial line or separator) and read on */
+        size_t keep = r->win.len - r->pos > 4096 ? r->win.len - 4096 : r->pos;
+        const char *nl = keep > r->pos ? memchr(s + keep, '\n', r->win.len - keep) : NULL;
+        advance(r, nl ? (size_t)(nl - s) : keep);
+        if (!fill(r))
+            return false;
+    }
+}
+
+/* Internal status of the format readers: detect the format again and go on. */
+#define AGAIN (-1)
+
+/* Skip blanks, reading more text as needed; false at the end of the input. */
+static bool skip_ws(vg_reader *r)
+{
+    for (;;) {
+        while (r->pos < r->win.len && ws(r->win.data[r->pos]))
+            advance(r, r->pos + 1);
+        if (r->pos < r->win.len)
+            return true;
+        if (!fill(r))
+            return false;
+    }
+}
+
+/* Parse (and skip) one JSON value at pos; false when malformed or too large. */
+static bool skip_value(vg_reader *r)
+{
+    size_t consumed = 0;
+    int rc;
+    for (;;) {
+        rc = vg__json_parse_prefix(&r->tape, r->win.data + r->pos, r->win.len - r->pos,
+                                   &consumed, NULL);
+        if (rc != VIGIE_TRUNCATED || r->win.len - r->pos > r->o.max_record || !grow_window(r))
+            break;
+    }
+    if (rc != VIGIE_OK)
+        return false;
+    advance(r, r->pos + consumed);
+    return true;
+}
+
+/* After a wrapper's record array: the remaining members ("key": value, ...) and the closing
+ * brace. True when the wrapper object ended well. */
+static bool finish_wrapper(vg_reader *r)
+{
+    for (;;) {
+        if (!skip_ws(r))
+            return false;
+        char c = r->win.data[r->pos];
+        if (c == '}') {
+            advance(r, r->pos + 1);
+            return true;
+        }
+        if (c == ',') {
+            advance(r, r->pos + 1);
+            continue;
+        }
+        if (c != '"' || !skip_value(r) || !skip_ws(r) || r->win.data[r->pos] != ':')
+            return false;
+        advance(r, r->pos + 1);
+        if (!skip_ws(r) || !skip_value(r))
+            return false;
+    }
+}
+
 static int next_json(vg_reader *r, vg_record *rec)
 {
     for (;;) {
@@ -478,20 +741,21 @@ static int next_json(vg_reader *r, vg_record *rec)
         }
         char c = r->win.data[r->pos];
         if (r->in_array && c == ']') {
+            /* the end of the record array: skip the rest of a wrapper object (nextLink...),
+             * then detect afresh what follows (another array or wrapper, values, nothing) */
             r->in_array = false;
-            r->array_done = true;
+            uint64_t line = r->line_at_pos;
             advance(r, r->pos + 1);
-            if (r->fmt == VG_FMT_JSON_WRAPPED) {
-                /* ignore the rest of the wrapper object */
+            if (r->fmt == VG_FMT_JSON_WRAPPED && !finish_wrapper(r)) {
+                bad(r, VIGIE_JSON, line, "malformed wrapper object after its record array; "
+                                         "the rest of the input is ignored");
                 r->pos = r->win.len;
                 while (fill(r))
                     r->pos = r->win.len;
+                return r->stream_rc ? r->stream_rc : VIGIE_EOF;
             }
-            continue;
-        }
-        if (r->array_done && r->fmt != VG_FMT_JSON_CONCAT) {
-            /* content after the array: treat further values as concatenated */
-            r->fmt = VG_FMT_JSON_CONCAT;
+            r->detected = false;
+            return AGAIN;
         }
         size_t consumed = 0;
         vg_jerr err;
@@ -501,12 +765,14 @@ static int next_json(vg_reader *r, vg_record *rec)
                                        &consumed, &err);
             if (rc != VIGIE_TRUNCATED || r->win.len - r->pos > r->o.max_record)
                 break;
-            if (!fill(r))
+            if (!grow_window(r))
                 break;
         }
         uint64_t line = r->line_at_pos;
         uint64_t offset = r->win_offset + r->pos;
         if (rc == VIGIE_OK && r->tape.tok[0].type == VG_J_OBJECT) {
+            if (r->index == 0 && r->st.bad_records == 0)
+                r->indent = line_indent(r->win.data, r->pos);
             rec->data = r->win.data + r->pos;
             rec->len = consumed;
             rec->src.file = r->path;
@@ -524,33 +790,21 @@ static int next_json(vg_reader *r, vg_record *rec)
         }
         if (rc == VIGIE_EOF)
             return r->stream_rc ? r->stream_rc : VIGIE_EOF;
+        if (rc == VIGIE_TRUNCATED && r->stream_rc)
+            return r->stream_rc; /* cut by the decompressor: already reported */
+        if (r->index == 0 && r->st.bad_records == 0)
+            r->indent = line_indent(r->win.data, r->pos);
         char why[200];
-        snprintf(why, sizeof why, "%s (byte %zu of the record)", err.msg, err.offset);
-        bad(r, rc == VIGIE_TRUNCATED && r->win.len - r->pos > r->o.max_record ? VIGIE_TOOBIG
-                                                                                 : rc,
-            line, why);
-        /* resynchronise: the next line that starts with '{' after the error */
-        size_t from = r->pos + (err.offset ? err.offset : 1);
-        if (from > r->win.len)
-            from = r->win.len;
-        advance(r, from);
-        for (;;) {
-            const char *nl = memchr(r->win.data + r->pos, '\n', r->win.len - r->pos);
-            if (!nl) {
-                r->pos = r->win.len;
-                if (!fill(r))
-                    return r->stream_rc ? r->stream_rc : VIGIE_EOF;
-                continue;
-            }
-            advance(r, (size_t)(nl - r->win.data) + 1);
-            size_t k = r->pos;
-            while (k < r->win.len && (r->win.data[k] == ' ' || r->win.data[k] == '\t'))
-                k++;
-            if (k < r->win.len && r->win.data[k] == '{') {
-                advance(r, k);
-                break;
-            }
-        }
+        bool toobig = rc == VIGIE_TRUNCATED && r->win.len - r->pos > r->o.max_record;
+        if (toobig)
+            snprintf(why, sizeof why, "record longer than the size limit (%zu bytes)",
+                     r->o.max_record);
+        else
+            snprintf(why, sizeof why, "%s: %s (byte %zu of the record)", vigie_strerror(rc),
+                     err.msg, err.offset);
+        bad(r, toobig ? VIGIE_TOOBIG : rc, line, why);
+        if (!resync_json(r))
+            return r->stream_rc ? r->stream_rc : VIGIE_EOF;
     }
 }
 
@@ -605,9 +859,13 @@ static int csv_row(vg_buf *cells, size_t **off, size_t **lenv, uint32_t *cap, ui
                 i = qi + 1;
                 break;
             }
-            /* junk between the closing quote and the separator is kept */
-            while (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r')
-                vg__buf_addc(cells, s[i++]);
+            /* after the closing quote only blanks may come before the separator: anything
+             * else means the quotes are broken (a quote missing, so this "closing" quote
+             * opened the next row's field): the row is rejected */
+            while (i < n && (s[i] == ' ' || s[i] == '\t'))
+                i++;
+            if (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r')
+                return VIGIE_CSV;
         } else {
             size_t k = i;
             while (k < n && s[k] != ',' && s[k] != '\n' && s[k] != '\r')
@@ -706,15 +964,16 @@ static int next_csv(vg_reader *r, vg_record *rec)
                 rc = VIGIE_TOOBIG;
                 break;
             }
-            if (!fill(r))
-                continue; /* stream_done now set: parse again at EOF */
+            if (!grow_window(r) && r->stream_rc)
+                return r->stream_rc; /* a row cut by a failed decompression */
+            /* else more text, or the end of input: parse again (at_eof now known) */
         }
         uint64_t line = r->line_at_pos;
         uint64_t offset = r->win_offset + r->pos;
         if (rc) {
             bad(r, rc == VIGIE_TOOBIG ? VIGIE_TOOBIG : VIGIE_CSV, line,
                 rc == VIGIE_TOOBIG ? "CSV row longer than the record size limit"
-                                   : "unterminated quoted CSV field");
+                                   : "malformed CSV row: unterminated or broken quoted field");
             /* resynchronise at the next line */
             const char *nl = memchr(r->win.data + r->pos, '\n', r->win.len - r->pos);
             advance(r, nl ? (size_t)(nl - r->win.data) + 1 : r->win.len);
@@ -819,25 +1078,34 @@ static int next_csv(vg_reader *r, vg_record *rec)
 
 int vg__reader_next(vg_reader *r, vg_record *rec)
 {
-    if (!r->detected)
-        detect(r);
-    switch (r->fmt) {
-    case VG_FMT_EMPTY:
-        if (r->pos < r->win.len || fill(r)) {
-            r->detected = false; /* more text arrived after blanks */
-            return vg__reader_next(r, rec);
+    for (;;) {
+        if (!r->detected) {
+            detect(r);
+            if (!r->first_fmt && r->fmt != VG_FMT_EMPTY && r->fmt != VG_FMT_CSV_FIELDS)
+                r->first_fmt = r->fmt; /* CSV: refined when the header is read */
         }
-        return r->stream_rc ? r->stream_rc : VIGIE_EOF;
-    case VG_FMT_NDJSON:
-        return next_ndjson(r, rec);
-    case VG_FMT_JSON_ARRAY:
-    case VG_FMT_JSON_WRAPPED:
-    case VG_FMT_JSON_CONCAT:
-        return next_json(r, rec);
-    case VG_FMT_CSV_FIELDS:
-    case VG_FMT_CSV_JSON_COLUMN:
-        return next_csv(r, rec);
-    default:
-        return r->stream_rc ? r->stream_rc : VIGIE_EOF;
+        int rc;
+        switch (r->fmt) {
+        case VG_FMT_EMPTY:
+            if (r->pos < r->win.len || fill(r)) {
+                r->detected = false; /* more text arrived after blanks */
+                continue;
+            }
+            return r->stream_rc ? r->stream_rc : VIGIE_EOF;
+        case VG_FMT_NDJSON:
+            return next_ndjson(r, rec);
+        case VG_FMT_JSON_ARRAY:
+        case VG_FMT_JSON_WRAPPED:
+        case VG_FMT_JSON_CONCAT:
+            rc = next_json(r, rec);
+            if (rc == AGAIN)
+                continue;
+            return rc;
+        case VG_FMT_CSV_FIELDS:
+        case VG_FMT_CSV_JSON_COLUMN:
+            return next_csv(r, rec);
+        default:
+            return r->stream_rc ? r->stream_rc : VIGIE_EOF;
+        }
     }
 }

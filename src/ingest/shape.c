@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * shape.c: which log a record is, and how Sigma field names resolve on it.
+ * shape.c: field maps (how Sigma field names resolve on each log shape) and shape names.
  *
- * Stage: ingest. Classification looks only at a handful of top-level keys (a few
- * vg__json_obj_get calls on the tape, never the file name) and gives the Sigma logsource
- * (product, services, categories), the organization (tenant) id, the event time and the
- * field-map section. Field maps are YAML data (data/fieldmaps/NAME.yml, compiled in): each
- * section names a shape (optionally a service and category) and lists, per Sigma field,
- * the paths to try, plus prefixes under which any field may live. vg__fieldmap_paths builds a
- * field's candidate list once (compile time) and caches it; lookups are a linear scan of the
- * section's cache, which compile time can afford.
+ * Stage: ingest. Field maps are YAML data (data/fieldmaps/NAME.yml, compiled in): each
+ * document is a section naming a shape (optionally a service and a category) with explicit
+ * renames (`fields`: name -> paths), `strip` prefixes (a name "properties.X" also tried as
+ * "X") and `prefixes` (a name X also tried as "Event.EventData.X"). Section i is map id
+ * i + 1; map id 0 is the identity. vg__fieldmap_paths builds a field's candidate list once
+ * and caches it in a per-section open-addressing hash (FNV-1a), so the compiler's calls
+ * (one per rule field and map id) cost O(1) after the first. The cache sits behind a mutex;
+ * returned lists live as long as the map. Classification itself is in classify.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest_int.h"

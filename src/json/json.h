@@ -86,6 +86,8 @@ static inline uint32_t vg__json_next(const vg_jtape *t, uint32_t i)
 int64_t vg__json_obj_get(const vg_jtape *t, uint32_t obj, const char *key, size_t key_len);
 /* Same, ASCII case-insensitive. */
 int64_t vg__json_obj_get_ci(const vg_jtape *t, uint32_t obj, const char *key, size_t key_len);
+/* One pass: the exact key if present, else the first ASCII case-insensitive match, else -1. */
+int64_t vg__json_obj_find(const vg_jtape *t, uint32_t obj, const char *key, size_t key_len);
 
 /* Unescape a raw JSON string body (without quotes) into out (appended); surrogate pairs are
  * combined, lone surrogates become U+FFFD. The input must have been validated by the parser. */

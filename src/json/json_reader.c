@@ -577,6 +577,26 @@ static int64_t obj_get(const vg_jtape *t, uint32_t obj, const char *key, size_t 
     return -1;
 }
 
+int64_t vg__json_obj_find(const vg_jtape *t, uint32_t obj, const char *key, size_t key_len)
+{
+    if (t->tok[obj].type != VG_J_OBJECT)
+        return -1;
+    int64_t ci = -1;
+    uint32_t i = obj + 1, end = t->tok[obj].next;
+    while (i < end) {
+        const vg_jtok *k = &t->tok[i];
+        uint32_t v = i + 1;
+        if (k->esc || k->len == key_len) {
+            if (key_eq(t, i, key, key_len, false))
+                return v;
+            if (ci < 0 && key_eq(t, i, key, key_len, true))
+                ci = v;
+        }
+        i = t->tok[v].next;
+    }
+    return ci;
+}
+
 int64_t vg__json_obj_get(const vg_jtape *t, uint32_t obj, const char *key, size_t key_len)
 {
     return obj_get(t, obj, key, key_len, false);
