@@ -455,6 +455,7 @@ static int expand(vg_arena *a, const char *s, size_t n, const vg_ruleload_opts *
                              (int)nl, s + i + 1);
                     err->rc = VIGIE_UNSUPPORTED;
                     free(vars);
+                    vg__buf_free(&cur);
                     return err->rc;
                 }
                 i += nl + 2;
@@ -469,6 +470,7 @@ static int expand(vg_arena *a, const char *s, size_t n, const vg_ruleload_opts *
         uint32_t mult = ph ? ph->n_values : 1;
         if (mult == 0 || (uint64_t)nv * mult > VG_MAX_VALUE_VARIANTS) {
             free(vars);
+            vg__buf_free(&cur);
             snprintf(err->msg, sizeof err->msg, "placeholder expansion gives too many values");
             err->rc = VIGIE_TOOBIG;
             return err->rc;
@@ -476,6 +478,7 @@ static int expand(vg_arena *a, const char *s, size_t n, const vg_ruleload_opts *
         const char **nvars = calloc((size_t)nv * mult, sizeof *nvars);
         if (!nvars) {
             free(vars);
+            vg__buf_free(&cur);
             return VIGIE_NOMEM;
         }
         for (uint32_t v = 0; v < nv; v++)
