@@ -55,6 +55,18 @@ assert s["alerts"] == len(alerts)
 PY
 check "bad records reported with their line" grep -q "m365_management_api.ndjson:3:" "$T/e1"
 
+# many batches: the alert stream is identical, in the same order, for any -j
+python3 - "$T/many.ndjson" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(9000):
+        f.write(json.dumps({"marker": "keep" if i % 7 == 0 else "skip", "n": i}) + "\n")
+PY
+"$VIGIE" scan -j 1 -q --logsource=all -r "$ROOT/tests/data/rules/keep_marker.yml" "$T/many.ndjson" >"$T/m1"
+"$VIGIE" scan -j 3 -q --logsource=all -r "$ROOT/tests/data/rules/keep_marker.yml" "$T/many.ndjson" >"$T/m3"
+check "-j 3 = -j 1 over 9000 records (5 batches)" cmp -s "$T/m1" "$T/m3"
+check "every 7th record alerted" [ "$(wc -l <"$T/m1")" = 1286 ]
+
 # formats
 "$VIGIE" scan -j 1 --no-progress -q --format csv "$DEMO" >"$T/a.csv"
 check "csv header" grep -q '^time,level,rule_id,rule_title,tenant,file,line,offset$' "$T/a.csv"
