@@ -13,7 +13,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "rule_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -582,65 +581,15 @@ static int load_file(vg_ruleload *rl, const char *path)
     return rc;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool yaml_name(const char *n)
 {
     size_t l = strlen(n);
     return (l > 4 && !strcmp(n + l - 4, ".yml")) || (l > 5 && !strcmp(n + l - 5, ".yaml"));
 }
 
-static int load_dir(vg_ruleload *rl, const char *path, int depth)
+static int load_cb(void *ud, const char *path)
 {
-    if (depth > 64)
-        return VIGIE_OK;
-    DIR *d = opendir(path);
-    if (!d)
-        return VIGIE_IO;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    int rc = VIGIE_OK;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = VIGIE_NOMEM;
-                break;
-            }
-            names = nn;
-        }
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (names)
-        qsort(names, n, sizeof *names, name_cmp);
-    for (size_t i = 0; i < n; i++) {
-        if (!rc && names[i]) {
-            size_t pl = strlen(path) + strlen(names[i]) + 2;
-            char *full = malloc(pl);
-            if (full) {
-                snprintf(full, pl, "%s/%s", path, names[i]);
-                struct stat st;
-                if (stat(full, &st) == 0) {
-                    if (S_ISDIR(st.st_mode))
-                        rc = load_dir(rl, full, depth + 1);
-                    else if (S_ISREG(st.st_mode) && yaml_name(names[i]))
-                        rc = load_file(rl, full);
-                }
-                free(full);
-            }
-        }
-        free(names[i]);
-    }
-    free(names);
-    return rc;
+    return yaml_name(path) ? load_file(ud, path) : VIGIE_OK;
 }
 
 int vg__ruleload_path(vg_ruleload *rl, const char *path)
@@ -649,6 +598,6 @@ int vg__ruleload_path(vg_ruleload *rl, const char *path)
     if (stat(path, &st) != 0)
         return errno == ENOENT ? VIGIE_NOENT : VIGIE_IO;
     if (S_ISDIR(st.st_mode))
-        return load_dir(rl, path, 0);
+        return vg__walk_files(path, load_cb, rl, rl->opts.diag, rl->opts.diag_ud);
     return load_file(rl, path);
 }

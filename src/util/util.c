@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,6 +426,77 @@ int vg__read_file(const char *path, size_t cap, char **out, size_t *out_len)
     *out = b.data;
     *out_len = b.len;
     return VIGIE_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(const char *dir, int depth, vg_walk_fn fn, void *ud, vigie_diag_fn diag,
+                    void *diag_ud)
+{
+    if (depth > 64)
+        return VIGIE_OK;
+    DIR *d = opendir(dir);
+    if (!d) {
+        vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO, dir, 0, 0, NULL,
+                 "cannot read directory: %s", strerror(errno));
+        return VIGIE_OK;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = VIGIE_OK;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = VIGIE_NOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = VIGIE_NOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (names)
+        qsort(names, n, sizeof *names, name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (!rc) {
+            size_t l = strlen(dir) + strlen(names[i]) + 2;
+            char *full = malloc(l);
+            if (!full) {
+                rc = VIGIE_NOMEM;
+            } else {
+                snprintf(full, l, "%s/%s", dir, names[i]);
+                struct stat st, lst;
+                bool link = lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode);
+                if (stat(full, &st) == 0) {
+                    if (S_ISDIR(st.st_mode) && !link)
+                        rc = walk_dir(full, depth + 1, fn, ud, diag, diag_ud);
+                    else if (S_ISREG(st.st_mode))
+                        rc = fn(ud, full);
+                }
+                free(full);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int vg__walk_files(const char *dir, vg_walk_fn fn, void *ud, vigie_diag_fn diag, void *diag_ud)
+{
+    return walk_dir(dir, 0, fn, ud, diag, diag_ud);
 }
 
 double vg__now(void)

@@ -79,6 +79,14 @@ bool vg__utf8_valid(const char *s, size_t n);
 /* Read a whole file into a malloc'd NUL-terminated buffer (max bytes `cap`). */
 int vg__read_file(const char *path, size_t cap, char **out, size_t *out_len);
 
+/* Call fn(ud, path) for every regular file under directory `dir`, recursively, entries in
+ * name order, hidden entries (leading '.') skipped. Links to files are followed, links to
+ * directories are not (a cycle would multiply the walk); depth is capped at 64. A directory
+ * that cannot be read is reported through diag and skipped. Stops at the first non-OK
+ * status fn returns, and returns it. */
+typedef int (*vg_walk_fn)(void *ud, const char *path);
+int vg__walk_files(const char *dir, vg_walk_fn fn, void *ud, vigie_diag_fn diag, void *diag_ud);
+
 /* Monotonic time in seconds. */
 double vg__now(void);
 
