@@ -614,6 +614,8 @@ static int next_ndjson(vg_reader *r, vg_record *rec)
 static bool grow_window(vg_reader *r)
 {
     size_t have = r->win.len - r->pos, want = have < BLOCK ? have + BLOCK : 2 * have;
+    if (want > r->o.max_record + BLOCK) /* one block past the limit is enough to know */
+        want = r->o.max_record + BLOCK;
     bool any = false;
     while (r->win.len - r->pos < want && fill(r))
         any = true;
@@ -770,6 +772,12 @@ static int next_json(vg_reader *r, vg_record *rec)
         }
         uint64_t line = r->line_at_pos;
         uint64_t offset = r->win_offset + r->pos;
+        if (rc == VIGIE_OK && consumed > r->o.max_record) {
+            /* complete but over the limit (it fit in the window): skip it whole */
+            advance(r, r->pos + consumed);
+            bad(r, VIGIE_TOOBIG, line, "record longer than the size limit");
+            continue;
+        }
         if (rc == VIGIE_OK && r->tape.tok[0].type == VG_J_OBJECT) {
             if (r->index == 0 && r->st.bad_records == 0)
                 r->indent = line_indent(r->win.data, r->pos);
@@ -979,6 +987,12 @@ static int next_csv(vg_reader *r, vg_record *rec)
             advance(r, nl ? (size_t)(nl - r->win.data) + 1 : r->win.len);
             continue;
         }
+        if (p - r->pos > r->o.max_record) {
+            bad(r, VIGIE_TOOBIG, line, "CSV row longer than the record size limit");
+            r->pos = p;
+            r->line_at_pos += nls;
+            continue;
+        }
         r->pos = p;
         r->line_at_pos += nls;
         if (n == 1 && r->cell_len[0] == 0)
@@ -1033,10 +1047,18 @@ static int next_csv(vg_reader *r, vg_record *rec)
         if (r->json_col < 0 && r->fmt == VG_FMT_CSV_FIELDS && r->index == 0) {
             /* no AuditData header: a column whose value is a JSON object holds the record
              * only when every other column is a short summary (Purview-like exports) */
-            for (uint32_t k = 0; k < n && k < r->n_header; k++)
-                if (looks_json(r->cells.data + r->cell_off[k], r->cell_len[k]) &&
-                    r->header[k] && (strstr(r->header[k], "Data") || strstr(r->header[k], "data")))
+            for (uint32_t k = 0; k < n && k < r->n_header && r->json_col < 0; k++) {
+                const char *v = r->cells.data + r->cell_off[k];
+                size_t vl = r->cell_len[k];
+                if (!r->header[k] || !looks_json(v, vl))
+                    continue;
+                /* a "...Data" column holding an object, or any column holding a Management
+                 * Activity API record (both CreationTime and Operation keys) */
+                if (vg__ascii_imemmem(r->header[k], strlen(r->header[k]), "data", 4) ||
+                    (vg__ascii_imemmem(v, vl, "\"CreationTime\"", 14) &&
+                     vg__ascii_imemmem(v, vl, "\"Operation\"", 11)))
                     r->json_col = (int)k;
+            }
             if (r->json_col >= 0)
                 r->fmt = VG_FMT_CSV_JSON_COLUMN;
         }

@@ -201,6 +201,15 @@ static void test_ndjson_line_over_limit(void)
     CHECK_EQ_INT(g.n_diag, 1);
     CHECK_EQ_INT(g.diag_line[0], 2);
     CHECK(strstr(g.diag[0], "long.jsonl:2:") != NULL);
+    /* the same in an array: the element is TOOBIG, the next one is read */
+    n = (size_t)sprintf(t, "[{\"a\":1},{\"x\":\"");
+    memset(t + n, 'y', big);
+    n += big;
+    n += (size_t)sprintf(t + n, "\"},{\"b\":2}]");
+    read_mem_opt(&g, "long.json", t, n, 1024);
+    CHECK_EQ_INT(g.n, 2);
+    CHECK_EQ_STR(g.text[1], "{\"b\":2}");
+    CHECK_EQ_INT(g.st.bad_by_rc[VIGIE_TOOBIG], 1);
     got_free(&g);
     free(t);
 }
@@ -436,6 +445,14 @@ static void test_csv_json_column_by_content(void)
     CHECK_EQ_INT(g.fmt, VG_FMT_CSV_JSON_COLUMN);
     CHECK_EQ_INT(g.n, 1);
     CHECK_EQ_STR(g.text[0], "{\"CreationTime\":\"2023-06-15T00:58:11\"}");
+    /* any column name, when the value is a UAL record */
+    read_mem(&g, "y.csv", "Date,Record\n1,\"{\"\"CreationTime\"\":\"\"t\"\",\"\"Operation\"\":"
+                          "\"\"Send\"\"}\"\n");
+    CHECK_EQ_INT(g.fmt, VG_FMT_CSV_JSON_COLUMN);
+    CHECK_EQ_STR(g.text[0], "{\"CreationTime\":\"t\",\"Operation\":\"Send\"}");
+    /* a Log Analytics dynamic column is not the record */
+    read_mem(&g, "z.csv", "TimeGenerated,DeviceDetail\n1,\"{\"\"trustType\"\":\"\"x\"\"}\"\n");
+    CHECK_EQ_INT(g.fmt, VG_FMT_CSV_FIELDS);
     got_free(&g);
 }
 
