@@ -81,6 +81,9 @@ static void usage(FILE *f)
           "commands:\n"
           "  scan [-r RULES]... [options] INPUT...   run Sigma rules over logs, write alerts\n"
           "  rules check [--json] PATH...            load rules and report each loaded/skipped\n"
+          "  simulate [--orgs N] [--days D] [--victims K] [--seed S] -o DIR\n"
+          "                                          write a multi-organization scenario with a\n"
+          "                                          hidden forged-token mail campaign\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
           "\n"
@@ -113,6 +116,7 @@ static const struct {
 } commands[] = {
     {"scan", vg__cmd_scan},
     {"rules", vg__cmd_rules},
+    {"simulate", vg__cmd_simulate},
     {"version", cmd_version},
     {"--version", cmd_version},
     {"help", cmd_help},
