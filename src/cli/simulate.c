@@ -23,6 +23,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/sha.h>
+
 #include "cli.h"
 
 #define MAX_ORGS 200
@@ -389,6 +395,227 @@ static int mkdir_p(const char *p)
     return VIGIE_OK;
 }
 
+
+/* ---- bearer tokens: two key sets and an application's access log ------------------------------ */
+
+/* A deterministic RSA key from the scenario's PRNG (OpenSSL's own generator draws from the
+ * system's entropy, which would break "same seed, same bytes"). */
+static BIGNUM *det_prime(BN_CTX *ctx, int bytes)
+{
+    unsigned char buf[256];
+    for (int i = 0; i < bytes; i++)
+        buf[i] = (unsigned char)rnd();
+    buf[0] |= 0xC0;
+    buf[bytes - 1] |= 1;
+    BIGNUM *p = BN_bin2bn(buf, bytes, NULL);
+    while (p && BN_check_prime(p, ctx, NULL) != 1)
+        BN_add_word(p, 2);
+    return p;
+}
+
+static EVP_PKEY *det_rsa(BIGNUM **n_out)
+{
+    BN_CTX *ctx = BN_CTX_new();
+    BIGNUM *p = det_prime(ctx, 128), *q = det_prime(ctx, 128);
+    BIGNUM *n = BN_new(), *e = BN_new(), *d = BN_new(), *p1 = BN_new(), *q1 = BN_new();
+    BIGNUM *phi = BN_new(), *dp = BN_new(), *dq = BN_new(), *qi = BN_new();
+    EVP_PKEY *key = NULL;
+    BN_set_word(e, 65537);
+    BN_mul(n, p, q, ctx);
+    BN_sub(p1, p, BN_value_one());
+    BN_sub(q1, q, BN_value_one());
+    BN_mul(phi, p1, q1, ctx);
+    if (BN_mod_inverse(d, e, phi, ctx) && BN_mod(dp, d, p1, ctx) && BN_mod(dq, d, q1, ctx) &&
+        BN_mod_inverse(qi, q, p, ctx)) {
+        OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n);
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e);
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_D, d);
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_FACTOR1, p);
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_FACTOR2, q);
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp);
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq);
+        OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qi);
+        OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(b);
+        EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+        if (pc && EVP_PKEY_fromdata_init(pc) > 0)
+            EVP_PKEY_fromdata(pc, &key, EVP_PKEY_KEYPAIR, params);
+        EVP_PKEY_CTX_free(pc);
+        OSSL_PARAM_free(params);
+        OSSL_PARAM_BLD_free(b);
+    }
+    *n_out = n;
+    BN_free(p), BN_free(q), BN_free(e), BN_free(d), BN_free(p1), BN_free(q1);
+    BN_free(phi), BN_free(dp), BN_free(dq), BN_free(qi);
+    BN_CTX_free(ctx);
+    return key;
+}
+
+static void b64url(vg_buf *o, const unsigned char *s, size_t n)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
+                     (i + 2 < n ? s[i + 2] : 0);
+        vg__buf_addc(o, t[(v >> 18) & 63]);
+        vg__buf_addc(o, t[(v >> 12) & 63]);
+        if (i + 1 < n)
+            vg__buf_addc(o, t[(v >> 6) & 63]);
+        if (i + 2 < n)
+            vg__buf_addc(o, t[v & 63]);
+    }
+}
+
+typedef struct keyset {
+    EVP_PKEY *key;
+    char kid[64];
+    vg_buf x5t, n;
+} keyset;
+
+static int keyset_make(keyset *k, const char *kid)
+{
+    BIGNUM *n = NULL;
+    memset(k, 0, sizeof *k);
+    k->key = det_rsa(&n);
+    if (!k->key || !n)
+        return VIGIE_NOMEM;
+    unsigned char nb[512], dig[SHA_DIGEST_LENGTH];
+    int nl = BN_bn2bin(n, nb);
+    BN_free(n);
+    SHA1(nb, (size_t)nl, dig);
+    vg__buf_init(&k->x5t, 0);
+    vg__buf_init(&k->n, 0);
+    b64url(&k->x5t, dig, sizeof dig);
+    b64url(&k->n, nb, (size_t)nl);
+    snprintf(k->kid, sizeof k->kid, "%s", kid);
+    return VIGIE_OK;
+}
+
+static void keyset_free(keyset *k)
+{
+    EVP_PKEY_free(k->key);
+    vg__buf_free(&k->x5t);
+    vg__buf_free(&k->n);
+}
+
+static int write_jwks(const char *path, const keyset *k, const char *issuer_note)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return VIGIE_IO;
+    fprintf(f, "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"sig\",\"kid\":\"%s\",\"x5t\":\"%s\","
+               "\"n\":\"%s\",\"e\":\"AQAB\",\"issuer\":\"%s\"}]}\n",
+            k->kid, k->x5t.data, k->n.data, issuer_note);
+    fclose(f);
+    return VIGIE_OK;
+}
+
+static int sign_jwt(const keyset *k, const char *payload, vg_buf *out)
+{
+    vg_buf hdr;
+    vg__buf_init(&hdr, 0);
+    vg__buf_printf(&hdr, "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"x5t\":\"%s\",\"kid\":\"%s\"}",
+                   k->x5t.data, k->kid);
+    vg__buf_reset(out);
+    b64url(out, (const unsigned char *)hdr.data, hdr.len);
+    vg__buf_addc(out, '.');
+    b64url(out, (const unsigned char *)payload, strlen(payload));
+    vg__buf_free(&hdr);
+    unsigned char sig[512];
+    size_t sl = sizeof sig;
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    int ok = mc && EVP_DigestSignInit(mc, NULL, EVP_sha256(), NULL, k->key) == 1 &&
+             EVP_DigestSign(mc, sig, &sl, (const unsigned char *)out->data, out->len) == 1;
+    EVP_MD_CTX_free(mc);
+    if (!ok)
+        return VIGIE_INVAL;
+    vg__buf_addc(out, '.');
+    b64url(out, sig, sl);
+    return VIGIE_OK;
+}
+
+/* The multi-tenant application's gateway log: one request per line with its bearer token.
+ * Forged requests (victims, campaign days) carry an enterprise issuer signed by the consumer
+ * key. Their request ids go to truth.json. */
+static int write_tokens(sim *s, vg_buf *forged_ids)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/keys", s->dir);
+    if (mkdir_p(path))
+        return VIGIE_IO;
+    snprintf(path, sizeof path, "%s/app-gateway", s->dir);
+    if (mkdir_p(path))
+        return VIGIE_IO;
+    keyset ent, con;
+    int rc = keyset_make(&ent, "ent-2023-1");
+    if (!rc)
+        rc = keyset_make(&con, "d4b4cccda9228624656bff33d8110955779632aa");
+    if (rc)
+        return rc;
+    snprintf(path, sizeof path, "%s/keys/enterprise-jwks.json", s->dir);
+    rc = write_jwks(path, &ent, "https://login.microsoftonline.com/{tenantid}/v2.0");
+    snprintf(path, sizeof path, "%s/keys/consumer-jwks.json", s->dir);
+    if (!rc)
+        rc = write_jwks(path, &con, "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0");
+    snprintf(path, sizeof path, "%s/app-gateway/access.ndjson", s->dir);
+    FILE *f = rc ? NULL : fopen(path, "wb");
+    if (!f) {
+        keyset_free(&ent);
+        keyset_free(&con);
+        return rc ? rc : VIGIE_IO;
+    }
+    vg_buf jwt, payload;
+    vg__buf_init(&jwt, 0);
+    vg__buf_init(&payload, 0);
+    for (uint32_t day = 0; day < s->days && !rc; day++) {
+        for (uint32_t i = 0; i < s->n_orgs && !rc; i++) {
+            org *o = &s->orgs[i];
+            double day0 = s->start + day * 86400.0;
+            uint32_t n = 2 + pick(3);
+            bool forge_day = o->victim && day0 >= s->campaign_start && pick(2);
+            for (uint32_t k = 0; k < n + (forge_day ? 1 : 0) && !rc; k++) {
+                bool forged = forge_day && k == n;
+                const user *u = &o->users[pick(o->n_users)];
+                double t = day0 + (forged ? pick(9) * 3600.0 : (9 + pick(8) - o->tz) * 3600.0) +
+                           pick(3600);
+                char uti[37], rid[37], when[40], ip[16];
+                guid(uti);
+                guid(rid);
+                vg__format_time(t, when, sizeof when);
+                if (forged)
+                    snprintf(ip, sizeof ip, "%s", published_ips[pick(VG_ARRAY_LEN(published_ips))]);
+                else
+                    org_ip(o, pick(200), ip);
+                vg__buf_reset(&payload);
+                vg__buf_printf(&payload,
+                               "{\"aud\":\"https://outlook.office365.com\",\"iss\":"
+                               "\"https://login.microsoftonline.com/%s/v2.0\",\"iat\":%lld,"
+                               "\"nbf\":%lld,\"exp\":%lld,\"tid\":\"%s\",\"oid\":\"%s\","
+                               "\"upn\":\"%s\",\"appid\":\"%s\",\"scp\":\"Mail.Read\","
+                               "\"uti\":\"%.22s\",\"ver\":\"2.0\"}",
+                               o->tenant, (long long)t - 60, (long long)t - 60,
+                               (long long)t + 3540, o->tenant, u->oid, u->upn,
+                               forged ? CLIENT_ACTOR : CLIENT_OUTLOOK, uti);
+                rc = sign_jwt(forged ? &con : &ent, payload.data, &jwt);
+                fprintf(f, "{\"time\":\"%s\",\"request_id\":\"%s\",\"tenant\":\"%s\","
+                           "\"client_ip\":\"%s\",\"method\":\"GET\",\"path\":"
+                           "\"/api/v2.0/me/messages\",\"status\":200,\"user_agent\":\"%s\","
+                           "\"authorization\":\"Bearer %s\"}\n",
+                        when, rid, o->tenant, ip,
+                        forged ? "python-requests/2.25.1" : "Microsoft Office/16.0", jwt.data);
+                if (forged)
+                    json_list_add(forged_ids, rid);
+            }
+        }
+    }
+    fclose(f);
+    vg__buf_free(&jwt);
+    vg__buf_free(&payload);
+    keyset_free(&ent);
+    keyset_free(&con);
+    return rc;
+}
+
 static int run(sim *s)
 {
     char path[4096];
@@ -471,6 +698,13 @@ static int run(sim *s)
         fclose(o->ual);
         fclose(o->signin);
     }
+    vg_buf forged;
+    vg__buf_init(&forged, 0);
+    int trc = write_tokens(s, &forged);
+    if (trc) {
+        vg__buf_free(&forged);
+        return trc;
+    }
     /* truth.json */
     snprintf(path, sizeof path, "%s/truth.json", s->dir);
     FILE *t = fopen(path, "wb");
@@ -503,9 +737,12 @@ static int run(sim *s)
             fprintf(t, "%s\"%s\"", firstv ? "" : ",", s->orgs[i].tenant);
             firstv = false;
         }
-    fprintf(t, "],\n\"campaign_record_ids\":[%s],\n\"decoy_record_ids\":[%s]}\n",
+    fprintf(t, "],\n\"campaign_record_ids\":[%s],\n\"decoy_record_ids\":[%s],\n"
+               "\"forged_token_request_ids\":[%s],\n\"jwks\":{\"enterprise\":"
+               "\"keys/enterprise-jwks.json\",\"consumer\":\"keys/consumer-jwks.json\"}}\n",
             s->campaign_ids.data ? s->campaign_ids.data : "",
-            s->decoy_ids.data ? s->decoy_ids.data : "");
+            s->decoy_ids.data ? s->decoy_ids.data : "", forged.data ? forged.data : "");
+    vg__buf_free(&forged);
     fclose(t);
     return VIGIE_OK;
 }

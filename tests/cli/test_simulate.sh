@@ -31,6 +31,33 @@ assert sum(found.values()) == len(ids), found
 for name, n in found.items():
     assert (n > 0) == (name in victims), (name, n)
 assert any("new_vendor_mail_app" in o["decoys"] for o in t["orgs"])
+# bearer tokens: enterprise ones verify with the enterprise key set; forged ones (victims
+# only) carry an enterprise issuer but the consumer key's kid and verify with that key
+import base64, hashlib
+def b64d(x): return base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+def jwks(name):
+    k = json.load(open(os.path.join(root, t["jwks"][name])))["keys"][0]
+    return k["kid"], int.from_bytes(b64d(k["n"]), "big")
+def verifies(tok, n):
+    h, p, sg = tok.split(".")
+    em = pow(int.from_bytes(b64d(sg), "big"), 65537, n).to_bytes((n.bit_length() + 7) // 8, "big")
+    return em.startswith(b"\x00\x01") and em.endswith(hashlib.sha256((h + "." + p).encode()).digest())
+ent_kid, ent_n = jwks("enterprise")
+con_kid, con_n = jwks("consumer")
+forged = set(t["forged_token_request_ids"])
+assert forged
+victim_tenants = set(t["victims"])
+for line in open(os.path.join(root, "app-gateway", "access.ndjson")):
+    r = json.loads(line)
+    tok = r["authorization"].split()[1]
+    hdr = json.loads(b64d(tok.split(".")[0]))
+    payload = json.loads(b64d(tok.split(".")[1]))
+    assert payload["iss"].endswith(payload["tid"] + "/v2.0")
+    if r["request_id"] in forged:
+        assert r["tenant"] in victim_tenants
+        assert hdr["kid"] == con_kid and verifies(tok, con_n) and not verifies(tok, ent_n)
+    else:
+        assert hdr["kid"] == ent_kid and verifies(tok, ent_n)
 PY
 "$VIGIE" simulate --orgs 0 -o "$T/x" 2>/dev/null; check "bad arguments exit 2" [ $? = 2 ]
 finish
