@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "correlate/correlate.h"
 
 #define BATCH_RECORDS 2048
 #define BATCH_BYTES (4u << 20)
@@ -58,6 +59,15 @@ typedef struct batch {
     uint64_t by_level[LV_COUNT];
     int done;
     struct batch *next; /* queue link */
+    /* first-seen candidates: alert lines the writer keeps only if the term is new */
+    struct pending {
+        size_t out_start, out_end;
+        size_t strs;   /* offset of "group\0term\0" in nt_strs */
+        uint32_t rule;
+        double t;
+    } *pend;
+    uint32_t n_pend, cap_pend;
+    vg_buf nt_strs;
 } batch;
 
 typedef struct scan_opts {
@@ -67,6 +77,7 @@ typedef struct scan_opts {
     uint32_t n_ph;
     const char *out_path;
     const char *summary_path;
+    const char *baseline_path;
     int format;
     int threads;
     bool logsource_all;
@@ -95,6 +106,8 @@ typedef struct scan_ctx {
     uint64_t by_level[LV_COUNT];
     uint64_t bytes, bytes_read, files;
     vg_match_stats mstats;
+    vg_newterms *nt;
+    uint64_t nt_first_seen;
     double t_start;
     double last_progress;
     bool progress;
@@ -141,6 +154,7 @@ static void scan_usage(FILE *f)
           "      --logsource=all     evaluate every rule on every event (no logsource routing)\n"
           "      --summary-json FILE write the end summary as one JSON object\n"
           "  -p, --placeholder NAME=V1[,V2...]  values for |expand placeholders (repeatable)\n"
+          "      --baseline FILE     first-seen state: loaded if FILE exists, saved at the end\n"
           "      --fail-on-alert     exit 1 when any alert was written\n"
           "      --no-progress       no progress bar on a terminal\n"
           "      --no-prefilter      evaluate every routed rule (testing)\n"
@@ -261,6 +275,10 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
             o->summary_path = v;
+        } else if (opt_is(a, "--baseline", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->baseline_path = v;
         } else if (opt_is(a, "-p", &nl) || opt_is(a, "--placeholder", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
@@ -336,6 +354,85 @@ static void add_csv_cell(vg_buf *o, const char *s, size_t n)
     vg__buf_addc(o, '"');
 }
 
+/* The first value of a field on the current event, as text, appended to out ("-" when
+ * absent); the same resolution (field map, first present path) the matcher uses. */
+typedef struct first_val {
+    vg_buf *out;
+    vg_buf tmp;
+    bool found;
+} first_val;
+
+static int first_val_cb(void *ud, const vg_jval *v)
+{
+    first_val *f = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    uint32_t tok = v->tok;
+    if (k->type == VG_J_ARRAY && k->len)
+        tok++, k = &v->tape->tok[tok];
+    size_t l = 0;
+    const char *s = NULL;
+    if (k->type == VG_J_STRING)
+        s = vg__json_str(v->tape, tok, &f->tmp, &l);
+    else if (k->type == VG_J_NUMBER || k->type == VG_J_TRUE || k->type == VG_J_FALSE)
+        s = v->tape->src + k->off, l = k->len;
+    if (!s)
+        return 0;
+    vg__buf_add(f->out, s, l);
+    f->found = true;
+    return 1;
+}
+
+static void field_text(worker *w, const vg_eventinfo *ei, const char *field, vg_buf *out)
+{
+    uint32_t n = 1;
+    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
+                                          : &field;
+    first_val f = {out, {0}, false};
+    vg__buf_init(&f.tmp, 0);
+    for (uint32_t i = 0; i < n && !f.found; i++)
+        vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, first_val_cb, &f);
+    if (!f.found)
+        vg__buf_addc(out, '-');
+    vg__buf_free(&f.tmp);
+}
+
+/* Record a first-seen candidate: group and term of the event for the rule. */
+static bool nt_pending(worker *w, batch *b, uint32_t ri, const vg_rule *rule,
+                       const vg_eventinfo *ei)
+{
+    if (b->n_pend == b->cap_pend) {
+        uint32_t nc = b->cap_pend ? b->cap_pend * 2 : 64;
+        struct pending *np = realloc(b->pend, nc * sizeof *np);
+        if (!np)
+            return false;
+        b->pend = np;
+        b->cap_pend = nc;
+    }
+    struct pending *p = &b->pend[b->n_pend++];
+    p->rule = ri;
+    p->t = ei->has_time ? ei->time : 0;
+    p->strs = b->nt_strs.len;
+    if (rule->n_nt_group == 0) {
+        if (ei->tenant)
+            vg__buf_add(&b->nt_strs, ei->tenant, ei->tenant_len);
+        else
+            vg__buf_addc(&b->nt_strs, '-');
+    }
+    for (uint32_t i = 0; i < rule->n_nt_group; i++) {
+        if (i)
+            vg__buf_addc(&b->nt_strs, '|');
+        field_text(w, ei, rule->nt_group[i], &b->nt_strs);
+    }
+    vg__buf_addc(&b->nt_strs, 0);
+    for (uint32_t i = 0; i < rule->n_nt_fields; i++) {
+        if (i)
+            vg__buf_addc(&b->nt_strs, '|');
+        field_text(w, ei, rule->nt_fields[i], &b->nt_strs);
+    }
+    vg__buf_addc(&b->nt_strs, 0);
+    return true;
+}
+
 static int on_match(void *ud, uint32_t ri)
 {
     worker *w = ud;
@@ -349,9 +446,16 @@ static int on_match(void *ud, uint32_t ri)
     char tbuf[40];
     if (ei->has_time)
         vg__format_time(ei->time, tbuf, sizeof tbuf);
-    w->hits[ri]++;
-    b->alerts++;
-    b->by_level[c->rule_level[ri]]++;
+    bool nt = rule->n_nt_fields > 0;
+    size_t out_start = o->len;
+    if (nt) {
+        if (!nt_pending(w, b, ri, rule, ei))
+            return 0;
+    } else {
+        w->hits[ri]++;
+        b->alerts++;
+        b->by_level[c->rule_level[ri]]++;
+    }
 
     switch (c->o->format) {
     case FMT_JSONL: {
@@ -367,7 +471,23 @@ static int on_match(void *ud, uint32_t ri)
                 vg__buf_addc(o, ',');
             add_json_str_or_null(o, rule->tags[k], strlen(rule->tags[k]));
         }
-        vg__buf_adds(o, "]},\"kind\":\"sigma\",\"tenant\":");
+        vg__buf_adds(o, nt ? "]},\"kind\":\"new_term\"" : "]},\"kind\":\"sigma\"");
+        if (nt) {
+            const char *g = b->nt_strs.data + b->pend[b->n_pend - 1].strs;
+            const char *tm = g + strlen(g) + 1;
+            vg__buf_adds(o, ",\"new_term\":{\"group\":");
+            add_json_str_or_null(o, g, strlen(g));
+            vg__buf_adds(o, ",\"term\":");
+            add_json_str_or_null(o, tm, strlen(tm));
+            vg__buf_adds(o, ",\"fields\":[");
+            for (uint32_t k = 0; k < rule->n_nt_fields; k++) {
+                if (k)
+                    vg__buf_addc(o, ',');
+                add_json_str_or_null(o, rule->nt_fields[k], strlen(rule->nt_fields[k]));
+            }
+            vg__buf_adds(o, "]}");
+        }
+        vg__buf_adds(o, ",\"tenant\":");
         add_json_str_or_null(o, ei->tenant, ei->tenant_len);
         vg__buf_adds(o, ",\"time\":");
         if (ei->has_time)
@@ -426,6 +546,8 @@ static int on_match(void *ud, uint32_t ri)
                        ei->tenant ? ei->tenant : "-", src);
     }
     }
+    if (nt)
+        b->pend[b->n_pend - 1].out_end = o->len, b->pend[b->n_pend - 1].out_start = out_start;
     return 0;
 }
 
@@ -435,6 +557,8 @@ static void process_batch(worker *w, batch *b)
 {
     scan_ctx *c = w->c;
     vg__buf_reset(&b->out);
+    vg__buf_reset(&b->nt_strs);
+    b->n_pend = 0;
     b->events = b->bad = b->alerts = 0;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
     memset(b->by_level, 0, sizeof b->by_level);
@@ -526,12 +650,35 @@ static void progress(scan_ctx *c, bool final)
 }
 
 /* Writer side: account and write one processed batch. Called in sequence order. */
+static void write_out(scan_ctx *c, const char *p, size_t n)
+{
+    if (n && !c->out_error && fwrite(p, 1, n, c->out) != n)
+        c->out_error = errno ? errno : EIO;
+}
+
 static void write_batch(scan_ctx *c, batch *b)
 {
-    if (b->out.len && !c->out_error) {
-        if (fwrite(b->out.data, 1, b->out.len, c->out) != b->out.len)
-            c->out_error = errno ? errno : EIO;
+    /* first-seen candidates are decided here, in read order, against the shared state */
+    size_t at = 0;
+    for (uint32_t i = 0; i < b->n_pend; i++) {
+        struct pending *p = &b->pend[i];
+        const vg_rule *r = vg__ruleset_rule(c->rs, p->rule);
+        const char *group = b->nt_strs.data + p->strs;
+        const char *term = group + strlen(group) + 1;
+        bool keep = c->nt && vg__newterms_check(c->nt, r->id ? r->id : (r->title ? r->title : "?"),
+                                                group, term, p->t, r->nt_baseline_s);
+        write_out(c, b->out.data + at, p->out_start - at);
+        if (keep) {
+            write_out(c, b->out.data + p->out_start, p->out_end - p->out_start);
+            b->alerts++;
+            b->by_level[c->rule_level[p->rule]]++;
+            c->rule_hits[p->rule]++;
+            c->nt_first_seen++;
+        }
+        at = p->out_end;
     }
+    if (b->out.len > at)
+        write_out(c, b->out.data + at, b->out.len - at);
     c->events += b->events;
     c->bad += b->bad;
     c->alerts += b->alerts;
@@ -822,12 +969,17 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        "\"rules_skipped\":%u,\"rules_dropped\":%u,\"rules_compiled\":%u,"
                        "\"prefilter_literals\":%u,\"rules_without_prefilter\":%u,"
                        "\"routed\":%llu,\"candidates\":%llu,\"regex_limit_hits\":%llu,"
-                       "\"peak_rss_kb\":%ld}\n",
+                       "\"new_terms_first_seen\":%llu,\"new_terms_remembered\":%llu,"
+                       "\"new_terms_dropped\":%llu,\"peak_rss_kb\":%ld}\n",
                        elapsed, eps, mbps, threads, load_s, loaded, skipped,
                        vg__ruleset_dropped(c->rs), nr, n_lit, n_always,
                        (unsigned long long)c->mstats.routed,
                        (unsigned long long)c->mstats.candidates,
-                       (unsigned long long)c->mstats.regex_limit, peak_rss_kb());
+                       (unsigned long long)c->mstats.regex_limit,
+                       (unsigned long long)c->nt_first_seen,
+                       (unsigned long long)(c->nt ? vg__newterms_count(c->nt) : 0),
+                       (unsigned long long)(c->nt ? vg__newterms_dropped(c->nt) : 0),
+                       peak_rss_kb());
         FILE *f = fopen(c->o->summary_path, "w");
         if (!f || fwrite(s.data, 1, s.len, f) != s.len)
             fprintf(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
@@ -917,6 +1069,19 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_RULES;
         goto out;
     }
+    if (vg__newterms_new(&c.nt) != VIGIE_OK) {
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
+    if (o.baseline_path) {
+        struct stat bst;
+        if (stat(o.baseline_path, &bst) == 0 &&
+            vg__newterms_load(c.nt, o.baseline_path, vg__cli_diag, NULL) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: cannot read baseline %s\n", o.baseline_path);
+            ex = VG_EXIT_INPUT;
+            goto out;
+        }
+    }
     double load_s = vg__now() - t0;
     uint32_t nr = vg__ruleset_count(c.rs);
     c.rule_level = calloc(nr, 1);
@@ -968,6 +1133,7 @@ int vg__cmd_scan(int argc, char **argv)
     for (uint32_t i = 0; i < c.n_pool; i++) {
         vg__buf_init(&c.pool[i].data, 0);
         vg__buf_init(&c.pool[i].out, 0);
+        vg__buf_init(&c.pool[i].nt_strs, 0);
         c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
         if (!c.pool[i].recs) {
             ex = VG_EXIT_INPUT;
@@ -1006,6 +1172,10 @@ int vg__cmd_scan(int argc, char **argv)
     free(workers);
     workers = NULL;
     write_summary(&c, elapsed, load_s, loaded, skipped, nw);
+    if (o.baseline_path && vg__newterms_save(c.nt, o.baseline_path) != VIGIE_OK) {
+        fprintf(stderr, "vigie: error: cannot write baseline %s\n", o.baseline_path);
+        c.out_error = c.out_error ? c.out_error : EIO;
+    }
     if (c.out_error) {
         fprintf(stderr, "vigie: error: writing alerts: %s\n", strerror(c.out_error));
         ex = VG_EXIT_INPUT;
@@ -1027,6 +1197,8 @@ out:
         for (uint32_t i = 0; i < c.n_pool; i++) {
             vg__buf_free(&c.pool[i].data);
             vg__buf_free(&c.pool[i].out);
+            vg__buf_free(&c.pool[i].nt_strs);
+            free(c.pool[i].pend);
             free(c.pool[i].recs);
         }
         free(c.pool);
@@ -1040,6 +1212,7 @@ out:
         vg__ruleload_free(c.rl);
     if (c.fmap)
         vg__fieldmap_free(c.fmap);
+    vg__newterms_free(c.nt);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

@@ -183,6 +183,15 @@ typedef struct vg_rule {
      * condition (usually "not ...") is AND-ed into each of them by the compile stage. */
     const char **filter_rules;
     uint32_t n_filter_rules;
+
+    /* vigie extension (top-level `vigie: new_terms:`), see docs/SIGMA.md: the rule alerts only
+     * when the tuple of `nt_fields` values is new for its group (the event's tenant, or the
+     * `nt_group` fields), after a baseline of `nt_baseline_s` seconds per group. */
+    const char **nt_fields;
+    uint32_t n_nt_fields;      /* 0 = not a new-terms rule */
+    const char **nt_group;     /* NULL/0 = group by tenant */
+    uint32_t n_nt_group;
+    double nt_baseline_s;
 } vg_rule;
 
 /* ---- loading ------------------------------------------------------------------------------ */

@@ -475,6 +475,25 @@ static int convert(vg_ruleload *rl, const char *path, uint32_t doc, uint32_t doc
         r->ls_category = scalar_str(rl->a, vg__ynode_get(ls, "category"));
         r->ls_service = scalar_str(rl->a, vg__ynode_get(ls, "service"));
     }
+    const ynode *ext = vg__ynode_get(root, "vigie");
+    const ynode *nt = ext ? vg__ynode_get(ext, "new_terms") : NULL;
+    if (ext && ext->type != YN_MAP)
+        RFAIL(VIGIE_RULE, ext, "'vigie' must be a map of vigie extensions");
+    if (nt) {
+        if (nt->type != YN_MAP || str_list(rl->a, vg__ynode_get(nt, "fields"), &r->nt_fields,
+                                           &r->n_nt_fields) || !r->n_nt_fields)
+            RFAIL(VIGIE_RULE, nt, "new_terms needs 'fields': a list of field names");
+        const ynode *g = vg__ynode_get(nt, "group_by");
+        if (g && !(g->type == YN_SCALAR && !strcmp(g->value, "tenant")) &&
+            str_list(rl->a, g, &r->nt_group, &r->n_nt_group))
+            RFAIL(VIGIE_RULE, g, "new_terms group_by: 'tenant' or a list of field names");
+        const ynode *bd = vg__ynode_get(nt, "baseline_days");
+        char *end = NULL;
+        double days = bd && bd->type == YN_SCALAR ? strtod(bd->value, &end) : 7;
+        if (bd && (!end || *end || days < 0 || days > 3650))
+            RFAIL(VIGIE_RULE, bd, "new_terms baseline_days: a number of days");
+        r->nt_baseline_s = days * 86400.0;
+    }
     const ynode *corr = vg__ynode_get(root, "correlation");
     const ynode *filter = vg__ynode_get(root, "filter");
     if (corr) {

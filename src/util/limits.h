@@ -48,4 +48,8 @@
 #define VG_DECOMPRESS_MAX_RATIO 2000u
 #define VG_DECOMPRESS_RATIO_FLOOR (64u * 1024u * 1024u)
 
+/* First-seen ("new terms") state: most (rule, group, term) entries remembered. Past it,
+ * new terms are still reported but no longer remembered (counted in the summary). */
+#define VG_MAX_NEW_TERMS (4u * 1024u * 1024u)
+
 #endif

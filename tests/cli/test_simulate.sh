@@ -2,11 +2,11 @@
 # vigie simulate: deterministic for a seed, every record readable in every export shape,
 # truth.json consistent with the files (campaign records only in victim organizations).
 source "$(dirname "$0")/lib.sh"
-"$VIGIE" simulate --orgs 8 --days 10 --victims 3 --seed 42 -o "$T/a" 2>/dev/null
+"$VIGIE" simulate --orgs 8 --days 14 --victims 3 --seed 42 -o "$T/a" 2>/dev/null
 check "simulate exits 0" [ $? = 0 ]
-"$VIGIE" simulate --orgs 8 --days 10 --victims 3 --seed 42 -o "$T/b" 2>/dev/null
+"$VIGIE" simulate --orgs 8 --days 14 --victims 3 --seed 42 -o "$T/b" 2>/dev/null
 check "same seed, same bytes" diff -r -q "$T/a" "$T/b"
-"$VIGIE" simulate --orgs 8 --days 10 --victims 3 --seed 43 -o "$T/c" 2>/dev/null
+"$VIGIE" simulate --orgs 8 --days 14 --victims 3 --seed 43 -o "$T/c" 2>/dev/null
 check "another seed differs" bash -c "! diff -r -q '$T/a' '$T/c' >/dev/null"
 "$VIGIE" scan -q --no-progress --summary-json "$T/s.json" -o "$T/alerts.jsonl" "$T/a"
 check "scan exits 0" [ $? = 0 ]
@@ -59,5 +59,31 @@ for line in open(os.path.join(root, "app-gateway", "access.ndjson")):
     else:
         assert hdr["kid"] == ent_kid and verifies(tok, ent_n)
 PY
+# first-seen application on MailItemsAccessed (vigie's pack, new_terms): every victim tenant
+# flags the actor's application; the only clean tenants that flag anything are those that
+# adopted the decoy vendor application, and never at a level above medium
+python3 - "$T/a" "$T/alerts.jsonl" <<'PY' || bad "first-seen detection against truth.json"
+import json, os, sys
+t = json.load(open(os.path.join(sys.argv[1], "truth.json")))
+alerts = [json.loads(l) for l in open(sys.argv[2])]
+first = {}
+for a in alerts:
+    if a.get("kind") == "new_term":
+        first.setdefault(a["tenant"], []).append(a)
+for o in t["orgs"]:
+    got = first.get(o["tenant"], [])
+    terms = {a["new_term"]["term"] for a in got}
+    if o["victim"]:
+        assert any(t["actor_client_app_id"] in x for x in terms), (o["name"], terms)
+    elif "new_vendor_mail_app" not in o["decoys"]:
+        assert not got, (o["name"], terms)
+    assert all(a["rule"]["level"] in ("low", "medium") for a in got)
+PY
+# a saved baseline is used by the next run: nothing is new any more
+"$VIGIE" scan -q --no-progress --baseline "$T/base.jsonl" -o /dev/null "$T/a"
+check "baseline saved" test -s "$T/base.jsonl"
+"$VIGIE" scan -q --no-progress --baseline "$T/base.jsonl" --summary-json "$T/s2.json" -o /dev/null "$T/a"
+check "with the saved baseline, no first-seen alert" [ "$(json_get "$T/s2.json" new_terms_first_seen)" = 0 ]
+check "without it, first-seen alerts" [ "$(json_get "$T/s.json" new_terms_first_seen)" -ge 3 ]
 "$VIGIE" simulate --orgs 0 -o "$T/x" 2>/dev/null; check "bad arguments exit 2" [ $? = 2 ]
 finish
