@@ -57,6 +57,7 @@ typedef struct batch {
     uint64_t bad_by_rc[VIGIE_STATUS_COUNT];
     uint64_t alerts;
     uint64_t by_level[LV_COUNT];
+    uint64_t ind_hits;
     int done;
     struct batch *next; /* queue link */
     /* first-seen candidates: alert lines the writer keeps only if the term is new */
@@ -78,6 +79,10 @@ typedef struct scan_opts {
     const char *out_path;
     const char *summary_path;
     const char *baseline_path;
+    const char *indicator_paths[32];
+    uint32_t n_indicator_paths;
+    double indicator_margin_days;
+    bool builtin_indicators;
     int format;
     int threads;
     bool logsource_all;
@@ -108,6 +113,8 @@ typedef struct scan_ctx {
     vg_match_stats mstats;
     vg_newterms *nt;
     uint64_t nt_first_seen;
+    vg_indicators *ind;
+    uint64_t ind_hits;
     double t_start;
     double last_progress;
     bool progress;
@@ -128,6 +135,7 @@ typedef struct worker {
     vg_jtape tape;
     vg_jscratch *js;
     vg_buf tmp;
+    vg_buf extra; /* extra JSON members of the alert being formatted */
     vg_matcher *m;
     uint64_t *hits;
     pthread_t th;
@@ -155,6 +163,10 @@ static void scan_usage(FILE *f)
           "      --summary-json FILE write the end summary as one JSON object\n"
           "  -p, --placeholder NAME=V1[,V2...]  values for |expand placeholders (repeatable)\n"
           "      --baseline FILE     first-seen state: loaded if FILE exists, saved at the end\n"
+          "      --indicators FILE   indicators with time windows: vigie YAML or STIX 2.1 (repeatable)\n"
+          "      --indicator-margin DAYS  widen every indicator window (default 7)\n"
+          "      --builtin-indicators     also match the published Storm-0558 list when -r is given\n"
+          "                          (always on with vigie's own pack)\n"
           "      --fail-on-alert     exit 1 when any alert was written\n"
           "      --no-progress       no progress bar on a terminal\n"
           "      --no-prefilter      evaluate every routed rule (testing)\n"
@@ -213,6 +225,7 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = nproc > 0 ? (int)nproc : 1;
+    o->indicator_margin_days = 7;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return VG_EXIT_USAGE;
@@ -279,6 +292,21 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
             o->baseline_path = v;
+        } else if (opt_is(a, "--indicators", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)) || o->n_indicator_paths >= 32)
+                goto missing;
+            o->indicator_paths[o->n_indicator_paths++] = v;
+        } else if (opt_is(a, "--indicator-margin", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            char *end;
+            o->indicator_margin_days = strtod(v, &end);
+            if (*end || o->indicator_margin_days < 0) {
+                fprintf(stderr, "vigie: error: --indicator-margin takes a number of days\n");
+                return VG_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--builtin-indicators") == 0) {
+            o->builtin_indicators = true;
         } else if (opt_is(a, "-p", &nl) || opt_is(a, "--placeholder", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
@@ -433,30 +461,26 @@ static bool nt_pending(worker *w, batch *b, uint32_t ri, const vg_rule *rule,
     return true;
 }
 
-static int on_match(void *ud, uint32_t ri)
+/* Format one alert for the current record into the batch output. `kind` is "sigma",
+ * "new_term" or "indicator"; `extra` holds more JSON members (",\"x\":...") or is NULL. */
+static void format_alert(worker *w, const char *rid, const char *title, const char *level,
+                         const char *const *tags, uint32_t n_tags, const char *kind,
+                         const char *extra)
 {
-    worker *w = ud;
     scan_ctx *c = w->c;
     batch *b = w->b;
     const rec_ref *r = w->r;
     const vg_eventinfo *ei = w->ei;
-    const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
     vg_buf *o = &b->out;
     const char *file = c->in.paths[r->file];
     char tbuf[40];
     if (ei->has_time)
         vg__format_time(ei->time, tbuf, sizeof tbuf);
-    bool nt = rule->n_nt_fields > 0;
-    size_t out_start = o->len;
-    if (nt) {
-        if (!nt_pending(w, b, ri, rule, ei))
-            return 0;
-    } else {
-        w->hits[ri]++;
-        b->alerts++;
-        b->by_level[c->rule_level[ri]]++;
-    }
-
+    struct {
+        const char *id, *title, *level;
+        const char *const *tags;
+        uint32_t n_tags;
+    } rv = {rid, title, level, tags, n_tags}, *rule = &rv;
     switch (c->o->format) {
     case FMT_JSONL: {
         vg__buf_adds(o, "{\"rule\":{\"id\":");
@@ -471,22 +495,9 @@ static int on_match(void *ud, uint32_t ri)
                 vg__buf_addc(o, ',');
             add_json_str_or_null(o, rule->tags[k], strlen(rule->tags[k]));
         }
-        vg__buf_adds(o, nt ? "]},\"kind\":\"new_term\"" : "]},\"kind\":\"sigma\"");
-        if (nt) {
-            const char *g = b->nt_strs.data + b->pend[b->n_pend - 1].strs;
-            const char *tm = g + strlen(g) + 1;
-            vg__buf_adds(o, ",\"new_term\":{\"group\":");
-            add_json_str_or_null(o, g, strlen(g));
-            vg__buf_adds(o, ",\"term\":");
-            add_json_str_or_null(o, tm, strlen(tm));
-            vg__buf_adds(o, ",\"fields\":[");
-            for (uint32_t k = 0; k < rule->n_nt_fields; k++) {
-                if (k)
-                    vg__buf_addc(o, ',');
-                add_json_str_or_null(o, rule->nt_fields[k], strlen(rule->nt_fields[k]));
-            }
-            vg__buf_adds(o, "]}");
-        }
+        vg__buf_printf(o, "]},\"kind\":\"%s\"", kind);
+        if (extra && *extra)
+            vg__buf_adds(o, extra);
         vg__buf_adds(o, ",\"tenant\":");
         add_json_str_or_null(o, ei->tenant, ei->tenant_len);
         vg__buf_adds(o, ",\"time\":");
@@ -546,9 +557,118 @@ static int on_match(void *ud, uint32_t ri)
                        ei->tenant ? ei->tenant : "-", src);
     }
     }
-    if (nt)
-        b->pend[b->n_pend - 1].out_end = o->len, b->pend[b->n_pend - 1].out_start = out_start;
+}
+
+static int on_match(void *ud, uint32_t ri)
+{
+    worker *w = ud;
+    scan_ctx *c = w->c;
+    batch *b = w->b;
+    const vg_eventinfo *ei = w->ei;
+    const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
+    vg_buf *o = &b->out;
+    bool nt = rule->n_nt_fields > 0;
+    size_t out_start = o->len;
+    vg__buf_reset(&w->extra);
+    if (nt) {
+        if (!nt_pending(w, b, ri, rule, ei))
+            return 0;
+        const char *g = b->nt_strs.data + b->pend[b->n_pend - 1].strs;
+        const char *tm = g + strlen(g) + 1;
+        vg__buf_adds(&w->extra, ",\"new_term\":{\"group\":");
+        add_json_str_or_null(&w->extra, g, strlen(g));
+        vg__buf_adds(&w->extra, ",\"term\":");
+        add_json_str_or_null(&w->extra, tm, strlen(tm));
+        vg__buf_adds(&w->extra, ",\"fields\":[");
+        for (uint32_t k = 0; k < rule->n_nt_fields; k++) {
+            if (k)
+                vg__buf_addc(&w->extra, ',');
+            add_json_str_or_null(&w->extra, rule->nt_fields[k], strlen(rule->nt_fields[k]));
+        }
+        vg__buf_adds(&w->extra, "]}");
+    } else {
+        w->hits[ri]++;
+        b->alerts++;
+        b->by_level[c->rule_level[ri]]++;
+    }
+    format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
+                 nt ? "new_term" : "sigma", w->extra.data);
+    if (nt) {
+        b->pend[b->n_pend - 1].out_start = out_start;
+        b->pend[b->n_pend - 1].out_end = o->len;
+    }
     return 0;
+}
+
+/* Address fields an indicator is looked for in (resolved through the event's field map). */
+static const char *const ip_fields[] = {"ClientIP", "ClientIPAddress", "IPAddress",
+                                        "callerIpAddress", "sourceIPAddress", "client_ip",
+                                        "ipAddress"};
+
+typedef struct ip_ctx {
+    worker *w;
+    batch *b;
+    const vg_eventinfo *ei;
+    char seen[8][48];
+    int n_seen;
+} ip_ctx;
+
+static int ip_cb(void *ud, const vg_jval *v)
+{
+    ip_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || k->esc || k->len >= 48 || !x->ei->has_time)
+        return 0;
+    const char *s = v->tape->src + k->off;
+    for (int i = 0; i < x->n_seen; i++)
+        if (strlen(x->seen[i]) == k->len && !memcmp(x->seen[i], s, k->len))
+            return 0;
+    if (x->n_seen < 8) {
+        memcpy(x->seen[x->n_seen], s, k->len);
+        x->seen[x->n_seen++][k->len] = 0;
+    }
+    vg_indicator_hit h;
+    if (!vg__indicators_match_ip(x->w->c->ind, s, k->len, x->ei->time, &h))
+        return 0;
+    char title[256];
+    snprintf(title, sizeof title, "Activity from an address of %s%s%s%s", h.set_name,
+             h.role ? " (" : "", h.role ? h.role : "", h.role ? ")" : "");
+    char id[160];
+    snprintf(id, sizeof id, "indicator:%s", h.set_id);
+    vg_buf *e = &x->w->extra;
+    vg__buf_reset(e);
+    vg__buf_adds(e, ",\"indicator\":{\"type\":\"ip\",\"value\":");
+    add_json_str_or_null(e, h.value, strlen(h.value));
+    vg__buf_adds(e, ",\"first_seen\":");
+    add_json_str_or_null(e, h.first_seen, h.first_seen ? strlen(h.first_seen) : 0);
+    vg__buf_adds(e, ",\"last_seen\":");
+    add_json_str_or_null(e, h.last_seen, h.last_seen ? strlen(h.last_seen) : 0);
+    vg__buf_adds(e, ",\"role\":");
+    add_json_str_or_null(e, h.role, h.role ? strlen(h.role) : 0);
+    vg__buf_adds(e, ",\"set\":");
+    add_json_str_or_null(e, h.set_id, strlen(h.set_id));
+    vg__buf_adds(e, "}");
+    format_alert(x->w, id, title, h.level, h.tags, h.n_tags, "indicator", e->data);
+    x->b->alerts++;
+    x->b->by_level[level_index(h.level)]++;
+    x->b->ind_hits++;
+    return 0;
+}
+
+/* Indicators with time windows on the event's address fields. */
+static void match_indicators(worker *w, batch *b, const vg_eventinfo *ei)
+{
+    ip_ctx x;
+    x.w = w;
+    x.b = b;
+    x.ei = ei;
+    x.n_seen = 0;
+    for (size_t f = 0; f < VG_ARRAY_LEN(ip_fields); f++) {
+        uint32_t n = 1;
+        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, ip_fields[f], &n);
+        for (uint32_t i = 0; i < n; i++)
+            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, ip_cb, &x);
+    }
 }
 
 /* ---- work ---------------------------------------------------------------------------------- */
@@ -559,7 +679,7 @@ static void process_batch(worker *w, batch *b)
     vg__buf_reset(&b->out);
     vg__buf_reset(&b->nt_strs);
     b->n_pend = 0;
-    b->events = b->bad = b->alerts = 0;
+    b->events = b->bad = b->alerts = b->ind_hits = 0;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
     memset(b->by_level, 0, sizeof b->by_level);
     for (uint32_t i = 0; i < b->n; i++) {
@@ -594,6 +714,8 @@ static void process_batch(worker *w, batch *b)
         w->r = r;
         w->ei = &ei;
         vg__matcher_run(w->m, &w->tape, &ei, on_match, w);
+        if (c->ind)
+            match_indicators(w, b, &ei);
     }
 }
 
@@ -603,6 +725,7 @@ static int worker_init(worker *w, scan_ctx *c)
     w->c = c;
     vg__jtape_init(&w->tape);
     vg__buf_init(&w->tmp, 0);
+    vg__buf_init(&w->extra, 0);
     w->js = vg__jscratch_new();
     w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
     if (!w->js || !w->hits)
@@ -630,6 +753,7 @@ static void worker_fini(worker *w)
     free(w->hits);
     vg__jscratch_free(w->js);
     vg__buf_free(&w->tmp);
+    vg__buf_free(&w->extra);
     vg__jtape_free(&w->tape);
 }
 
@@ -680,6 +804,7 @@ static void write_batch(scan_ctx *c, batch *b)
     if (b->out.len > at)
         write_out(c, b->out.data + at, b->out.len - at);
     c->events += b->events;
+    c->ind_hits += b->ind_hits;
     c->bad += b->bad;
     c->alerts += b->alerts;
     for (int i = 0; i < VIGIE_STATUS_COUNT; i++)
@@ -970,7 +1095,8 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        "\"prefilter_literals\":%u,\"rules_without_prefilter\":%u,"
                        "\"routed\":%llu,\"candidates\":%llu,\"regex_limit_hits\":%llu,"
                        "\"new_terms_first_seen\":%llu,\"new_terms_remembered\":%llu,"
-                       "\"new_terms_dropped\":%llu,\"peak_rss_kb\":%ld}\n",
+                       "\"new_terms_dropped\":%llu,\"indicator_hits\":%llu,"
+                       "\"indicators\":%u,\"peak_rss_kb\":%ld}\n",
                        elapsed, eps, mbps, threads, load_s, loaded, skipped,
                        vg__ruleset_dropped(c->rs), nr, n_lit, n_always,
                        (unsigned long long)c->mstats.routed,
@@ -979,6 +1105,7 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)c->nt_first_seen,
                        (unsigned long long)(c->nt ? vg__newterms_count(c->nt) : 0),
                        (unsigned long long)(c->nt ? vg__newterms_dropped(c->nt) : 0),
+                       (unsigned long long)c->ind_hits, c->ind ? vg__indicators_count(c->ind) : 0,
                        peak_rss_kb());
         FILE *f = fopen(c->o->summary_path, "w");
         if (!f || fwrite(s.data, 1, s.len, f) != s.len)
@@ -1025,6 +1152,7 @@ int vg__cmd_scan(int argc, char **argv)
     worker *workers = NULL;
     int nw = o.threads;
     uint32_t loaded = 0, skipped = 0;
+    bool default_pack = false;
 
     /* rules */
     double t0 = vg__now();
@@ -1037,6 +1165,7 @@ int vg__cmd_scan(int argc, char **argv)
             goto out;
         }
         o.rule_paths[o.n_rule_paths++] = defrules;
+        default_pack = true;
     }
     vg_ruleload_opts lo = {vg__cli_diag, NULL, o.ph, o.n_ph};
     c.rl = vg__ruleload_new(&lo);
@@ -1080,6 +1209,26 @@ int vg__cmd_scan(int argc, char **argv)
             fprintf(stderr, "vigie: error: cannot read baseline %s\n", o.baseline_path);
             ex = VG_EXIT_INPUT;
             goto out;
+        }
+    }
+    if (default_pack || o.builtin_indicators || o.n_indicator_paths) {
+        if (vg__indicators_new(&c.ind, o.indicator_margin_days * 86400.0) != VIGIE_OK) {
+            ex = VG_EXIT_RULES;
+            goto out;
+        }
+        if ((default_pack || o.builtin_indicators) &&
+            vg__indicators_load_builtin(c.ind, vg__cli_diag, NULL) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: cannot load the built-in indicators\n");
+            ex = VG_EXIT_RULES;
+            goto out;
+        }
+        for (uint32_t i = 0; i < o.n_indicator_paths; i++) {
+            int irc = vg__indicators_load(c.ind, o.indicator_paths[i], vg__cli_diag, NULL);
+            if (irc) {
+                fprintf(stderr, "vigie: error: %s: %s\n", o.indicator_paths[i], vigie_strerror(irc));
+                ex = irc == VIGIE_NOENT || irc == VIGIE_IO ? VG_EXIT_INPUT : VG_EXIT_RULES;
+                goto out;
+            }
         }
     }
     double load_s = vg__now() - t0;
@@ -1213,6 +1362,7 @@ out:
     if (c.fmap)
         vg__fieldmap_free(c.fmap);
     vg__newterms_free(c.nt);
+    vg__indicators_free(c.ind);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

@@ -38,4 +38,30 @@ uint64_t vg__newterms_count(const vg_newterms *nt);
 int vg__newterms_load(vg_newterms *nt, const char *path, vigie_diag_fn diag, void *diag_ud);
 int vg__newterms_save(const vg_newterms *nt, const char *path);
 
+/* ---- indicators with time windows ------------------------------------------------------------ */
+
+/* Indicator sets: published infrastructure (the Storm-0558 list is built in, from
+ * data/indicators/) and the user's own, in vigie's YAML format (docs/INDICATORS.md) or as
+ * STIX 2.1 bundles of `indicator` objects with ipv4-addr / ipv6-addr value patterns and
+ * valid_from / valid_until. An address matches only inside its window, widened by a margin.
+ * Immutable after loading: share it between threads. */
+typedef struct vg_indicators vg_indicators;
+
+typedef struct vg_indicator_hit {
+    const char *set_id, *set_name, *level, *role, *value, *first_seen, *last_seen;
+    const char *const *tags;
+    uint32_t n_tags;
+} vg_indicator_hit;
+
+int vg__indicators_new(vg_indicators **out, double margin_s);
+void vg__indicators_free(vg_indicators *x);
+int vg__indicators_load_builtin(vg_indicators *x, vigie_diag_fn diag, void *diag_ud);
+/* A file: vigie's YAML format, or a STIX 2.1 bundle (JSON), told apart by content. */
+int vg__indicators_load(vg_indicators *x, const char *path, vigie_diag_fn diag, void *diag_ud);
+uint32_t vg__indicators_count(const vg_indicators *x);
+/* Look up an address seen at time t (Unix seconds). The address may carry a port
+ * ("1.2.3.4:443", "[2001:db8::1]:443") or an IPv4-mapped prefix ("::ffff:1.2.3.4"). */
+bool vg__indicators_match_ip(const vg_indicators *x, const char *s, size_t n, double t,
+                             vg_indicator_hit *hit);
+
 #endif

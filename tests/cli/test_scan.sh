@@ -40,8 +40,12 @@ dave = [a for a in consumer if a["event"]["UserId"] == "dave@contoso.example"][0
 assert dave["source"]["file"].endswith("purview_audit_export.csv")
 mismatch = by.get("Mailbox Read With a Token of Another Tenant", [])
 assert sorted(a["event"]["UserId"] for a in mismatch) == ["bob@contoso.example", "bob@contoso.example", "dave@contoso.example"], mismatch
-infra = by.get("Microsoft 365 Activity From Published Storm-0558 Infrastructure", [])
-assert len(infra) == 3, [a["event"].get("ClientIP") for a in infra]
+# published Storm-0558 addresses, only inside their windows (7-day margin): bob's two reads
+# (195.26.87.219 on 13 Jun, window 15 May-25 Jun; 51.89.156.153) and the CloudTrail calls from
+# 146.70.121.44 on 16 Jun; not dave's read from 91.231.186.226 on 15 Jun (window 29 Jun-4 Jul)
+ind = [a for a in alerts if a["kind"] == "indicator"]
+assert sorted(a["indicator"]["value"] for a in ind) == ["146.70.121.44", "146.70.121.44", "195.26.87.219", "51.89.156.153"], ind
+assert all(a["rule"]["level"] == "medium" and a["indicator"]["first_seen"] for a in ind)
 assert len(by.get("Inbox Rule Forwarding or Redirecting Mail", [])) == 1
 assert len(by.get("CloudTrail Logging Stopped, Deleted or Narrowed", [])) == 1
 ua = by.get("Sign-in or Mail Access With a User Agent Published for Storm-0558", [])
@@ -87,4 +91,39 @@ check "stdin input" grep -q '"file":"-"' "$T/stdin.jsonl"
 "$VIGIE" rules check --json "$ROOT/rules" >"$T/rc.json"
 check "rules check: every pack rule loads" [ "$(json_get "$T/rc.json" skipped)" = 0 ]
 check "rules check: pack has rules" [ "$(json_get "$T/rc.json" loaded)" -ge 7 ]
+
+# indicators: vigie's own YAML format and STIX 2.1, windows and margins
+cat >"$T/ind.yml" <<'YML'
+name: test set
+id: test-set
+level: high
+indicators:
+  - {type: ipv4, value: 203.0.113.9, first_seen: 2023-06-10, last_seen: 2023-06-12, role: test}
+  - {type: ipv6, value: "2001:db8::7", first_seen: 2023-06-01}
+YML
+cat >"$T/ind.stix.json" <<'JSN'
+{"type":"bundle","id":"bundle--0b3e1c55-7c2f-4b7e-9a0e-2b0a8f6a1c11","objects":[
+ {"type":"indicator","spec_version":"2.1","id":"indicator--4f1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+  "created":"2023-07-14T00:00:00Z","modified":"2023-07-14T00:00:00Z","name":"proxy",
+  "pattern":"[ipv4-addr:value = '198.51.100.77'] OR [ipv4-addr:value = '198.51.100.78/32']",
+  "pattern_type":"stix","valid_from":"2023-06-01T00:00:00Z","valid_until":"2023-06-30T00:00:00Z"}]}
+JSN
+printf '%s\n' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-19T10:00:00Z","sourceIPAddress":"203.0.113.9"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-20T10:00:00Z","sourceIPAddress":"203.0.113.9"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-11T10:00:00Z","sourceIPAddress":"203.0.113.9:443"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-11T10:00:00Z","sourceIPAddress":"[2001:db8:0::7]:443"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-15T10:00:00Z","sourceIPAddress":"198.51.100.78"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-08-15T10:00:00Z","sourceIPAddress":"198.51.100.77"}' \
+ >"$T/ind.ndjson"
+"$VIGIE" scan -q -r "$ROOT/rules/aws" --indicators "$T/ind.yml" --indicators "$T/ind.stix.json" \
+  --summary-json "$T/ind.sum" "$T/ind.ndjson" >"$T/ind.out"
+check "indicators: exit 0" [ $? = 0 ]
+# 19 Jun: inside 12 Jun + 7 days margin; 20 Jun: outside; port and IPv6 forms normalized;
+# STIX /32 inside its validity; 15 Aug outside it
+check "indicators: 4 hits (got $(json_get "$T/ind.sum" indicator_hits))" [ "$(json_get "$T/ind.sum" indicator_hits)" = 4 ]
+check "indicators: set level used" grep -q '"level":"high"' "$T/ind.out"
+"$VIGIE" scan -q -r "$ROOT/rules/aws" --indicators "$T/ind.yml" --indicator-margin 0 \
+  --summary-json "$T/ind0.sum" "$T/ind.ndjson" >/dev/null
+check "indicators: no margin, 2 hits" [ "$(json_get "$T/ind0.sum" indicator_hits)" = 2 ]
 finish
