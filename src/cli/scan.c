@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "correlate/correlate.h"
+#include "token/token.h"
 
 #define BATCH_RECORDS 2048
 #define BATCH_BYTES (4u << 20)
@@ -58,6 +59,7 @@ typedef struct batch {
     uint64_t alerts;
     uint64_t by_level[LV_COUNT];
     uint64_t ind_hits;
+    uint64_t token_findings;
     int done;
     struct batch *next; /* queue link */
     /* first-seen candidates: alert lines the writer keeps only if the term is new */
@@ -79,6 +81,8 @@ typedef struct scan_opts {
     const char *out_path;
     const char *summary_path;
     const char *baseline_path;
+    const char *jwks[32][2]; /* issuer, file */
+    uint32_t n_jwks;
     const char *indicator_paths[32];
     uint32_t n_indicator_paths;
     double indicator_margin_days;
@@ -115,6 +119,8 @@ typedef struct scan_ctx {
     uint64_t nt_first_seen;
     vg_indicators *ind;
     uint64_t ind_hits;
+    vg_keysets *keys;
+    uint64_t token_findings;
     double t_start;
     double last_progress;
     bool progress;
@@ -136,6 +142,8 @@ typedef struct worker {
     vg_jscratch *js;
     vg_buf tmp;
     vg_buf extra; /* extra JSON members of the alert being formatted */
+    size_t redact_off, redact_len; /* a span of the event replaced by redact_with (0: none) */
+    char redact_with[64];
     vg_matcher *m;
     uint64_t *hits;
     pthread_t th;
@@ -163,6 +171,8 @@ static void scan_usage(FILE *f)
           "      --summary-json FILE write the end summary as one JSON object\n"
           "  -p, --placeholder NAME=V1[,V2...]  values for |expand placeholders (repeatable)\n"
           "      --baseline FILE     first-seen state: loaded if FILE exists, saved at the end\n"
+          "      --jwks ISSUER=FILE  the issuer's key set (JWKS) for bearer-token checks; ISSUER may\n"
+          "                          hold one '*' (repeatable)\n"
           "      --indicators FILE   indicators with time windows: vigie YAML or STIX 2.1 (repeatable)\n"
           "      --indicator-margin DAYS  widen every indicator window (default 7)\n"
           "      --builtin-indicators     also match the published Storm-0558 list when -r is given\n"
@@ -292,6 +302,16 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
             o->baseline_path = v;
+        } else if (opt_is(a, "--jwks", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)) || o->n_jwks >= 32)
+                goto missing;
+            const char *eq = strrchr(v, '=');
+            if (!eq || eq == v || !eq[1]) {
+                fprintf(stderr, "vigie: error: --jwks wants ISSUER=FILE\n");
+                return VG_EXIT_USAGE;
+            }
+            o->jwks[o->n_jwks][0] = strndup(v, (size_t)(eq - v));
+            o->jwks[o->n_jwks++][1] = eq + 1;
         } else if (opt_is(a, "--indicators", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)) || o->n_indicator_paths >= 32)
                 goto missing;
@@ -518,7 +538,14 @@ static void format_alert(worker *w, const char *rid, const char *title, const ch
         while (last > begin && (src[last - 1] == ' ' || src[last - 1] == '\n' ||
                                 src[last - 1] == '\r' || src[last - 1] == '\t'))
             last--;
-        vg__buf_add(o, src + begin, last - begin);
+        if (w->redact_len && w->redact_off >= begin && w->redact_off + w->redact_len <= last) {
+            vg__buf_add(o, src + begin, w->redact_off - begin);
+            vg__buf_adds(o, w->redact_with);
+            vg__buf_add(o, src + w->redact_off + w->redact_len,
+                        last - w->redact_off - w->redact_len);
+        } else {
+            vg__buf_add(o, src + begin, last - begin);
+        }
         for (size_t k = start; k < o->len; k++)
             if (o->data[k] == '\n' || o->data[k] == '\r')
                 o->data[k] = ' ';
@@ -671,6 +698,78 @@ static void match_indicators(worker *w, batch *b, const vg_eventinfo *ei)
     }
 }
 
+/* Fields that may carry a bearer token. */
+static const char *const token_fields[] = {"authorization", "headers.authorization",
+                                           "access_token", "id_token", "token"};
+
+typedef struct tok_ctx {
+    worker *w;
+    batch *b;
+    int n;
+} tok_ctx;
+
+static int tok_cb(void *ud, const vg_jval *v)
+{
+    tok_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || k->esc || v->tape != &x->w->tape || x->n++ > 4)
+        return 0;
+    const char *s = v->tape->src + k->off;
+    size_t n = k->len;
+    if (n > 7 && vg__ascii_ieq(s, 7, "Bearer ", 7)) {
+        s += 7;
+        n -= 7;
+    }
+    vg_jwt_result r;
+    vg__jwt_check(x->w->c->keys, s, n, &r);
+    if (r.verdict == VG_JWT_OK || r.verdict == VG_JWT_NOT_JWT || r.verdict == VG_JWT_NO_KEYSET)
+        return 0;
+    static const char *const titles[] = {
+        "", "", "", "Bearer token with alg none", "Bearer token with an algorithm its issuer does not use",
+        "Bearer token signed with a known-compromised key",
+        "Bearer token signed with another issuer's key", "Bearer token signed with an unknown key",
+        "Bearer token with an invalid signature"};
+    const char *level = r.verdict == VG_JWT_KEY_OTHER_ISSUER ? "critical"
+                        : r.verdict == VG_JWT_KEY_UNKNOWN    ? "medium"
+                                                             : "high";
+    static const char *const tags[] = {"attack.credential-access", "attack.t1606.002"};
+    vg_buf *e = &x->w->extra;
+    vg__buf_reset(e);
+    vg__buf_printf(e, ",\"token\":{\"fingerprint\":\"sha256:%s\",\"verdict\":\"%s\",\"alg\":",
+                   r.fingerprint, vg__jwt_verdict_name(r.verdict));
+    add_json_str_or_null(e, r.alg, strlen(r.alg));
+    vg__buf_adds(e, ",\"kid\":");
+    add_json_str_or_null(e, r.kid, strlen(r.kid));
+    vg__buf_adds(e, ",\"issuer\":");
+    add_json_str_or_null(e, r.issuer, strlen(r.issuer));
+    vg__buf_adds(e, ",\"key_issuer\":");
+    add_json_str_or_null(e, r.key_issuer[0] ? r.key_issuer : NULL, strlen(r.key_issuer));
+    vg__buf_printf(e, ",\"compromised_key\":%s}", r.compromised ? "true" : "false");
+    /* the token itself never leaves: the event is written with it replaced */
+    x->w->redact_off = k->off;
+    x->w->redact_len = k->len;
+    snprintf(x->w->redact_with, sizeof x->w->redact_with, "<redacted sha256:%s>", r.fingerprint);
+    char id[64];
+    snprintf(id, sizeof id, "token:%s", vg__jwt_verdict_name(r.verdict));
+    format_alert(x->w, id, titles[r.verdict], level, tags, 2, "token", e->data);
+    x->w->redact_len = 0;
+    x->b->alerts++;
+    x->b->by_level[level_index(level)]++;
+    x->b->token_findings++;
+    return 0;
+}
+
+static void match_tokens(worker *w, batch *b, const vg_eventinfo *ei)
+{
+    tok_ctx x = {w, b, 0};
+    for (size_t f = 0; f < VG_ARRAY_LEN(token_fields); f++) {
+        uint32_t n = 1;
+        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, token_fields[f], &n);
+        for (uint32_t i = 0; i < n; i++)
+            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, tok_cb, &x);
+    }
+}
+
 /* ---- work ---------------------------------------------------------------------------------- */
 
 static void process_batch(worker *w, batch *b)
@@ -679,7 +778,7 @@ static void process_batch(worker *w, batch *b)
     vg__buf_reset(&b->out);
     vg__buf_reset(&b->nt_strs);
     b->n_pend = 0;
-    b->events = b->bad = b->alerts = b->ind_hits = 0;
+    b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
     memset(b->by_level, 0, sizeof b->by_level);
     for (uint32_t i = 0; i < b->n; i++) {
@@ -716,6 +815,8 @@ static void process_batch(worker *w, batch *b)
         vg__matcher_run(w->m, &w->tape, &ei, on_match, w);
         if (c->ind)
             match_indicators(w, b, &ei);
+        if (c->keys)
+            match_tokens(w, b, &ei);
     }
 }
 
@@ -805,6 +906,7 @@ static void write_batch(scan_ctx *c, batch *b)
         write_out(c, b->out.data + at, b->out.len - at);
     c->events += b->events;
     c->ind_hits += b->ind_hits;
+    c->token_findings += b->token_findings;
     c->bad += b->bad;
     c->alerts += b->alerts;
     for (int i = 0; i < VIGIE_STATUS_COUNT; i++)
@@ -1096,7 +1198,7 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        "\"routed\":%llu,\"candidates\":%llu,\"regex_limit_hits\":%llu,"
                        "\"new_terms_first_seen\":%llu,\"new_terms_remembered\":%llu,"
                        "\"new_terms_dropped\":%llu,\"indicator_hits\":%llu,"
-                       "\"indicators\":%u,\"peak_rss_kb\":%ld}\n",
+                       "\"indicators\":%u,\"token_findings\":%llu,\"peak_rss_kb\":%ld}\n",
                        elapsed, eps, mbps, threads, load_s, loaded, skipped,
                        vg__ruleset_dropped(c->rs), nr, n_lit, n_always,
                        (unsigned long long)c->mstats.routed,
@@ -1106,7 +1208,7 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)(c->nt ? vg__newterms_count(c->nt) : 0),
                        (unsigned long long)(c->nt ? vg__newterms_dropped(c->nt) : 0),
                        (unsigned long long)c->ind_hits, c->ind ? vg__indicators_count(c->ind) : 0,
-                       peak_rss_kb());
+                       (unsigned long long)c->token_findings, peak_rss_kb());
         FILE *f = fopen(c->o->summary_path, "w");
         if (!f || fwrite(s.data, 1, s.len, f) != s.len)
             fprintf(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
@@ -1128,6 +1230,9 @@ static void free_opts(scan_opts *o)
         free((void *)o->ph[i].values);
         free((void *)o->ph[i].name);
     }
+    for (uint32_t i = 0; i < o->n_jwks; i++)
+        free((void *)o->jwks[i][0]);
+    o->n_jwks = 0;
     free(o->inputs);
     o->inputs = NULL;
     o->n_ph = 0;
@@ -1209,6 +1314,20 @@ int vg__cmd_scan(int argc, char **argv)
             fprintf(stderr, "vigie: error: cannot read baseline %s\n", o.baseline_path);
             ex = VG_EXIT_INPUT;
             goto out;
+        }
+    }
+    if (o.n_jwks) {
+        if (vg__keysets_new(&c.keys) != VIGIE_OK) {
+            ex = VG_EXIT_RULES;
+            goto out;
+        }
+        for (uint32_t i = 0; i < o.n_jwks; i++) {
+            int krc = vg__keysets_load(c.keys, o.jwks[i][0], o.jwks[i][1], vg__cli_diag, NULL);
+            if (krc) {
+                fprintf(stderr, "vigie: error: %s: %s\n", o.jwks[i][1], vigie_strerror(krc));
+                ex = krc == VIGIE_NOENT || krc == VIGIE_IO ? VG_EXIT_INPUT : VG_EXIT_RULES;
+                goto out;
+            }
         }
     }
     if (default_pack || o.builtin_indicators || o.n_indicator_paths) {
@@ -1363,6 +1482,7 @@ out:
         vg__fieldmap_free(c.fmap);
     vg__newterms_free(c.nt);
     vg__indicators_free(c.ind);
+    vg__keysets_free(c.keys);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

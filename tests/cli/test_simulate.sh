@@ -85,5 +85,23 @@ check "baseline saved" test -s "$T/base.jsonl"
 "$VIGIE" scan -q --no-progress --baseline "$T/base.jsonl" --summary-json "$T/s2.json" -o /dev/null "$T/a"
 check "with the saved baseline, no first-seen alert" [ "$(json_get "$T/s2.json" new_terms_first_seen)" = 0 ]
 check "without it, first-seen alerts" [ "$(json_get "$T/s.json" new_terms_first_seen)" -ge 3 ]
+# bearer tokens checked against each issuer's key set: exactly the forged requests, and
+# the tokens themselves never in the output
+"$VIGIE" scan -q --no-progress \
+  --jwks "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0=$T/a/keys/consumer-jwks.json" \
+  --jwks "https://login.microsoftonline.com/*/v2.0=$T/a/keys/enterprise-jwks.json" \
+  --summary-json "$T/tok.json" -o "$T/tok.jsonl" "$T/a/app-gateway"
+check "token scan exits 0" [ $? = 0 ]
+python3 - "$T/a/truth.json" "$T/tok.jsonl" <<'PY' || bad "token findings = forged requests"
+import json, sys
+forged = set(json.load(open(sys.argv[1]))["forged_token_request_ids"])
+alerts = [json.loads(l) for l in open(sys.argv[2])]
+got = {a["event"]["request_id"] for a in alerts if a["kind"] == "token"}
+assert got == forged, (len(got), len(forged))
+for a in alerts:
+    assert a["token"]["verdict"] == "key_other_issuer" and a["rule"]["level"] == "critical"
+    assert a["event"]["authorization"].startswith("<redacted sha256:")
+PY
+check "no token text in the output" bash -c "! grep -q 'eyJ' '$T/tok.jsonl'"
 "$VIGIE" simulate --orgs 0 -o "$T/x" 2>/dev/null; check "bad arguments exit 2" [ $? = 2 ]
 finish
