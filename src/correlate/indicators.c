@@ -338,8 +338,9 @@ int vg__indicators_load(vg_indicators *x, const char *path, vigie_diag_fn diag, 
     rc = i < len && text[i] == '{' ? load_stix(x, path, text, len, diag, diag_ud)
                                    : load_yaml(x, path, text, len, diag, diag_ud);
     free(text);
-    if (!rc)
-        qsort(x->v, x->n, sizeof *x->v, cmp_ind), x->sorted = true;
+    if (!rc && x->n)
+        qsort(x->v, x->n, sizeof *x->v, cmp_ind);
+    x->sorted = true;
     return rc;
 }
 
@@ -348,7 +349,8 @@ int vg__indicators_load_builtin(vg_indicators *x, vigie_diag_fn diag, void *diag
     int rc = VIGIE_OK;
     for (const vg_embedded_ind *f = vg__builtin_indicators; f->name && !rc; f++)
         rc = load_yaml(x, f->name, f->text, f->len, diag, diag_ud);
-    qsort(x->v, x->n, sizeof *x->v, cmp_ind);
+    if (x->n)
+        qsort(x->v, x->n, sizeof *x->v, cmp_ind);
     x->sorted = true;
     return rc;
 }
