@@ -7,10 +7,12 @@
  * literal of L occurs in the event's raw bytes, ignoring ASCII case. Then one Vectorscan scan
  * of the raw record finds which literals occur, and only rules with a hit (or without a set)
  * are evaluated. Derivation, bottom-up:
- *   value    a glob's longest run of plain printable ASCII without '\' or '"' (3 bytes or
- *            more): those bytes appear verbatim in the JSON text of any string the glob
- *            matches, whatever the JSON escaping (escapes only touch '\', '"', control and,
- *            with \u, any character: records holding "\u" skip the prefilter). Numbers,
+ *   value    a glob's longest run of printable ASCII without '\', '"' and the characters
+ *            encoders escape for HTML (< > & ' + `; vg__compile_lit_byte), 3 bytes or more:
+ *            those bytes appear verbatim in the JSON text of any string the glob matches,
+ *            unless written as "\uXXXX" or "\/" (the other escapes touch only '\', '"' and
+ *            control characters): records holding such an escape of a literal byte, at any
+ *            nesting of JSON held in strings, skip the prefilter (match.c). Numbers,
  *            regexes, CIDRs, null/exists, comparisons and field references give nothing.
  *   key      OR of its values: the union, if every value gives a literal; with |all, any
  *            single value's literal is necessary, so the longest one; with |neq, nothing.
@@ -20,6 +22,13 @@
  *            all of: the best member.
  * A rule without a set is "always" a candidate. The prefilter can only remove rules that
  * cannot match; tests check that results are identical with and without it.
+ *
+ * Databases: one per logsource product (its rules plus the rules without a product), and
+ * group 0 for rules without a product; an event scans its product's database only, so a
+ * cloud event does not pay for the literals of thousands of Windows rules (all SigmaHQ
+ * rules: 7,539 literals; 1.66 us/event of matching instead of 4.3 with one database).
+ * Literals are deduplicated case-insensitively through a hash table; compile cost is
+ * dominated by Vectorscan (about 0.5 s for the 3,755 SigmaHQ rules).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "compile_int.h"
@@ -121,10 +130,6 @@ static lset set_best(lset a, lset b)
     return a;
 }
 
-static bool plain(unsigned char c)
-{
-    return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
-}
 
 static bool value_lit(const vg_value *v, lit *out)
 {
@@ -137,7 +142,7 @@ static bool value_lit(const vg_value *v, lit *out)
             continue;
         uint32_t st = 0;
         for (uint32_t k = 0; k <= p->len; k++) {
-            if (k == p->len || !plain((unsigned char)p->s[k])) {
+            if (k == p->len || !vg__compile_lit_byte((unsigned char)p->s[k])) {
                 if (k - st > best.len) {
                     best.s = p->s + st;
                     best.len = k - st;
@@ -390,6 +395,138 @@ static bool filter_applies(const vg_rule *f, const vg_rule *r)
     return false;
 }
 
+/* ---- prefilter databases ---------------------------------------------------------------------- */
+
+static uint32_t lit_hash(const char *s, uint32_t len)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ vg__lower((unsigned char)s[i])) * 16777619u;
+    return h;
+}
+
+/* Do rule i's literals go into group g's database? (g == UINT32_MAX: every rule) */
+static bool in_group(const vg_ruleset *rs, uint32_t g, uint32_t i)
+{
+    const char *pr = rs->rules[i].r->ls_product, *gp;
+    if (rs->rules[i].always)
+        return false;
+    if (g == UINT32_MAX || rs->logsource_all || !pr)
+        return true;
+    gp = rs->groups[g].product;
+    return gp && vg__ascii_ieq(gp, strlen(gp), pr, strlen(pr));
+}
+
+/* Deduplicate (ASCII case-insensitively, hash table) the literals of group g's rules, lay
+ * out the literal -> rules table in the arena and compile the group's Vectorscan database.
+ * With count != NULL only count the distinct literals. A database Vectorscan refuses is a
+ * warning: that group runs without prefilter. */
+static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, const lset *sets,
+                       uint32_t *count)
+{
+    int rc = VIGIE_OK;
+    uint32_t total = 0, n_u = 0, cap = 16;
+    uint32_t *slot = NULL, *cnt = NULL, *occ_id = NULL, *occ_rule = NULL;
+    lit *u = NULL;
+    const char **pats = NULL;
+    unsigned *flags = NULL, *ids = NULL;
+    size_t *lens = NULL;
+    for (uint32_t i = 0; i < rs->n_rules; i++)
+        if (in_group(rs, g, i))
+            total += sets[i].n;
+    if (count)
+        *count = 0;
+    if (total == 0)
+        return VIGIE_OK;
+    while (cap < total * 2)
+        cap *= 2;
+    slot = calloc(cap, sizeof *slot);
+    cnt = calloc(total, sizeof *cnt);
+    occ_id = malloc(total * sizeof *occ_id);
+    occ_rule = malloc(total * sizeof *occ_rule);
+    u = malloc(total * sizeof *u);
+    if (!slot || !cnt || !occ_id || !occ_rule || !u) {
+        rc = VIGIE_NOMEM;
+        goto out;
+    }
+    uint32_t n_occ = 0;
+    for (uint32_t i = 0; i < rs->n_rules; i++) {
+        if (!in_group(rs, g, i))
+            continue;
+        for (uint32_t k = 0; k < sets[i].n; k++) {
+            lit l = sets[i].l[k];
+            uint32_t h = lit_hash(l.s, l.len) & (cap - 1), id;
+            for (;; h = (h + 1) & (cap - 1)) {
+                if (!slot[h]) {
+                    id = n_u++;
+                    u[id] = l;
+                    slot[h] = id + 1;
+                    break;
+                }
+                id = slot[h] - 1;
+                if (u[id].len == l.len && vg__ascii_ieq(u[id].s, l.len, l.s, l.len))
+                    break;
+            }
+            cnt[id]++;
+            occ_id[n_occ] = id;
+            occ_rule[n_occ++] = i;
+        }
+    }
+    if (count) {
+        *count = n_u;
+        goto out;
+    }
+    cgroup *gr = &rs->groups[g];
+    gr->lit_rules_off = vg__arena_alloc(rs->a, (n_u + 1) * sizeof(uint32_t));
+    gr->lit_rules = vg__arena_alloc(rs->a, n_occ * sizeof(uint32_t));
+    pats = malloc(n_u * sizeof *pats);
+    flags = malloc(n_u * sizeof *flags);
+    ids = malloc(n_u * sizeof *ids);
+    lens = malloc(n_u * sizeof *lens);
+    if (!gr->lit_rules_off || !gr->lit_rules || !pats || !flags || !ids || !lens) {
+        rc = VIGIE_NOMEM;
+        goto out;
+    }
+    uint32_t off = 0;
+    for (uint32_t id = 0; id < n_u; id++) {
+        gr->lit_rules_off[id] = off;
+        off += cnt[id];
+        cnt[id] = gr->lit_rules_off[id]; /* now the fill cursor */
+        pats[id] = u[id].s;
+        lens[id] = u[id].len;
+        flags[id] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+        ids[id] = id;
+    }
+    gr->lit_rules_off[n_u] = off;
+    for (uint32_t k = 0; k < n_occ; k++) /* rule order within each literal */
+        gr->lit_rules[cnt[occ_id[k]]++] = occ_rule[k];
+    hs_compile_error_t *ce = NULL;
+    if (hs_compile_lit_multi(pats, flags, ids, lens, n_u, HS_MODE_BLOCK, NULL, &gr->db, &ce) !=
+        HS_SUCCESS) {
+        vg__diag(o->diag, o->diag_ud, VIGIE_DIAG_WARNING, VIGIE_PREFILTER, NULL, 0, 0, NULL,
+                 "prefilter disabled for product '%s': Vectorscan: %s",
+                 gr->product ? gr->product : "(none)", ce ? ce->message : "error");
+        if (ce)
+            hs_free_compile_error(ce);
+        gr->db = NULL;
+        goto out;
+    }
+    gr->n_lits = n_u;
+    if (hs_alloc_scratch(gr->db, &rs->proto_scratch) != HS_SUCCESS)
+        rc = VIGIE_PREFILTER;
+out:
+    free(slot);
+    free(cnt);
+    free(occ_id);
+    free(occ_rule);
+    free(u);
+    free(pats);
+    free(flags);
+    free(ids);
+    free(lens);
+    return rc;
+}
+
 int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_ruleset **out)
 {
     *out = NULL;
@@ -400,13 +537,7 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     builder b = {rs, opts, NULL, 0, 0};
     int rc = VIGIE_OK;
     uint32_t n = vg__ruleload_count(rl);
-    char **pats = NULL;
-    unsigned *flags = NULL, *ids = NULL;
-    size_t *lens = NULL;
-    lit *lits = NULL;
-    uint32_t **lrules = NULL;
-    uint32_t *lrn = NULL;
-    uint32_t n_lits = 0, cap_lits = 0;
+    lset *sets = NULL;
     if (!rs->a) {
         rc = VIGIE_NOMEM;
         goto out;
@@ -478,118 +609,55 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
         rs->n_rules++;
     }
 
-    /* prefilter literal sets */
+    /* prefilter literal sets, then one database per product group */
     if (!opts->no_prefilter) {
-        for (uint32_t i = 0; i < rs->n_rules; i++) {
-            crule *cr = &rs->rules[i];
-            lset s = cond_set(cr, cr->cond, 0);
-            if (s.none || s.n == 0) {
-                cr->always = true;
-                rs->n_always++;
-                set_free(&s);
-                continue;
-            }
-            for (uint32_t k = 0; k < s.n; k++) {
-                uint32_t id = n_lits;
-                for (uint32_t q = 0; q < n_lits; q++)
-                    if (lits[q].len == s.l[k].len &&
-                        vg__ascii_ieq(lits[q].s, lits[q].len, s.l[k].s, s.l[k].len)) {
-                        id = q;
-                        break;
-                    }
-                if (id == n_lits) {
-                    if (n_lits == cap_lits) {
-                        uint32_t nc = cap_lits ? cap_lits * 2 : 256;
-                        lit *nl = realloc(lits, nc * sizeof *nl);
-                        uint32_t **nr = realloc(lrules, nc * sizeof *nr);
-                        uint32_t *nn = realloc(lrn, nc * sizeof *nn);
-                        if (nl)
-                            lits = nl;
-                        if (nr)
-                            lrules = nr;
-                        if (nn)
-                            lrn = nn;
-                        if (!nl || !nr || !nn) {
-                            set_free(&s);
-                            rc = VIGIE_NOMEM;
-                            goto out;
-                        }
-                        cap_lits = nc;
-                    }
-                    lits[n_lits] = s.l[k];
-                    lrules[n_lits] = NULL;
-                    lrn[n_lits] = 0;
-                    n_lits++;
-                }
-                uint32_t *nr = realloc(lrules[id], (lrn[id] + 1) * sizeof *nr);
-                if (!nr) {
-                    set_free(&s);
-                    rc = VIGIE_NOMEM;
-                    goto out;
-                }
-                lrules[id] = nr;
-                nr[lrn[id]++] = i;
-            }
-            set_free(&s);
-        }
-    } else {
-        for (uint32_t i = 0; i < rs->n_rules; i++)
-            rs->rules[i].always = true;
-        rs->n_always = rs->n_rules;
-    }
-    if (n_lits) {
-        pats = calloc(n_lits, sizeof *pats);
-        flags = calloc(n_lits, sizeof *flags);
-        ids = calloc(n_lits, sizeof *ids);
-        lens = calloc(n_lits, sizeof *lens);
-        rs->lit_rules_off = vg__arena_alloc(rs->a, (n_lits + 1) * sizeof(uint32_t));
-        uint32_t total = 0;
-        for (uint32_t i = 0; i < n_lits; i++)
-            total += lrn[i];
-        rs->lit_rules = vg__arena_alloc(rs->a, (total ? total : 1) * sizeof(uint32_t));
-        if (!pats || !flags || !ids || !lens || !rs->lit_rules_off || !rs->lit_rules) {
+        sets = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *sets);
+        if (!sets) {
             rc = VIGIE_NOMEM;
             goto out;
         }
-        uint32_t o = 0;
-        for (uint32_t i = 0; i < n_lits; i++) {
-            pats[i] = (char *)lits[i].s;
-            lens[i] = lits[i].len;
-            flags[i] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-            ids[i] = i;
-            rs->lit_rules_off[i] = o;
-            memcpy(rs->lit_rules + o, lrules[i], lrn[i] * sizeof(uint32_t));
-            o += lrn[i];
-        }
-        rs->lit_rules_off[n_lits] = o;
-        hs_compile_error_t *ce = NULL;
-        if (hs_compile_lit_multi((const char *const *)pats, flags, ids, lens, n_lits,
-                                 HS_MODE_BLOCK, NULL, &rs->db, &ce) != HS_SUCCESS) {
-            vg__diag(opts->diag, opts->diag_ud, VIGIE_DIAG_WARNING, VIGIE_PREFILTER, NULL, 0, 0,
-                     NULL, "prefilter disabled: Vectorscan: %s", ce ? ce->message : "error");
-            if (ce)
-                hs_free_compile_error(ce);
-            rs->db = NULL;
-            for (uint32_t i = 0; i < rs->n_rules; i++)
-                rs->rules[i].always = true;
-            rs->n_always = rs->n_rules;
-        } else if (hs_alloc_scratch(rs->db, &rs->proto_scratch) != HS_SUCCESS) {
-            rc = VIGIE_PREFILTER;
-            goto out;
-        } else {
-            rs->n_lits = n_lits;
+    }
+    for (uint32_t i = 0; i < rs->n_rules; i++) {
+        crule *cr = &rs->rules[i];
+        if (sets)
+            sets[i] = cond_set(cr, cr->cond, 0);
+        if (!sets || sets[i].none || sets[i].n == 0) {
+            cr->always = true;
+            rs->n_always++;
         }
     }
+    rs->groups = vg__arena_alloc(rs->a, (rs->n_rules + 1) * sizeof(cgroup));
+    if (!rs->groups) {
+        rc = VIGIE_NOMEM;
+        goto out;
+    }
+    memset(&rs->groups[0], 0, sizeof(cgroup));
+    rs->n_groups = 1;
+    for (uint32_t i = 0; !rs->logsource_all && i < rs->n_rules; i++) {
+        const char *pr = rs->rules[i].r->ls_product;
+        if (!pr)
+            continue;
+        uint32_t g = 1;
+        while (g < rs->n_groups && !vg__ascii_ieq(rs->groups[g].product,
+                                                  strlen(rs->groups[g].product), pr, strlen(pr)))
+            g++;
+        if (g == rs->n_groups) {
+            memset(&rs->groups[g], 0, sizeof(cgroup));
+            rs->groups[g].product = pr;
+            rs->n_groups++;
+        }
+    }
+    if (sets) {
+        rc = build_group(rs, opts, UINT32_MAX, sets, &rs->n_lits);
+        for (uint32_t g = 0; !rc && g < rs->n_groups; g++)
+            rc = build_group(rs, opts, g, sets, NULL);
+        if (rc)
+            goto out;
+    }
 out:
-    for (uint32_t i = 0; i < n_lits; i++)
-        free(lrules[i]);
-    free(lrules);
-    free(lrn);
-    free(lits);
-    free(pats);
-    free(flags);
-    free(ids);
-    free(lens);
+    for (uint32_t i = 0; sets && i < rs->n_rules; i++)
+        set_free(&sets[i]);
+    free(sets);
     free(b.fields);
     if (rc) {
         vg__ruleset_free(rs);
@@ -607,8 +675,9 @@ void vg__ruleset_free(vg_ruleset *rs)
         free_regexes(&rs->rules[i]);
     if (rs->proto_scratch)
         hs_free_scratch(rs->proto_scratch);
-    if (rs->db)
-        hs_free_database(rs->db);
+    for (uint32_t g = 0; rs->groups && g < rs->n_groups; g++)
+        if (rs->groups[g].db)
+            hs_free_database(rs->groups[g].db);
     if (rs->mctx)
         pcre2_match_context_free(rs->mctx);
     vg__arena_free(rs->a);

@@ -129,6 +129,8 @@ const char *vg__shape_name(int shape);
 typedef struct vg_eventinfo {
     uint8_t shape;                 /* vg_shape */
     uint16_t map_id;               /* field-map section for this event (vg__fieldmap_paths) */
+    /* product, services and categories are static strings: equal values are the same pointer
+     * (the matcher's route cache compares them by pointer) */
     const char *product;           /* Sigma logsource product (static string) or NULL */
     const char *services[VG_EI_MAX_SERVICES]; /* Sigma services this event belongs to */
     uint8_t n_services;

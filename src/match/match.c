@@ -3,8 +3,9 @@
  * match.c: one event against the compiled rule set (see match.h for the flow).
  *
  * Per event: the routed rule list for the event's logsource comes from a small per-matcher
- * cache (built once per distinct logsource); one Vectorscan scan of the raw record stamps
- * the candidate rules with the event's epoch (no clearing between events); each candidate's
+ * cache (built once per distinct logsource), with the prefilter database of the event's
+ * product; one Vectorscan scan of the raw record stamps the candidate rules with the event's
+ * epoch (no clearing between events); each candidate's
  * condition is evaluated. A field is read by trying its candidate paths for the event's
  * field-map id until one is present; its values (array elements flattened) are collected
  * once into a reused list and every value of the key is tested against them. Strings are
@@ -28,6 +29,7 @@ typedef struct route {
     uint8_t n_services, n_categories;
     uint32_t *rules;
     uint32_t n;
+    const cgroup *grp; /* prefilter database covering every routed rule, or NULL */
 } route;
 
 typedef struct vlist {
@@ -47,6 +49,7 @@ struct vg_matcher {
     route routes[ROUTE_CACHE];
     uint32_t n_routes;
     uint32_t *all_rules;
+    const cgroup *cur; /* group whose database is being scanned */
     vlist vals, refs;
     vg_buf s1, s2;
     const vg_jtape *t;
@@ -132,10 +135,22 @@ static const route *route_get(vg_matcher *m, const vg_eventinfo *ei)
     tmp.rules = malloc((m->rs->n_rules + 1) * sizeof(uint32_t));
     if (!tmp.rules)
         return NULL;
-    for (uint32_t i = 0; i < m->rs->n_rules; i++) {
-        const vg_rule *r = m->rs->rules[i].r;
-        if (vg__logsource_matches(ei, r->ls_product, r->ls_category, r->ls_service))
-            tmp.rules[tmp.n++] = i;
+    /* the product's database; group 0 (rules without a product) when no rule names it */
+    const vg_ruleset *rs = m->rs;
+    const char *ep = ei->product;
+    tmp.grp = &rs->groups[0];
+    for (uint32_t g = 1; ep && g < rs->n_groups; g++)
+        if (vg__ascii_ieq(rs->groups[g].product, strlen(rs->groups[g].product), ep, strlen(ep)))
+            tmp.grp = &rs->groups[g];
+    for (uint32_t i = 0; i < rs->n_rules; i++) {
+        const vg_rule *r = rs->rules[i].r;
+        if (!vg__logsource_matches(ei, r->ls_product, r->ls_category, r->ls_service))
+            continue;
+        tmp.rules[tmp.n++] = i;
+        /* a routed rule outside the group (routing by product changed?): no prefilter */
+        const char *gp = tmp.grp->product, *rp = r->ls_product;
+        if (rp && !(gp && vg__ascii_ieq(gp, strlen(gp), rp, strlen(rp))))
+            tmp.grp = NULL;
     }
     uint32_t slot;
     if (m->n_routes < ROUTE_CACHE) {
@@ -618,10 +633,71 @@ static int on_lit(unsigned int id, unsigned long long from, unsigned long long t
     (void)to;
     (void)flags;
     vg_matcher *m = ctx;
-    const vg_ruleset *rs = m->rs;
-    for (uint32_t i = rs->lit_rules_off[id]; i < rs->lit_rules_off[id + 1]; i++)
-        m->cand_epoch[rs->lit_rules[i]] = m->epoch;
+    const cgroup *g = m->cur;
+    for (uint32_t i = g->lit_rules_off[id]; i < g->lit_rules_off[id + 1]; i++)
+        m->cand_epoch[g->lit_rules[i]] = m->epoch;
     return 0;
+}
+
+/* Might the record hold JSON inside a string (which vg__json_path_each descends into)? Such a
+ * string's raw text starts, after spaces, with '{' or '[': look for '"' then spaces then one
+ * of those. Conservative: an escaped quote inside a string can also answer yes. */
+static bool may_embed(const char *s, size_t len)
+{
+    const char *p = s, *end = s + len;
+    while (p < end && (p = memchr(p, '"', (size_t)(end - p)))) {
+        p++;
+        while (p < end && *p == ' ')
+            p++;
+        if (p < end && (*p == '{' || *p == '['))
+            return true;
+    }
+    return false;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+/* Can the raw text hide a literal that a decoded value holds? Only "\uXXXX" of a literal byte
+ * (vg__compile_lit_byte) and "\/" can: the other escapes give bytes no literal holds. A run
+ * of backslashes before 'u' or '/' is an escape at this level when its length is odd; when
+ * even ("C:\\users"), the 'u' is plain here but turns into an escape once a string is read
+ * as embedded JSON, so it counts only if the record may embed JSON. Such records skip the
+ * prefilter: conservative and rare (Windows records with "\u003c" keep it: '<' is never in
+ * a literal). */
+static bool hides_literals(const char *s, size_t len)
+{
+    const char *p = s, *end = s + len;
+    int embed = -1;
+    while (p < end && (p = memchr(p, '\\', (size_t)(end - p)))) {
+        const char *q = p;
+        while (q < end && *q == '\\')
+            q++;
+        bool hides = false;
+        if (q < end && *q == '/') {
+            hides = true;
+        } else if (q < end && *q == 'u') {
+            int cp = 0;
+            for (int k = 1; k <= 4 && cp >= 0; k++)
+                cp = q + k < end && hexval(q[k]) >= 0 ? cp * 16 + hexval(q[k]) : -1;
+            hides = cp < 0 || (cp < 0x80 && vg__compile_lit_byte((unsigned char)cp));
+        }
+        if (hides) {
+            if ((q - p) & 1)
+                return true;
+            if (embed < 0)
+                embed = may_embed(s, len);
+            if (embed)
+                return true;
+        }
+        p = q;
+    }
+    return false;
 }
 
 int vg__matcher_run(vg_matcher *m, const vg_jtape *t, const vg_eventinfo *ei, vg_match_fn fn,
@@ -640,29 +716,23 @@ int vg__matcher_run(vg_matcher *m, const vg_jtape *t, const vg_eventinfo *ei, vg
     vg__jscratch_reset(m->js);
     const uint32_t *list = m->all_rules;
     uint32_t n = rs->n_rules;
+    const cgroup *grp = &rs->groups[0];
     if (!rs->logsource_all) {
         const route *r = route_get(m, ei);
         if (!r)
             return VIGIE_NOMEM;
         list = r->rules;
         n = r->n;
+        grp = r->grp;
     }
     if (n == 0)
         return VIGIE_OK;
     m->st.routed += n;
-    bool use_pf = rs->db && m->scratch;
-    if (use_pf) {
-        /* "\u" escapes can hide literals: such records skip the prefilter */
-        const char *p = t->src, *end = t->src + t->src_len;
-        while ((p = memchr(p, '\\', (size_t)(end - p))) && p + 1 < end) {
-            if (p[1] == 'u') {
-                use_pf = false;
-                break;
-            }
-            p += 2;
-        }
-    }
-    if (use_pf && hs_scan(rs->db, t->src, (unsigned)t->src_len, 0, m->scratch, on_lit, m) !=
+    bool use_pf = grp && grp->db && m->scratch;
+    if (use_pf && hides_literals(t->src, t->src_len))
+        use_pf = false;
+    m->cur = grp;
+    if (use_pf && hs_scan(grp->db, t->src, (unsigned)t->src_len, 0, m->scratch, on_lit, m) !=
                       HS_SUCCESS)
         return VIGIE_PREFILTER;
     for (uint32_t i = 0; i < n; i++) {
