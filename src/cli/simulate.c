@@ -451,21 +451,6 @@ static EVP_PKEY *det_rsa(BIGNUM **n_out)
     return key;
 }
 
-static void b64url(vg_buf *o, const unsigned char *s, size_t n)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
-                     (i + 2 < n ? s[i + 2] : 0);
-        vg__buf_addc(o, t[(v >> 18) & 63]);
-        vg__buf_addc(o, t[(v >> 12) & 63]);
-        if (i + 1 < n)
-            vg__buf_addc(o, t[(v >> 6) & 63]);
-        if (i + 2 < n)
-            vg__buf_addc(o, t[v & 63]);
-    }
-}
-
 typedef struct keyset {
     EVP_PKEY *key;
     char kid[64];
@@ -485,8 +470,8 @@ static int keyset_make(keyset *k, const char *kid)
     SHA1(nb, (size_t)nl, dig);
     vg__buf_init(&k->x5t, 0);
     vg__buf_init(&k->n, 0);
-    b64url(&k->x5t, dig, sizeof dig);
-    b64url(&k->n, nb, (size_t)nl);
+    vg__b64url_encode(&k->x5t, dig, sizeof dig);
+    vg__b64url_encode(&k->n, nb, (size_t)nl);
     snprintf(k->kid, sizeof k->kid, "%s", kid);
     return VIGIE_OK;
 }
@@ -517,9 +502,9 @@ static int sign_jwt(const keyset *k, const char *payload, vg_buf *out)
     vg__buf_printf(&hdr, "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"x5t\":\"%s\",\"kid\":\"%s\"}",
                    k->x5t.data, k->kid);
     vg__buf_reset(out);
-    b64url(out, (const unsigned char *)hdr.data, hdr.len);
+    vg__b64url_encode(out, (const unsigned char *)hdr.data, hdr.len);
     vg__buf_addc(out, '.');
-    b64url(out, (const unsigned char *)payload, strlen(payload));
+    vg__b64url_encode(out, (const unsigned char *)payload, strlen(payload));
     vg__buf_free(&hdr);
     unsigned char sig[512];
     size_t sl = sizeof sig;
@@ -530,7 +515,7 @@ static int sign_jwt(const keyset *k, const char *payload, vg_buf *out)
     if (!ok)
         return VIGIE_INVAL;
     vg__buf_addc(out, '.');
-    b64url(out, sig, sl);
+    vg__b64url_encode(out, sig, sl);
     return VIGIE_OK;
 }
 

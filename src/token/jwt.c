@@ -71,33 +71,6 @@ uint32_t vg__keysets_count(const vg_keysets *k)
     return k->n_keys;
 }
 
-static int b64url_dec(const char *s, size_t n, unsigned char *out, size_t cap, size_t *ol)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
-                : c >= '0' && c <= '9' ? c - '0' + 52 : (c == '-' || c == '+') ? 62
-                : (c == '_' || c == '/') ? 63 : c == '=' ? -2 : -1;
-        if (v == -2)
-            break;
-        if (v < 0)
-            return VIGIE_INVAL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= cap)
-                return VIGIE_TOOBIG;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    *ol = o;
-    return VIGIE_OK;
-}
-
 static void jstr(const vg_jtape *t, int64_t tok, char *out, size_t cap)
 {
     out[0] = 0;
@@ -171,8 +144,8 @@ int vg__keysets_load(vg_keysets *k, const char *issuer, const char *path, vigie_
         unsigned char n[1024], e[16];
         size_t nl, el;
         EVP_PKEY *pub = NULL;
-        if (!strcmp(kty, "RSA") && !b64url_dec(n64, strlen(n64), n, sizeof n, &nl) &&
-            !b64url_dec(e64, strlen(e64), e, sizeof e, &el))
+        if (!strcmp(kty, "RSA") && !vg__b64url_decode(n64, strlen(n64), n, sizeof n, &nl) &&
+            !vg__b64url_decode(e64, strlen(e64), e, sizeof e, &el))
             pub = rsa_pub(n, nl, e, el);
         if (!pub) {
             vg__diag(diag, diag_ud, VIGIE_DIAG_WARNING, VIGIE_INVAL, path, 0, 0, NULL,
@@ -234,9 +207,9 @@ void vg__jwt_check(const vg_keysets *k, const char *tok, size_t len, vg_jwt_resu
         return;
     unsigned char hdr[2048], pay[8192], sig[1024];
     size_t hl, pl, sl;
-    if (b64url_dec(tok, (size_t)(d1 - tok), hdr, sizeof hdr, &hl) ||
-        b64url_dec(d1 + 1, (size_t)(d2 - d1 - 1), pay, sizeof pay, &pl) ||
-        b64url_dec(d2 + 1, len - (size_t)(d2 + 1 - tok), sig, sizeof sig, &sl))
+    if (vg__b64url_decode(tok, (size_t)(d1 - tok), hdr, sizeof hdr, &hl) ||
+        vg__b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), pay, sizeof pay, &pl) ||
+        vg__b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - tok), sig, sizeof sig, &sl))
         return;
     vg_jtape th, tp;
     vg__jtape_init(&th);
@@ -265,7 +238,7 @@ void vg__jwt_check(const vg_keysets *k, const char *tok, size_t len, vg_jwt_resu
         unsigned char x5[64];
         size_t x5l = 0;
         char x5hex[129] = "";
-        if (x5t[0] && !b64url_dec(x5t, strlen(x5t), x5, sizeof x5, &x5l))
+        if (x5t[0] && !vg__b64url_decode(x5t, strlen(x5t), x5, sizeof x5, &x5l))
             for (size_t i = 0; i < x5l && i < 64; i++)
                 snprintf(x5hex + 2 * i, 3, "%02x", x5[i]);
         for (size_t i = 0; i < VG_ARRAY_LEN(compromised); i++) {

@@ -396,6 +396,46 @@ const char *vg__ascii_imemmem(const char *h, size_t hlen, const char *n, size_t 
     return NULL;
 }
 
+int vg__b64url_encode(vg_buf *o, const unsigned char *s, size_t n)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    int rc = vg__buf_reserve(o, (n + 2) / 3 * 4);
+    for (size_t i = 0; !rc && i < n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
+                     (i + 2 < n ? s[i + 2] : 0);
+        char q[4] = {t[(v >> 18) & 63], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+        rc = vg__buf_add(o, q, i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
+    }
+    return rc;
+}
+
+int vg__b64url_decode(const char *s, size_t n, unsigned char *out, size_t cap, size_t *out_len)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                : c >= '0' && c <= '9' ? c - '0' + 52 : (c == '-' || c == '+') ? 62
+                : (c == '_' || c == '/') ? 63 : c == '=' ? -2 : -1;
+        if (v == -2)
+            break;
+        if (v < 0)
+            return VIGIE_INVAL;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap)
+                return VIGIE_TOOBIG;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *out_len = o;
+    return VIGIE_OK;
+}
+
 int vg__read_file(const char *path, size_t cap, char **out, size_t *out_len)
 {
     *out = NULL;

@@ -76,6 +76,12 @@ bool vg__ascii_ieq(const char *a, size_t alen, const char *b, size_t blen);
 const char *vg__ascii_imemmem(const char *h, size_t hlen, const char *n, size_t nlen);
 bool vg__utf8_valid(const char *s, size_t n);
 
+/* base64url (RFC 4648 section 5, no padding), as JWTs and JWKS use it. Decoding also takes
+ * the standard alphabet and stops at '='; VIGIE_INVAL on other bytes, VIGIE_TOOBIG when the
+ * output does not fit in cap. */
+int vg__b64url_encode(vg_buf *out, const unsigned char *s, size_t n);
+int vg__b64url_decode(const char *s, size_t n, unsigned char *out, size_t cap, size_t *out_len);
+
 /* Read a whole file into a malloc'd NUL-terminated buffer (max bytes `cap`). */
 int vg__read_file(const char *path, size_t cap, char **out, size_t *out_len);
 

@@ -17,21 +17,6 @@
 #include "test.h"
 #include "token/token.h"
 
-static void b64url(vg_buf *o, const unsigned char *s, size_t n)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
-                     (i + 2 < n ? s[i + 2] : 0);
-        vg__buf_addc(o, t[(v >> 18) & 63]);
-        vg__buf_addc(o, t[(v >> 12) & 63]);
-        if (i + 1 < n)
-            vg__buf_addc(o, t[(v >> 6) & 63]);
-        if (i + 2 < n)
-            vg__buf_addc(o, t[v & 63]);
-    }
-}
-
 static EVP_PKEY *newkey(void)
 {
     return EVP_RSA_gen(2048);
@@ -47,8 +32,8 @@ static void write_jwks(const char *path, EVP_PKEY *k, const char *kid)
     vg_buf nn, ee;
     vg__buf_init(&nn, 0);
     vg__buf_init(&ee, 0);
-    b64url(&nn, nb, (size_t)nl);
-    b64url(&ee, eb, (size_t)el);
+    vg__b64url_encode(&nn, nb, (size_t)nl);
+    vg__b64url_encode(&ee, eb, (size_t)el);
     FILE *f = fopen(path, "w");
     fprintf(f, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"%s\",\"n\":\"%s\",\"e\":\"%s\"}]}", kid,
             nn.data, ee.data);
@@ -65,9 +50,9 @@ static void make_token(vg_buf *out, EVP_PKEY *k, const char *alg, const char *ki
     snprintf(hdr, sizeof hdr, "{\"typ\":\"JWT\",\"alg\":\"%s\",\"kid\":\"%s\"}", alg, kid);
     snprintf(pay, sizeof pay, "{\"iss\":\"%s\",\"tid\":\"t\",\"exp\":1900000000}", iss);
     vg__buf_reset(out);
-    b64url(out, (const unsigned char *)hdr, strlen(hdr));
+    vg__b64url_encode(out, (const unsigned char *)hdr, strlen(hdr));
     vg__buf_addc(out, '.');
-    b64url(out, (const unsigned char *)pay, strlen(pay));
+    vg__b64url_encode(out, (const unsigned char *)pay, strlen(pay));
     unsigned char sig[512];
     size_t sl = 0;
     if (k && !strcmp(alg, "RS256")) {
@@ -81,7 +66,7 @@ static void make_token(vg_buf *out, EVP_PKEY *k, const char *alg, const char *ki
         sl = 32;
     }
     vg__buf_addc(out, '.');
-    b64url(out, sig, sl);
+    vg__b64url_encode(out, sig, sl);
 }
 
 static int verdict(const vg_keysets *ks, const vg_buf *tok, vg_jwt_result *r)

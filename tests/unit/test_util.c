@@ -54,8 +54,26 @@ static void test_status(void)
     CHECK_EQ_STR(vigie_status_name(-1), "UNKNOWN");
 }
 
+static void test_b64url(void)
+{
+    vg_buf b;
+    vg__buf_init(&b, 0);
+    CHECK_EQ_INT(vg__b64url_encode(&b, (const unsigned char *)"\xfb\xffhi", 4), VIGIE_OK);
+    CHECK_EQ_STR(b.data, "-_9oaQ");
+    unsigned char out[8];
+    size_t ol;
+    CHECK_EQ_INT(vg__b64url_decode("-_9oaQ", 6, out, sizeof out, &ol), VIGIE_OK);
+    CHECK(ol == 4 && memcmp(out, "\xfb\xffhi", 4) == 0);
+    CHECK_EQ_INT(vg__b64url_decode("+/9oaQ==", 8, out, sizeof out, &ol), VIGIE_OK);
+    CHECK_EQ_INT(ol, 4);
+    CHECK_EQ_INT(vg__b64url_decode("ab$c", 4, out, sizeof out, &ol), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__b64url_decode("aGVsbG8gd29ybGQ", 15, out, 4, &ol), VIGIE_TOOBIG);
+    vg__buf_free(&b);
+}
+
 int main(void)
 {
+    RUN(test_b64url);
     RUN(test_buf);
     RUN(test_arena);
     RUN(test_time);
