@@ -586,6 +586,99 @@ static void format_alert(worker *w, const char *rid, const char *title, const ch
     }
 }
 
+/* What a mail-access record says was read: distinct InternetMessageIds, the summed
+ * OperationCount, the folder paths (MailItemsAccessed; any shape, through the field map). */
+typedef struct mr_ctx {
+    vg_buf *tmp;
+    const char *ids[512];
+    size_t id_len[512];
+    uint32_t n_ids, distinct;
+    double ops;
+    vg_buf *folders;
+    uint32_t n_folders;
+} mr_ctx;
+
+static int mr_id_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING)
+        return 0;
+    const char *s = v->tape->src + k->off;
+    for (uint32_t i = 0; i < x->n_ids; i++)
+        if (x->id_len[i] == k->len && !memcmp(x->ids[i], s, k->len))
+            return 0;
+    x->distinct++;
+    if (x->n_ids < VG_ARRAY_LEN(x->ids)) {
+        x->ids[x->n_ids] = s;
+        x->id_len[x->n_ids++] = k->len;
+    }
+    return 0;
+}
+
+static int mr_ops_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    double d;
+    if ((k->type == VG_J_NUMBER || k->type == VG_J_STRING) &&
+        vg__json_number(v->tape->src + k->off, k->len, &d) == VIGIE_OK)
+        x->ops += d;
+    return 0;
+}
+
+static int mr_folder_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || x->n_folders >= 32)
+        return 0;
+    size_t l;
+    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
+    vg__buf_adds(x->folders, x->n_folders++ ? ",\"" : "\"");
+    vg__buf_add_json_str(x->folders, s, l);
+    vg__buf_addc(x->folders, '"');
+    return 0;
+}
+
+static void each_field(worker *w, const vg_eventinfo *ei, const char *field, vg_jval_fn fn,
+                       void *ud)
+{
+    uint32_t n = 1;
+    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
+                                          : &field;
+    for (uint32_t i = 0; i < n; i++)
+        vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, fn, ud);
+}
+
+static void messages_read(worker *w, const vg_eventinfo *ei, vg_buf *extra)
+{
+    vg_buf op, folders, tmp;
+    vg__buf_init(&op, 0);
+    field_text(w, ei, "Operation", &op);
+    if (!op.data || strcmp(op.data, "MailItemsAccessed") != 0) {
+        vg__buf_free(&op);
+        return;
+    }
+    vg__buf_free(&op);
+    vg__buf_init(&folders, 0);
+    vg__buf_init(&tmp, 0);
+    mr_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return;
+    x->tmp = &tmp;
+    x->folders = &folders;
+    each_field(w, ei, "Folders.FolderItems.InternetMessageId", mr_id_cb, x);
+    each_field(w, ei, "OperationCount", mr_ops_cb, x);
+    each_field(w, ei, "Folders.Path", mr_folder_cb, x);
+    vg__buf_printf(extra, ",\"messages_read\":{\"internet_message_ids\":%u,"
+                          "\"operation_count\":%.0f,\"folders\":[%s]}",
+                   x->distinct, x->ops, folders.data ? folders.data : "");
+    free(x);
+    vg__buf_free(&folders);
+    vg__buf_free(&tmp);
+}
+
 static int on_match(void *ud, uint32_t ri)
 {
     worker *w = ud;
@@ -618,6 +711,7 @@ static int on_match(void *ud, uint32_t ri)
         b->alerts++;
         b->by_level[c->rule_level[ri]]++;
     }
+    messages_read(w, ei, &w->extra);
     format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
                  nt ? "new_term" : "sigma", w->extra.data);
     if (nt) {

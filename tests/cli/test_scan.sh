@@ -36,6 +36,9 @@ assert bob["source"]["file"].endswith("m365_management_api.ndjson")
 assert bob["tenant"] == "3d6f4c1a-8a2b-4f5e-9c71-2b0e5a9d4f10", bob["tenant"]
 assert bob["time"] == "2023-06-13T02:41:17.000Z", bob["time"]
 assert bob["rule"]["level"] == "high"
+# what was read, from the record itself
+assert bob["messages_read"] == {"internet_message_ids": 5, "operation_count": 14, "folders": ["\\Inbox"]}, bob["messages_read"]
+assert "messages_read" not in [a for a in alerts if a["event"].get("Operation") == "New-InboxRule"][0]
 dave = [a for a in consumer if a["event"]["UserId"] == "dave@contoso.example"][0]
 assert dave["source"]["file"].endswith("purview_audit_export.csv")
 mismatch = by.get("Mailbox Read With a Token of Another Tenant", [])
