@@ -71,6 +71,13 @@ typedef struct batch {
     } *pend;
     uint32_t n_pend, cap_pend;
     vg_buf nt_strs;
+    /* mailbox-audit facts for visibility: one per MailItemsAccessed record */
+    struct mfact {
+        char tenant[64];
+        double t;
+        uint8_t throttled, linkable, has_time;
+    } *facts;
+    uint32_t n_facts, cap_facts;
 } batch;
 
 typedef struct scan_opts {
@@ -121,6 +128,15 @@ typedef struct scan_ctx {
     uint64_t ind_hits;
     vg_keysets *keys;
     uint64_t token_findings;
+    struct tvis {
+        char tenant[64];
+        double first, last;
+        uint64_t n, throttled, linkable;
+        uint8_t *days; /* one byte per day since `first`'s day, up to VIS_DAYS */
+        int64_t day0;
+    } *vis;
+    uint32_t n_vis, cap_vis;
+    uint64_t gaps;
     double t_start;
     double last_progress;
     bool progress;
@@ -864,6 +880,146 @@ static void match_tokens(worker *w, batch *b, const vg_eventinfo *ei)
     }
 }
 
+static void write_out(scan_ctx *c, const char *p, size_t n);
+
+#define VIS_DAYS 3660
+#define VIS_GAP_DAYS 3 /* a run of days without mailbox audit records worth reporting */
+
+/* Record the visibility facts of a mailbox read (worker side). */
+static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
+{
+    if (!ei->product || strcmp(ei->product, "m365") != 0)
+        return;
+    vg_buf v;
+    vg__buf_init(&v, 0);
+    field_text(w, ei, "Operation", &v);
+    bool mia = v.data && !strcmp(v.data, "MailItemsAccessed");
+    if (!mia) {
+        vg__buf_free(&v);
+        return;
+    }
+    if (b->n_facts == b->cap_facts) {
+        uint32_t nc = b->cap_facts ? b->cap_facts * 2 : 256;
+        struct mfact *nf = realloc(b->facts, nc * sizeof *nf);
+        if (!nf) {
+            vg__buf_free(&v);
+            return;
+        }
+        b->facts = nf;
+        b->cap_facts = nc;
+    }
+    struct mfact *f = &b->facts[b->n_facts++];
+    snprintf(f->tenant, sizeof f->tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 1,
+             ei->tenant ? ei->tenant : "-");
+    f->t = ei->time;
+    f->has_time = ei->has_time;
+    vg__buf_reset(&v);
+    field_text(w, ei, "OperationProperties.IsThrottled", &v);
+    f->throttled = v.data && vg__ascii_ieq(v.data, v.len, "true", 4);
+    vg__buf_reset(&v);
+    field_text(w, ei, "AppAccessContext.UniqueTokenId", &v);
+    bool tok = v.data && strcmp(v.data, "-") != 0;
+    vg__buf_reset(&v);
+    field_text(w, ei, "SessionId", &v);
+    f->linkable = tok || (v.data && strcmp(v.data, "-") != 0);
+    vg__buf_free(&v);
+}
+
+/* Writer side: fold a batch's facts into the per-tenant visibility table. */
+static void fold_facts(scan_ctx *c, const batch *b)
+{
+    for (uint32_t i = 0; i < b->n_facts; i++) {
+        const struct mfact *f = &b->facts[i];
+        struct tvis *t = NULL;
+        for (uint32_t k = 0; k < c->n_vis; k++)
+            if (!strcmp(c->vis[k].tenant, f->tenant)) {
+                t = &c->vis[k];
+                break;
+            }
+        if (!t) {
+            if (c->n_vis == c->cap_vis) {
+                uint32_t nc = c->cap_vis ? c->cap_vis * 2 : 16;
+                struct tvis *nv = realloc(c->vis, nc * sizeof *nv);
+                if (!nv)
+                    return;
+                c->vis = nv;
+                c->cap_vis = nc;
+            }
+            t = &c->vis[c->n_vis++];
+            memset(t, 0, sizeof *t);
+            snprintf(t->tenant, sizeof t->tenant, "%s", f->tenant);
+            t->day0 = f->has_time ? (int64_t)(f->t / 86400) - VIS_DAYS / 2 : 0;
+            t->first = 1e18;
+            t->last = -1e18;
+        }
+        t->n++;
+        t->throttled += f->throttled;
+        t->linkable += f->linkable;
+        if (!f->has_time)
+            continue;
+        if (f->t < t->first)
+            t->first = f->t;
+        if (f->t > t->last)
+            t->last = f->t;
+        int64_t d = (int64_t)(f->t / 86400) - t->day0;
+        if (d >= 0 && d < VIS_DAYS) {
+            if (!t->days)
+                t->days = calloc(VIS_DAYS, 1);
+            if (t->days)
+                t->days[d] = 1;
+        }
+    }
+}
+
+/* End of run: visibility gaps as records of their own ("kind": "gap"). */
+static void write_gaps(scan_ctx *c)
+{
+    vg_buf o;
+    vg__buf_init(&o, 0);
+    for (uint32_t i = 0; i < c->n_vis; i++) {
+        struct tvis *t = &c->vis[i];
+        char a[40], z[40];
+        if (t->days && t->first <= t->last) {
+            int64_t d0 = (int64_t)(t->first / 86400) - t->day0, d1 = (int64_t)(t->last / 86400) - t->day0;
+            for (int64_t d = d0; d <= d1; d++) {
+                if (t->days[d])
+                    continue;
+                int64_t e = d;
+                while (e + 1 <= d1 && !t->days[e + 1])
+                    e++;
+                if (e - d + 1 >= VIS_GAP_DAYS) {
+                    vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
+                    vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
+                    vg__buf_printf(&o, "{\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
+                                       "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
+                                       "\"detail\":\"no MailItemsAccessed record in these days\"}\n",
+                                   t->tenant, a, z, (long long)(e - d + 1));
+                    c->gaps++;
+                }
+                d = e;
+            }
+        }
+        if (t->throttled) {
+            vg__buf_printf(&o, "{\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
+                               "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
+                               "after 1,000 in 24 h; reads in that period are not audited\"}\n",
+                           t->tenant, (unsigned long long)t->throttled);
+            c->gaps++;
+        }
+        if (t->linkable < t->n) {
+            vg__buf_printf(&o, "{\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
+                               "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
+                               "UniqueTokenId or SessionId: cannot be joined to sign-ins\"}\n",
+                           t->tenant, (unsigned long long)(t->n - t->linkable),
+                           (unsigned long long)t->n);
+            c->gaps++;
+        }
+    }
+    if (o.len && c->o->format == FMT_JSONL)
+        write_out(c, o.data, o.len);
+    vg__buf_free(&o);
+}
+
 /* ---- work ---------------------------------------------------------------------------------- */
 
 static void process_batch(worker *w, batch *b)
@@ -872,6 +1028,7 @@ static void process_batch(worker *w, batch *b)
     vg__buf_reset(&b->out);
     vg__buf_reset(&b->nt_strs);
     b->n_pend = 0;
+    b->n_facts = 0;
     b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
     memset(b->by_level, 0, sizeof b->by_level);
@@ -911,6 +1068,7 @@ static void process_batch(worker *w, batch *b)
             match_indicators(w, b, &ei);
         if (c->keys)
             match_tokens(w, b, &ei);
+        mail_fact(w, b, &ei);
     }
 }
 
@@ -998,6 +1156,7 @@ static void write_batch(scan_ctx *c, batch *b)
     }
     if (b->out.len > at)
         write_out(c, b->out.data + at, b->out.len - at);
+    fold_facts(c, b);
     c->events += b->events;
     c->ind_hits += b->ind_hits;
     c->token_findings += b->token_findings;
@@ -1292,7 +1451,8 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        "\"routed\":%llu,\"candidates\":%llu,\"regex_limit_hits\":%llu,"
                        "\"new_terms_first_seen\":%llu,\"new_terms_remembered\":%llu,"
                        "\"new_terms_dropped\":%llu,\"indicator_hits\":%llu,"
-                       "\"indicators\":%u,\"token_findings\":%llu,\"peak_rss_kb\":%ld}\n",
+                       "\"indicators\":%u,\"token_findings\":%llu,\"gaps\":%llu,"
+                       "\"peak_rss_kb\":%ld}\n",
                        elapsed, eps, mbps, threads, load_s, loaded, skipped,
                        vg__ruleset_dropped(c->rs), nr, n_lit, n_always,
                        (unsigned long long)c->mstats.routed,
@@ -1302,7 +1462,8 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)(c->nt ? vg__newterms_count(c->nt) : 0),
                        (unsigned long long)(c->nt ? vg__newterms_dropped(c->nt) : 0),
                        (unsigned long long)c->ind_hits, c->ind ? vg__indicators_count(c->ind) : 0,
-                       (unsigned long long)c->token_findings, peak_rss_kb());
+                       (unsigned long long)c->token_findings, (unsigned long long)c->gaps,
+                       peak_rss_kb());
         FILE *f = fopen(c->o->summary_path, "w");
         if (!f || fwrite(s.data, 1, s.len, f) != s.len)
             fprintf(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
@@ -1525,6 +1686,7 @@ int vg__cmd_scan(int argc, char **argv)
         for (int i = 0; i < nw; i++)
             pthread_join(workers[i].th, NULL);
     }
+    write_gaps(&c);
     double elapsed = vg__now() - c.t_start;
     progress(&c, true);
     if (fflush(c.out) != 0 && !c.out_error)
@@ -1561,6 +1723,7 @@ out:
             vg__buf_free(&c.pool[i].out);
             vg__buf_free(&c.pool[i].nt_strs);
             free(c.pool[i].pend);
+            free(c.pool[i].facts);
             free(c.pool[i].recs);
         }
         free(c.pool);
@@ -1577,6 +1740,9 @@ out:
     vg__newterms_free(c.nt);
     vg__indicators_free(c.ind);
     vg__keysets_free(c.keys);
+    for (uint32_t i = 0; i < c.n_vis; i++)
+        free(c.vis[i].days);
+    free(c.vis);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

@@ -194,10 +194,12 @@ static void write_ual_record(vg_buf *b, org *o, const access *a, char id_out[37]
                    "\"ClientIPAddress\":\"%s\",\"ClientInfoString\":\"%s\",\"ExternalAccess\":false,"
                    "\"InternalLogonType\":0,\"LogonType\":0,\"MailboxGuid\":\"%s\","
                    "\"MailboxOwnerUPN\":\"%s\",\"OperationProperties\":[{\"Name\":\"MailAccessType\","
-                   "\"Value\":\"Bind\"},{\"Name\":\"IsThrottled\",\"Value\":\"False\"}],"
+                   "\"Value\":\"Bind\"},{\"Name\":\"IsThrottled\",\"Value\":\"%s\"}],"
                    "\"OperationCount\":%u,\"TokenObjectId\":\"%s\",\"TokenTenantId\":\"%s\"",
                    when, id, o->tenant, a->u->oid, a->ip, a->u->upn, APP_OWA, a->client, a->ip,
-                   a->info, a->u->mailbox, a->u->upn, a->ops, a->u->oid, a->token_tenant);
+                   a->info, a->u->mailbox, a->u->upn,
+                   a->ops > 200 ? "True" : "False", /* bulk reads hit the Bind throttle */
+                   a->ops, a->u->oid, a->token_tenant);
     if (a->token_id)
         vg__buf_printf(b,
                        ",\"SessionId\":\"%s\",\"AppAccessContext\":{\"AADSessionId\":\"%s\","

@@ -79,6 +79,25 @@ for o in t["orgs"]:
         assert not got, (o["name"], terms)
     assert all(a["rule"]["level"] in ("low", "medium") for a in got)
 PY
+# visibility gaps are records of their own: throttled and unlinkable mail access only where
+# the actor read in bulk with old-shape records (victims); the tenant whose only record of
+# March is the indicator decoy has a hole in its mailbox audit coverage
+python3 - "$T/a" "$T/alerts.jsonl" <<'PY' || bad "visibility gaps against truth.json"
+import json, os, sys
+t = json.load(open(os.path.join(sys.argv[1], "truth.json")))
+gaps = [json.loads(l) for l in open(sys.argv[2]) if '"kind":"gap"' in l]
+victims = set(t["victims"])
+kinds = {g["gap"] for g in gaps}
+assert {"throttled", "unlinkable", "no_mailbox_audit"} <= kinds, kinds
+for g in gaps:
+    if g["gap"] in ("throttled", "unlinkable"):
+        assert g["tenant"] in victims, g
+old_ip = {o["tenant"] for o in t["orgs"] if "indicator_ip_before_window" in o["decoys"]}
+holes = {g["tenant"] for g in gaps if g["gap"] == "no_mailbox_audit"}
+assert old_ip <= holes, (old_ip, holes)
+PY
+check "summary counts gaps" [ "$(json_get "$T/s.json" gaps)" -ge 3 ]
+
 # a saved baseline is used by the next run: nothing is new any more
 "$VIGIE" scan -q --no-progress --baseline "$T/base.jsonl" -o /dev/null "$T/a"
 check "baseline saved" test -s "$T/base.jsonl"
