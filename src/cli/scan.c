@@ -158,6 +158,7 @@ typedef struct worker {
     vg_jscratch *js;
     vg_buf tmp;
     vg_buf extra; /* extra JSON members of the alert being formatted */
+    vg_buf ftext; /* field text for visibility facts */
     size_t redact_off, redact_len; /* a span of the event replaced by redact_with (0: none) */
     char redact_with[64];
     vg_matcher *m;
@@ -890,21 +891,16 @@ static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
 {
     if (!ei->product || strcmp(ei->product, "m365") != 0)
         return;
-    vg_buf v;
-    vg__buf_init(&v, 0);
-    field_text(w, ei, "Operation", &v);
-    bool mia = v.data && !strcmp(v.data, "MailItemsAccessed");
-    if (!mia) {
-        vg__buf_free(&v);
+    vg_buf *vp = &w->ftext;
+    vg__buf_reset(vp);
+    field_text(w, ei, "Operation", vp);
+    if (!vp->data || strcmp(vp->data, "MailItemsAccessed") != 0)
         return;
-    }
     if (b->n_facts == b->cap_facts) {
         uint32_t nc = b->cap_facts ? b->cap_facts * 2 : 256;
         struct mfact *nf = realloc(b->facts, nc * sizeof *nf);
-        if (!nf) {
-            vg__buf_free(&v);
+        if (!nf)
             return;
-        }
         b->facts = nf;
         b->cap_facts = nc;
     }
@@ -913,16 +909,15 @@ static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
              ei->tenant ? ei->tenant : "-");
     f->t = ei->time;
     f->has_time = ei->has_time;
-    vg__buf_reset(&v);
-    field_text(w, ei, "OperationProperties.IsThrottled", &v);
-    f->throttled = v.data && vg__ascii_ieq(v.data, v.len, "true", 4);
-    vg__buf_reset(&v);
-    field_text(w, ei, "AppAccessContext.UniqueTokenId", &v);
-    bool tok = v.data && strcmp(v.data, "-") != 0;
-    vg__buf_reset(&v);
-    field_text(w, ei, "SessionId", &v);
-    f->linkable = tok || (v.data && strcmp(v.data, "-") != 0);
-    vg__buf_free(&v);
+    vg__buf_reset(vp);
+    field_text(w, ei, "OperationProperties.IsThrottled", vp);
+    f->throttled = vp->data && vg__ascii_ieq(vp->data, vp->len, "true", 4);
+    vg__buf_reset(vp);
+    field_text(w, ei, "AppAccessContext.UniqueTokenId", vp);
+    bool tok = vp->data && strcmp(vp->data, "-") != 0;
+    vg__buf_reset(vp);
+    field_text(w, ei, "SessionId", vp);
+    f->linkable = tok || (vp->data && strcmp(vp->data, "-") != 0);
 }
 
 /* Writer side: fold a batch's facts into the per-tenant visibility table. */
@@ -1079,6 +1074,7 @@ static int worker_init(worker *w, scan_ctx *c)
     vg__jtape_init(&w->tape);
     vg__buf_init(&w->tmp, 0);
     vg__buf_init(&w->extra, 0);
+    vg__buf_init(&w->ftext, 0);
     w->js = vg__jscratch_new();
     w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
     if (!w->js || !w->hits)
@@ -1107,6 +1103,7 @@ static void worker_fini(worker *w)
     vg__jscratch_free(w->js);
     vg__buf_free(&w->tmp);
     vg__buf_free(&w->extra);
+    vg__buf_free(&w->ftext);
     vg__jtape_free(&w->tape);
 }
 
