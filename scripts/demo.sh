@@ -7,6 +7,17 @@ vigie=${1:-build/vigie}
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+echo "== the campaign: 25 simulated organizations, 14 days, 5 victims (vigie simulate)"
+"$vigie" simulate --orgs 25 --days 14 --victims 5 --seed 2023 -o "$out/scenario"
+"$vigie" scan --no-progress -q --summary-json "$out/scenario.json" -o "$out/scenario.jsonl" \
+  --jwks "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0=$out/scenario/keys/consumer-jwks.json" \
+  --jwks "https://login.microsoftonline.com/*/v2.0=$out/scenario/keys/enterprise-jwks.json" \
+  "$out/scenario"
+echo "-- per organization, against the generator's truth (vigie evaluate):"
+"$vigie" evaluate "$out/scenario/truth.json" "$out/scenario.jsonl" || true
+echo "-- forged bearer tokens found in the application gateway log: $(grep -c '"kind":"token"' "$out/scenario.jsonl" || true)"
+echo
+
 echo "== vigie scan (vigie's own rule pack) over $here/tests/data/demo"
 "$vigie" scan --format table --no-progress --summary-json "$out/summary.json" \
   "$here/tests/data/demo"

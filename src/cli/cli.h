@@ -22,6 +22,7 @@ enum { VG_EXIT_OK = 0, VG_EXIT_ALERTS = 1, VG_EXIT_USAGE = 2, VG_EXIT_RULES = 3,
 int vg__cmd_scan(int argc, char **argv);
 int vg__cmd_rules(int argc, char **argv);
 int vg__cmd_simulate(int argc, char **argv);
+int vg__cmd_evaluate(int argc, char **argv);
 
 /* Directory of the running executable (for rules/ beside the binary). */
 int vg__cli_exe_dir(char *out, size_t cap);

@@ -84,6 +84,7 @@ static void usage(FILE *f)
           "  simulate [--orgs N] [--days D] [--victims K] [--seed S] -o DIR\n"
           "                                          write a multi-organization scenario with a\n"
           "                                          hidden forged-token mail campaign\n"
+          "  evaluate TRUTH.json ALERTS.jsonl        score a scan of a simulated scenario\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
           "\n"
@@ -117,6 +118,7 @@ static const struct {
     {"scan", vg__cmd_scan},
     {"rules", vg__cmd_rules},
     {"simulate", vg__cmd_simulate},
+    {"evaluate", vg__cmd_evaluate},
     {"version", cmd_version},
     {"--version", cmd_version},
     {"help", cmd_help},
