@@ -11,7 +11,8 @@
  * Operators are whole words, case-insensitive ('note' is an identifier). Identifiers are
  * [A-Za-z0-9_.-] plus '*' in patterns. `them` and patterns that do not start with '_' skip
  * identifiers starting with '_'. A quantifier is expanded at parse time into the list of
- * search indices it selects. Recursive descent bounded by VG_MAX_CONDITION_DEPTH.
+ * search indices it selects. Recursive descent: parentheses and 'not' nest at most
+ * VG_MAX_CONDITION_DEPTH deep (a few stack frames each).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "rule_int.h"
@@ -131,12 +132,15 @@ static vg_cond *parse_expr(cparser *p);
 static vg_cond *parse_primary(cparser *p)
 {
     if (p->tk == TK_LP) {
+        if (++p->depth > VG_MAX_CONDITION_DEPTH)
+            return fail(p, "condition nested too deeply%.*s", "", 0);
         lex(p);
         vg_cond *e = parse_expr(p);
         if (!e)
             return NULL;
         if (p->tk != TK_RP)
             return fail(p, "expected ')'%.*s", "", 0);
+        p->depth--;
         lex(p);
         return e;
     }
@@ -186,20 +190,18 @@ static vg_cond *parse_primary(cparser *p)
     return fail(p, "unexpected '%.*s'", p->s + p->tk_start, p->tk_len ? p->tk_len : 1);
 }
 
+/* Nesting depth counts '(' and 'not' (the two recursions), bounded by VG_MAX_CONDITION_DEPTH. */
 static vg_cond *parse_unary(cparser *p)
 {
+    if (p->tk != TK_NOT)
+        return parse_primary(p);
     if (++p->depth > VG_MAX_CONDITION_DEPTH)
         return fail(p, "condition nested too deeply%.*s", "", 0);
-    vg_cond *r;
-    if (p->tk == TK_NOT) {
-        lex(p);
-        vg_cond *a = parse_unary(p);
-        r = a ? node(p, VG_C_NOT) : NULL;
-        if (r)
-            r->a = a;
-    } else {
-        r = parse_primary(p);
-    }
+    lex(p);
+    vg_cond *a = parse_unary(p);
+    vg_cond *r = a ? node(p, VG_C_NOT) : NULL;
+    if (r)
+        r->a = a;
     p->depth--;
     return r;
 }
@@ -224,8 +226,6 @@ static vg_cond *parse_and(cparser *p)
 
 static vg_cond *parse_expr(cparser *p)
 {
-    if (++p->depth > VG_MAX_CONDITION_DEPTH)
-        return fail(p, "condition nested too deeply%.*s", "", 0);
     vg_cond *l = parse_and(p);
     while (l && p->tk == TK_OR) {
         lex(p);
@@ -243,7 +243,6 @@ static vg_cond *parse_expr(cparser *p)
         c->b = r;
         l = c;
     }
-    p->depth--;
     return l;
 }
 

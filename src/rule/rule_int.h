@@ -23,16 +23,38 @@ typedef struct ynode {
 
 typedef struct yaml_err {
     uint32_t doc, line, col;
+    int rc;              /* VIGIE_YAML, VIGIE_TOOBIG, VIGIE_TOODEEP */
     char msg[256];
 } yaml_err;
 
-/* Called once per document with its root (NULL for an empty document). */
-typedef int (*yaml_doc_fn)(void *ud, uint32_t doc, uint32_t line, const ynode *root);
+/* Called once per document with its root (NULL for an empty document). `derr` is non-NULL
+ * when the document itself was refused (alias bomb, undefined alias, nesting too deep): its
+ * events were skipped to the document end, root is NULL, and the next document still loads. */
+typedef int (*yaml_doc_fn)(void *ud, uint32_t doc, uint32_t line, const ynode *root,
+                           const struct yaml_err *derr);
 
-/* Parse every document of text; stops at the first YAML error (reported in err). */
+/* Parse every document of text. A syntax error, or more than VG_MAX_YAML_EVENTS events in
+ * the file, stops the file (reported in err: libyaml cannot resynchronise); document-level
+ * refusals are passed to fn and parsing goes on with the next document. */
 int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, void *ud,
                    yaml_err *err);
 const ynode *vg__ynode_get(const ynode *map, const char *key);
+
+/* What vg_correlation.aliases points to (NULL when the correlation has no `aliases`): for
+ * each alias name, the field that stands for it in each referenced rule. The same mapping is
+ * also in vg_correlation.aliases_yaml as normalized block YAML (`name:` then two-space
+ * indented `rule: "field"` lines, values double-quoted with JSON escapes). */
+typedef struct vg_corr_alias {
+    const char *name;
+    const char **rules;  /* rule id or name, as written */
+    const char **fields; /* field for that rule */
+    uint32_t n;
+} vg_corr_alias;
+
+typedef struct vg_corr_aliases {
+    vg_corr_alias *v;
+    uint32_t n;
+} vg_corr_aliases;
 
 /* Error position and message while converting a rule. */
 typedef struct rule_err {

@@ -360,21 +360,102 @@ static int build_detection(vg_ruleload *rl, const ynode *det, uint32_t doc_line,
     return VIGIE_OK;
 }
 
+/* "30s", "5m", "1.5h", "1d", "2w", "1M", "1y" or bare seconds -> seconds; -1 if invalid */
 static double parse_timespan(const char *s)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
+    size_t digits = strspn(s, "0123456789.");
+    if (digits == 0 || digits > 32)
         return -1;
+    char num[40], *end;
+    memcpy(num, s, digits);
+    num[digits] = 0;
+    double v = strtod(num, &end);
+    if (*end || !(v >= 0 && v < 1e12))
+        return -1;
+    end = (char *)s + digits;
     switch (*end) {
     case 's': return end[1] ? -1 : v;
     case 'm': return end[1] ? -1 : v * 60;
     case 'h': return end[1] ? -1 : v * 3600;
     case 'd': return end[1] ? -1 : v * 86400;
     case 'w': return end[1] ? -1 : v * 7 * 86400;
+    /* calendar units, as pySigma has them: approximate (Julian year, a twelfth of it) */
+    case 'M': return end[1] ? -1 : v * 365.25 / 12 * 86400;
+    case 'y': return end[1] ? -1 : v * 365.25 * 86400;
     case 0: return v;
     default: return -1;
     }
+}
+
+/* correlation `aliases:` -> vg_corr_aliases (opaque in rule.h) and normalized YAML text */
+static int build_aliases(vg_ruleload *rl, const ynode *al, vg_correlation *k, rule_err *err)
+{
+    if (al->type != YN_MAP || al->n_kids == 0) {
+        err->rc = VIGIE_RULE;
+        err->line = al->line;
+        err->col = al->col;
+        snprintf(err->msg, sizeof err->msg, "correlation aliases must be a map of maps");
+        return err->rc;
+    }
+    int rc = VIGIE_OK, brc = VIGIE_OK;
+    vg_buf text;
+    vg__buf_init(&text, VG_MAX_RULE_FILE_BYTES);
+    vg_corr_aliases *out = vg__arena_alloc(rl->a, sizeof *out);
+    uint32_t n = al->n_kids / 2;
+    if (!out || !(out->v = vg__arena_alloc(rl->a, n * sizeof *out->v))) {
+        rc = VIGIE_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const ynode *name = al->kids[2 * i], *m = al->kids[2 * i + 1];
+        if (name->type != YN_SCALAR || m->type != YN_MAP || m->n_kids == 0) {
+            err->rc = rc = VIGIE_RULE;
+            err->line = m->line;
+            err->col = m->col;
+            snprintf(err->msg, sizeof err->msg,
+                     "correlation alias must map each rule to a field name");
+            goto out;
+        }
+        vg_corr_alias *a = &out->v[out->n++];
+        uint32_t nr = m->n_kids / 2;
+        a->name = scalar_str(rl->a, name);
+        a->rules = vg__arena_alloc(rl->a, nr * sizeof(char *));
+        a->fields = vg__arena_alloc(rl->a, nr * sizeof(char *));
+        if (!a->name || !a->rules || !a->fields) {
+            rc = VIGIE_NOMEM;
+            goto out;
+        }
+        brc |= vg__buf_addc(&text, '"');
+        brc |= vg__buf_add_json_str(&text, name->value, name->len);
+        brc |= vg__buf_adds(&text, "\":\n");
+        for (uint32_t j = 0; j < nr; j++) {
+            const ynode *rk = m->kids[2 * j], *fv = m->kids[2 * j + 1];
+            if (rk->type != YN_SCALAR || fv->type != YN_SCALAR || !fv->len) {
+                err->rc = rc = VIGIE_RULE;
+                err->line = fv->line;
+                err->col = fv->col;
+                snprintf(err->msg, sizeof err->msg, "correlation alias '%s': rule: field",
+                         a->name);
+                goto out;
+            }
+            a->rules[a->n] = scalar_str(rl->a, rk);
+            a->fields[a->n++] = scalar_str(rl->a, fv);
+            brc |= vg__buf_adds(&text, "  \"");
+            brc |= vg__buf_add_json_str(&text, rk->value, rk->len);
+            brc |= vg__buf_adds(&text, "\": \"");
+            brc |= vg__buf_add_json_str(&text, fv->value, fv->len);
+            brc |= vg__buf_adds(&text, "\"\n");
+        }
+    }
+    if (brc || !text.data ||
+        !(k->aliases_yaml = vg__arena_strndup(rl->a, text.data, text.len))) {
+        rc = VIGIE_NOMEM;
+        goto out;
+    }
+    k->aliases = out;
+out:
+    vg__buf_free(&text);
+    return rc;
 }
 
 static int build_correlation(vg_ruleload *rl, const ynode *c, uint32_t doc_line, vg_rule *r,
@@ -440,6 +521,19 @@ static int build_correlation(vg_ruleload *rl, const ynode *c, uint32_t doc_line,
         }
     } else if (k->type != VG_CORR_TEMPORAL && k->type != VG_CORR_TEMPORAL_ORDERED) {
         RFAIL(VIGIE_RULE, c, "correlation needs a condition");
+    }
+    bool bounded = !isnan(k->gt) || !isnan(k->gte) || !isnan(k->lt) || !isnan(k->lte) ||
+                   !isnan(k->eq);
+    if (cond && cond->type == YN_MAP && !bounded)
+        RFAIL(VIGIE_RULE, cond, "correlation condition needs gt, gte, lt, lte or eq");
+    if (k->type >= VG_CORR_VALUE_COUNT && k->type != VG_CORR_TEMPORAL &&
+        k->type != VG_CORR_TEMPORAL_ORDERED && !k->field)
+        RFAIL(VIGIE_RULE, cond ? cond : c, "this correlation type needs condition.field");
+    const ynode *al = vg__ynode_get(c, "aliases");
+    if (al) {
+        int rc = build_aliases(rl, al, k, err);
+        if (rc)
+            return rc;
     }
     r->corr = k;
     return VIGIE_OK;
@@ -518,13 +612,19 @@ static int convert(vg_ruleload *rl, const char *path, uint32_t doc, uint32_t doc
     return build_detection(rl, det, doc_line, r, err, true);
 }
 
-static int on_doc(void *ud, uint32_t doc, uint32_t line, const ynode *root)
+static int on_doc(void *ud, uint32_t doc, uint32_t line, const ynode *root,
+                  const yaml_err *derr)
 {
     doc_ctx *d = ud;
     vg_ruleload *rl = d->rl;
+    if (derr) {
+        vg__diag(rl->opts.diag, rl->opts.diag_ud, VIGIE_DIAG_ERROR, derr->rc, d->path,
+                 derr->line, derr->col, NULL, "rule skipped: %s", derr->msg);
+        add_status(rl, d->path, derr->line, derr->col, NULL, NULL, derr->rc, derr->msg);
+        return VIGIE_OK;
+    }
     if (!root)
         return VIGIE_OK; /* empty document */
-    /* a document that holds only 'action: global' style fragments is not a rule */
     vg_rule *r = NULL;
     rule_err err;
     memset(&err, 0, sizeof err);

@@ -34,13 +34,18 @@ typedef struct mods {
     uint8_t timepart;
 } mods;
 
-static int parse_mods(const char *s, mods *m, rule_err *err)
+/* Parse the modifier chain s ("contains|all"). On an unknown modifier *bad_off is its byte
+ * offset in s, so the caller can point at it. */
+static int parse_mods(const char *s, mods *m, rule_err *err, size_t *bad_off)
 {
+    const char *s0 = s;
     memset(m, 0, sizeof *m);
+    *bad_off = 0;
     while (s && *s) {
         const char *e = strchr(s, '|');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         char name[32];
+        *bad_off = (size_t)(s - s0);
         if (n == 0 || n >= sizeof name) {
             snprintf(err->msg, sizeof err->msg, "empty or overlong modifier");
             err->rc = VIGIE_MODIFIER;
@@ -91,6 +96,7 @@ static int parse_mods(const char *s, mods *m, rule_err *err)
         }
         s = e ? e + 1 : NULL;
     }
+    *bad_off = 0;
     uint32_t shape = m->flags & (M_CONTAINS | M_STARTSWITH | M_ENDSWITH);
     if (shape & (shape - 1)) {
         snprintf(err->msg, sizeof err->msg, "contains, startswith and endswith exclude each other");
@@ -921,8 +927,14 @@ int vg__rule_fieldcond(vg_arena *a, const ynode *key, const ynode *val,
     err->col = key->col;
     const char *bar = strchr(key->value, '|');
     mods m;
-    if (parse_mods(bar ? bar + 1 : NULL, &m, err))
+    size_t bad_off;
+    if (parse_mods(bar ? bar + 1 : NULL, &m, err, &bad_off)) {
+        /* point at the bad modifier (the first one for a conflict) in a one-line key */
+        if (bar && !memchr(key->value, '\n', key->len))
+            err->col = key->col + (key->quoted ? 1 : 0) + (uint32_t)(bar + 1 - key->value) +
+                       (uint32_t)bad_off;
         return err->rc;
+    }
     size_t fl = bar ? (size_t)(bar - key->value) : key->len;
     out->field = fl ? vg__arena_strndup(a, key->value, fl) : NULL;
     out->all = (m.flags & M_ALL) != 0;
@@ -965,7 +977,8 @@ int vg__rule_keywords(vg_arena *a, const ynode *const *vals_in, uint32_t n, cons
     mods m;
     err->line = line;
     err->col = col;
-    if (parse_mods(mods_s, &m, err))
+    size_t bad_off;
+    if (parse_mods(mods_s, &m, err, &bad_off))
         return err->rc;
     out->all = (m.flags & M_ALL) != 0;
     out->cased = (m.flags & M_CASED) != 0;

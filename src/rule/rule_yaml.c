@@ -6,11 +6,15 @@
  * quoted "true" stays a string; every node keeps its 1-based line and column). Aliases are
  * shared, not copied, and their expanded size is counted: a document whose aliases expand
  * past VG_MAX_YAML_ALIAS_EXPANSIONS nodes (a "billion laughs" bomb) is rejected before any
- * walk could go exponential. Nodes live in the caller's arena.
+ * walk could go exponential. Such a refusal (also an undefined alias or nesting deeper than
+ * VG_MAX_CONDITION_DEPTH) costs only its document: the remaining events of that document
+ * are skipped and the next one loads. A syntax error ends the file, as libyaml cannot
+ * resynchronise. Nodes live in the caller's arena; cost is linear in the events.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "rule_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
@@ -88,6 +92,23 @@ static int attach(builder *b, ynode *n, ynode **root)
     return add_child(b, b->stack[b->depth - 1], n);
 }
 
+/* Refuse the current document: remember why; its remaining events are skipped. */
+static void doc_refuse(yaml_err *derr, bool *skipping, uint32_t doc, const yaml_mark_t *m,
+                       int rc, const char *fmt, ...) VG_PRINTF(6, 7);
+static void doc_refuse(yaml_err *derr, bool *skipping, uint32_t doc, const yaml_mark_t *m,
+                       int rc, const char *fmt, ...)
+{
+    va_list ap;
+    derr->doc = doc;
+    derr->line = (uint32_t)m->line + 1;
+    derr->col = (uint32_t)m->column + 1;
+    derr->rc = rc;
+    va_start(ap, fmt);
+    vsnprintf(derr->msg, sizeof derr->msg, fmt, ap);
+    va_end(ap);
+    *skipping = true;
+}
+
 int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, void *ud,
                    yaml_err *err)
 {
@@ -102,7 +123,9 @@ int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, vo
     b.a = a;
     ynode *root = NULL;
     uint32_t doc_index = 0, doc_line = 1;
-    bool done = false;
+    bool done = false, skipping = false;
+    yaml_err derr;
+    memset(&derr, 0, sizeof derr);
     while (!done) {
         if (!yaml_parser_parse(&p, &ev)) {
             err->line = (uint32_t)p.problem_mark.line + 1;
@@ -125,6 +148,10 @@ int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, vo
             break;
         }
         ynode *n = NULL;
+        if (skipping && ev.type != YAML_DOCUMENT_END_EVENT && ev.type != YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            continue;
+        }
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = true;
@@ -134,10 +161,12 @@ int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, vo
             b.depth = 0;
             b.n_anchors = 0;
             b.expanded = 0;
+            skipping = false;
             doc_line = (uint32_t)ev.start_mark.line + 1;
             break;
         case YAML_DOCUMENT_END_EVENT:
-            rc = fn(ud, doc_index, doc_line, root);
+            rc = fn(ud, doc_index, doc_line, skipping ? NULL : root, skipping ? &derr : NULL);
+            skipping = false;
             doc_index++;
             if (rc)
                 done = true;
@@ -169,12 +198,8 @@ int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, vo
                 break;
             }
             if (b.depth >= VG_ARRAY_LEN(b.stack)) {
-                err->line = n->line;
-                err->col = n->col;
-                snprintf(err->msg, sizeof err->msg, "YAML nesting too deep");
-                err->doc = doc_index;
-                rc = VIGIE_TOODEEP;
-                done = true;
+                doc_refuse(&derr, &skipping, doc_index, &ev.start_mark, VIGIE_TOODEEP,
+                           "YAML nesting deeper than %u levels", (unsigned)VG_ARRAY_LEN(b.stack));
                 break;
             }
             b.stack[b.depth++] = n;
@@ -199,25 +224,15 @@ int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, vo
                     break;
                 }
             if (!target) {
-                err->line = (uint32_t)ev.start_mark.line + 1;
-                err->col = (uint32_t)ev.start_mark.column + 1;
-                snprintf(err->msg, sizeof err->msg, "undefined YAML alias '*%s'",
-                         (const char *)ev.data.alias.anchor);
-                err->doc = doc_index;
-                rc = VIGIE_YAML;
-                done = true;
+                doc_refuse(&derr, &skipping, doc_index, &ev.start_mark, VIGIE_YAML,
+                           "undefined YAML alias '*%.100s'", (const char *)ev.data.alias.anchor);
                 break;
             }
             b.expanded += target->size;
             if (b.expanded > VG_MAX_YAML_ALIAS_EXPANSIONS) {
-                err->line = (uint32_t)ev.start_mark.line + 1;
-                err->col = (uint32_t)ev.start_mark.column + 1;
-                snprintf(err->msg, sizeof err->msg,
-                         "YAML aliases expand to more than %u nodes (alias bomb?)",
-                         (unsigned)VG_MAX_YAML_ALIAS_EXPANSIONS);
-                err->doc = doc_index;
-                rc = VIGIE_TOOBIG;
-                done = true;
+                doc_refuse(&derr, &skipping, doc_index, &ev.start_mark, VIGIE_TOOBIG,
+                           "YAML aliases expand to more than %u nodes (alias bomb)",
+                           (unsigned)VG_MAX_YAML_ALIAS_EXPANSIONS);
                 break;
             }
             if (attach(&b, target, &root)) {
