@@ -17,28 +17,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_EMBEDDED 64
+/* Most embedded-JSON strings parsed for one event. Past it, further strings are not descended
+ * into (their fields are not found): bounds the scratch at about this many small tapes even
+ * for a hostile record made of many tiny JSON strings. Entries are never evicted within an
+ * event, so every vg_jval handed out stays valid until the reset.
+ * (Candidate for limits.h: VG_MAX_EMBEDDED_JSON_PARSES.) */
+#define MAX_EMBEDDED_PER_EVENT VG_MAX_EMBEDDED_JSON_PARSES
 
 typedef struct embedded {
     const vg_jtape *parent;
     uint32_t tok;
-    int ok;          /* 1 parsed, 0 not JSON */
-    vg_buf text;     /* unescaped string content */
+    int ok;      /* 1 parsed, 0 not JSON */
+    vg_buf text; /* unescaped string content (only used when the string has escapes) */
     vg_jtape tape;
 } embedded;
 
+/* Index of this event's entries by (tape, token): open addressing, linear probing, twice
+ * as many slots as entries can exist, so a probe is short even on a hostile record. A slot
+ * is live only when its gen equals the scratch's: a reset is gen++, not a clear. */
+#define INDEX_SLOTS (2 * MAX_EMBEDDED_PER_EVENT)
+
+typedef struct index_slot {
+    uint32_t gen;
+    uint32_t entry;
+} index_slot;
+
 struct vg_jscratch {
-    embedded *e[MAX_EMBEDDED];
-    uint32_t n;      /* entries valid for this event */
-    uint32_t next;   /* round-robin slot once full */
-    vg_buf key;      /* unescaped keys */
+    embedded **e; /* e[0, n) are this event's parses; e[n, n_alloc) are kept for reuse */
+    uint32_t n;
+    uint32_t n_alloc;
+    uint32_t cap; /* slots in e */
+    uint32_t gen; /* current event's generation, never 0 */
+    vg_buf key;   /* unescaped keys and names */
+    index_slot index[INDEX_SLOTS];
 };
+
+static uint32_t index_hash(const vg_jtape *t, uint32_t tok)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)t >> 4) * 0x9E3779B97F4A7C15u ^ tok;
+    h *= 0xBF58476D1CE4E5B9u;
+    return (uint32_t)(h >> 40) % INDEX_SLOTS;
+}
 
 vg_jscratch *vg__jscratch_new(void)
 {
     vg_jscratch *s = calloc(1, sizeof *s);
-    if (s)
+    if (s) {
         vg__buf_init(&s->key, 0);
+        s->gen = 1;
+    }
     return s;
 }
 
@@ -46,26 +73,55 @@ void vg__jscratch_free(vg_jscratch *s)
 {
     if (!s)
         return;
-    for (uint32_t i = 0; i < MAX_EMBEDDED; i++) {
-        if (s->e[i]) {
-            vg__buf_free(&s->e[i]->text);
-            vg__jtape_free(&s->e[i]->tape);
-            free(s->e[i]);
-        }
+    for (uint32_t i = 0; i < s->n_alloc; i++) {
+        vg__buf_free(&s->e[i]->text);
+        vg__jtape_free(&s->e[i]->tape);
+        free(s->e[i]);
     }
+    free(s->e);
     vg__buf_free(&s->key);
     free(s);
 }
 
 void vg__jscratch_reset(vg_jscratch *s)
 {
-    if (s) {
-        s->n = 0;
-        s->next = 0;
+    if (!s)
+        return;
+    s->n = 0;
+    if (++s->gen == 0) { /* wrapped after 4 billion events: forget every slot once */
+        memset(s->index, 0, sizeof s->index);
+        s->gen = 1;
     }
 }
 
-/* The embedded parse of string token `tok` of tape `t`, or NULL when it is not JSON. */
+/* A free entry for this event, or NULL (limit reached or out of memory). */
+static embedded *embedded_slot(vg_jscratch *s)
+{
+    if (s->n >= MAX_EMBEDDED_PER_EVENT)
+        return NULL;
+    if (s->n == s->n_alloc) {
+        if (s->n_alloc == s->cap) {
+            uint32_t ncap = s->cap ? s->cap * 2 : 16;
+            embedded **ne = realloc(s->e, ncap * sizeof *ne);
+            if (!ne)
+                return NULL;
+            s->e = ne;
+            s->cap = ncap;
+        }
+        embedded *e = calloc(1, sizeof *e);
+        if (!e)
+            return NULL;
+        vg__buf_init(&e->text, 0);
+        vg__jtape_init(&e->tape);
+        s->e[s->n_alloc++] = e;
+    }
+    return s->e[s->n++];
+}
+
+/* The embedded parse of string token `tok` of tape `t`, or NULL when it is not JSON.
+ * Cached per (tape, token) for the event: several rules asking for fields inside the same
+ * string parse it once. A string without escapes is parsed in place (its bytes are the
+ * content); one with escapes is unescaped into the entry first. */
 static const vg_jtape *embedded_get(vg_jscratch *s, const vg_jtape *t, uint32_t tok)
 {
     const vg_jtok *k = &t->tok[tok];
@@ -76,34 +132,34 @@ static const vg_jtape *embedded_get(vg_jscratch *s, const vg_jtape *t, uint32_t 
         i++;
     if (i >= k->len || (p[i] != '{' && p[i] != '['))
         return NULL;
-    for (uint32_t j = 0; j < s->n; j++)
-        if (s->e[j]->parent == t && s->e[j]->tok == tok)
-            return s->e[j]->ok ? &s->e[j]->tape : NULL;
-    uint32_t slot;
-    if (s->n < MAX_EMBEDDED) {
-        slot = s->n++;
-    } else {
-        slot = s->next++ % MAX_EMBEDDED;
+    uint32_t h = index_hash(t, tok);
+    for (;;) {
+        index_slot *is = &s->index[h];
+        if (is->gen != s->gen)
+            break; /* free: not parsed yet in this event */
+        embedded *c = s->e[is->entry];
+        if (c->tok == tok && c->parent == t)
+            return c->ok ? &c->tape : NULL;
+        h = (h + 1) % INDEX_SLOTS;
     }
-    if (!s->e[slot]) {
-        s->e[slot] = calloc(1, sizeof(embedded));
-        if (!s->e[slot])
-            return NULL;
-        vg__buf_init(&s->e[slot]->text, 0);
-        vg__jtape_init(&s->e[slot]->tape);
-    }
-    embedded *e = s->e[slot];
+    embedded *e = embedded_slot(s);
+    if (!e)
+        return NULL;
+    s->index[h].gen = s->gen;
+    s->index[h].entry = s->n - 1;
     e->parent = t;
     e->tok = tok;
     e->ok = 0;
-    vg__buf_reset(&e->text);
+    const char *text = p;
+    size_t text_len = k->len;
     if (k->esc) {
-        if (vg__json_unescape(p, k->len, &e->text) != VIGIE_OK)
+        vg__buf_reset(&e->text);
+        if (vg__json_unescape(p, k->len, &e->text) != VIGIE_OK || !e->text.data)
             return NULL;
-    } else if (vg__buf_add(&e->text, p, k->len) != VIGIE_OK) {
-        return NULL;
+        text = e->text.data;
+        text_len = e->text.len;
     }
-    if (vg__json_parse(&e->tape, e->text.data, e->text.len, NULL) != VIGIE_OK)
+    if (vg__json_parse(&e->tape, text, text_len, NULL) != VIGIE_OK)
         return NULL;
     e->ok = 1;
     return &e->tape;
@@ -147,8 +203,8 @@ static size_t nospace_match(const char *k, size_t kl, const char *path, size_t p
     return j;
 }
 
-static int walk_object(walk_ctx *w, const vg_jtape *t, uint32_t obj, const char *path,
-                       size_t plen, int emb_depth)
+static int walk_object(walk_ctx *w, const vg_jtape *t, uint32_t obj, const char *path, size_t plen,
+                       int emb_depth)
 {
     /* "*" as a segment: every member (Windows UserData holds one element of any name) */
     if (path[0] == '*' && (plen == 1 || path[1] == '.')) {
@@ -160,32 +216,42 @@ static int walk_object(walk_ctx *w, const vg_jtape *t, uint32_t obj, const char 
         }
         return 0;
     }
-    for (int ci = 0; ci < 3; ci++) {
-        int64_t best = -1;
-        size_t best_len = 0;
-        uint32_t i = obj + 1, end = t->tok[obj].next;
-        while (i < end) {
-            uint32_t v = i + 1;
-            size_t kl;
-            const char *kb = key_bytes(w, t, i, &kl);
-            if (ci == 2) {
-                size_t ml = nospace_match(kb, kl, path, plen);
-                if (ml > best_len) {
-                    best = v;
-                    best_len = ml;
-                }
-            } else if (kl <= plen && kl > best_len && (kl == plen || path[kl] == '.') &&
-                       (ci ? vg__ascii_ieq(kb, kl, path, kl) : memcmp(kb, path, kl) == 0)) {
-                best = v;
-                best_len = kl;
+    /* one pass over the keys, three candidates: exact bytes, ASCII case-insensitive, and
+     * case-insensitive ignoring spaces in the key; the first kind found wins, and within a
+     * kind the longest key */
+    int64_t best[3] = {-1, -1, -1};
+    size_t best_len[3] = {0, 0, 0};
+    uint32_t i = obj + 1, end = t->tok[obj].next;
+    while (i < end) {
+        uint32_t v = i + 1;
+        size_t kl;
+        const char *kb = key_bytes(w, t, i, &kl);
+        if (kl <= plen && (kl == plen || path[kl] == '.') && kl > 0) {
+            if (kl > best_len[0] && memcmp(kb, path, kl) == 0) {
+                best[0] = v;
+                best_len[0] = kl;
                 if (kl == plen)
-                    break; /* the whole remaining path is one key: longest possible */
+                    break; /* the whole remaining path is one key: nothing can beat it */
+            } else if (kl > best_len[1] && vg__ascii_ieq(kb, kl, path, kl)) {
+                best[1] = v;
+                best_len[1] = kl;
             }
-            i = t->tok[v].next;
         }
-        if (best >= 0) {
-            size_t rest = best_len < plen ? best_len + 1 : plen;
-            return walk(w, t, (uint32_t)best, path + rest, plen - rest, emb_depth);
+        if (best[0] < 0 && best[1] < 0 && kl > 1 && kl > best_len[2] &&
+            vg__lower((unsigned char)kb[0]) == vg__lower((unsigned char)path[0]) &&
+            memchr(kb, ' ', kl)) {
+            size_t ml = nospace_match(kb, kl, path, plen);
+            if (ml > best_len[2]) {
+                best[2] = v;
+                best_len[2] = ml;
+            }
+        }
+        i = t->tok[v].next;
+    }
+    for (int kind = 0; kind < 3; kind++) {
+        if (best[kind] >= 0) {
+            size_t rest = best_len[kind] < plen ? best_len[kind] + 1 : plen;
+            return walk(w, t, (uint32_t)best[kind], path + rest, plen - rest, emb_depth);
         }
     }
     return 0;

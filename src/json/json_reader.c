@@ -4,12 +4,13 @@
  *
  * Stage: json. The parser is an explicit state machine (no recursion) with a fixed stack of
  * VG_MAX_JSON_DEPTH open containers, so hostile nesting costs one scan and an error. Strings
- * are scanned 16 bytes at a time (SSE2) for the only bytes that need attention: the closing
- * quote, a backslash, control characters and non-ASCII bytes (whose UTF-8 is validated
- * there); everything else is skipped without a look. The tape stores offsets into the
- * source, never copies; it grows by doubling and is reused, so steady-state parsing does not
- * allocate. Invariants: tok[i].next > i; a container's children lie in (i, tok[i].next);
- * object children alternate key (key = 1) and value.
+ * are scanned 16 bytes at a time (SSE2; 8 at a time portably) for the only bytes that need
+ * attention: the closing quote, a backslash, control characters and non-ASCII bytes (whose
+ * UTF-8 is validated there); everything else is skipped without a look. The tape stores
+ * offsets into the source, never copies; it grows by doubling and is reused, so steady-state
+ * parsing does not allocate. Invariants: tok[i].next > i; a container's children lie in
+ * (i, tok[i].next); object children alternate key (key = 1) and value. Unescaping and key
+ * comparison decode escapes on demand; comparison never allocates.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "json.h"
@@ -52,9 +53,12 @@ static inline bool is_ws(unsigned char c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
+/* Skip JSON whitespace. Compact records have none between tokens, so the common case is one
+ * compare: every whitespace byte is <= ' ', and every byte that may start or follow a token
+ * is above it. */
 static inline size_t skip_ws(const unsigned char *s, size_t p, size_t len)
 {
-    while (p < len && is_ws(s[p]))
+    while (p < len && s[p] <= ' ' && is_ws(s[p]))
         p++;
     return p;
 }
@@ -92,12 +96,12 @@ static inline int hexval(unsigned char c)
     return -1;
 }
 
-#define FAIL(code, at, text)                                                                      \
-    do {                                                                                          \
-        rc = (code);                                                                              \
-        errpos = (at);                                                                            \
-        errmsg = (text);                                                                          \
-        goto out;                                                                                 \
+#define FAIL(code, at, text)                                                                       \
+    do {                                                                                           \
+        rc = (code);                                                                               \
+        errpos = (at);                                                                             \
+        errmsg = (text);                                                                           \
+        goto out;                                                                                  \
     } while (0)
 
 typedef struct frame {
@@ -126,6 +130,19 @@ static int scan_string(const unsigned char *s, size_t p, size_t len, size_t *end
             }
             p += 16;
         }
+#else
+        /* portable: 8 bytes at a time (SWAR); a word with any byte of interest hands over
+         * to the byte loop below, which stops exactly at it */
+        const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+        while (p + 8 <= len) {
+            uint64_t v;
+            memcpy(&v, s + p, 8);
+            uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+            uint64_t m = ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) | v;
+            if (m & highs)
+                break;
+            p += 8;
+        }
 #endif
         while (p < len && s[p] >= 0x20 && s[p] < 0x80 && s[p] != '"' && s[p] != '\\')
             p++;
@@ -149,17 +166,18 @@ static int scan_string(const unsigned char *s, size_t p, size_t len, size_t *end
             }
             unsigned char n = s[p + 1];
             if (n == 'u') {
-                if (p + 6 > len) {
-                    *errpos = p;
-                    *errmsg = "truncated \\u escape";
-                    return VIGIE_TRUNCATED;
-                }
-                for (int k = 2; k < 6; k++)
-                    if (hexval(s[p + (size_t)k]) < 0) {
+                for (size_t k = 2; k < 6; k++) {
+                    if (p + k >= len) {
                         *errpos = p;
-                        *errmsg = "invalid \\u escape";
+                        *errmsg = "truncated \\u escape";
+                        return VIGIE_TRUNCATED;
+                    }
+                    if (hexval(s[p + k]) < 0) {
+                        *errpos = p;
+                        *errmsg = "invalid \\u escape: expected 4 hex digits";
                         return VIGIE_JSON;
                     }
+                }
                 p += 6;
             } else if (n == '"' || n == '\\' || n == '/' || n == 'b' || n == 'f' || n == 'n' ||
                        n == 'r' || n == 't') {
@@ -332,8 +350,11 @@ value:
         t->n++;
         p += k->len;
         /* a literal or number must end at a delimiter */
-        if (p < len && !is_ws(s[p]) && s[p] != ',' && s[p] != ']' && s[p] != '}')
+        if (p < len && !is_ws(s[p]) && s[p] != ',' && s[p] != ']' && s[p] != '}') {
+            if (k->type == VG_J_NUMBER && s[p] >= '0' && s[p] <= '9')
+                FAIL(VIGIE_JSON, k->off, "invalid number: leading zero");
             FAIL(VIGIE_JSON, p, "unexpected character after a value");
+        }
         goto after;
     }
 
@@ -421,8 +442,7 @@ int vg__json_parse(vg_jtape *t, const char *src, size_t len, vg_jerr *err)
     return parse(t, src, len, NULL, false, err);
 }
 
-int vg__json_parse_prefix(vg_jtape *t, const char *src, size_t len, size_t *consumed,
-                          vg_jerr *err)
+int vg__json_parse_prefix(vg_jtape *t, const char *src, size_t len, size_t *consumed, vg_jerr *err)
 {
     size_t c = 0;
     int rc = parse(t, src, len, &c, true, err);
@@ -433,38 +453,83 @@ int vg__json_parse_prefix(vg_jtape *t, const char *src, size_t len, size_t *cons
 
 /* ---- access --------------------------------------------------------------------------------- */
 
-static int append_utf8(vg_buf *out, uint32_t cp)
-{
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return vg__buf_add(out, b, n);
-}
-
 static uint32_t hex4(const char *p)
 {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++)
         v = v * 16 + (uint32_t)hexval((unsigned char)p[i]);
     return v;
+}
+
+/* Decode the escape at raw[*i] (a backslash) into a code point and advance *i past it: a
+ * high surrogate followed by a low one combine; any other surrogate becomes U+FFFD. Returns
+ * UINT32_MAX on a malformed escape (never for text the parser accepted). */
+static uint32_t esc_decode(const char *raw, size_t len, size_t *i)
+{
+    size_t p = *i;
+    if (p + 1 >= len)
+        return UINT32_MAX;
+    static const char names[8] = {'"', '\\', '/', 'b', 'f', 'n', 'r', 't'};
+    static const char values[8] = {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'};
+    char c = raw[p + 1];
+    if (c != 'u') {
+        const char *m = memchr(names, c, sizeof names);
+        if (!m)
+            return UINT32_MAX;
+        *i = p + 2;
+        return (unsigned char)values[m - names];
+    }
+    if (p + 6 > len)
+        return UINT32_MAX;
+    for (int k = 2; k < 6; k++)
+        if (hexval((unsigned char)raw[p + (size_t)k]) < 0)
+            return UINT32_MAX;
+    uint32_t cp = hex4(raw + p + 2);
+    p += 6;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (p + 6 <= len && raw[p] == '\\' && raw[p + 1] == 'u' &&
+            hexval((unsigned char)raw[p + 2]) >= 0 && hexval((unsigned char)raw[p + 3]) >= 0 &&
+            hexval((unsigned char)raw[p + 4]) >= 0 && hexval((unsigned char)raw[p + 5]) >= 0) {
+            uint32_t lo = hex4(raw + p + 2);
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                p += 6;
+            } else {
+                cp = 0xFFFD;
+            }
+        } else {
+            cp = 0xFFFD;
+        }
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        cp = 0xFFFD;
+    }
+    *i = p;
+    return cp;
+}
+
+/* UTF-8 encoding of cp (<= 0x10FFFF) into b; returns the byte count. */
+static size_t utf8_put(uint32_t cp, char b[4])
+{
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (char)(0xC0 | (cp >> 6));
+        b[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (char)(0xE0 | (cp >> 12));
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    b[0] = (char)(0xF0 | (cp >> 18));
+    b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    b[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 int vg__json_unescape(const char *raw, size_t len, vg_buf *out)
@@ -481,45 +546,12 @@ int vg__json_unescape(const char *raw, size_t len, vg_buf *out)
         i += run;
         if (i >= len)
             break;
-        if (i + 1 >= len)
+        uint32_t cp = esc_decode(raw, len, &i);
+        if (cp == UINT32_MAX)
             return VIGIE_JSON;
-        char c = raw[i + 1];
-        char o;
-        switch (c) {
-        case 'b': o = '\b'; break;
-        case 'f': o = '\f'; break;
-        case 'n': o = '\n'; break;
-        case 'r': o = '\r'; break;
-        case 't': o = '\t'; break;
-        case 'u': {
-            if (i + 6 > len)
-                return VIGIE_JSON;
-            uint32_t cp = hex4(raw + i + 2);
-            i += 6;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (i + 6 <= len && raw[i] == '\\' && raw[i + 1] == 'u') {
-                    uint32_t lo = hex4(raw + i + 2);
-                    if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                        i += 6;
-                    } else {
-                        cp = 0xFFFD;
-                    }
-                } else {
-                    cp = 0xFFFD;
-                }
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                cp = 0xFFFD;
-            }
-            if ((rc = append_utf8(out, cp)))
-                return rc;
-            continue;
-        }
-        default: o = c; break; /* " \ / */
-        }
-        if ((rc = vg__buf_addc(out, o)))
+        char b[4];
+        if ((rc = vg__buf_add(out, b, utf8_put(cp, b))))
             return rc;
-        i += 2;
     }
     return VIGIE_OK;
 }
@@ -540,27 +572,45 @@ const char *vg__json_str(const vg_jtape *t, uint32_t i, vg_buf *tmp, size_t *len
     return tmp->data;
 }
 
+/* Compare the escaped string body raw[0, len) with (key, key_len) after unescaping, decoding
+ * one escape at a time: no buffer, no allocation (escaped keys are rare but must not cost an
+ * allocation per event). */
+static bool esc_eq(const char *raw, size_t len, const char *key, size_t key_len, bool ci)
+{
+    size_t i = 0, j = 0;
+    while (i < len) {
+        char b[4];
+        size_t n;
+        if (raw[i] != '\\') {
+            b[0] = raw[i++];
+            n = 1;
+        } else {
+            uint32_t cp = esc_decode(raw, len, &i);
+            if (cp == UINT32_MAX)
+                return false;
+            n = utf8_put(cp, b);
+        }
+        if (key_len - j < n)
+            return false;
+        for (size_t k = 0; k < n; k++, j++) {
+            unsigned char x = (unsigned char)b[k], y = (unsigned char)key[j];
+            if (x != y && (!ci || vg__lower(x) != vg__lower(y)))
+                return false;
+        }
+    }
+    return j == key_len;
+}
+
 /* Compare key token i with (key, key_len), exact or ASCII case-insensitive. */
 static bool key_eq(const vg_jtape *t, uint32_t i, const char *key, size_t key_len, bool ci)
 {
     const vg_jtok *k = &t->tok[i];
     const char *p = t->src + k->off;
-    if (!k->esc) {
-        if (k->len != key_len)
-            return false;
-        return ci ? vg__ascii_ieq(p, k->len, key, key_len) : memcmp(p, key, key_len) == 0;
-    }
-    /* escaped keys are rare: unescape on the heap */
-    vg_buf heap;
-    vg__buf_init(&heap, 0);
-    if (vg__json_unescape(p, k->len, &heap) != VIGIE_OK) {
-        vg__buf_free(&heap);
+    if (VG_UNLIKELY(k->esc))
+        return esc_eq(p, k->len, key, key_len, ci);
+    if (k->len != key_len)
         return false;
-    }
-    bool eq = heap.len == key_len && (ci ? vg__ascii_ieq(heap.data, heap.len, key, key_len)
-                                         : memcmp(heap.data, key, key_len) == 0);
-    vg__buf_free(&heap);
-    return eq;
+    return ci ? vg__ascii_ieq(p, k->len, key, key_len) : memcmp(p, key, key_len) == 0;
 }
 
 static int64_t obj_get(const vg_jtape *t, uint32_t obj, const char *key, size_t key_len, bool ci)
@@ -609,14 +659,33 @@ int64_t vg__json_obj_get_ci(const vg_jtape *t, uint32_t obj, const char *key, si
 
 int vg__json_number(const char *p, size_t len, double *out)
 {
-    if (len == 0 || len > 400)
+    if (len == 0 || scan_number((const unsigned char *)p, 0, len) != len)
         return VIGIE_INVAL;
-    if (scan_number((const unsigned char *)p, 0, len) != len)
-        return VIGIE_INVAL;
-    char buf[401];
+    /* fast path: an integer of up to 15 digits is exact in a double */
+    size_t d = p[0] == '-';
+    if (len - d <= 15) {
+        uint64_t v = 0;
+        size_t i = d;
+        while (i < len && p[i] >= '0' && p[i] <= '9')
+            v = v * 10 + (uint64_t)(p[i++] - '0');
+        if (i == len) {
+            *out = d ? -(double)v : (double)v;
+            return VIGIE_OK;
+        }
+    }
+    /* strtod needs a terminator; the grammar is already checked, so it consumes it all */
+    char small[128];
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    if (!buf)
+        return VIGIE_NOMEM;
     memcpy(buf, p, len);
     buf[len] = 0;
     char *end;
-    *out = strtod(buf, &end);
-    return *end ? VIGIE_INVAL : VIGIE_OK;
+    double v = strtod(buf, &end);
+    int rc = *end ? VIGIE_INVAL : VIGIE_OK;
+    if (buf != small)
+        free(buf);
+    if (rc == VIGIE_OK)
+        *out = v;
+    return rc;
 }

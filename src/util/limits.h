@@ -20,8 +20,10 @@
 /* Most tokens one JSON record may produce on the tape (about 16 bytes each). */
 #define VG_MAX_JSON_TOKENS (64u * 1024u * 1024u)
 
-/* Depth of JSON-inside-a-JSON-string that field lookup will descend into. */
+/* Depth of JSON-inside-a-JSON-string that field lookup will descend into, and how many such
+ * strings one event may have parsed (past it, further ones are not looked into). */
 #define VG_MAX_EMBEDDED_JSON_DEPTH 2
+#define VG_MAX_EMBEDDED_JSON_PARSES 1024u
 
 /* YAML: most events (nodes) one rule file may produce, and most alias expansions:
  * bounds the "billion laughs" alias bomb. */
