@@ -19,19 +19,6 @@ typedef struct org_score {
     uint64_t alerts, high, messages, first_seen, indicators, gaps;
 } org_score;
 
-static void str_of(const vg_jtape *t, int64_t tok, char *out, size_t cap)
-{
-    out[0] = 0;
-    if (tok < 0 || t->tok[tok].type != VG_J_STRING)
-        return;
-    vg_buf b;
-    vg__buf_init(&b, 0);
-    size_t l;
-    const char *s = vg__json_str(t, (uint32_t)tok, &b, &l);
-    snprintf(out, cap, "%.*s", (int)l, s);
-    vg__buf_free(&b);
-}
-
 int vg__cmd_evaluate(int argc, char **argv)
 {
     if (argc != 3) {
@@ -64,8 +51,8 @@ int vg__cmd_evaluate(int argc, char **argv)
     orgs = calloc(t.tok[list].len + 1, sizeof *orgs);
     for (uint32_t i = (uint32_t)list + 1; orgs && i < t.tok[list].next; i = t.tok[i].next) {
         org_score *o = &orgs[n++];
-        str_of(&t, vg__json_obj_get(&t, i, "name", 4), o->name, sizeof o->name);
-        str_of(&t, vg__json_obj_get(&t, i, "tenant", 6), o->tenant, sizeof o->tenant);
+        vg__json_str_copy(&t, vg__json_obj_get(&t, i, "name", 4), o->name, sizeof o->name);
+        vg__json_str_copy(&t, vg__json_obj_get(&t, i, "tenant", 6), o->tenant, sizeof o->tenant);
         int64_t v = vg__json_obj_get(&t, i, "victim", 6);
         o->victim = v >= 0 && t.tok[v].type == VG_J_TRUE;
     }
@@ -74,11 +61,11 @@ int vg__cmd_evaluate(int argc, char **argv)
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (l && vg__json_parse(&t, p, l, NULL) == VIGIE_OK && t.tok[0].type == VG_J_OBJECT) {
             char tenant[64], kind[32], level[32] = "";
-            str_of(&t, vg__json_obj_get(&t, 0, "tenant", 6), tenant, sizeof tenant);
-            str_of(&t, vg__json_obj_get(&t, 0, "kind", 4), kind, sizeof kind);
+            vg__json_str_copy(&t, vg__json_obj_get(&t, 0, "tenant", 6), tenant, sizeof tenant);
+            vg__json_str_copy(&t, vg__json_obj_get(&t, 0, "kind", 4), kind, sizeof kind);
             int64_t rule = vg__json_obj_get(&t, 0, "rule", 4);
             if (rule >= 0)
-                str_of(&t, vg__json_obj_get(&t, (uint32_t)rule, "level", 5), level, sizeof level);
+                vg__json_str_copy(&t, vg__json_obj_get(&t, (uint32_t)rule, "level", 5), level, sizeof level);
             for (uint32_t k = 0; k < n; k++) {
                 org_score *o = &orgs[k];
                 if (strcmp(o->tenant, tenant) != 0)

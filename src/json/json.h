@@ -97,6 +97,10 @@ int vg__json_unescape(const char *raw, size_t len, vg_buf *out);
  * escapes, else unescapes into tmp (reset first) and returns tmp->data. *len is set. */
 const char *vg__json_str(const vg_jtape *t, uint32_t i, vg_buf *tmp, size_t *len);
 
+/* Copy string token `tok` (unescaped, truncated to cap-1 bytes) into out; "" when tok < 0
+ * or the token is not a string. For small configuration values, not the hot path. */
+void vg__json_str_copy(const vg_jtape *t, int64_t tok, char *out, size_t cap);
+
 /* Parse a JSON number text (strict grammar) into a double; VIGIE_INVAL if not a number.
  * Also used on string values: "4103" -> 4103, " 12" -> INVAL. */
 int vg__json_number(const char *p, size_t len, double *out);

@@ -689,3 +689,21 @@ int vg__json_number(const char *p, size_t len, double *out)
         *out = v;
     return rc;
 }
+
+void vg__json_str_copy(const vg_jtape *t, int64_t tok, char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    out[0] = 0;
+    if (tok < 0 || (uint64_t)tok >= t->n || t->tok[tok].type != VG_J_STRING)
+        return;
+    vg_buf b;
+    vg__buf_init(&b, 0);
+    size_t l;
+    const char *s = vg__json_str(t, (uint32_t)tok, &b, &l);
+    if (l >= cap)
+        l = cap - 1;
+    memcpy(out, s, l);
+    out[l] = 0;
+    vg__buf_free(&b);
+}

@@ -71,19 +71,6 @@ uint32_t vg__keysets_count(const vg_keysets *k)
     return k->n_keys;
 }
 
-static void jstr(const vg_jtape *t, int64_t tok, char *out, size_t cap)
-{
-    out[0] = 0;
-    if (tok < 0 || t->tok[tok].type != VG_J_STRING)
-        return;
-    vg_buf b;
-    vg__buf_init(&b, 0);
-    size_t l;
-    const char *s = vg__json_str(t, (uint32_t)tok, &b, &l);
-    snprintf(out, cap, "%.*s", (int)l, s);
-    vg__buf_free(&b);
-}
-
 static EVP_PKEY *rsa_pub(const unsigned char *n, size_t nl, const unsigned char *e, size_t el)
 {
     BIGNUM *bn = BN_bin2bn(n, (int)nl, NULL), *be = BN_bin2bn(e, (int)el, NULL);
@@ -136,11 +123,11 @@ int vg__keysets_load(vg_keysets *k, const char *issuer, const char *path, vigie_
     uint32_t set = k->n_sets++;
     for (uint32_t i = (uint32_t)keys + 1; i < t.tok[keys].next; i = t.tok[i].next) {
         char kty[16], kid[128], x5t[64], n64[2048], e64[32];
-        jstr(&t, vg__json_obj_get(&t, i, "kty", 3), kty, sizeof kty);
-        jstr(&t, vg__json_obj_get(&t, i, "kid", 3), kid, sizeof kid);
-        jstr(&t, vg__json_obj_get(&t, i, "x5t", 3), x5t, sizeof x5t);
-        jstr(&t, vg__json_obj_get(&t, i, "n", 1), n64, sizeof n64);
-        jstr(&t, vg__json_obj_get(&t, i, "e", 1), e64, sizeof e64);
+        vg__json_str_copy(&t, vg__json_obj_get(&t, i, "kty", 3), kty, sizeof kty);
+        vg__json_str_copy(&t, vg__json_obj_get(&t, i, "kid", 3), kid, sizeof kid);
+        vg__json_str_copy(&t, vg__json_obj_get(&t, i, "x5t", 3), x5t, sizeof x5t);
+        vg__json_str_copy(&t, vg__json_obj_get(&t, i, "n", 1), n64, sizeof n64);
+        vg__json_str_copy(&t, vg__json_obj_get(&t, i, "e", 1), e64, sizeof e64);
         unsigned char n[1024], e[16];
         size_t nl, el;
         EVP_PKEY *pub = NULL;
@@ -217,11 +204,11 @@ void vg__jwt_check(const vg_keysets *k, const char *tok, size_t len, vg_jwt_resu
     if (vg__json_parse(&th, (const char *)hdr, hl, NULL) || th.tok[0].type != VG_J_OBJECT ||
         vg__json_parse(&tp, (const char *)pay, pl, NULL) || tp.tok[0].type != VG_J_OBJECT)
         goto out;
-    jstr(&th, vg__json_obj_get(&th, 0, "alg", 3), res->alg, sizeof res->alg);
-    jstr(&th, vg__json_obj_get(&th, 0, "kid", 3), res->kid, sizeof res->kid);
+    vg__json_str_copy(&th, vg__json_obj_get(&th, 0, "alg", 3), res->alg, sizeof res->alg);
+    vg__json_str_copy(&th, vg__json_obj_get(&th, 0, "kid", 3), res->kid, sizeof res->kid);
     char x5t[64];
-    jstr(&th, vg__json_obj_get(&th, 0, "x5t", 3), x5t, sizeof x5t);
-    jstr(&tp, vg__json_obj_get(&tp, 0, "iss", 3), res->issuer, sizeof res->issuer);
+    vg__json_str_copy(&th, vg__json_obj_get(&th, 0, "x5t", 3), x5t, sizeof x5t);
+    vg__json_str_copy(&tp, vg__json_obj_get(&tp, 0, "iss", 3), res->issuer, sizeof res->issuer);
     /* the issuer's own set: exact patterns first, then patterns with '*' */
     int64_t own = -1;
     for (int pass = 0; pass < 2 && own < 0; pass++)

@@ -542,8 +542,25 @@ static void test_prefix(void)
     vg__jtape_free(&t);
 }
 
+static void test_str_copy(void)
+{
+    vg_jtape t;
+    vg__jtape_init(&t);
+    const char *j = "{\"a\":\"x\\u00e9yz\",\"n\":1}";
+    CHECK_EQ_INT(vg__json_parse(&t, j, strlen(j), NULL), VIGIE_OK);
+    char out[4];
+    vg__json_str_copy(&t, vg__json_obj_get(&t, 0, "a", 1), out, sizeof out);
+    CHECK_EQ_STR(out, "x\xc3\xa9"); /* unescaped, truncated to 3 bytes */
+    vg__json_str_copy(&t, vg__json_obj_get(&t, 0, "n", 1), out, sizeof out);
+    CHECK_EQ_STR(out, ""); /* not a string */
+    vg__json_str_copy(&t, -1, out, sizeof out);
+    CHECK_EQ_STR(out, "");
+    vg__jtape_free(&t);
+}
+
 int main(void)
 {
+    RUN(test_str_copy);
     RUN(test_json_test_suite);
     RUN(test_tape);
     RUN(test_errors);
