@@ -314,26 +314,16 @@ value:
             goto after;
         }
         case 't':
-            if (len - p >= 4 && memcmp(s + p, "true", 4) == 0) {
-                k->type = VG_J_TRUE;
-                k->len = 4;
-                break;
-            }
-            FAIL(VIGIE_JSON, p, "invalid literal");
         case 'f':
-            if (len - p >= 5 && memcmp(s + p, "false", 5) == 0) {
-                k->type = VG_J_FALSE;
-                k->len = 5;
-                break;
-            }
-            FAIL(VIGIE_JSON, p, "invalid literal");
-        case 'n':
-            if (len - p >= 4 && memcmp(s + p, "null", 4) == 0) {
-                k->type = VG_J_NULL;
-                k->len = 4;
-                break;
-            }
-            FAIL(VIGIE_JSON, p, "invalid literal");
+        case 'n': {
+            const char *lit = c == 't' ? "true" : c == 'f' ? "false" : "null";
+            size_t ll = c == 'f' ? 5 : 4;
+            if (len - p < ll || memcmp(s + p, lit, ll) != 0)
+                FAIL(VIGIE_JSON, p, "invalid literal");
+            k->type = c == 't' ? VG_J_TRUE : c == 'f' ? VG_J_FALSE : VG_J_NULL;
+            k->len = (uint32_t)ll;
+            break;
+        }
         default: {
             if (c == '-' || (c >= '0' && c <= '9')) {
                 size_t e = scan_number(s, p, len);
