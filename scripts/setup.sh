@@ -3,9 +3,9 @@
 # Usage: scripts/setup.sh [build|check|bench|demo]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libyaml-dev libvectorscan-dev libpcre2-dev libssl-dev
-      libsqlite3-dev librdkafka-dev zlib1g-dev libzstd-dev)
+      libsqlite3-dev libmaxminddb-dev librdkafka-dev zlib1g-dev libzstd-dev)
 case "${1:-build}" in
-  check) pkgs+=(clang libclang-rt-14-dev python3) ;;
+  check) pkgs+=(clang libclang-rt-14-dev python3 chromium) ;;
   bench) pkgs+=(libsimdjson-dev g++ jq) ;;
 esac
 missing=()
