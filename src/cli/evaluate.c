@@ -17,6 +17,7 @@ typedef struct org_score {
     char name[64], tenant[64];
     bool victim;
     uint64_t alerts, high, messages, first_seen, indicators, gaps;
+    uint64_t sessions_high, session_messages; /* combined (per-session) alerts */
 } org_score;
 
 int vg__cmd_evaluate(int argc, char **argv)
@@ -56,6 +57,7 @@ int vg__cmd_evaluate(int argc, char **argv)
         int64_t v = vg__json_obj_get(&t, i, "victim", 6);
         o->victim = v >= 0 && t.tok[v].type == VG_J_TRUE;
     }
+    bool any_combined = false;
     for (char *p = alerts, *end = alerts + al; p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -74,6 +76,18 @@ int vg__cmd_evaluate(int argc, char **argv)
                     o->gaps++;
                     break;
                 }
+                if (!strcmp(kind, "combined")) {
+                    any_combined = true;
+                    bool sh = !strcmp(level, "high") || !strcmp(level, "critical");
+                    o->sessions_high += sh;
+                    int64_t smr = vg__json_obj_get(&t, 0, "messages_read", 13);
+                    int64_t sid = smr >= 0 ? vg__json_obj_get(&t, (uint32_t)smr, "internet_message_ids", 20) : -1;
+                    double sd;
+                    if (sh && sid >= 0 &&
+                        vg__json_number(t.src + t.tok[sid].off, t.tok[sid].len, &sd) == VIGIE_OK)
+                        o->session_messages += (uint64_t)sd;
+                    break;
+                }
                 o->alerts++;
                 bool high = !strcmp(level, "high") || !strcmp(level, "critical");
                 o->high += high;
@@ -90,8 +104,15 @@ int vg__cmd_evaluate(int argc, char **argv)
         }
         p += l + 1;
     }
+    /* with combined alerts, an organization is flagged by its high sessions; else by its
+     * high per-record alerts (output of an older vigie, or of other rules) */
+    if (any_combined)
+        for (uint32_t k = 0; k < n; k++) {
+            orgs[k].high = orgs[k].sessions_high;
+            orgs[k].messages = orgs[k].session_messages;
+        }
     uint32_t tp = 0, fp = 0, fn = 0;
-    printf("%-16s %-7s %7s %6s %9s %10s %10s %5s  %s\n", "ORGANIZATION", "TRUTH", "ALERTS", "HIGH",
+    printf("%-16s %-7s %7s %9s %9s %10s %10s %5s  %s\n", "ORGANIZATION", "TRUTH", "ALERTS", "HIGH-SESS",
            "MESSAGES", "FIRST-SEEN", "INDICATORS", "GAPS", "VERDICT");
     for (uint32_t k = 0; k < n; k++) {
         org_score *o = &orgs[k];
@@ -99,7 +120,7 @@ int vg__cmd_evaluate(int argc, char **argv)
         tp += flagged && o->victim;
         fp += flagged && !o->victim;
         fn += !flagged && o->victim;
-        printf("%-16s %-7s %7llu %6llu %9llu %10llu %10llu %5llu  %s\n", o->name,
+        printf("%-16s %-7s %7llu %9llu %9llu %10llu %10llu %5llu  %s\n", o->name,
                o->victim ? "victim" : "clean", (unsigned long long)o->alerts,
                (unsigned long long)o->high, (unsigned long long)o->messages,
                (unsigned long long)o->first_seen, (unsigned long long)o->indicators,

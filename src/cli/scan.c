@@ -17,6 +17,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "cli.h"
 #include "correlate/correlate.h"
@@ -68,6 +71,7 @@ typedef struct batch {
         size_t strs;   /* offset of "group\0term\0" in nt_strs */
         uint32_t rule;
         double t;
+        int state;     /* VG_NT_*, decided by the writer */
     } *pend;
     uint32_t n_pend, cap_pend;
     vg_buf nt_strs;
@@ -78,6 +82,27 @@ typedef struct batch {
         uint8_t throttled, linkable, has_time;
     } *facts;
     uint32_t n_facts, cap_facts;
+    /* session facts (combined alerts): one per mail access, sign-in or alerted record, with
+     * the signals (alerts) raised on it; strings in sf_strs, message-id hashes in sf_msgs */
+    struct rsig {
+        size_t strs;   /* "name\0kind\0rule\0level\0alert id\0" */
+        int32_t pend;  /* first-seen candidate index, or -1 */
+    } *sigs;
+    uint32_t n_sigs, cap_sigs;
+    struct sfact {
+        size_t strs;   /* "tenant\0user\0session\0token\0" then n_folders folder paths */
+        uint32_t rec;  /* index in recs */
+        uint32_t sig0, n_sig;
+        size_t msg0;
+        uint32_t n_msg, n_folders;
+        double t, ops;
+        bool has_time, mail, signin, rest;
+        uint8_t sha[32];
+    } *sf;
+    uint32_t n_sf, cap_sf;
+    vg_buf sf_strs;
+    uint64_t *sf_msgs;
+    size_t n_sf_msgs, cap_sf_msgs;
 } batch;
 
 typedef struct scan_opts {
@@ -90,6 +115,8 @@ typedef struct scan_opts {
     const char *baseline_path;
     const char *jwks[32][2]; /* issuer, file */
     uint32_t n_jwks;
+    double signin_window_h;
+    vg_sess_opts sess;
     const char *indicator_paths[32];
     uint32_t n_indicator_paths;
     double indicator_margin_days;
@@ -100,6 +127,7 @@ typedef struct scan_opts {
     bool fail_on_alert;
     bool no_progress;
     bool no_prefilter;
+    bool no_combined;
     char **inputs;
     uint32_t n_inputs;
 } scan_opts;
@@ -137,6 +165,9 @@ typedef struct scan_ctx {
     } *vis;
     uint32_t n_vis, cap_vis;
     uint64_t gaps;
+    uint64_t sess_alerts, sess_by_level[5];
+    vg_sessions *sess;
+    vg_sess_stats sess_stats;
     double t_start;
     double last_progress;
     bool progress;
@@ -168,6 +199,17 @@ typedef struct worker {
     batch *b;
     const rec_ref *r;
     const vg_eventinfo *ei;
+    /* per record, computed at most once: its SHA-256, what it says was read */
+    bool sha_ok, mail_ok, is_mail;
+    uint8_t sha[32];
+    char sha_hex[65];
+    vg_buf mr_json;          /* ,"messages_read":{...} or empty */
+    uint64_t *mh;            /* hashes of its distinct InternetMessageIds */
+    uint32_t n_mh, cap_mh;
+    double mops;
+    vg_buf mfolders;         /* folder paths, NUL-separated */
+    uint32_t n_mfolders;
+    uint32_t sig0;           /* b->n_sigs when the record began */
 } worker;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -192,6 +234,11 @@ static void scan_usage(FILE *f)
           "                          hold one '*' (repeatable)\n"
           "      --indicators FILE   indicators with time windows: vigie YAML or STIX 2.1 (repeatable)\n"
           "      --indicator-margin DAYS  widen every indicator window (default 7)\n"
+          "      --signin-window HOURS  a token or session is used up to HOURS after its last\n"
+          "                          sign-in (default 24); mail access outside it has no sign-in\n"
+          "      --actor-hours SPEC  the actor's working hours in UTC (default \"Mon-Fri 00-09\"),\n"
+          "                          supporting evidence in combined alerts\n"
+          "      --no-combined       no combined alerts (one per tenant, user and session)\n"
           "      --builtin-indicators     also match the published Storm-0558 list when -r is given\n"
           "                          (always on with vigie's own pack)\n"
           "      --fail-on-alert     exit 1 when any alert was written\n"
@@ -245,6 +292,42 @@ static int parse_placeholder(scan_opts *o, const char *spec)
     p->values = vals;
     p->n_values = n;
     return VIGIE_OK;
+}
+
+/* "Mon-Fri 00-09", "Sat,Sun 22-24": days (ranges or lists) then UTC hours [h0, h1). */
+static int parse_actor_hours(vg_sess_opts *so, const char *spec)
+{
+    static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    uint32_t mask = 0;
+    const char *p = spec;
+    int prev = -1;
+    bool range = false;
+    while (*p && *p != ' ') {
+        int d = -1;
+        for (int k = 0; k < 7 && strnlen(p, 3) == 3; k++)
+            if (vg__ascii_ieq(p, 3, days[k], 3))
+                d = k;
+        if (d < 0)
+            return -1;
+        p += 3;
+        if (range && prev >= 0) {
+            for (int k = prev; k != d; k = (k + 1) % 7)
+                mask |= 1u << k;
+        }
+        mask |= 1u << d;
+        range = *p == '-';
+        prev = d;
+        if (*p == '-' || *p == ',')
+            p++;
+    }
+    int h0, h1, n = 0;
+    if (!mask || sscanf(p, " %d-%d%n", &h0, &h1, &n) != 2 || p[n] || h0 < 0 || h1 > 24 ||
+        h0 >= h1)
+        return -1;
+    so->actor_days = mask;
+    so->actor_h0 = h0;
+    so->actor_h1 = h1;
+    return 0;
 }
 
 static int parse_opts(scan_opts *o, int argc, char **argv)
@@ -342,6 +425,26 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
                 fprintf(stderr, "vigie: error: --indicator-margin takes a number of days\n");
                 return VG_EXIT_USAGE;
             }
+        } else if (opt_is(a, "--signin-window", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            char *end;
+            double h = strtod(v, &end);
+            if (*end || h <= 0) {
+                fprintf(stderr, "vigie: error: --signin-window takes a number of hours\n");
+                return VG_EXIT_USAGE;
+            }
+            o->sess.signin_window_s = h * 3600;
+        } else if (opt_is(a, "--actor-hours", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            if (parse_actor_hours(&o->sess, v)) {
+                fprintf(stderr, "vigie: error: --actor-hours wants DAYS HH-HH in UTC, e.g. "
+                                "\"Mon-Fri 00-09\"\n");
+                return VG_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--no-combined") == 0) {
+            o->no_combined = true;
         } else if (strcmp(a, "--builtin-indicators") == 0) {
             o->builtin_indicators = true;
         } else if (opt_is(a, "-p", &nl) || opt_is(a, "--placeholder", &nl)) {
@@ -498,11 +601,187 @@ static bool nt_pending(worker *w, batch *b, uint32_t ri, const vg_rule *rule,
     return true;
 }
 
+/* What a mail-access record says was read: distinct InternetMessageIds, the summed
+ * OperationCount, the folder paths (MailItemsAccessed; any shape, through the field map).
+ * Computed once per record into the worker (mr_json for alerts, hashes for sessions). */
+typedef struct mr_ctx {
+    worker *w;
+    vg_buf *tmp;
+    vg_buf *folders;
+} mr_ctx;
+
+static uint64_t hash64(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ? h : 1;
+}
+
+static int mr_id_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    worker *w = x->w;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING)
+        return 0;
+    size_t l;
+    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
+    uint64_t h = hash64(s, l);
+    for (uint32_t i = 0; i < w->n_mh; i++)
+        if (w->mh[i] == h)
+            return 0;
+    if (w->n_mh == w->cap_mh) {
+        uint32_t nc = w->cap_mh ? w->cap_mh * 2 : 256;
+        uint64_t *n = realloc(w->mh, nc * sizeof *n);
+        if (!n)
+            return 0;
+        w->mh = n;
+        w->cap_mh = nc;
+    }
+    w->mh[w->n_mh++] = h;
+    return 0;
+}
+
+static int mr_ops_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    double d;
+    if ((k->type == VG_J_NUMBER || k->type == VG_J_STRING) &&
+        vg__json_number(v->tape->src + k->off, k->len, &d) == VIGIE_OK)
+        x->w->mops += d;
+    return 0;
+}
+
+static int mr_folder_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || x->w->n_mfolders >= 32)
+        return 0;
+    size_t l;
+    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
+    vg__buf_adds(x->folders, x->w->n_mfolders ? ",\"" : "\"");
+    vg__buf_add_json_str(x->folders, s, l);
+    vg__buf_addc(x->folders, '"');
+    vg__buf_add(&x->w->mfolders, s, l);
+    vg__buf_addc(&x->w->mfolders, 0);
+    x->w->n_mfolders++;
+    return 0;
+}
+
+static void each_field(worker *w, const vg_eventinfo *ei, const char *field, vg_jval_fn fn,
+                       void *ud)
+{
+    uint32_t n = 1;
+    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
+                                          : &field;
+    for (uint32_t i = 0; i < n; i++)
+        vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, fn, ud);
+}
+
+static bool ensure_mail(worker *w, const vg_eventinfo *ei)
+{
+    if (w->mail_ok)
+        return w->is_mail;
+    w->mail_ok = true;
+    w->is_mail = false;
+    w->n_mh = 0;
+    w->mops = 0;
+    w->n_mfolders = 0;
+    vg__buf_reset(&w->mr_json);
+    vg__buf_reset(&w->mfolders);
+    if (!ei->product || strcmp(ei->product, "m365") != 0)
+        return false;
+    vg_buf *op = &w->ftext;
+    vg__buf_reset(op);
+    field_text(w, ei, "Operation", op);
+    if (!op->data || strcmp(op->data, "MailItemsAccessed") != 0)
+        return false;
+    w->is_mail = true;
+    vg_buf folders, tmp;
+    vg__buf_init(&folders, 0);
+    vg__buf_init(&tmp, 0);
+    mr_ctx x = {w, &tmp, &folders};
+    each_field(w, ei, "Folders.FolderItems.InternetMessageId", mr_id_cb, &x);
+    each_field(w, ei, "OperationCount", mr_ops_cb, &x);
+    each_field(w, ei, "Folders.Path", mr_folder_cb, &x);
+    vg__buf_printf(&w->mr_json, ",\"messages_read\":{\"internet_message_ids\":%u,"
+                                "\"operation_count\":%.0f,\"folders\":[%s]}",
+                   w->n_mh, w->mops, folders.data ? folders.data : "");
+    vg__buf_free(&folders);
+    vg__buf_free(&tmp);
+    return true;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+/* SHA-256 of the record exactly as the reader returned it (the ledger hashes the same). */
+static void ensure_sha(worker *w)
+{
+    if (w->sha_ok)
+        return;
+    SHA256((const unsigned char *)w->b->data.data + w->r->off, w->r->len, w->sha);
+    hex(w->sha, 32, w->sha_hex);
+    w->sha_ok = true;
+}
+
+/* Stable alert id: the same alert on the same record gives the same id in any run. */
+static void alert_id(const char *const *parts, int n, char out[33])
+{
+    vg_buf k;
+    uint8_t d[32];
+    vg__buf_init(&k, 0);
+    for (int i = 0; i < n; i++) {
+        vg__buf_adds(&k, parts[i] ? parts[i] : "");
+        vg__buf_addc(&k, 0);
+    }
+    SHA256((const unsigned char *)k.data, k.len, d);
+    vg__buf_free(&k);
+    hex(d, 16, out);
+}
+
+/* Remember a signal (an alert) raised on the current record, for its session. */
+static int32_t push_signal(worker *w, const char *name, const char *kind, const char *rule,
+                           const char *level, const char *id)
+{
+    batch *b = w->b;
+    if (b->n_sigs == b->cap_sigs) {
+        uint32_t nc = b->cap_sigs ? b->cap_sigs * 2 : 256;
+        struct rsig *n = realloc(b->sigs, nc * sizeof *n);
+        if (!n)
+            return -1;
+        b->sigs = n;
+        b->cap_sigs = nc;
+    }
+    struct rsig *g = &b->sigs[b->n_sigs];
+    g->strs = b->sf_strs.len;
+    g->pend = -1;
+    const char *v[5] = {name, kind, rule, level, id};
+    for (int i = 0; i < 5; i++) {
+        vg__buf_adds(&b->sf_strs, v[i] ? v[i] : "");
+        vg__buf_addc(&b->sf_strs, 0);
+    }
+    return (int32_t)b->n_sigs++;
+}
+
 /* Format one alert for the current record into the batch output. `kind` is "sigma",
- * "new_term" or "indicator"; `extra` holds more JSON members (",\"x\":...") or is NULL. */
-static void format_alert(worker *w, const char *rid, const char *title, const char *level,
-                         const char *const *tags, uint32_t n_tags, const char *kind,
-                         const char *extra)
+ * "new_term", "indicator" or "token"; `extra` holds more JSON members (",\"x\":...") or is
+ * NULL; `signal` names it among the signals of its session. Returns the signal's index. */
+static int32_t format_alert(worker *w, const char *rid, const char *title, const char *level,
+                            const char *const *tags, uint32_t n_tags, const char *kind,
+                            const char *extra, const char *signal)
 {
     scan_ctx *c = w->c;
     batch *b = w->b;
@@ -518,9 +797,17 @@ static void format_alert(worker *w, const char *rid, const char *title, const ch
         const char *const *tags;
         uint32_t n_tags;
     } rv = {rid, title, level, tags, n_tags}, *rule = &rv;
+    ensure_sha(w);
+    char id[33];
+    char tenant[256];
+    snprintf(tenant, sizeof tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 0,
+             ei->tenant ? ei->tenant : "");
+    const char *parts[] = {kind, rid, tenant, w->sha_hex, extra};
+    alert_id(parts, 5, id);
+    int32_t si = push_signal(w, signal ? signal : rid, kind, rid, level, id);
     switch (c->o->format) {
     case FMT_JSONL: {
-        vg__buf_adds(o, "{\"rule\":{\"id\":");
+        vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
         add_json_str_or_null(o, rule->id, rule->id ? strlen(rule->id) : 0);
         vg__buf_adds(o, ",\"title\":");
         add_json_str_or_null(o, rule->title, rule->title ? strlen(rule->title) : 0);
@@ -544,9 +831,10 @@ static void format_alert(worker *w, const char *rid, const char *title, const ch
             vg__buf_adds(o, "null");
         vg__buf_adds(o, ",\"source\":{\"file\":");
         add_json_str_or_null(o, file, strlen(file));
-        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu},\"shape\":\"%s\",\"event\":",
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"},"
+                          "\"shape\":\"%s\",\"event\":",
                        (unsigned long long)r->line, (unsigned long long)r->index,
-                       (unsigned long long)r->offset, vg__shape_name(ei->shape));
+                       (unsigned long long)r->offset, w->sha_hex, vg__shape_name(ei->shape));
         /* the record as read, on one line: raw newlines can only be JSON whitespace */
         size_t start = o->len;
         size_t begin = w->tape.tok[0].off; /* the root object's '{' */
@@ -601,99 +889,7 @@ static void format_alert(worker *w, const char *rid, const char *title, const ch
                        ei->tenant ? ei->tenant : "-", src);
     }
     }
-}
-
-/* What a mail-access record says was read: distinct InternetMessageIds, the summed
- * OperationCount, the folder paths (MailItemsAccessed; any shape, through the field map). */
-typedef struct mr_ctx {
-    vg_buf *tmp;
-    const char *ids[512];
-    size_t id_len[512];
-    uint32_t n_ids, distinct;
-    double ops;
-    vg_buf *folders;
-    uint32_t n_folders;
-} mr_ctx;
-
-static int mr_id_cb(void *ud, const vg_jval *v)
-{
-    mr_ctx *x = ud;
-    const vg_jtok *k = &v->tape->tok[v->tok];
-    if (k->type != VG_J_STRING)
-        return 0;
-    const char *s = v->tape->src + k->off;
-    for (uint32_t i = 0; i < x->n_ids; i++)
-        if (x->id_len[i] == k->len && !memcmp(x->ids[i], s, k->len))
-            return 0;
-    x->distinct++;
-    if (x->n_ids < VG_ARRAY_LEN(x->ids)) {
-        x->ids[x->n_ids] = s;
-        x->id_len[x->n_ids++] = k->len;
-    }
-    return 0;
-}
-
-static int mr_ops_cb(void *ud, const vg_jval *v)
-{
-    mr_ctx *x = ud;
-    const vg_jtok *k = &v->tape->tok[v->tok];
-    double d;
-    if ((k->type == VG_J_NUMBER || k->type == VG_J_STRING) &&
-        vg__json_number(v->tape->src + k->off, k->len, &d) == VIGIE_OK)
-        x->ops += d;
-    return 0;
-}
-
-static int mr_folder_cb(void *ud, const vg_jval *v)
-{
-    mr_ctx *x = ud;
-    const vg_jtok *k = &v->tape->tok[v->tok];
-    if (k->type != VG_J_STRING || x->n_folders >= 32)
-        return 0;
-    size_t l;
-    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
-    vg__buf_adds(x->folders, x->n_folders++ ? ",\"" : "\"");
-    vg__buf_add_json_str(x->folders, s, l);
-    vg__buf_addc(x->folders, '"');
-    return 0;
-}
-
-static void each_field(worker *w, const vg_eventinfo *ei, const char *field, vg_jval_fn fn,
-                       void *ud)
-{
-    uint32_t n = 1;
-    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
-                                          : &field;
-    for (uint32_t i = 0; i < n; i++)
-        vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, fn, ud);
-}
-
-static void messages_read(worker *w, const vg_eventinfo *ei, vg_buf *extra)
-{
-    vg_buf op, folders, tmp;
-    vg__buf_init(&op, 0);
-    field_text(w, ei, "Operation", &op);
-    if (!op.data || strcmp(op.data, "MailItemsAccessed") != 0) {
-        vg__buf_free(&op);
-        return;
-    }
-    vg__buf_free(&op);
-    vg__buf_init(&folders, 0);
-    vg__buf_init(&tmp, 0);
-    mr_ctx *x = calloc(1, sizeof *x);
-    if (!x)
-        return;
-    x->tmp = &tmp;
-    x->folders = &folders;
-    each_field(w, ei, "Folders.FolderItems.InternetMessageId", mr_id_cb, x);
-    each_field(w, ei, "OperationCount", mr_ops_cb, x);
-    each_field(w, ei, "Folders.Path", mr_folder_cb, x);
-    vg__buf_printf(extra, ",\"messages_read\":{\"internet_message_ids\":%u,"
-                          "\"operation_count\":%.0f,\"folders\":[%s]}",
-                   x->distinct, x->ops, folders.data ? folders.data : "");
-    free(x);
-    vg__buf_free(&folders);
-    vg__buf_free(&tmp);
+    return si;
 }
 
 static int on_match(void *ud, uint32_t ri)
@@ -728,12 +924,16 @@ static int on_match(void *ud, uint32_t ri)
         b->alerts++;
         b->by_level[c->rule_level[ri]]++;
     }
-    messages_read(w, ei, &w->extra);
-    format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
-                 nt ? "new_term" : "sigma", w->extra.data);
+    if (ensure_mail(w, ei))
+        vg__buf_adds(&w->extra, w->mr_json.data);
+    int32_t si = format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
+                              nt ? "new_term" : "sigma", w->extra.data,
+                              rule->name ? rule->name : rule->id ? rule->id : rule->title);
     if (nt) {
         b->pend[b->n_pend - 1].out_start = out_start;
         b->pend[b->n_pend - 1].out_end = o->len;
+        if (si >= 0)
+            b->sigs[si].pend = (int32_t)(b->n_pend - 1);
     }
     return 0;
 }
@@ -786,7 +986,7 @@ static int ip_cb(void *ud, const vg_jval *v)
     vg__buf_adds(e, ",\"set\":");
     add_json_str_or_null(e, h.set_id, strlen(h.set_id));
     vg__buf_adds(e, "}");
-    format_alert(x->w, id, title, h.level, h.tags, h.n_tags, "indicator", e->data);
+    format_alert(x->w, id, title, h.level, h.tags, h.n_tags, "indicator", e->data, id);
     x->b->alerts++;
     x->b->by_level[level_index(h.level)]++;
     x->b->ind_hits++;
@@ -862,7 +1062,7 @@ static int tok_cb(void *ud, const vg_jval *v)
     snprintf(x->w->redact_with, sizeof x->w->redact_with, "<redacted sha256:%s>", r.fingerprint);
     char id[64];
     snprintf(id, sizeof id, "token:%s", vg__jwt_verdict_name(r.verdict));
-    format_alert(x->w, id, titles[r.verdict], level, tags, 2, "token", e->data);
+    format_alert(x->w, id, titles[r.verdict], level, tags, 2, "token", e->data, id);
     x->w->redact_len = 0;
     x->b->alerts++;
     x->b->by_level[level_index(level)]++;
@@ -889,13 +1089,9 @@ static void write_out(scan_ctx *c, const char *p, size_t n);
 /* Record the visibility facts of a mailbox read (worker side). */
 static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
 {
-    if (!ei->product || strcmp(ei->product, "m365") != 0)
+    if (!ensure_mail(w, ei))
         return;
     vg_buf *vp = &w->ftext;
-    vg__buf_reset(vp);
-    field_text(w, ei, "Operation", vp);
-    if (!vp->data || strcmp(vp->data, "MailItemsAccessed") != 0)
-        return;
     if (b->n_facts == b->cap_facts) {
         uint32_t nc = b->cap_facts ? b->cap_facts * 2 : 256;
         struct mfact *nf = realloc(b->facts, nc * sizeof *nf);
@@ -918,6 +1114,107 @@ static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
     vg__buf_reset(vp);
     field_text(w, ei, "SessionId", vp);
     f->linkable = tok || (vp->data && strcmp(vp->data, "-") != 0);
+}
+
+/* The first present of several fields, as text ("-" when none). */
+static void first_of(worker *w, const vg_eventinfo *ei, const char *const *fields, size_t n,
+                     vg_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t at = out->len;
+        field_text(w, ei, fields[i], out);
+        if (out->len != at + 1 || out->data[at] != '-')
+            return;
+        out->len = at;
+        out->data[at] = 0;
+    }
+    vg__buf_addc(out, '-');
+}
+
+/* A session fact for the current record (worker side): a mailbox access, a sign-in with
+ * linkable identifiers, or any record that raised an alert. The writer feeds it to the
+ * session combiner in read order. */
+static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei)
+{
+    static const char *const user_fields[] = {
+        "MailboxOwnerUPN", "UserId", "UserPrincipalName", "userPrincipalName", "Username",
+        "userIdentity.arn", "actor.alternateId", "protoPayload.authenticationInfo.principalEmail",
+        "SubjectUserName"};
+    static const char *const mail_session[] = {"SessionId", "AppAccessContext.AADSessionId"};
+    static const char *const mail_token[] = {"AppAccessContext.UniqueTokenId"};
+    static const char *const si_session[] = {"SessionId"};
+    static const char *const si_token[] = {"UniqueTokenIdentifier"};
+    const char *shape = vg__shape_name(ei->shape);
+    bool signin = shape && !strncmp(shape, "signin", 6);
+    bool mail = ensure_mail(w, ei);
+    uint32_t n_sig = b->n_sigs - w->sig0;
+    if (!mail && !signin && !n_sig)
+        return;
+    if (b->n_sf == b->cap_sf) {
+        uint32_t nc = b->cap_sf ? b->cap_sf * 2 : 256;
+        struct sfact *n = realloc(b->sf, nc * sizeof *n);
+        if (!n)
+            return;
+        b->sf = n;
+        b->cap_sf = nc;
+    }
+    struct sfact *f = &b->sf[b->n_sf++];
+    memset(f, 0, sizeof *f);
+    f->rec = ri;
+    f->sig0 = w->sig0;
+    f->n_sig = n_sig;
+    f->mail = mail;
+    f->signin = signin;
+    f->has_time = ei->has_time;
+    f->t = ei->time;
+    f->strs = b->sf_strs.len;
+    vg_buf *o = &b->sf_strs;
+    if (ei->tenant)
+        vg__buf_add(o, ei->tenant, ei->tenant_len);
+    else
+        vg__buf_addc(o, '-');
+    vg__buf_addc(o, 0);
+    first_of(w, ei, user_fields, VG_ARRAY_LEN(user_fields), o);
+    vg__buf_addc(o, 0);
+    if (mail)
+        first_of(w, ei, mail_session, 2, o);
+    else
+        first_of(w, ei, si_session, 1, o);
+    vg__buf_addc(o, 0);
+    if (mail)
+        first_of(w, ei, mail_token, 1, o);
+    else if (signin)
+        first_of(w, ei, si_token, 1, o);
+    else
+        vg__buf_addc(o, '-');
+    vg__buf_addc(o, 0);
+    if (mail) {
+        vg__buf_add(o, w->mfolders.data ? w->mfolders.data : "", w->mfolders.len);
+        f->n_folders = w->n_mfolders;
+        f->ops = w->mops;
+        if (b->n_sf_msgs + w->n_mh > b->cap_sf_msgs) {
+            size_t nc = (b->n_sf_msgs + w->n_mh) * 2 + 256;
+            uint64_t *n = realloc(b->sf_msgs, nc * sizeof *n);
+            if (n) {
+                b->sf_msgs = n;
+                b->cap_sf_msgs = nc;
+            }
+        }
+        if (b->n_sf_msgs + w->n_mh <= b->cap_sf_msgs) {
+            f->msg0 = b->n_sf_msgs;
+            f->n_msg = w->n_mh;
+            memcpy(b->sf_msgs + b->n_sf_msgs, w->mh, w->n_mh * sizeof *w->mh);
+            b->n_sf_msgs += w->n_mh;
+        }
+        vg_buf *ci = &w->ftext;
+        vg__buf_reset(ci);
+        field_text(w, ei, "ClientInfoString", ci);
+        f->rest = ci->data && strstr(ci->data, "Client=REST") != NULL;
+    }
+    if (mail || n_sig) {
+        ensure_sha(w);
+        memcpy(f->sha, w->sha, 32);
+    }
 }
 
 /* Writer side: fold a batch's facts into the per-tenant visibility table. */
@@ -966,6 +1263,181 @@ static void fold_facts(scan_ctx *c, const batch *b)
     }
 }
 
+/* End of run: one combined alert per session group with a primary signal. */
+typedef struct emit_ctx {
+    scan_ctx *c;
+    vg_buf o;
+} emit_ctx;
+
+static int emit_combined(void *ud, const vg_sess_alert *a)
+{
+    emit_ctx *x = ud;
+    scan_ctx *c = x->c;
+    vg_buf *o = &x->o;
+    const char *level = vg__sessions_level_name(a->level);
+    char first[40] = "", last[40] = "", id[33];
+    if (a->first <= a->last) {
+        vg__format_time(a->first, first, sizeof first);
+        vg__format_time(a->last, last, sizeof last);
+    }
+    const char *parts[] = {"combined", a->tenant, a->user, a->session ? a->session : a->day};
+    alert_id(parts, 4, id);
+    /* a title a person reads: the strongest signals first */
+    bool no_si = false, novel = false, tok = false, ind = false;
+    for (uint32_t i = 0; i < a->n_signals; i++) {
+        const vg_sess_signal *g = &a->signals[i];
+        no_si |= !strcmp(g->name, "no_signin");
+        novel |= !strcmp(g->kind, "new_term");
+        tok |= !strcmp(g->kind, "token") || !strncmp(g->name, "consumer", 8);
+        ind |= !strcmp(g->kind, "indicator");
+    }
+    char title[256];
+    snprintf(title, sizeof title, "%s%s%s%s%s", a->mail ? "Mailbox read" : "Activity",
+             no_si ? " with a token no sign-in issued" : "",
+             novel ? (no_si ? ", by an application new to the tenant" : " by an application new to the tenant") : "",
+             tok ? ", forged-token signs" : "", ind ? ", from listed actor infrastructure" : "");
+    c->sess_by_level[a->level]++;
+    c->sess_alerts++;
+    if (c->o->format != FMT_JSONL) {
+        const vg_sess_evidence *e = a->n_evidence ? &a->evidence[0] : NULL;
+        if (c->o->format == FMT_CSV) {
+            vg__buf_printf(o, "%s,%s,vigie:combined,", first, level);
+            add_csv_cell(o, title, strlen(title));
+            vg__buf_addc(o, ',');
+            add_csv_cell(o, a->tenant, strlen(a->tenant));
+            vg__buf_addc(o, ',');
+            if (e)
+                add_csv_cell(o, e->file, strlen(e->file));
+            vg__buf_printf(o, ",%llu,%llu\n", e ? (unsigned long long)e->line : 0ull,
+                           e ? (unsigned long long)e->offset : 0ull);
+        } else {
+            char src[64];
+            const char *base = e ? strrchr(e->file, '/') : NULL;
+            base = base ? base + 1 : e ? e->file : "-";
+            snprintf(src, sizeof src, "%.48s:%llu", base, e ? (unsigned long long)e->line : 0ull);
+            vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", first[0] ? first : "-",
+                           level, title, a->tenant, src);
+        }
+        return 0;
+    }
+    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":\"vigie:combined\",\"title\":", id);
+    add_json_str_or_null(o, title, strlen(title));
+    vg__buf_printf(o, ",\"level\":\"%s\",\"tags\":[%s]},\"kind\":\"combined\",\"tenant\":", level,
+                   a->mail ? "\"attack.collection\",\"attack.t1114.002\"" : "");
+    add_json_str_or_null(o, a->tenant, strlen(a->tenant));
+    vg__buf_adds(o, ",\"user\":");
+    add_json_str_or_null(o, a->user, strlen(a->user));
+    vg__buf_adds(o, ",\"session\":");
+    add_json_str_or_null(o, a->session, a->session ? strlen(a->session) : 0);
+    vg__buf_adds(o, ",\"day\":");
+    add_json_str_or_null(o, a->session ? NULL : a->day, a->session ? 0 : strlen(a->day));
+    vg__buf_adds(o, ",\"time\":");
+    add_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
+    vg__buf_printf(o, ",\"score\":%d,\"signals\":[", a->score);
+    for (uint32_t i = 0; i < a->n_signals; i++) {
+        if (i)
+            vg__buf_addc(o, ',');
+        add_json_str_or_null(o, a->signals[i].name, strlen(a->signals[i].name));
+    }
+    vg__buf_adds(o, "],\"signal_detail\":[");
+    for (uint32_t i = 0; i < a->n_signals; i++) {
+        const vg_sess_signal *g = &a->signals[i];
+        vg__buf_adds(o, i ? ",{\"name\":" : "{\"name\":");
+        add_json_str_or_null(o, g->name, strlen(g->name));
+        vg__buf_adds(o, ",\"kind\":");
+        add_json_str_or_null(o, g->kind, strlen(g->kind));
+        vg__buf_adds(o, ",\"level\":");
+        add_json_str_or_null(o, g->level, strlen(g->level));
+        vg__buf_adds(o, ",\"rule\":");
+        add_json_str_or_null(o, g->rule && *g->rule ? g->rule : NULL, g->rule ? strlen(g->rule) : 0);
+        vg__buf_printf(o, ",\"records\":%llu}", (unsigned long long)g->records);
+    }
+    vg__buf_printf(o, "],\"records\":%llu,\"mail_records\":%llu,"
+                      "\"sign_in_join\":{\"matched\":%llu,\"no_signin\":%llu,\"unlinkable\":%llu}",
+                   (unsigned long long)a->records, (unsigned long long)a->mail,
+                   (unsigned long long)a->matched, (unsigned long long)a->no_signin,
+                   (unsigned long long)a->unlinkable);
+    if (a->mail) {
+        vg__buf_printf(o, ",\"messages_read\":{\"internet_message_ids\":%llu,%s"
+                          "\"operation_count\":%.0f,\"folders\":[",
+                       (unsigned long long)a->messages,
+                       a->messages_capped ? "\"at_least\":true," : "", a->ops);
+        for (uint32_t i = 0; i < a->n_folders; i++) {
+            if (i)
+                vg__buf_addc(o, ',');
+            add_json_str_or_null(o, a->folders[i], strlen(a->folders[i]));
+        }
+        vg__buf_adds(o, "],\"first\":");
+        add_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
+        vg__buf_adds(o, ",\"last\":");
+        add_json_str_or_null(o, last[0] ? last : NULL, strlen(last));
+        vg__buf_addc(o, '}');
+    }
+    for (uint32_t i = 0; i < a->n_evidence; i++) {
+        const vg_sess_evidence *e = &a->evidence[i];
+        char sh[65];
+        hex(e->sha256, 32, sh);
+        if (i == 0) {
+            vg__buf_adds(o, ",\"source\":{\"file\":");
+            add_json_str_or_null(o, e->file, strlen(e->file));
+            vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}"
+                              ",\"evidence\":[",
+                           (unsigned long long)e->line, (unsigned long long)e->index,
+                           (unsigned long long)e->offset, sh);
+        }
+        vg__buf_adds(o, i ? ",{\"file\":" : "{\"file\":");
+        add_json_str_or_null(o, e->file, strlen(e->file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\",\"alerts\":[",
+                       (unsigned long long)e->line, (unsigned long long)e->index,
+                       (unsigned long long)e->offset, sh);
+        for (const char *p = e->alert_ids; p && *p;) {
+            const char *q = strchr(p, ',');
+            size_t l = q ? (size_t)(q - p) : strlen(p);
+            vg__buf_addc(o, p == e->alert_ids ? '"' : ',');
+            if (p != e->alert_ids)
+                vg__buf_addc(o, '"');
+            vg__buf_add(o, p, l);
+            vg__buf_addc(o, '"');
+            p += l + (q ? 1 : 0);
+        }
+        vg__buf_adds(o, "]}");
+    }
+    if (a->n_evidence)
+        vg__buf_printf(o, "],\"evidence_omitted\":%llu", (unsigned long long)a->evidence_omitted);
+    vg__buf_adds(o, "}\n");
+    if (o->len > (1u << 20)) {
+        write_out(c, o->data, o->len);
+        vg__buf_reset(o);
+    }
+    return 0;
+}
+
+static void write_combined(scan_ctx *c)
+{
+    if (!c->sess)
+        return;
+    emit_ctx x = {c, {0}};
+    vg__buf_init(&x.o, 0);
+    vg__sessions_finish(c->sess, emit_combined, &x, &c->sess_stats);
+    if (x.o.len)
+        write_out(c, x.o.data, x.o.len);
+    vg__buf_free(&x.o);
+}
+
+/* A gap record with its stable id (the hash of its content). */
+static void put_gap(scan_ctx *c, vg_buf *o, const char *fmt, ...)
+{
+    char body[1024], id[33];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    const char *parts[] = {"gap", body};
+    alert_id(parts, 2, id);
+    vg__buf_printf(o, "{\"id\":\"%s\",%s}\n", id, body);
+    c->gaps++;
+}
+
 /* End of run: visibility gaps as records of their own ("kind": "gap"). */
 static void write_gaps(scan_ctx *c)
 {
@@ -985,29 +1457,31 @@ static void write_gaps(scan_ctx *c)
                 if (e - d + 1 >= VIS_GAP_DAYS) {
                     vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
                     vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
-                    vg__buf_printf(&o, "{\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
-                                       "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
-                                       "\"detail\":\"no MailItemsAccessed record in these days\"}\n",
-                                   t->tenant, a, z, (long long)(e - d + 1));
-                    c->gaps++;
+                    put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
+                                   "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
+                                   "\"detail\":\"no MailItemsAccessed record in these days\"",
+                            t->tenant, a, z, (long long)(e - d + 1));
                 }
                 d = e;
             }
         }
         if (t->throttled) {
-            vg__buf_printf(&o, "{\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
-                               "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
-                               "after 1,000 in 24 h; reads in that period are not audited\"}\n",
-                           t->tenant, (unsigned long long)t->throttled);
-            c->gaps++;
+            put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
+                           "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
+                           "after 1,000 in 24 h; reads in that period are not audited\"",
+                    t->tenant, (unsigned long long)t->throttled);
         }
         if (t->linkable < t->n) {
-            vg__buf_printf(&o, "{\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
-                               "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
-                               "UniqueTokenId or SessionId: cannot be joined to sign-ins\"}\n",
-                           t->tenant, (unsigned long long)(t->n - t->linkable),
-                           (unsigned long long)t->n);
-            c->gaps++;
+            put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
+                           "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
+                           "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
+                    t->tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
+        }
+        if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
+            put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
+                           "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
+                           "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
+                    t->tenant, (unsigned long long)t->linkable);
         }
     }
     if (o.len && c->o->format == FMT_JSONL)
@@ -1024,6 +1498,10 @@ static void process_batch(worker *w, batch *b)
     vg__buf_reset(&b->nt_strs);
     b->n_pend = 0;
     b->n_facts = 0;
+    b->n_sigs = 0;
+    b->n_sf = 0;
+    b->n_sf_msgs = 0;
+    vg__buf_reset(&b->sf_strs);
     b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
     memset(b->by_level, 0, sizeof b->by_level);
@@ -1058,12 +1536,16 @@ static void process_batch(worker *w, batch *b)
         w->b = b;
         w->r = r;
         w->ei = &ei;
+        w->sha_ok = w->mail_ok = false;
+        w->sig0 = b->n_sigs;
         vg__matcher_run(w->m, &w->tape, &ei, on_match, w);
         if (c->ind)
             match_indicators(w, b, &ei);
         if (c->keys)
             match_tokens(w, b, &ei);
         mail_fact(w, b, &ei);
+        if (c->sess)
+            record_fact(w, b, i, &ei);
     }
 }
 
@@ -1075,6 +1557,8 @@ static int worker_init(worker *w, scan_ctx *c)
     vg__buf_init(&w->tmp, 0);
     vg__buf_init(&w->extra, 0);
     vg__buf_init(&w->ftext, 0);
+    vg__buf_init(&w->mr_json, 0);
+    vg__buf_init(&w->mfolders, 0);
     w->js = vg__jscratch_new();
     w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
     if (!w->js || !w->hits)
@@ -1104,6 +1588,9 @@ static void worker_fini(worker *w)
     vg__buf_free(&w->tmp);
     vg__buf_free(&w->extra);
     vg__buf_free(&w->ftext);
+    vg__buf_free(&w->mr_json);
+    vg__buf_free(&w->mfolders);
+    free(w->mh);
     vg__jtape_free(&w->tape);
 }
 
@@ -1130,6 +1617,75 @@ static void write_out(scan_ctx *c, const char *p, size_t n)
         c->out_error = errno ? errno : EIO;
 }
 
+/* Writer side: a batch's session facts, in read order, into the session combiner. A
+ * first-seen signal counts when its term was new (the alert was kept) or is still novel. */
+static void fold_sessions(scan_ctx *c, batch *b)
+{
+    if (!c->sess)
+        return;
+    vg_sess_signal sigs[64];
+    const char *folders[32];
+    vg_buf ids;
+    vg__buf_init(&ids, 0);
+    for (uint32_t i = 0; i < b->n_sf; i++) {
+        const struct sfact *f = &b->sf[i];
+        const char *tenant = b->sf_strs.data + f->strs;
+        const char *user = tenant + strlen(tenant) + 1;
+        const char *session = user + strlen(user) + 1;
+        const char *token = session + strlen(session) + 1;
+        const char *fp = token + strlen(token) + 1;
+        uint32_t nf = 0;
+        for (uint32_t k = 0; k < f->n_folders && nf < 32; k++) {
+            folders[nf++] = fp;
+            fp += strlen(fp) + 1;
+        }
+        if (f->signin && f->has_time)
+            vg__sessions_signin(c->sess, tenant, session, token, f->t);
+        uint32_t ns = 0;
+        vg__buf_reset(&ids);
+        for (uint32_t k = 0; k < f->n_sig && ns < 64; k++) {
+            const struct rsig *g = &b->sigs[f->sig0 + k];
+            const char *name = b->sf_strs.data + g->strs;
+            const char *kind = name + strlen(name) + 1;
+            const char *rule = kind + strlen(kind) + 1;
+            const char *level = rule + strlen(rule) + 1;
+            const char *id = level + strlen(level) + 1;
+            if (g->pend >= 0) {
+                int st = b->pend[g->pend].state;
+                if (st == VG_NT_KNOWN)
+                    continue;
+                if (st == VG_NT_NOVEL) {
+                    /* seen again while still novel: no alert, a signal one level lower */
+                    id = "";
+                    static const char *const lower[] = {"informational", "informational", "low",
+                                                        "medium", "high"};
+                    int li = level_index(level);
+                    level = li < 5 ? lower[li] : "low";
+                }
+            }
+            sigs[ns++] = (vg_sess_signal){name, kind, rule, level, 1};
+            if (*id) {
+                if (ids.len)
+                    vg__buf_addc(&ids, ',');
+                vg__buf_adds(&ids, id);
+            }
+        }
+        if (!f->mail && !ns)
+            continue;
+        const rec_ref *r = &b->recs[f->rec];
+        vg_sess_rec sr = {.tenant = tenant, .user = user, .session = session, .token = token,
+                          .t = f->t, .has_time = f->has_time, .mail = f->mail,
+                          .rest_client = f->rest, .signals = sigs, .n_signals = ns,
+                          .msgs = b->sf_msgs + f->msg0, .n_msgs = f->n_msg, .ops = f->ops,
+                          .folders = folders, .n_folders = nf, .file = c->in.paths[r->file],
+                          .line = r->line, .index = r->index, .offset = r->offset,
+                          .alert_ids = ids.data};
+        memcpy(sr.sha256, f->sha, 32);
+        vg__sessions_add(c->sess, &sr);
+    }
+    vg__buf_free(&ids);
+}
+
 static void write_batch(scan_ctx *c, batch *b)
 {
     /* first-seen candidates are decided here, in read order, against the shared state */
@@ -1139,8 +1695,10 @@ static void write_batch(scan_ctx *c, batch *b)
         const vg_rule *r = vg__ruleset_rule(c->rs, p->rule);
         const char *group = b->nt_strs.data + p->strs;
         const char *term = group + strlen(group) + 1;
-        bool keep = c->nt && vg__newterms_check(c->nt, r->id ? r->id : (r->title ? r->title : "?"),
-                                                group, term, p->t, r->nt_baseline_s);
+        p->state = c->nt ? vg__newterms_state(c->nt, r->id ? r->id : (r->title ? r->title : "?"),
+                                              group, term, p->t, r->nt_baseline_s)
+                         : VG_NT_KNOWN;
+        bool keep = p->state == VG_NT_NEW;
         write_out(c, b->out.data + at, p->out_start - at);
         if (keep) {
             write_out(c, b->out.data + p->out_start, p->out_end - p->out_start);
@@ -1154,6 +1712,7 @@ static void write_batch(scan_ctx *c, batch *b)
     if (b->out.len > at)
         write_out(c, b->out.data + at, b->out.len - at);
     fold_facts(c, b);
+    fold_sessions(c, b);
     c->events += b->events;
     c->ind_hits += b->ind_hits;
     c->token_findings += b->token_findings;
@@ -1399,6 +1958,15 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
             if (c->by_level[i])
                 fprintf(stderr, ", %s %llu", level_names[i], (unsigned long long)c->by_level[i]);
         fputc('\n', stderr);
+        fprintf(stderr, "vigie: combined alerts (per tenant, user, session): %llu",
+                (unsigned long long)c->sess_alerts);
+        for (int i = 4; i >= 0; i--)
+            if (c->sess_by_level[i])
+                fprintf(stderr, ", %s %llu", vg__sessions_level_name(i),
+                        (unsigned long long)c->sess_by_level[i]);
+        fprintf(stderr, "; mail access without sign-in %llu, unlinkable %llu\n",
+                (unsigned long long)c->sess_stats.no_signin,
+                (unsigned long long)c->sess_stats.unlinkable);
         for (uint32_t i = 0; i < nh && i < 10; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
             fprintf(stderr, "vigie:   %8llu  %-8s  %s\n", (unsigned long long)hits[i].n,
@@ -1429,6 +1997,22 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                                (unsigned long long)c->by_level[i]);
                 first = 0;
             }
+        vg__buf_printf(&s, "},\"combined_alerts\":%llu,\"combined_by_level\":{",
+                       (unsigned long long)c->sess_alerts);
+        first = 1;
+        for (int i = 0; i < 5; i++)
+            if (c->sess_by_level[i]) {
+                vg__buf_printf(&s, "%s\"%s\":%llu", first ? "" : ",", vg__sessions_level_name(i),
+                               (unsigned long long)c->sess_by_level[i]);
+                first = 0;
+            }
+        vg__buf_printf(&s, "},\"sessions\":{\"groups\":%llu,\"evicted\":%llu,\"signins\":%llu,"
+                           "\"no_signin\":%llu,\"unlinkable\":%llu",
+                       (unsigned long long)c->sess_stats.groups,
+                       (unsigned long long)c->sess_stats.evicted,
+                       (unsigned long long)c->sess_stats.signins,
+                       (unsigned long long)c->sess_stats.no_signin,
+                       (unsigned long long)c->sess_stats.unlinkable);
         vg__buf_adds(&s, "},\"top_rules\":[");
         for (uint32_t i = 0; i < nh && i < 20; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
@@ -1602,6 +2186,10 @@ int vg__cmd_scan(int argc, char **argv)
             }
         }
     }
+    if (!o.no_combined && vg__sessions_new(&o.sess, &c.sess) != VIGIE_OK) {
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
     double load_s = vg__now() - t0;
     uint32_t nr = vg__ruleset_count(c.rs);
     c.rule_level = calloc(nr, 1);
@@ -1654,6 +2242,7 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_init(&c.pool[i].data, 0);
         vg__buf_init(&c.pool[i].out, 0);
         vg__buf_init(&c.pool[i].nt_strs, 0);
+        vg__buf_init(&c.pool[i].sf_strs, 0);
         c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
         if (!c.pool[i].recs) {
             ex = VG_EXIT_INPUT;
@@ -1683,6 +2272,7 @@ int vg__cmd_scan(int argc, char **argv)
         for (int i = 0; i < nw; i++)
             pthread_join(workers[i].th, NULL);
     }
+    write_combined(&c);
     write_gaps(&c);
     double elapsed = vg__now() - c.t_start;
     progress(&c, true);
@@ -1702,7 +2292,7 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_INPUT;
     } else if (rex != VG_EXIT_OK || missing_input) {
         ex = VG_EXIT_INPUT;
-    } else if (o.fail_on_alert && c.alerts) {
+    } else if (o.fail_on_alert && (c.alerts || c.sess_alerts)) {
         ex = VG_EXIT_ALERTS;
     }
 out:
@@ -1721,6 +2311,10 @@ out:
             vg__buf_free(&c.pool[i].nt_strs);
             free(c.pool[i].pend);
             free(c.pool[i].facts);
+            free(c.pool[i].sigs);
+            free(c.pool[i].sf);
+            free(c.pool[i].sf_msgs);
+            vg__buf_free(&c.pool[i].sf_strs);
             free(c.pool[i].recs);
         }
         free(c.pool);
@@ -1737,6 +2331,7 @@ out:
     vg__newterms_free(c.nt);
     vg__indicators_free(c.ind);
     vg__keysets_free(c.keys);
+    vg__sessions_free(c.sess);
     for (uint32_t i = 0; i < c.n_vis; i++)
         free(c.vis[i].days);
     free(c.vis);

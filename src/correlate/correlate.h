@@ -28,6 +28,13 @@ void vg__newterms_free(vg_newterms *nt);
 bool vg__newterms_check(vg_newterms *nt, const char *rule_key, const char *group,
                         const char *term, double t, double baseline_s);
 
+/* The same, telling apart a term seen before that is still novel: first seen after the
+ * baseline (it alerted then), less than one baseline period ago (a day when baseline_s is 0).
+ * The state file keeps the novel mark. */
+enum { VG_NT_KNOWN = 0, VG_NT_NEW, VG_NT_NOVEL };
+int vg__newterms_state(vg_newterms *nt, const char *rule_key, const char *group,
+                       const char *term, double t, double baseline_s);
+
 /* Terms not remembered because the limit was reached. */
 uint64_t vg__newterms_dropped(const vg_newterms *nt);
 uint64_t vg__newterms_count(const vg_newterms *nt);
@@ -63,5 +70,87 @@ uint32_t vg__indicators_count(const vg_indicators *x);
  * ("1.2.3.4:443", "[2001:db8::1]:443") or an IPv4-mapped prefix ("::ffff:1.2.3.4"). */
 bool vg__indicators_match_ip(const vg_indicators *x, const char *s, size_t n, double t,
                              vg_indicator_hit *hit);
+
+
+/* ---- sessions: one combined alert per (tenant, user, session or day) -------------------------- */
+
+/* Signals of the records of a session are gathered, sign-ins joined to mailbox access at the
+ * end of input, and each group with at least one primary signal (an alert, or an access no
+ * sign-in issued) is scored into one alert (session.c; scoring in docs/DETECTIONS.md).
+ * Fed in read order by one thread; the strings passed in are copied. */
+typedef struct vg_sessions vg_sessions;
+
+enum { VG_SL_INFO = 0, VG_SL_LOW, VG_SL_MEDIUM, VG_SL_HIGH, VG_SL_CRITICAL };
+
+typedef struct vg_sess_opts {
+    double signin_window_s; /* an id is used up to this long after its last sign-in (1 day) */
+    uint32_t actor_days;    /* bit 0 = Monday; 0: Monday-Friday */
+    int actor_h0, actor_h1; /* UTC hours [h0, h1); both 0: 00-09 (BRIEF.md) */
+} vg_sess_opts;
+
+typedef struct vg_sess_signal {
+    const char *name, *kind, *rule, *level;
+    uint64_t records;
+} vg_sess_signal;
+
+typedef struct vg_sess_evidence {
+    char *file;
+    uint64_t line, index, offset;
+    uint8_t sha256[32];
+    char *alert_ids; /* comma-separated ids of the alerts on this record, or NULL */
+} vg_sess_evidence;
+
+typedef struct vg_sess_rec {
+    const char *tenant, *user, *session, *token; /* NULL or "" when absent */
+    double t;
+    bool has_time;
+    bool mail;        /* a mailbox access record (MailItemsAccessed) */
+    bool rest_client; /* ClientInfoString Client=REST... (supporting only) */
+    const vg_sess_signal *signals; /* alerts raised on this record */
+    uint32_t n_signals;
+    const uint64_t *msgs; /* hashes of its InternetMessageIds */
+    uint32_t n_msgs;
+    double ops;
+    const char *const *folders;
+    uint32_t n_folders;
+    const char *file;
+    uint64_t line, index, offset;
+    uint8_t sha256[32];
+    const char *alert_ids;
+} vg_sess_rec;
+
+typedef struct vg_sess_alert {
+    const char *tenant, *user, *session, *day;
+    double first, last;
+    int level, score;
+    const vg_sess_signal *signals;
+    uint32_t n_signals;
+    uint64_t records, mail, messages;
+    bool messages_capped;
+    double ops;
+    const char *const *folders;
+    uint32_t n_folders;
+    const vg_sess_evidence *evidence;
+    uint32_t n_evidence;
+    uint64_t evidence_omitted, no_signin, unlinkable, matched;
+} vg_sess_alert;
+
+typedef struct vg_sess_stats {
+    uint64_t groups, alerts, by_level[5], evicted, signins, no_signin, unlinkable;
+} vg_sess_stats;
+
+typedef int (*vg_sess_emit)(void *ud, const vg_sess_alert *a);
+
+int vg__sessions_new(const vg_sess_opts *o, vg_sessions **out);
+void vg__sessions_free(vg_sessions *s);
+/* A sign-in with its linkable identifiers (SessionId, UniqueTokenIdentifier). */
+void vg__sessions_signin(vg_sessions *s, const char *tenant, const char *session,
+                         const char *token, double t);
+int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r);
+/* Join, score and emit, in the order groups were created. */
+int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_stats *st);
+bool vg__sessions_tenant_has_signins(const vg_sessions *s, const char *tenant);
+bool vg__sessions_actor_hours(const vg_sess_opts *o, double t);
+const char *vg__sessions_level_name(int level);
 
 #endif

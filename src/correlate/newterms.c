@@ -17,6 +17,7 @@ typedef struct entry {
     uint64_t hash;
     double t;
     bool loaded; /* came from a state file: its baseline is complete */
+    bool novel;  /* a term first seen after its group's baseline (it alerted then) */
 } entry;
 
 typedef struct table {
@@ -132,8 +133,10 @@ static char *join(const char *a, const char *b, const char *c)
 }
 
 static bool remember(vg_newterms *nt, const char *rule, const char *group, const char *term,
-                     double t, bool loaded, bool *is_new, bool *in_baseline, double baseline_s)
+                     double t, bool loaded, bool *is_new, bool *in_baseline, double baseline_s,
+                     entry **term_out)
 {
+    *term_out = NULL;
     char *gk = join(rule, group, NULL), *tk = term ? join(rule, group, term) : NULL;
     bool ok = gk && (tk || !term);
     if (ok) {
@@ -158,7 +161,10 @@ static bool remember(vg_newterms *nt, const char *rule, const char *group, const
                 e = insert(&nt->terms, tk, th, t);
             if (!e)
                 nt->dropped++;
+            else
+                e->novel = !*in_baseline && !loaded;
         }
+        *term_out = e;
     }
     free(gk);
     free(tk);
@@ -168,10 +174,22 @@ static bool remember(vg_newterms *nt, const char *rule, const char *group, const
 bool vg__newterms_check(vg_newterms *nt, const char *rule_key, const char *group,
                         const char *term, double t, double baseline_s)
 {
+    return vg__newterms_state(nt, rule_key, group, term, t, baseline_s) == VG_NT_NEW;
+}
+
+int vg__newterms_state(vg_newterms *nt, const char *rule_key, const char *group,
+                       const char *term, double t, double baseline_s)
+{
     bool is_new = false, in_baseline = true;
-    if (!remember(nt, rule_key, group, term, t, false, &is_new, &in_baseline, baseline_s))
-        return false;
-    return is_new && !in_baseline;
+    entry *e;
+    if (!remember(nt, rule_key, group, term, t, false, &is_new, &in_baseline, baseline_s, &e))
+        return VG_NT_KNOWN;
+    if (is_new)
+        return in_baseline ? VG_NT_KNOWN : VG_NT_NEW;
+    /* seen before: still novel for one baseline period after it first alerted */
+    if (e && e->novel && t - e->t < (baseline_s > 0 ? baseline_s : 86400.0))
+        return VG_NT_NOVEL;
+    return VG_NT_KNOWN;
 }
 
 static void put_json(FILE *f, const char *s, size_t n)
@@ -208,7 +226,7 @@ int vg__newterms_save(const vg_newterms *nt, const char *path)
             if (k) {
                 fputs(",\"term\":", f);
                 put_json(f, s2 + 1, strlen(s2 + 1));
-                fprintf(f, ",\"first_seen\":\"%s\"}\n", when);
+                fprintf(f, ",\"first_seen\":\"%s\"%s}\n", when, e->novel ? ",\"novel\":true" : "");
             } else {
                 fprintf(f, ",\"group_first_seen\":\"%s\"}\n", when);
             }
@@ -254,9 +272,14 @@ int vg__newterms_load(vg_newterms *nt, const char *path, vigie_diag_fn diag, voi
             const char *fsv = fs >= 0 ? vg__json_str(&t, (uint32_t)fs, &fb, &fl) : NULL;
             double when;
             bool is_new, inb;
-            if (rk && gk && fsv && vg__parse_time(fsv, fl, &when) == VIGIE_OK)
-                remember(nt, rk, gk, tk, when, true, &is_new, &inb, 0);
-            else
+            int64_t nv = vg__json_obj_get(&t, 0, "novel", 5);
+            bool novel = nv >= 0 && t.tok[nv].type == VG_J_TRUE;
+            entry *te;
+            if (rk && gk && fsv && vg__parse_time(fsv, fl, &when) == VIGIE_OK) {
+                remember(nt, rk, gk, tk, when, true, &is_new, &inb, 0, &te);
+                if (te && novel)
+                    te->novel = true;
+            } else
                 vg__diag(diag, diag_ud, VIGIE_DIAG_WARNING, VIGIE_JSON, path, line, 0, NULL,
                          "baseline line skipped: needs rule, group and a first_seen time");
             vg__buf_free(&fb);

@@ -54,4 +54,14 @@
  * new terms are still reported but no longer remembered (counted in the summary). */
 #define VG_MAX_NEW_TERMS (4u * 1024u * 1024u)
 
+/* Session groups kept for combined alerts (session.c): a group per session with a signal or
+ * still waiting for its sign-in join; when full the oldest group without a signal is dropped
+ * (counted as "evicted" in the summary). Per group: distinct message ids counted exactly up
+ * to VG_MAX_SESSION_MSGS (then "at least"), evidence records listed up to
+ * VG_MAX_SESSION_EVIDENCE (then counted). Sign-in identifiers remembered: VG_MAX_SIGNIN_IDS. */
+#define VG_MAX_SESSIONS (2u * 1024u * 1024u)
+#define VG_MAX_SESSION_MSGS (1u << 20)
+#define VG_MAX_SESSION_EVIDENCE 256u
+#define VG_MAX_SIGNIN_IDS (16u * 1024u * 1024u)
+
 #endif

@@ -12,7 +12,8 @@ check "same alerts, same order for -j 1 and -j 2" cmp -s "$T/a1.jsonl" "$T/a2.js
 
 python3 - "$T/a1.jsonl" "$T/s1.json" <<'PY' || bad "alert content"
 import json, sys
-alerts = [json.loads(l) for l in open(sys.argv[1])]
+lines = [json.loads(l) for l in open(sys.argv[1])]
+alerts = [a for a in lines if a["kind"] not in ("combined", "gap")]
 s = json.load(open(sys.argv[2]))
 def titles(pred):
     return [a for a in alerts if pred(a)]
@@ -72,7 +73,7 @@ PY
 "$VIGIE" scan -j 1 -q --logsource=all -r "$ROOT/tests/data/rules/keep_marker.yml" "$T/many.ndjson" >"$T/m1"
 "$VIGIE" scan -j 3 -q --logsource=all -r "$ROOT/tests/data/rules/keep_marker.yml" "$T/many.ndjson" >"$T/m3"
 check "-j 3 = -j 1 over 9000 records (5 batches)" cmp -s "$T/m1" "$T/m3"
-check "every 7th record alerted" [ "$(wc -l <"$T/m1")" = 1286 ]
+check "every 7th record alerted" [ "$(grep -vc '"kind":"combined"' "$T/m1")" = 1286 ]
 
 # formats
 "$VIGIE" scan -j 1 --no-progress -q --format csv "$DEMO" >"$T/a.csv"

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * session.c: one combined alert per (tenant, user, session or day). Stage: correlate, fed by
+ * `vigie scan`'s writer in read order.
+ *
+ * The 2023 campaign left, at each victim, a few signals that were weak alone: an application
+ * reading mail for the first time, a token that no sign-in issued, an address on a list, the
+ * actor's working hours. This module gathers them per session (SessionId / AADSessionId; the
+ * token id when only that is known; the UTC day when the record carries neither) and scores
+ * the group. Sign-ins with linkable identifiers are remembered per tenant (a hash set of
+ * SessionId and UniqueTokenIdentifier with their first and last time); at the end of input
+ * every linkable mailbox access is joined to them, so the order of the files does not matter.
+ * An access without identifiers, or in a tenant whose sign-ins were not given, is
+ * "unlinkable": it cannot be cleared, and it counts as a weak signal, never as innocent.
+ *
+ * Memory: a group exists only for records that carry a signal or still need the join (an
+ * access with identifiers not yet seen in sign-ins, or an unlinkable one); benign accesses
+ * whose sign-in is already known cost nothing. Groups are bounded by VG_MAX_SESSIONS (the
+ * oldest group without a signal is dropped first, and counted); per group, distinct message
+ * ids are kept exactly up to VG_MAX_SESSION_MSGS, evidence up to VG_MAX_SESSION_EVIDENCE
+ * records. Scoring is documented in docs/DETECTIONS.md. Not thread-safe.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/correlate.h"
+#include "util/limits.h"
+#include "util/util.h"
+
+#define SIG_MAX 32
+#define PEND_MAX 256
+#define FOLDERS_MAX 32
+
+typedef struct sig {
+    char *name, *kind, *rule;
+    int level; /* VG_SL_* */
+    uint64_t records;
+} sig;
+
+typedef struct pend_id {
+    uint64_t session, token; /* hashes, 0 = absent */
+    double t;
+} pend_id;
+
+typedef struct group {
+    char *key;
+    uint64_t hash;
+    char *tenant, *user, *session, *day;
+    double first, last;
+    uint64_t records, mail, unlinkable, actor_hours, rest;
+    uint64_t seq; /* creation order: output order and eviction age */
+    sig sigs[SIG_MAX];
+    uint32_t n_sigs;
+    pend_id *pend;
+    uint32_t n_pend;
+    uint64_t pend_overflow, matched;
+    uint64_t *msgs; /* open-addressing set of message-id hashes (0 = empty) */
+    uint32_t cap_msgs, n_msgs;
+    bool msgs_capped;
+    double ops;
+    char *folders[FOLDERS_MAX];
+    uint32_t n_folders;
+    vg_sess_evidence *ev;
+    uint32_t n_ev;
+    uint64_t ev_omitted;
+} group;
+
+typedef struct signin {
+    uint64_t hash; /* of tenant \x1f id; 0 = empty */
+    double first, last;
+} signin;
+
+typedef struct tenant_si {
+    char *tenant;
+    uint64_t signins;
+} tenant_si;
+
+struct vg_sessions {
+    vg_sess_opts o;
+    group **g; /* open addressing on group key hash */
+    uint64_t cap, n, seq;
+    signin *si;
+    uint64_t si_cap, si_n;
+    tenant_si *ts;
+    uint32_t n_ts, cap_ts;
+    uint64_t evicted, signins;
+};
+
+static uint64_t fnv(const char *s, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ? h : 1;
+}
+
+static uint64_t id_hash(const char *tenant, const char *id)
+{
+    uint64_t h = fnv(tenant, strlen(tenant), 0xcbf29ce484222325ull);
+    h = fnv("\x1f", 1, h);
+    return fnv(id, strlen(id), h);
+}
+
+static bool present(const char *s)
+{
+    return s && *s && strcmp(s, "-") != 0;
+}
+
+int vg__sessions_new(const vg_sess_opts *o, vg_sessions **out)
+{
+    vg_sessions *s = calloc(1, sizeof *s);
+    if (!s)
+        return VIGIE_NOMEM;
+    if (o)
+        s->o = *o;
+    if (s->o.signin_window_s <= 0)
+        s->o.signin_window_s = 86400;
+    if (!s->o.actor_days)
+        s->o.actor_days = 0x1f; /* Monday to Friday */
+    if (s->o.actor_h0 == 0 && s->o.actor_h1 == 0)
+        s->o.actor_h1 = 9;
+    s->cap = 1024;
+    s->g = calloc(s->cap, sizeof *s->g);
+    s->si_cap = 1024;
+    s->si = calloc(s->si_cap, sizeof *s->si);
+    if (!s->g || !s->si) {
+        vg__sessions_free(s);
+        return VIGIE_NOMEM;
+    }
+    *out = s;
+    return VIGIE_OK;
+}
+
+static void group_free(group *g)
+{
+    if (!g)
+        return;
+    free(g->key);
+    free(g->tenant);
+    free(g->user);
+    free(g->session);
+    free(g->day);
+    for (uint32_t i = 0; i < g->n_sigs; i++) {
+        free(g->sigs[i].name);
+        free(g->sigs[i].kind);
+        free(g->sigs[i].rule);
+    }
+    for (uint32_t i = 0; i < g->n_folders; i++)
+        free(g->folders[i]);
+    for (uint32_t i = 0; i < g->n_ev; i++) {
+        free(g->ev[i].file);
+        free(g->ev[i].alert_ids);
+    }
+    free(g->ev);
+    free(g->pend);
+    free(g->msgs);
+    free(g);
+}
+
+void vg__sessions_free(vg_sessions *s)
+{
+    if (!s)
+        return;
+    for (uint64_t i = 0; i < s->cap; i++)
+        group_free(s->g[i]);
+    free(s->g);
+    free(s->si);
+    for (uint32_t i = 0; i < s->n_ts; i++)
+        free(s->ts[i].tenant);
+    free(s->ts);
+    free(s);
+}
+
+/* ---- sign-ins ------------------------------------------------------------------------------- */
+
+static signin *si_find(vg_sessions *s, uint64_t h, bool add)
+{
+    if (add && (s->si_n + 1) * 2 > s->si_cap) {
+        uint64_t nc = s->si_cap * 2;
+        signin *n = calloc(nc, sizeof *n);
+        if (!n)
+            return NULL;
+        for (uint64_t i = 0; i < s->si_cap; i++)
+            if (s->si[i].hash) {
+                uint64_t j = s->si[i].hash & (nc - 1);
+                while (n[j].hash)
+                    j = (j + 1) & (nc - 1);
+                n[j] = s->si[i];
+            }
+        free(s->si);
+        s->si = n;
+        s->si_cap = nc;
+    }
+    uint64_t j = h & (s->si_cap - 1);
+    while (s->si[j].hash) {
+        if (s->si[j].hash == h)
+            return &s->si[j];
+        j = (j + 1) & (s->si_cap - 1);
+    }
+    if (!add || s->si_n >= VG_MAX_SIGNIN_IDS)
+        return NULL;
+    s->si[j].hash = h;
+    s->si[j].first = INFINITY;
+    s->si[j].last = -INFINITY;
+    s->si_n++;
+    return &s->si[j];
+}
+
+static tenant_si *tenant_entry(vg_sessions *s, const char *tenant, bool add)
+{
+    for (uint32_t i = 0; i < s->n_ts; i++)
+        if (!strcmp(s->ts[i].tenant, tenant))
+            return &s->ts[i];
+    if (!add)
+        return NULL;
+    if (s->n_ts == s->cap_ts) {
+        uint32_t nc = s->cap_ts ? s->cap_ts * 2 : 16;
+        tenant_si *n = realloc(s->ts, nc * sizeof *n);
+        if (!n)
+            return NULL;
+        s->ts = n;
+        s->cap_ts = nc;
+    }
+    tenant_si *t = &s->ts[s->n_ts];
+    t->tenant = strdup(tenant);
+    if (!t->tenant)
+        return NULL;
+    t->signins = 0;
+    s->n_ts++;
+    return t;
+}
+
+void vg__sessions_signin(vg_sessions *s, const char *tenant, const char *session,
+                         const char *token, double t)
+{
+    if (!present(tenant))
+        return;
+    tenant_si *ts = tenant_entry(s, tenant, true);
+    if (ts)
+        ts->signins++;
+    s->signins++;
+    const char *ids[2] = {session, token};
+    for (int k = 0; k < 2; k++) {
+        if (!present(ids[k]))
+            continue;
+        signin *e = si_find(s, id_hash(tenant, ids[k]), true);
+        if (!e)
+            continue;
+        if (t < e->first)
+            e->first = t;
+        if (t > e->last)
+            e->last = t;
+    }
+}
+
+/* A token or session issued at a sign-in is used after it, within the window. */
+static bool signin_covers(vg_sessions *s, uint64_t h, double t)
+{
+    if (!h)
+        return false;
+    signin *e = si_find(s, h, false);
+    return e && t >= e->first - 300 && t <= e->last + s->o.signin_window_s;
+}
+
+/* ---- groups --------------------------------------------------------------------------------- */
+
+static void evict_one(vg_sessions *s);
+
+static group *group_get(vg_sessions *s, const char *key, bool add)
+{
+    uint64_t h = fnv(key, strlen(key), 0xcbf29ce484222325ull);
+    if (add && (s->n + 1) * 2 > s->cap) {
+        uint64_t nc = s->cap * 2;
+        group **n = calloc(nc, sizeof *n);
+        if (!n)
+            return NULL;
+        for (uint64_t i = 0; i < s->cap; i++)
+            if (s->g[i]) {
+                uint64_t j = s->g[i]->hash & (nc - 1);
+                while (n[j])
+                    j = (j + 1) & (nc - 1);
+                n[j] = s->g[i];
+            }
+        free(s->g);
+        s->g = n;
+        s->cap = nc;
+    }
+    uint64_t j = h & (s->cap - 1);
+    while (s->g[j]) {
+        if (s->g[j]->hash == h && !strcmp(s->g[j]->key, key))
+            return s->g[j];
+        j = (j + 1) & (s->cap - 1);
+    }
+    if (!add)
+        return NULL;
+    if (s->n >= VG_MAX_SESSIONS) {
+        evict_one(s);
+        return group_get(s, key, true);
+    }
+    group *g = calloc(1, sizeof *g);
+    if (!g || !(g->key = strdup(key))) {
+        free(g);
+        return NULL;
+    }
+    g->hash = h;
+    g->first = INFINITY;
+    g->last = -INFINITY;
+    g->seq = s->seq++;
+    s->g[j] = g;
+    s->n++;
+    return g;
+}
+
+/* Remove slot i and re-seat the rest of its cluster (linear probing). */
+static void slot_remove(vg_sessions *s, uint64_t i)
+{
+    group_free(s->g[i]);
+    s->g[i] = NULL;
+    s->n--;
+    for (uint64_t j = (i + 1) & (s->cap - 1); s->g[j]; j = (j + 1) & (s->cap - 1)) {
+        group *m = s->g[j];
+        s->g[j] = NULL;
+        uint64_t k = m->hash & (s->cap - 1);
+        while (s->g[k])
+            k = (k + 1) & (s->cap - 1);
+        s->g[k] = m;
+    }
+}
+
+/* Full: drop the oldest group without a signal (else the oldest of all). O(n), rare. */
+static void evict_one(vg_sessions *s)
+{
+    uint64_t best = UINT64_MAX, best_any = UINT64_MAX;
+    for (uint64_t i = 0; i < s->cap; i++) {
+        group *g = s->g[i];
+        if (!g)
+            continue;
+        if (best_any == UINT64_MAX || g->seq < s->g[best_any]->seq)
+            best_any = i;
+        if (!g->n_sigs && (best == UINT64_MAX || g->seq < s->g[best]->seq))
+            best = i;
+    }
+    uint64_t i = best != UINT64_MAX ? best : best_any;
+    if (i != UINT64_MAX) {
+        slot_remove(s, i);
+        s->evicted++;
+    }
+}
+
+static void add_msg(group *g, uint64_t h)
+{
+    if (!h)
+        h = 1;
+    if ((g->n_msgs + 1) * 2 > g->cap_msgs) {
+        if (g->n_msgs >= VG_MAX_SESSION_MSGS) {
+            g->msgs_capped = true;
+            return;
+        }
+        uint32_t nc = g->cap_msgs ? g->cap_msgs * 2 : 64;
+        uint64_t *n = calloc(nc, sizeof *n);
+        if (!n)
+            return;
+        for (uint32_t i = 0; i < g->cap_msgs; i++)
+            if (g->msgs[i]) {
+                uint32_t j = (uint32_t)(g->msgs[i] & (nc - 1));
+                while (n[j])
+                    j = (j + 1) & (nc - 1);
+                n[j] = g->msgs[i];
+            }
+        free(g->msgs);
+        g->msgs = n;
+        g->cap_msgs = nc;
+    }
+    uint32_t j = (uint32_t)(h & (g->cap_msgs - 1));
+    while (g->msgs[j]) {
+        if (g->msgs[j] == h)
+            return;
+        j = (j + 1) & (g->cap_msgs - 1);
+    }
+    g->msgs[j] = h;
+    g->n_msgs++;
+}
+
+static int level_of(const char *lv)
+{
+    static const char *const names[] = {"informational", "low", "medium", "high", "critical"};
+    for (int i = 0; lv && i < 5; i++)
+        if (!strcmp(lv, names[i]))
+            return i;
+    return VG_SL_LOW;
+}
+
+const char *vg__sessions_level_name(int level)
+{
+    static const char *const names[] = {"informational", "low", "medium", "high", "critical"};
+    return level >= 0 && level < 5 ? names[level] : "low";
+}
+
+static void add_sig(group *g, const char *name, const char *kind, const char *rule, int level)
+{
+    for (uint32_t i = 0; i < g->n_sigs; i++)
+        if (!strcmp(g->sigs[i].name, name)) {
+            g->sigs[i].records++;
+            if (level > g->sigs[i].level)
+                g->sigs[i].level = level;
+            return;
+        }
+    if (g->n_sigs == SIG_MAX)
+        return;
+    sig *x = &g->sigs[g->n_sigs];
+    x->name = strdup(name);
+    x->kind = strdup(kind ? kind : "sigma");
+    x->rule = rule ? strdup(rule) : NULL;
+    if (!x->name || !x->kind) {
+        free(x->name);
+        free(x->kind);
+        free(x->rule);
+        return;
+    }
+    x->level = level;
+    x->records = 1;
+    g->n_sigs++;
+}
+
+bool vg__sessions_actor_hours(const vg_sess_opts *o, double t)
+{
+    int64_t day = (int64_t)floor(t / 86400);
+    int wd = (int)(((day + 3) % 7 + 7) % 7); /* 0 = Monday (1970-01-01 was a Thursday) */
+    int hour = (int)((t - (double)day * 86400) / 3600);
+    uint32_t days = o->actor_days ? o->actor_days : 0x1f;
+    int h0 = o->actor_h0, h1 = o->actor_h0 == 0 && o->actor_h1 == 0 ? 9 : o->actor_h1;
+    return (days >> wd & 1) && hour >= h0 && hour < h1;
+}
+
+int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
+{
+    const char *tenant = present(r->tenant) ? r->tenant : "-";
+    const char *user = present(r->user) ? r->user : "-";
+    bool has_session = present(r->session), has_token = present(r->token);
+    bool linkable = has_session || has_token;
+    uint64_t sh = has_session ? id_hash(tenant, r->session) : 0;
+    uint64_t th = has_token ? id_hash(tenant, r->token) : 0;
+    bool known = linkable && r->has_time &&
+                 (signin_covers(s, sh, r->t) || signin_covers(s, th, r->t));
+    /* the group: session, else token, else the UTC day */
+    vg_buf key;
+    vg__buf_init(&key, 0);
+    char day[16] = "-";
+    if (r->has_time) {
+        char iso[40];
+        vg__format_time(r->t, iso, sizeof iso);
+        snprintf(day, sizeof day, "%.10s", iso);
+    }
+    vg__buf_printf(&key, "%s\x1f%s\x1f%s:%s", tenant, user,
+                   has_session ? "s" : has_token ? "t" : "d",
+                   has_session ? r->session : has_token ? r->token : day);
+    group *g = group_get(s, key.data, false);
+    bool wanted = r->n_signals > 0 || (r->mail && (!linkable || !known));
+    if (!g && wanted)
+        g = group_get(s, key.data, true);
+    vg__buf_free(&key);
+    if (!g)
+        return VIGIE_OK;
+    if (!g->tenant) {
+        g->tenant = strdup(tenant);
+        g->user = strdup(user);
+        g->session = has_session ? strdup(r->session) : has_token ? strdup(r->token) : NULL;
+        g->day = strdup(day);
+    }
+    g->records++;
+    if (r->has_time) {
+        if (r->t < g->first)
+            g->first = r->t;
+        if (r->t > g->last)
+            g->last = r->t;
+        if (vg__sessions_actor_hours(&s->o, r->t))
+            g->actor_hours++;
+    }
+    if (r->rest_client)
+        g->rest++;
+    for (uint32_t i = 0; i < r->n_signals; i++)
+        add_sig(g, r->signals[i].name, r->signals[i].kind, r->signals[i].rule,
+                level_of(r->signals[i].level));
+    if (r->mail) {
+        g->mail++;
+        if (!linkable) {
+            g->unlinkable++;
+        } else if (known) {
+            g->matched++;
+        } else if (g->n_pend < PEND_MAX) {
+            if (!g->pend)
+                g->pend = malloc(PEND_MAX * sizeof *g->pend);
+            if (g->pend)
+                g->pend[g->n_pend++] = (pend_id){sh, th, r->has_time ? r->t : NAN};
+        } else {
+            g->pend_overflow++;
+        }
+        for (uint32_t i = 0; i < r->n_msgs; i++)
+            add_msg(g, r->msgs[i]);
+        g->ops += r->ops;
+        for (uint32_t i = 0; i < r->n_folders && g->n_folders < FOLDERS_MAX; i++) {
+            bool dup = false;
+            for (uint32_t k = 0; k < g->n_folders && !dup; k++)
+                dup = !strcmp(g->folders[k], r->folders[i]);
+            if (!dup && (g->folders[g->n_folders] = strdup(r->folders[i])))
+                g->n_folders++;
+        }
+    }
+    /* evidence: every record of the group up to the cap, alerted ones first */
+    if (g->n_ev < VG_MAX_SESSION_EVIDENCE) {
+        vg_sess_evidence *n = realloc(g->ev, (g->n_ev + 1) * sizeof *n);
+        if (n) {
+            g->ev = n;
+            vg_sess_evidence *e = &g->ev[g->n_ev];
+            memset(e, 0, sizeof *e);
+            e->file = strdup(r->file ? r->file : "-");
+            e->line = r->line;
+            e->index = r->index;
+            e->offset = r->offset;
+            memcpy(e->sha256, r->sha256, sizeof e->sha256);
+            if (r->alert_ids && *r->alert_ids)
+                e->alert_ids = strdup(r->alert_ids);
+            g->n_ev++;
+        }
+    } else {
+        g->ev_omitted++;
+    }
+    return VIGIE_OK;
+}
+
+static int grp_cmp(const void *a, const void *b)
+{
+    const group *x = *(group *const *)a, *y = *(group *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int sig_cmp(const void *a, const void *b)
+{
+    const vg_sess_signal *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_stats *st)
+{
+    group **list = malloc((s->n ? s->n : 1) * sizeof *list);
+    if (!list)
+        return VIGIE_NOMEM;
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < s->cap; i++)
+        if (s->g[i])
+            list[n++] = s->g[i];
+    qsort(list, n, sizeof *list, grp_cmp);
+    int rc = VIGIE_OK;
+    if (st) {
+        memset(st, 0, sizeof *st);
+        st->evicted = s->evicted;
+        st->signins = s->signins;
+    }
+    for (uint64_t i = 0; i < n && rc == VIGIE_OK; i++) {
+        group *g = list[i];
+        tenant_si *ts = tenant_entry(s, g->tenant, false);
+        bool have_signins = ts && ts->signins > 0;
+        uint64_t no_signin = 0, unlinked = g->unlinkable + g->pend_overflow;
+        for (uint32_t k = 0; k < g->n_pend; k++) {
+            const pend_id *p = &g->pend[k];
+            bool ok = !isnan(p->t) &&
+                      (signin_covers(s, p->session, p->t) || signin_covers(s, p->token, p->t));
+            if (ok)
+                g->matched++;
+            else if (have_signins)
+                no_signin++;
+            else
+                unlinked++;
+        }
+        if (st) {
+            st->no_signin += no_signin;
+            st->unlinkable += unlinked;
+        }
+        /* signals and score */
+        vg_sess_signal sigs[SIG_MAX + 4];
+        uint32_t ns = 0, primary = 0;
+        int score = 0, top = -1;
+        for (uint32_t k = 0; k < g->n_sigs; k++) {
+            const sig *x = &g->sigs[k];
+            sigs[ns++] = (vg_sess_signal){x->name, x->kind, x->rule,
+                                          vg__sessions_level_name(x->level), x->records};
+            score += x->level;
+            if (x->level >= VG_SL_LOW)
+                primary++;
+            if (x->level > top)
+                top = x->level;
+        }
+        if (no_signin) {
+            sigs[ns++] = (vg_sess_signal){"no_signin", "session", NULL, "high", no_signin};
+            score += 3;
+            primary++;
+            if (VG_SL_MEDIUM > top)
+                top = VG_SL_MEDIUM;
+        }
+        if (!primary)
+            continue; /* supporting evidence never alerts alone */
+        if (unlinked) {
+            sigs[ns++] = (vg_sess_signal){"unlinkable", "supporting", NULL, "low", unlinked};
+            score += 1;
+        }
+        if (g->actor_hours * 2 > g->records) {
+            sigs[ns++] = (vg_sess_signal){"actor_hours", "supporting", NULL, "low", g->actor_hours};
+            score += 1;
+        }
+        if (g->rest) {
+            sigs[ns++] = (vg_sess_signal){"rest_client", "supporting", NULL, "low", g->rest};
+            score += 1;
+        }
+        qsort(sigs, ns, sizeof *sigs, sig_cmp);
+        int level = score >= 8 ? VG_SL_CRITICAL
+                    : score >= 5 ? VG_SL_HIGH
+                    : score >= 3 ? VG_SL_MEDIUM
+                                 : VG_SL_LOW;
+        /* one signal alone keeps its own level: supporting evidence raises the score, never
+         * the level of a lone signal (a new application alone stays medium at most) */
+        if (primary == 1 && level > top)
+            level = top;
+        vg_sess_alert a = {
+            .tenant = g->tenant, .user = g->user, .session = g->session, .day = g->day,
+            .first = g->first, .last = g->last, .level = level, .score = score,
+            .signals = sigs, .n_signals = ns, .records = g->records, .mail = g->mail,
+            .messages = g->n_msgs, .messages_capped = g->msgs_capped, .ops = g->ops,
+            .folders = (const char *const *)g->folders, .n_folders = g->n_folders,
+            .evidence = g->ev, .n_evidence = g->n_ev, .evidence_omitted = g->ev_omitted,
+            .no_signin = no_signin, .unlinkable = unlinked, .matched = g->matched};
+        if (st) {
+            st->alerts++;
+            st->by_level[level]++;
+        }
+        rc = emit(ud, &a);
+    }
+    if (st)
+        st->groups = n;
+    free(list);
+    return rc;
+}
+
+bool vg__sessions_tenant_has_signins(const vg_sessions *s, const char *tenant)
+{
+    for (uint32_t i = 0; i < s->n_ts; i++)
+        if (!strcmp(s->ts[i].tenant, tenant))
+            return s->ts[i].signins > 0;
+    return false;
+}
