@@ -1292,10 +1292,18 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
         ind |= !strcmp(g->kind, "indicator");
     }
     char title[256];
-    snprintf(title, sizeof title, "%s%s%s%s%s", a->mail ? "Mailbox read" : "Activity",
-             no_si ? " with a token no sign-in issued" : "",
-             novel ? (no_si ? ", by an application new to the tenant" : " by an application new to the tenant") : "",
-             tok ? ", forged-token signs" : "", ind ? ", from listed actor infrastructure" : "");
+    int tl = snprintf(title, sizeof title, "%s%s%s%s%s", a->mail ? "Mailbox read" : "Activity",
+                      no_si ? " with a token no sign-in issued" : "",
+                      novel ? (no_si ? ", by an application new to the tenant"
+                                     : " by an application new to the tenant")
+                            : "",
+                      tok ? ", forged-token signs" : "",
+                      ind ? ", from listed actor infrastructure" : "");
+    if (!no_si && !novel && !tok && !ind)
+        for (uint32_t i = 0, k = 0; i < a->n_signals && tl > 0 && (size_t)tl < sizeof title; i++)
+            if (strcmp(a->signals[i].kind, "supporting") != 0)
+                tl += snprintf(title + tl, sizeof title - (size_t)tl, "%s%s", k++ ? ", " : ": ",
+                               a->signals[i].name);
     c->sess_by_level[a->level]++;
     c->sess_alerts++;
     if (c->o->format != FMT_JSONL) {

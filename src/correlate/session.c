@@ -52,19 +52,19 @@ typedef struct group {
     double first, last;
     uint64_t records, mail, unlinkable, actor_hours, rest;
     uint64_t seq; /* creation order: output order and eviction age */
-    sig sigs[SIG_MAX];
-    uint32_t n_sigs;
+    sig *sigs; /* up to SIG_MAX */
+    uint32_t n_sigs, cap_sigs;
     pend_id *pend;
-    uint32_t n_pend;
+    uint32_t n_pend, cap_pend;
     uint64_t pend_overflow, matched;
     uint64_t *msgs; /* open-addressing set of message-id hashes (0 = empty) */
     uint32_t cap_msgs, n_msgs;
     bool msgs_capped;
     double ops;
-    char *folders[FOLDERS_MAX];
+    char **folders; /* up to FOLDERS_MAX */
     uint32_t n_folders;
     vg_sess_evidence *ev;
-    uint32_t n_ev;
+    uint32_t n_ev, cap_ev;
     uint64_t ev_omitted;
 } group;
 
@@ -151,6 +151,8 @@ static void group_free(group *g)
     }
     for (uint32_t i = 0; i < g->n_folders; i++)
         free(g->folders[i]);
+    free(g->folders);
+    free(g->sigs);
     for (uint32_t i = 0; i < g->n_ev; i++) {
         free(g->ev[i].file);
         free(g->ev[i].alert_ids);
@@ -360,7 +362,7 @@ static void add_msg(group *g, uint64_t h)
             g->msgs_capped = true;
             return;
         }
-        uint32_t nc = g->cap_msgs ? g->cap_msgs * 2 : 64;
+        uint32_t nc = g->cap_msgs ? g->cap_msgs * 2 : 16;
         uint64_t *n = calloc(nc, sizeof *n);
         if (!n)
             return;
@@ -411,6 +413,14 @@ static void add_sig(group *g, const char *name, const char *kind, const char *ru
         }
     if (g->n_sigs == SIG_MAX)
         return;
+    if (g->n_sigs == g->cap_sigs) {
+        uint32_t nc = g->cap_sigs ? g->cap_sigs * 2 : 2;
+        sig *n = realloc(g->sigs, nc * sizeof *n);
+        if (!n)
+            return;
+        g->sigs = n;
+        g->cap_sigs = nc;
+    }
     sig *x = &g->sigs[g->n_sigs];
     x->name = strdup(name);
     x->kind = strdup(kind ? kind : "sigma");
@@ -448,16 +458,18 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                  (signin_covers(s, sh, r->t) || signin_covers(s, th, r->t));
     /* the group: session, else token, else the UTC day */
     vg_buf key;
-    vg__buf_init(&key, 0);
+    vg__buf_init(&key, 256);
     char day[16] = "-";
-    if (r->has_time) {
+    if (r->has_time && !linkable) {
         char iso[40];
         vg__format_time(r->t, iso, sizeof iso);
         snprintf(day, sizeof day, "%.10s", iso);
     }
-    vg__buf_printf(&key, "%s\x1f%s\x1f%s:%s", tenant, user,
-                   has_session ? "s" : has_token ? "t" : "d",
-                   has_session ? r->session : has_token ? r->token : day);
+    vg__buf_adds(&key, tenant);
+    vg__buf_addc(&key, '\x1f');
+    vg__buf_adds(&key, user);
+    vg__buf_adds(&key, has_session ? "\x1fs:" : has_token ? "\x1ft:" : "\x1f" "d:");
+    vg__buf_adds(&key, has_session ? r->session : has_token ? r->token : day);
     group *g = group_get(s, key.data, false);
     bool wanted = r->n_signals > 0 || (r->mail && (!linkable || !known));
     if (!g && wanted)
@@ -469,7 +481,15 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
         g->tenant = strdup(tenant);
         g->user = strdup(user);
         g->session = has_session ? strdup(r->session) : has_token ? strdup(r->token) : NULL;
-        g->day = strdup(day);
+        if (!linkable) {
+            g->day = strdup(day);
+        } else if (r->has_time) {
+            char iso[40];
+            vg__format_time(r->t, iso, sizeof iso);
+            g->day = strndup(iso, 10);
+        } else {
+            g->day = strdup("-");
+        }
     }
     g->records++;
     if (r->has_time) {
@@ -492,9 +512,15 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
         } else if (known) {
             g->matched++;
         } else if (g->n_pend < PEND_MAX) {
-            if (!g->pend)
-                g->pend = malloc(PEND_MAX * sizeof *g->pend);
-            if (g->pend)
+            if (g->n_pend == g->cap_pend) {
+                uint32_t nc = g->cap_pend ? g->cap_pend * 2 : 2;
+                pend_id *np = realloc(g->pend, nc * sizeof *np);
+                if (np) {
+                    g->pend = np;
+                    g->cap_pend = nc;
+                }
+            }
+            if (g->n_pend < g->cap_pend)
                 g->pend[g->n_pend++] = (pend_id){sh, th, r->has_time ? r->t : NAN};
         } else {
             g->pend_overflow++;
@@ -502,7 +528,9 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
         for (uint32_t i = 0; i < r->n_msgs; i++)
             add_msg(g, r->msgs[i]);
         g->ops += r->ops;
-        for (uint32_t i = 0; i < r->n_folders && g->n_folders < FOLDERS_MAX; i++) {
+        if (r->n_folders && !g->folders)
+            g->folders = calloc(FOLDERS_MAX, sizeof *g->folders);
+        for (uint32_t i = 0; g->folders && i < r->n_folders && g->n_folders < FOLDERS_MAX; i++) {
             bool dup = false;
             for (uint32_t k = 0; k < g->n_folders && !dup; k++)
                 dup = !strcmp(g->folders[k], r->folders[i]);
@@ -512,9 +540,15 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
     }
     /* evidence: every record of the group up to the cap, alerted ones first */
     if (g->n_ev < VG_MAX_SESSION_EVIDENCE) {
-        vg_sess_evidence *n = realloc(g->ev, (g->n_ev + 1) * sizeof *n);
-        if (n) {
-            g->ev = n;
+        if (g->n_ev == g->cap_ev) {
+            uint32_t nc = g->cap_ev ? g->cap_ev * 2 : 1;
+            vg_sess_evidence *n = realloc(g->ev, nc * sizeof *n);
+            if (n) {
+                g->ev = n;
+                g->cap_ev = nc;
+            }
+        }
+        if (g->n_ev < g->cap_ev) {
             vg_sess_evidence *e = &g->ev[g->n_ev];
             memset(e, 0, sizeof *e);
             e->file = strdup(r->file ? r->file : "-");
@@ -622,7 +656,9 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
                                  : VG_SL_LOW;
         /* one signal alone keeps its own level: supporting evidence raises the score, never
          * the level of a lone signal (a new application alone stays medium at most) */
-        if (primary == 1 && level > top)
+        if (level < top)
+            level = top; /* never below the strongest signal's own level */
+        if (primary == 1)
             level = top;
         vg_sess_alert a = {
             .tenant = g->tenant, .user = g->user, .session = g->session, .day = g->day,
