@@ -949,7 +949,57 @@ typedef struct ip_ctx {
     const vg_eventinfo *ei;
     char seen[8][48];
     int n_seen;
+    bool ua; /* user-agent fields */
+    vg_buf tmp;
 } ip_ctx;
+
+static void indicator_alert(ip_ctx *x, const vg_indicator_hit *hp, const char *type)
+{
+    vg_indicator_hit h = *hp;
+    char title[256];
+    snprintf(title, sizeof title, "%s of %s%s%s%s",
+             x->ua ? "User agent" : "Activity from an address", h.set_name,
+             h.role ? " (" : "", h.role ? h.role : "", h.role ? ")" : "");
+    char id[160];
+    snprintf(id, sizeof id, "indicator:%s", h.set_id);
+    vg_buf *e = &x->w->extra;
+    vg__buf_reset(e);
+    vg__buf_printf(e, ",\"indicator\":{\"type\":\"%s\",\"value\":", type);
+    add_json_str_or_null(e, h.value, strlen(h.value));
+    vg__buf_adds(e, ",\"first_seen\":");
+    add_json_str_or_null(e, h.first_seen, h.first_seen ? strlen(h.first_seen) : 0);
+    vg__buf_adds(e, ",\"last_seen\":");
+    add_json_str_or_null(e, h.last_seen, h.last_seen ? strlen(h.last_seen) : 0);
+    vg__buf_adds(e, ",\"role\":");
+    add_json_str_or_null(e, h.role, h.role ? strlen(h.role) : 0);
+    vg__buf_adds(e, ",\"set\":");
+    add_json_str_or_null(e, h.set_id, strlen(h.set_id));
+    vg__buf_adds(e, "}");
+    format_alert(x->w, id, title, h.level, h.tags, h.n_tags, "indicator", e->data, id);
+    x->b->alerts++;
+    x->b->by_level[level_index(h.level)]++;
+    x->b->ind_hits++;
+}
+
+static int ua_cb(void *ud, const vg_jval *v)
+{
+    ip_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || !x->ei->has_time || x->n_seen >= 8)
+        return 0;
+    size_t l;
+    const char *s = vg__json_str(v->tape, v->tok, &x->tmp, &l);
+    vg_indicator_hit h;
+    if (!vg__indicators_match_ua(x->w->c->ind, s, l, x->ei->time, &h))
+        return 0;
+    /* one alert per indicator and record, however many fields hold the same string */
+    for (int i = 0; i < x->n_seen; i++)
+        if (!strncmp(x->seen[i], h.value, sizeof x->seen[i] - 1))
+            return 0;
+    snprintf(x->seen[x->n_seen++], sizeof x->seen[0], "%s", h.value);
+    indicator_alert(x, &h, "user_agent");
+    return 0;
+}
 
 static int ip_cb(void *ud, const vg_jval *v)
 {
@@ -966,47 +1016,39 @@ static int ip_cb(void *ud, const vg_jval *v)
         x->seen[x->n_seen++][k->len] = 0;
     }
     vg_indicator_hit h;
-    if (!vg__indicators_match_ip(x->w->c->ind, s, k->len, x->ei->time, &h))
-        return 0;
-    char title[256];
-    snprintf(title, sizeof title, "Activity from an address of %s%s%s%s", h.set_name,
-             h.role ? " (" : "", h.role ? h.role : "", h.role ? ")" : "");
-    char id[160];
-    snprintf(id, sizeof id, "indicator:%s", h.set_id);
-    vg_buf *e = &x->w->extra;
-    vg__buf_reset(e);
-    vg__buf_adds(e, ",\"indicator\":{\"type\":\"ip\",\"value\":");
-    add_json_str_or_null(e, h.value, strlen(h.value));
-    vg__buf_adds(e, ",\"first_seen\":");
-    add_json_str_or_null(e, h.first_seen, h.first_seen ? strlen(h.first_seen) : 0);
-    vg__buf_adds(e, ",\"last_seen\":");
-    add_json_str_or_null(e, h.last_seen, h.last_seen ? strlen(h.last_seen) : 0);
-    vg__buf_adds(e, ",\"role\":");
-    add_json_str_or_null(e, h.role, h.role ? strlen(h.role) : 0);
-    vg__buf_adds(e, ",\"set\":");
-    add_json_str_or_null(e, h.set_id, strlen(h.set_id));
-    vg__buf_adds(e, "}");
-    format_alert(x->w, id, title, h.level, h.tags, h.n_tags, "indicator", e->data, id);
-    x->b->alerts++;
-    x->b->by_level[level_index(h.level)]++;
-    x->b->ind_hits++;
+    if (vg__indicators_match_ip(x->w->c->ind, s, k->len, x->ei->time, &h))
+        indicator_alert(x, &h, "ip");
     return 0;
 }
 
 /* Indicators with time windows on the event's address fields. */
 static void match_indicators(worker *w, batch *b, const vg_eventinfo *ei)
 {
+    static const char *const ua_fields[] = {"UserAgent", "userAgent", "user_agent",
+                                            "ClientInfoString", "http_user_agent"};
     ip_ctx x;
+    memset(&x, 0, sizeof x);
     x.w = w;
     x.b = b;
     x.ei = ei;
-    x.n_seen = 0;
     for (size_t f = 0; f < VG_ARRAY_LEN(ip_fields); f++) {
         uint32_t n = 1;
         const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, ip_fields[f], &n);
         for (uint32_t i = 0; i < n; i++)
             vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, ip_cb, &x);
     }
+    if (!vg__indicators_has_ua(w->c->ind))
+        return;
+    x.ua = true;
+    x.n_seen = 0;
+    vg__buf_init(&x.tmp, 0);
+    for (size_t f = 0; f < VG_ARRAY_LEN(ua_fields); f++) {
+        uint32_t n = 1;
+        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, ua_fields[f], &n);
+        for (uint32_t i = 0; i < n; i++)
+            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, ua_cb, &x);
+    }
+    vg__buf_free(&x.tmp);
 }
 
 /* Fields that may carry a bearer token. */

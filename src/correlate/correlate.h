@@ -70,6 +70,11 @@ uint32_t vg__indicators_count(const vg_indicators *x);
  * ("1.2.3.4:443", "[2001:db8::1]:443") or an IPv4-mapped prefix ("::ffff:1.2.3.4"). */
 bool vg__indicators_match_ip(const vg_indicators *x, const char *s, size_t n, double t,
                              vg_indicator_hit *hit);
+/* A user agent seen at time t: equal (ASCII case-insensitive) to a user_agent indicator,
+ * or containing it when the indicator is 16 characters or longer. */
+bool vg__indicators_has_ua(const vg_indicators *x);
+bool vg__indicators_match_ua(const vg_indicators *x, const char *s, size_t n, double t,
+                             vg_indicator_hit *hit);
 
 
 /* ---- sessions: one combined alert per (tenant, user, session or day) -------------------------- */

@@ -32,7 +32,8 @@ typedef struct iset {
 } iset;
 
 typedef struct ind {
-    char addr[48];      /* normalized */
+    char addr[48];      /* normalized; "" for a user agent */
+    char *ua;           /* a user agent (type user_agent), else NULL */
     double from, until; /* window, margin applied */
     char *role, *first, *last;
     uint32_t set;
@@ -44,6 +45,8 @@ struct vg_indicators {
     uint32_t n_sets;
     ind *v;
     uint32_t n, cap;
+    ind *uas; /* user agents: few, scanned in order */
+    uint32_t n_uas, cap_uas;
     bool sorted;
 };
 
@@ -65,6 +68,13 @@ void vg__indicators_free(vg_indicators *x)
         free(x->v[i].first);
         free(x->v[i].last);
     }
+    for (uint32_t i = 0; i < x->n_uas; i++) {
+        free(x->uas[i].ua);
+        free(x->uas[i].role);
+        free(x->uas[i].first);
+        free(x->uas[i].last);
+    }
+    free(x->uas);
     for (uint32_t i = 0; i < x->n_sets; i++) {
         free(x->sets[i].id);
         free(x->sets[i].name);
@@ -80,7 +90,7 @@ void vg__indicators_free(vg_indicators *x)
 
 uint32_t vg__indicators_count(const vg_indicators *x)
 {
-    return x->n;
+    return x->n + x->n_uas;
 }
 
 /* Normalize an address into out (at least 48 bytes); false if it is not an IP address. */
@@ -113,12 +123,12 @@ static bool norm_ip(const char *s, size_t n, char *out)
     return false;
 }
 
-static int add(vg_indicators *x, const char *value, const char *first, const char *last,
-               const char *role, uint32_t set)
+static int add(vg_indicators *x, bool ua, const char *value, const char *first,
+               const char *last, const char *role, uint32_t set)
 {
     ind d;
     memset(&d, 0, sizeof d);
-    if (!norm_ip(value, strlen(value), d.addr))
+    if (ua ? !*value : !norm_ip(value, strlen(value), d.addr))
         return VIGIE_INVAL;
     double f = 0, l = 4e9;
     if (first && vg__parse_time(first, strlen(first), &f) != VIGIE_OK)
@@ -134,17 +144,36 @@ static int add(vg_indicators *x, const char *value, const char *first, const cha
     d.first = first ? strdup(first) : NULL;
     d.last = last ? strdup(last) : NULL;
     d.set = set;
+    if (ua) {
+        if (x->n_uas == x->cap_uas) {
+            uint32_t nc = x->cap_uas ? x->cap_uas * 2 : 8;
+            ind *nv = realloc(x->uas, nc * sizeof *nv);
+            if (!nv)
+                goto nomem;
+            x->uas = nv;
+            x->cap_uas = nc;
+        }
+        if (!(d.ua = strdup(value)))
+            goto nomem;
+        x->uas[x->n_uas++] = d;
+        return VIGIE_OK;
+    }
     if (x->n == x->cap) {
         uint32_t nc = x->cap ? x->cap * 2 : 64;
         ind *nv = realloc(x->v, nc * sizeof *nv);
         if (!nv)
-            return VIGIE_NOMEM;
+            goto nomem;
         x->v = nv;
         x->cap = nc;
     }
     x->v[x->n++] = d;
     x->sorted = false;
     return VIGIE_OK;
+nomem:
+    free(d.role);
+    free(d.first);
+    free(d.last);
+    return VIGIE_NOMEM;
 }
 
 static int cmp_ind(const void *a, const void *b)
@@ -243,11 +272,13 @@ static int load_yaml(vg_indicators *x, const char *name, const char *text, size_
         char *role = scalar(&d, e, "role");
         int arc = VIGIE_INVAL;
         if (type && value && (!strcmp(type, "ipv4") || !strcmp(type, "ipv6") || !strcmp(type, "ip")))
-            arc = add(x, value, first, last, role, set);
+            arc = add(x, false, value, first, last, role, set);
+        else if (type && value && (!strcmp(type, "user_agent") || !strcmp(type, "user-agent")))
+            arc = add(x, true, value, first, last, role, set);
         if (arc)
             vg__diag(diag, ud, VIGIE_DIAG_WARNING, VIGIE_INVAL, name, e ? e->start_mark.line + 1 : 0,
                      e ? e->start_mark.column + 1 : 0, NULL,
-                     "indicator skipped: needs type ipv4|ipv6, an address value and dates "
+                     "indicator skipped: needs type ipv4|ipv6|user_agent, a value and dates "
                      "(YYYY-MM-DD or ISO 8601)");
         free(type), free(value), free(first), free(last), free(role);
     }
@@ -269,6 +300,61 @@ static char *tok_str(const vg_jtape *t, int64_t i)
     char *r = strndup(s, l);
     vg__buf_free(&b);
     return r;
+}
+
+/* The equality comparisons of a STIX pattern that name an address or a user agent:
+ * `ipv4-addr:value`, `ipv6-addr:value`, `network-traffic:src_ref.value` / `dst_ref.value`
+ * (with a single-host CIDR suffix allowed), and
+ * `network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'`. Other
+ * comparisons are ignored (they are not in these logs). Returns how many were added. */
+static uint32_t stix_pattern(vg_indicators *x, const char *pat, const char *from,
+                             const char *until, const char *iname, uint32_t set)
+{
+    uint32_t added = 0;
+    for (const char *p = pat; p && (p = strchr(p, '='));) {
+        /* the object path: the run of non-blank characters before '=' (spaces skipped) */
+        const char *e = p;
+        while (e > pat && e[-1] == ' ')
+            e--;
+        const char *b = e;
+        while (b > pat && b[-1] != ' ' && b[-1] != '[' && b[-1] != '(')
+            b--;
+        /* the quoted value after it, with \' and \\ escapes */
+        const char *q = p + 1;
+        while (*q == ' ')
+            q++;
+        p++;
+        if (*q != '\'')
+            continue;
+        char v[1024];
+        size_t n = 0;
+        for (q++; *q && *q != '\''; q++) {
+            if (*q == '\\' && q[1])
+                q++;
+            if (n + 1 < sizeof v)
+                v[n++] = *q;
+        }
+        if (!*q)
+            break;
+        v[n] = 0;
+        p = q + 1;
+        size_t pl = (size_t)(e - b);
+        bool ip = false;
+        static const char *const ip_paths[] = {"ipv4-addr:value", "ipv6-addr:value",
+                                               "network-traffic:src_ref.value",
+                                               "network-traffic:dst_ref.value"};
+        for (size_t k = 0; k < sizeof ip_paths / sizeof *ip_paths; k++)
+            ip |= pl == strlen(ip_paths[k]) && !memcmp(b, ip_paths[k], pl);
+        bool ua = pl >= 12 && vg__ascii_ieq(e - 12, 12, "'User-Agent'", 12);
+        if (ip) {
+            char *slash = strchr(v, '/');
+            if (slash && (!strcmp(slash, "/32") || !strcmp(slash, "/128")))
+                *slash = 0;
+        }
+        if ((ip || ua) && add(x, ua, v, from, until, iname, set) == VIGIE_OK)
+            added++;
+    }
+    return added;
 }
 
 static int load_stix(vg_indicators *x, const char *name, const char *text, size_t len,
@@ -301,26 +387,12 @@ static int load_stix(vg_indicators *x, const char *name, const char *text, size_
         char *from = tok_str(&t, vg__json_obj_get(&t, i, "valid_from", 10));
         char *until = tok_str(&t, vg__json_obj_get(&t, i, "valid_until", 11));
         char *iname = tok_str(&t, vg__json_obj_get(&t, i, "name", 4));
-        /* every "ipv4-addr:value = '...'" / "ipv6-addr:value = '...'" of the pattern */
-        for (const char *p = pat; p && (p = strstr(p, "-addr:value"));) {
-            const char *q = strchr(p, '\'');
-            const char *e = q ? strchr(q + 1, '\'') : NULL;
-            if (!e)
-                break;
-            char v[64];
-            snprintf(v, sizeof v, "%.*s", (int)(e - q - 1), q + 1);
-            char *slash = strchr(v, '/');
-            if (slash && (!strcmp(slash, "/32") || !strcmp(slash, "/128")))
-                *slash = 0;
-            if (add(x, v, from, until, iname, set) == VIGIE_OK)
-                added++;
-            p = e + 1;
-        }
+        added += stix_pattern(x, pat, from, until, iname, set);
         free(type), free(pat), free(from), free(until), free(iname);
     }
     if (!added)
         vg__diag(diag, ud, VIGIE_DIAG_WARNING, VIGIE_INVAL, name, 0, 0, NULL,
-                 "STIX: no indicator with an ipv4-addr or ipv6-addr value pattern");
+                 "STIX: no indicator with an address or user-agent comparison in its pattern");
     vg__jtape_free(&t);
     return VIGIE_OK;
 }
@@ -386,4 +458,38 @@ bool vg__indicators_match_ip(const vg_indicators *x, const char *s, size_t n, do
         return true;
     }
     return false;
+}
+
+bool vg__indicators_match_ua(const vg_indicators *x, const char *s, size_t n, double t,
+                             vg_indicator_hit *hit)
+{
+    if (!x || !x->n_uas || !n)
+        return false;
+    for (uint32_t i = 0; i < x->n_uas; i++) {
+        const ind *d = &x->uas[i];
+        size_t l = strlen(d->ua);
+        bool m = l == n && vg__ascii_ieq(s, n, d->ua, l);
+        /* a long published string also matches inside a longer field (ClientInfoString) */
+        for (size_t k = 0; !m && l >= 16 && k + l <= n; k++)
+            m = vg__ascii_ieq(s + k, l, d->ua, l);
+        if (!m || t < d->from || t >= d->until)
+            continue;
+        const iset *st = &x->sets[d->set];
+        hit->set_id = st->id;
+        hit->set_name = st->name;
+        hit->level = st->level;
+        hit->tags = (const char *const *)st->tags;
+        hit->n_tags = st->n_tags;
+        hit->role = d->role;
+        hit->value = d->ua;
+        hit->first_seen = d->first;
+        hit->last_seen = d->last;
+        return true;
+    }
+    return false;
+}
+
+bool vg__indicators_has_ua(const vg_indicators *x)
+{
+    return x && x->n_uas > 0;
 }

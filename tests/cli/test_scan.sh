@@ -130,4 +130,33 @@ check "indicators: set level used" grep -q '"level":"high"' "$T/ind.out"
 "$VIGIE" scan -q -r "$ROOT/rules/aws" --indicators "$T/ind.yml" --indicator-margin 0 \
   --summary-json "$T/ind0.sum" "$T/ind.ndjson" >/dev/null
 check "indicators: no margin, 2 hits" [ "$(json_get "$T/ind0.sum" indicator_hits)" = 2 ]
+
+# user agents and network-traffic patterns: YAML user_agent, STIX http-request-ext header and
+# network-traffic:src_ref.value; inside windows only; a long string also inside a longer field
+cat >"$T/ua.yml" <<'YML'
+name: ua set
+id: ua-set
+indicators:
+  - {type: user_agent, value: "Mozilla/5.0 (X11; Linux x86_64) TestActor/1.0", first_seen: 2023-06-10, last_seen: 2023-06-12}
+YML
+cat >"$T/ua.stix.json" <<'JSN'
+{"type":"bundle","id":"bundle--1b3e1c55-7c2f-4b7e-9a0e-2b0a8f6a1c11","objects":[
+ {"type":"indicator","spec_version":"2.1","id":"indicator--5f1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+  "created":"2023-07-14T00:00:00Z","modified":"2023-07-14T00:00:00Z","name":"scripted client",
+  "pattern":"[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'python-requests/2.31.0 \\'x\\''] OR [network-traffic:src_ref.value = '192.0.2.44']",
+  "pattern_type":"stix","valid_from":"2023-06-01T00:00:00Z","valid_until":"2023-06-30T00:00:00Z"}]}
+JSN
+printf '%s\n' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-11T10:00:00Z","userAgent":"Mozilla/5.0 (X11; Linux x86_64) TestActor/1.0"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-08-11T10:00:00Z","userAgent":"Mozilla/5.0 (X11; Linux x86_64) TestActor/1.0"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-11T10:00:00Z","userAgent":"[aws-cli] Mozilla/5.0 (X11; Linux x86_64) TestActor/1.0 extra"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-11T10:00:00Z","userAgent":"python-requests/2.31.0 '"'"'x'"'"'"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-11T10:00:00Z","userAgent":"python-requests/2.31.0"}' \
+ '{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2023-06-11T10:00:00Z","sourceIPAddress":"192.0.2.44"}' \
+ >"$T/ua.ndjson"
+"$VIGIE" scan -q -r "$ROOT/rules/aws" --indicators "$T/ua.yml" --indicators "$T/ua.stix.json" \
+  --summary-json "$T/ua.sum" "$T/ua.ndjson" >"$T/ua.out"
+check "user agents: exit 0" [ $? = 0 ]
+check "user agents: 4 hits (got $(json_get "$T/ua.sum" indicator_hits))" [ "$(json_get "$T/ua.sum" indicator_hits)" = 4 ]
+check "user agents: typed user_agent" grep -q '"type":"user_agent"' "$T/ua.out"
 finish
