@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vg_indicator_hit h;
         vg__indicators_match_ip(x, "195.26.87.219", 13, 1686624077.0, &h);
         vg__indicators_match_ip(x, "[2001:db8::1]:443", 17, 1686624077.0, &h);
-        vg__indicators_match_ua(x, "Mozilla/5.0 a'b python-requests", 34, 1686624077.0, &h);
+        const char *ua = "Mozilla/5.0 a'b python-requests";
+        vg__indicators_match_ua(x, ua, strlen(ua), 1686624077.0, &h);
         vg__indicators_free(x);
     }
     unlink(path);
