@@ -141,6 +141,22 @@ typedef enum {
     VG_CORR_TEMPORAL_ORDERED, VG_CORR_VALUE_SUM, VG_CORR_VALUE_AVG, VG_CORR_VALUE_PERCENTILE
 } vg_corr_type;
 
+/* Field-name aliases of a correlation (`aliases:`): one alias name stands for a different
+ * field in each referenced rule. `rules[i]` (a rule id or name, as written) uses field
+ * `fields[i]`. A group-by name that is an alias is read, for an event of rule R, from the
+ * field the alias gives for R. */
+typedef struct vg_corr_alias {
+    const char *name;
+    const char **rules;  /* rule id or name, as written */
+    const char **fields; /* field for that rule */
+    uint32_t n;
+} vg_corr_alias;
+
+typedef struct vg_corr_aliases {
+    vg_corr_alias *v;
+    uint32_t n;
+} vg_corr_aliases;
+
 typedef struct vg_correlation {
     uint8_t type;            /* vg_corr_type */
     const char **rules;      /* referenced rule ids or names */
@@ -153,8 +169,7 @@ typedef struct vg_correlation {
     double gt, gte, lt, lte, eq;
     double percentile;       /* value_percentile */
     bool generate;
-    const char *aliases_yaml; /* raw aliases mapping, re-read by correlate (may be NULL) */
-    const void *aliases;     /* opaque: filled by the loader (see rule_int.h) */
+    const vg_corr_aliases *aliases; /* NULL when the correlation has no `aliases` */
 } vg_correlation;
 
 /* ---- the rule ---------------------------------------------------------------------------- */

@@ -40,22 +40,6 @@ int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, vo
                    yaml_err *err);
 const ynode *vg__ynode_get(const ynode *map, const char *key);
 
-/* What vg_correlation.aliases points to (NULL when the correlation has no `aliases`): for
- * each alias name, the field that stands for it in each referenced rule. The same mapping is
- * also in vg_correlation.aliases_yaml as normalized block YAML (`name:` then two-space
- * indented `rule: "field"` lines, values double-quoted with JSON escapes). */
-typedef struct vg_corr_alias {
-    const char *name;
-    const char **rules;  /* rule id or name, as written */
-    const char **fields; /* field for that rule */
-    uint32_t n;
-} vg_corr_alias;
-
-typedef struct vg_corr_aliases {
-    vg_corr_alias *v;
-    uint32_t n;
-} vg_corr_aliases;
-
 /* Error position and message while converting a rule. */
 typedef struct rule_err {
     uint32_t line, col;

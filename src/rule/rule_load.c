@@ -387,7 +387,7 @@ static double parse_timespan(const char *s)
     }
 }
 
-/* correlation `aliases:` -> vg_corr_aliases (opaque in rule.h) and normalized YAML text */
+/* correlation `aliases:` -> vg_corr_aliases (rule.h): alias name -> rule -> field */
 static int build_aliases(vg_ruleload *rl, const ynode *al, vg_correlation *k, rule_err *err)
 {
     if (al->type != YN_MAP || al->n_kids == 0) {
@@ -397,65 +397,45 @@ static int build_aliases(vg_ruleload *rl, const ynode *al, vg_correlation *k, ru
         snprintf(err->msg, sizeof err->msg, "correlation aliases must be a map of maps");
         return err->rc;
     }
-    int rc = VIGIE_OK, brc = VIGIE_OK;
-    vg_buf text;
-    vg__buf_init(&text, VG_MAX_RULE_FILE_BYTES);
     vg_corr_aliases *out = vg__arena_alloc(rl->a, sizeof *out);
     uint32_t n = al->n_kids / 2;
-    if (!out || !(out->v = vg__arena_alloc(rl->a, n * sizeof *out->v))) {
-        rc = VIGIE_NOMEM;
-        goto out;
-    }
+    if (!out || !(out->v = vg__arena_alloc(rl->a, n * sizeof *out->v)))
+        return VIGIE_NOMEM;
     for (uint32_t i = 0; i < n; i++) {
         const ynode *name = al->kids[2 * i], *m = al->kids[2 * i + 1];
         if (name->type != YN_SCALAR || m->type != YN_MAP || m->n_kids == 0) {
-            err->rc = rc = VIGIE_RULE;
+            err->rc = VIGIE_RULE;
             err->line = m->line;
             err->col = m->col;
             snprintf(err->msg, sizeof err->msg,
                      "correlation alias must map each rule to a field name");
-            goto out;
+            return err->rc;
         }
         vg_corr_alias *a = &out->v[out->n++];
         uint32_t nr = m->n_kids / 2;
         a->name = scalar_str(rl->a, name);
         a->rules = vg__arena_alloc(rl->a, nr * sizeof(char *));
         a->fields = vg__arena_alloc(rl->a, nr * sizeof(char *));
-        if (!a->name || !a->rules || !a->fields) {
-            rc = VIGIE_NOMEM;
-            goto out;
-        }
-        brc |= vg__buf_addc(&text, '"');
-        brc |= vg__buf_add_json_str(&text, name->value, name->len);
-        brc |= vg__buf_adds(&text, "\":\n");
+        if (!a->name || !a->rules || !a->fields)
+            return VIGIE_NOMEM;
         for (uint32_t j = 0; j < nr; j++) {
             const ynode *rk = m->kids[2 * j], *fv = m->kids[2 * j + 1];
             if (rk->type != YN_SCALAR || fv->type != YN_SCALAR || !fv->len) {
-                err->rc = rc = VIGIE_RULE;
+                err->rc = VIGIE_RULE;
                 err->line = fv->line;
                 err->col = fv->col;
                 snprintf(err->msg, sizeof err->msg, "correlation alias '%s': rule: field",
                          a->name);
-                goto out;
+                return err->rc;
             }
             a->rules[a->n] = scalar_str(rl->a, rk);
             a->fields[a->n++] = scalar_str(rl->a, fv);
-            brc |= vg__buf_adds(&text, "  \"");
-            brc |= vg__buf_add_json_str(&text, rk->value, rk->len);
-            brc |= vg__buf_adds(&text, "\": \"");
-            brc |= vg__buf_add_json_str(&text, fv->value, fv->len);
-            brc |= vg__buf_adds(&text, "\"\n");
+            if (!a->rules[a->n - 1] || !a->fields[a->n - 1])
+                return VIGIE_NOMEM;
         }
     }
-    if (brc || !text.data ||
-        !(k->aliases_yaml = vg__arena_strndup(rl->a, text.data, text.len))) {
-        rc = VIGIE_NOMEM;
-        goto out;
-    }
     k->aliases = out;
-out:
-    vg__buf_free(&text);
-    return rc;
+    return VIGIE_OK;
 }
 
 static int build_correlation(vg_ruleload *rl, const ynode *c, uint32_t doc_line, vg_rule *r,

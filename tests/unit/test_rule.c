@@ -599,8 +599,15 @@ static void test_correlation_details(void)
                            "      b: dst\n");
     const vg_rule *r = vg__ruleload_get(rl, 0);
     CHECK(r && r->corr->type == VG_CORR_TEMPORAL_ORDERED && r->corr->n_group_by == 1);
-    if (r)
-        CHECK_EQ_STR(r->corr->aliases_yaml, "\"ip\":\n  \"a\": \"src\"\n  \"b\": \"dst\"\n");
+    const vg_corr_aliases *al = r ? r->corr->aliases : NULL;
+    CHECK(al && al->n == 1 && al->v[0].n == 2);
+    if (al && al->n == 1 && al->v[0].n == 2) {
+        CHECK_EQ_STR(al->v[0].name, "ip");
+        CHECK_EQ_STR(al->v[0].rules[0], "a");
+        CHECK_EQ_STR(al->v[0].fields[0], "src");
+        CHECK_EQ_STR(al->v[0].rules[1], "b");
+        CHECK_EQ_STR(al->v[0].fields[1], "dst");
+    }
     vg__ruleload_free(rl);
 }
 

@@ -444,14 +444,20 @@ static void test_correlation_vectors_load(void)
                     continue;
                 n_corr++;
                 CHECK(r->corr->n_rules >= 1 && r->corr->timespan > 0);
-                if (r->corr->aliases_yaml) {
+                const vg_corr_aliases *al = r->corr->aliases;
+                if (al)
                     n_alias++;
-                    CHECK(r->corr->aliases != NULL);
+                if (!strcmp(v.id, "alias-basic")) {
+                    CHECK(al && al->n == 1 && al->v[0].n == 2);
+                    if (al && al->n == 1 && al->v[0].n == 2) {
+                        const vg_corr_alias *a = &al->v[0];
+                        CHECK_EQ_STR(a->name, "internal_ip");
+                        CHECK_EQ_STR(a->rules[0], "internal_error");
+                        CHECK_EQ_STR(a->fields[0], "destination.ip");
+                        CHECK_EQ_STR(a->rules[1], "new_network_connection");
+                        CHECK_EQ_STR(a->fields[1], "source.ip");
+                    }
                 }
-                if (!strcmp(v.id, "alias-basic"))
-                    CHECK_EQ_STR(r->corr->aliases_yaml,
-                                 "\"internal_ip\":\n  \"internal_error\": \"destination.ip\"\n"
-                                 "  \"new_network_connection\": \"source.ip\"\n");
             }
             vg__ruleload_free(rl);
         }
