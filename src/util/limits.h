@@ -64,4 +64,19 @@
 #define VG_MAX_SESSION_EVIDENCE 256u
 #define VG_MAX_SIGNIN_IDS (16u * 1024u * 1024u)
 
+/* Sigma correlation rules (src/correlate/corr.c, docs/internals/correlation.md).
+ * VG_CORR_MAX_GROUPS: default most groups (distinct group-by values) kept per correlation
+ * rule; when full, the least recently updated group is evicted (counted in the stats).
+ * VG_CORR_MAX_GROUP_EVENTS: most window entries one group keeps (a power of two); past it,
+ * event_count/value_sum/value_avg merge their two oldest entries (counts stay exact, the
+ * oldest events expire a little later) and the other types forget their oldest entry
+ * (counted as overflow). Entries are 32 bytes and grow on demand, so the worst case per
+ * correlation rule is 16,384 x 1,024 x 32 B = 512 MiB (value_count adds up to 24 KiB per
+ * group for its distinct-value table); typical groups hold a handful of entries.
+ * VG_CORR_MAX_ALERT_REFS: most contributing event references one alert carries (the newest
+ * ones; the alert also gives the total). */
+#define VG_CORR_MAX_GROUPS 16384u
+#define VG_CORR_MAX_GROUP_EVENTS 1024u
+#define VG_CORR_MAX_ALERT_REFS 32u
+
 #endif
