@@ -377,7 +377,7 @@ static int group_get(corr *k, group **out)
     uint64_t h = hash_bytes(key, len);
     if (k->n_buckets) {
         for (group *g = k->buckets[h & (k->n_buckets - 1)]; g; g = g->hnext) {
-            if (g->hash == h && g->key_len == len && !memcmp(g->key, key, len)) {
+            if (g->hash == h && g->key_len == len && (!len || !memcmp(g->key, key, len))) {
                 lru_unlink(k, g);
                 lru_front(k, g);
                 *out = g;
