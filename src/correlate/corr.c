@@ -29,29 +29,29 @@ typedef struct entry {
         double num;  /* value_sum/avg/percentile: the value (merged: the sum) */
         uint64_t vh; /* value_count: hash of the value text */
     } u;
-    uint64_t ref;    /* caller's event_ref (merged: the newest one) */
-    uint32_t n;      /* matches this entry stands for */
-    uint32_t slot;   /* referenced-rule slot (temporal types) */
+    uint64_t ref;  /* caller's event_ref (merged: the newest one) */
+    uint32_t n;    /* matches this entry stands for */
+    uint32_t slot; /* referenced-rule slot (temporal types) */
 } entry;
 
 typedef struct group {
     struct group *hnext;       /* hash chain */
     struct group *prev, *next; /* LRU list, head = most recently updated */
     uint64_t hash;
-    char *key;                 /* group values: per group-by field, u32 length + bytes */
+    char *key; /* group values: per group-by field, u32 length + bytes */
     uint32_t key_len, key_cap;
-    entry *ring;               /* cap entries, a power of two; logical i at (head+i)&(cap-1) */
+    entry *ring; /* cap entries, a power of two; logical i at (head+i)&(cap-1) */
     uint32_t cap, head, n, win;
-    double newest;             /* newest t accepted (-inf when none) */
-    uint64_t cnt;              /* sum of entry n over [win, n) */
-    double sum;                /* sum of u.num over [win, n) (value_sum/avg) */
-    uint32_t distinct;         /* value_count: distinct hashes; temporal: slots with cnt > 0 */
-    uint64_t last_ref;         /* event_ref of the last match accepted (dedupe) */
+    double newest;     /* newest t accepted (-inf when none) */
+    uint64_t cnt;      /* sum of entry n over [win, n) */
+    double sum;        /* sum of u.num over [win, n) (value_sum/avg) */
+    uint32_t distinct; /* value_count: distinct hashes; temporal: slots with cnt > 0 */
+    uint64_t last_ref; /* event_ref of the last match accepted (dedupe) */
     bool has_last;
-    uint32_t *slot_cnt;        /* temporal types: entries per slot over [win, n) */
-    uint64_t *vkey;            /* value_count: open addressing, 0 = empty */
+    uint32_t *slot_cnt; /* temporal types: entries per slot over [win, n) */
+    uint64_t *vkey;     /* value_count: open addressing, 0 = empty */
     uint32_t *vcnt;
-    uint32_t vcap;             /* 2 x cap */
+    uint32_t vcap; /* 2 x cap */
 } group;
 
 typedef struct corr {
@@ -62,14 +62,14 @@ typedef struct corr {
     const vg_rule **slot_rule; /* n_slots */
     uint32_t *seq;             /* temporal_ordered: slot of each listed rule */
     uint32_t n_seq;
-    const char **gb_field;     /* [slot * n_group_by + i]: field to read (aliases applied) */
-    const char **val_field;    /* [slot]: condition.field to read */
-    double pct;                /* value_percentile: 0..100 */
+    const char **gb_field;  /* [slot * n_group_by + i]: field to read (aliases applied) */
+    const char **val_field; /* [slot]: condition.field to read */
+    double pct;             /* value_percentile: 0..100 */
     uint32_t max_groups, n_groups, n_buckets;
     group **buckets;
     group *lru_head, *lru_tail;
-    vg_buf key, disp;          /* scratch: group key being built; alert group text */
-    const char **gv;           /* n_group_by: values of the group being fed (into key) */
+    vg_buf key, disp; /* scratch: group key being built; alert group text */
+    const char **gv;  /* n_group_by: values of the group being fed (into key) */
     uint32_t *gl;
     vg_corr_stats st;
 } corr;
@@ -95,9 +95,9 @@ struct vg_corr {
     double lateness;
     bool reset;
     uint64_t refs[VG_CORR_MAX_ALERT_REFS];
-    double *dscr;        /* VG_CORR_MAX_GROUP_EVENTS: percentile values */
-    uint64_t *hscr;      /* VG_CORR_MAX_GROUP_EVENTS: value hashes of a late scan */
-    uint8_t *sscr;       /* max slots: temporal slots seen in a late scan */
+    double *dscr;   /* VG_CORR_MAX_GROUP_EVENTS: percentile values */
+    uint64_t *hscr; /* VG_CORR_MAX_GROUP_EVENTS: value hashes of a late scan */
+    uint8_t *sscr;  /* max slots: temporal slots seen in a late scan */
 };
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -188,14 +188,19 @@ static void tot_add(const corr *k, group *g, const entry *e)
     g->cnt += e->n;
     switch (k->k->type) {
     case VG_CORR_VALUE_SUM:
-    case VG_CORR_VALUE_AVG: g->sum += e->u.num; break;
-    case VG_CORR_VALUE_COUNT: vt_add(g, e->u.vh); break;
+    case VG_CORR_VALUE_AVG:
+        g->sum += e->u.num;
+        break;
+    case VG_CORR_VALUE_COUNT:
+        vt_add(g, e->u.vh);
+        break;
     case VG_CORR_TEMPORAL:
     case VG_CORR_TEMPORAL_ORDERED:
         if (g->slot_cnt[e->slot]++ == 0)
             g->distinct++;
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -209,13 +214,16 @@ static void tot_del(const corr *k, group *g, const entry *e)
         if (!g->cnt)
             g->sum = 0; /* an empty window sums to exactly 0: no drift carried over */
         break;
-    case VG_CORR_VALUE_COUNT: vt_del(g, e->u.vh); break;
+    case VG_CORR_VALUE_COUNT:
+        vt_del(g, e->u.vh);
+        break;
     case VG_CORR_TEMPORAL:
     case VG_CORR_TEMPORAL_ORDERED:
         if (--g->slot_cnt[e->slot] == 0)
             g->distinct--;
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -501,9 +509,15 @@ static double scan_value(vg_corr *c, const corr *k, const group *g, uint32_t lo,
         cnt += e->n;
         switch (k->k->type) {
         case VG_CORR_VALUE_SUM:
-        case VG_CORR_VALUE_AVG: sum += e->u.num; break;
-        case VG_CORR_VALUE_PERCENTILE: c->dscr[m++] = e->u.num; break;
-        case VG_CORR_VALUE_COUNT: c->hscr[m++] = e->u.vh; break;
+        case VG_CORR_VALUE_AVG:
+            sum += e->u.num;
+            break;
+        case VG_CORR_VALUE_PERCENTILE:
+            c->dscr[m++] = e->u.num;
+            break;
+        case VG_CORR_VALUE_COUNT:
+            c->hscr[m++] = e->u.vh;
+            break;
         case VG_CORR_TEMPORAL:
             if (!c->sscr[e->slot]) {
                 c->sscr[e->slot] = 1;
@@ -514,15 +528,20 @@ static double scan_value(vg_corr *c, const corr *k, const group *g, uint32_t lo,
             if (matched < k->n_seq && e->slot == k->seq[matched])
                 matched++;
             break;
-        default: break;
+        default:
+            break;
         }
     }
     *n_events = cnt;
     switch (k->k->type) {
-    case VG_CORR_EVENT_COUNT: return (double)cnt;
-    case VG_CORR_VALUE_SUM: return sum;
-    case VG_CORR_VALUE_AVG: return cnt ? sum / (double)cnt : 0;
-    case VG_CORR_VALUE_PERCENTILE: return m ? percentile(c->dscr, m, k->pct) : NAN;
+    case VG_CORR_EVENT_COUNT:
+        return (double)cnt;
+    case VG_CORR_VALUE_SUM:
+        return sum;
+    case VG_CORR_VALUE_AVG:
+        return cnt ? sum / (double)cnt : 0;
+    case VG_CORR_VALUE_PERCENTILE:
+        return m ? percentile(c->dscr, m, k->pct) : NAN;
     case VG_CORR_VALUE_COUNT: {
         qsort(c->hscr, m, sizeof *c->hscr, cmp_u64);
         uint32_t d = 0;
@@ -530,7 +549,8 @@ static double scan_value(vg_corr *c, const corr *k, const group *g, uint32_t lo,
             d += !i || c->hscr[i] != c->hscr[i - 1];
         return d;
     }
-    default: return matched;
+    default:
+        return matched;
     }
 }
 
@@ -538,12 +558,21 @@ static double scan_value(vg_corr *c, const corr *k, const group *g, uint32_t lo,
 static double fast_value(vg_corr *c, const corr *k, const group *g, uint64_t *n_events)
 {
     switch (k->k->type) {
-    case VG_CORR_EVENT_COUNT: *n_events = g->cnt; return (double)g->cnt;
-    case VG_CORR_VALUE_SUM: *n_events = g->cnt; return g->sum;
-    case VG_CORR_VALUE_AVG: *n_events = g->cnt; return g->cnt ? g->sum / (double)g->cnt : 0;
+    case VG_CORR_EVENT_COUNT:
+        *n_events = g->cnt;
+        return (double)g->cnt;
+    case VG_CORR_VALUE_SUM:
+        *n_events = g->cnt;
+        return g->sum;
+    case VG_CORR_VALUE_AVG:
+        *n_events = g->cnt;
+        return g->cnt ? g->sum / (double)g->cnt : 0;
     case VG_CORR_VALUE_COUNT:
-    case VG_CORR_TEMPORAL: *n_events = g->cnt; return g->distinct;
-    default: return scan_value(c, k, g, g->win, g->n - 1, n_events);
+    case VG_CORR_TEMPORAL:
+        *n_events = g->cnt;
+        return g->distinct;
+    default:
+        return scan_value(c, k, g, g->win, g->n - 1, n_events);
     }
 }
 
@@ -552,8 +581,7 @@ static bool cond_holds(const corr *k, double v)
     const vg_correlation *q = k->k;
     if (isnan(v))
         return false;
-    bool any = !isnan(q->gt) || !isnan(q->gte) || !isnan(q->lt) || !isnan(q->lte) ||
-               !isnan(q->eq);
+    bool any = !isnan(q->gt) || !isnan(q->gte) || !isnan(q->lt) || !isnan(q->lte) || !isnan(q->eq);
     if (!any) /* temporal types without a condition: every listed rule */
         return v >= (q->type == VG_CORR_TEMPORAL_ORDERED ? k->n_seq : k->n_slots);
     return (isnan(q->gt) || v > q->gt) && (isnan(q->gte) || v >= q->gte) &&
@@ -596,8 +624,7 @@ static bool chain_get(void *ud, const char *field, const char **val, size_t *len
 }
 
 static int feed_one(vg_corr *c, uint32_t ci, uint32_t slot, double t, vg_corr_getter get,
-                    void *get_ud, uint64_t ref, vg_corr_emit emit, void *emit_ud,
-                    uint32_t depth);
+                    void *get_ud, uint64_t ref, vg_corr_emit emit, void *emit_ud, uint32_t depth);
 
 static int fire(vg_corr *c, uint32_t ci, group *g, double value, uint32_t lo, uint32_t hi,
                 uint64_t n_events, double t, vg_corr_getter get, void *get_ud, uint64_t ref,
@@ -649,8 +676,7 @@ static int fire(vg_corr *c, uint32_t ci, group *g, double value, uint32_t lo, ui
     chain_ud ch = {k, get, get_ud};
     for (uint32_t i = 0; i < ri->n; i++) {
         const route *r = &c->routes[ri->first + i];
-        if ((rc = feed_one(c, r->corr, r->slot, t, chain_get, &ch, ref, emit, emit_ud,
-                           depth + 1)))
+        if ((rc = feed_one(c, r->corr, r->slot, t, chain_get, &ch, ref, emit, emit_ud, depth + 1)))
             return rc;
     }
     return VIGIE_OK;
@@ -747,8 +773,8 @@ static int feed_one(vg_corr *c, uint32_t ci, uint32_t slot, double t, vg_corr_ge
     return fire(c, ci, g, value, lo, hi, n_events, t, get, get_ud, ref, emit, emit_ud, depth);
 }
 
-int vg__corr_feed(vg_corr *c, const vg_rule *base_rule, double t, vg_corr_getter get,
-                  void *get_ud, uint64_t event_ref, vg_corr_emit emit, void *emit_ud)
+int vg__corr_feed(vg_corr *c, const vg_rule *base_rule, double t, vg_corr_getter get, void *get_ud,
+                  uint64_t event_ref, vg_corr_emit emit, void *emit_ud)
 {
     const rinfo *ri = rlookup(c, base_rule);
     if (!ri || isnan(t))
@@ -839,12 +865,11 @@ static void refuse(const vg_corr_opts *o, corr *k, const char *why, const char *
 {
     k->active = false;
     if (o)
-        vg__diag(o->diag, o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_RULE, k->rule->path,
-                 k->rule->line, 0, k->rule->id, "correlation skipped: %s%s", why, arg);
+        vg__diag(o->diag, o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_RULE, k->rule->path, k->rule->line, 0,
+                 k->rule->id, "correlation skipped: %s%s", why, arg);
 }
 
-static int setup_corr(const vg_rule *const *rules, uint32_t n_rules, const vg_corr_opts *o,
-                      corr *k)
+static int setup_corr(const vg_rule *const *rules, uint32_t n_rules, const vg_corr_opts *o, corr *k)
 {
     const vg_correlation *q = k->k;
     uint32_t n_gb = q->n_group_by;

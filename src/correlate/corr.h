@@ -32,15 +32,15 @@
 typedef struct vg_corr vg_corr;
 
 typedef struct vg_corr_opts {
-    uint32_t max_groups;  /* per correlation rule; 0 = VG_CORR_MAX_GROUPS */
-    double lateness;      /* seconds: a match up to this much older than its group's newest
-                             is inserted in time order and evaluated; older ones are dropped
-                             and counted (late_dropped). 0 = input must be in time order */
-    bool reset_on_fire;   /* forget a group's window after it fires (default false: every
-                             match whose window meets the condition fires, as Sigma's range
-                             conditions require; see docs/internals/correlation.md) */
-    vigie_diag_fn diag;   /* correlations refused at vg__corr_new (unknown rule, cycle,
-                             bad percentile) are reported here and skipped */
+    uint32_t max_groups; /* per correlation rule; 0 = VG_CORR_MAX_GROUPS */
+    double lateness;     /* seconds: a match up to this much older than its group's newest
+                            is inserted in time order and evaluated; older ones are dropped
+                            and counted (late_dropped). 0 = input must be in time order */
+    bool reset_on_fire;  /* forget a group's window after it fires (default false: every
+                            match whose window meets the condition fires, as Sigma's range
+                            conditions require; see docs/internals/correlation.md) */
+    vigie_diag_fn diag;  /* correlations refused at vg__corr_new (unknown rule, cycle,
+                            bad percentile) are reported here and skipped */
     void *diag_ud;
 } vg_corr_opts;
 
@@ -52,22 +52,22 @@ typedef bool (*vg_corr_getter)(void *ud, const char *field, const char **val, si
 
 /* One firing of a correlation rule. */
 typedef struct vg_corr_alert {
-    const vg_rule *rule;   /* the correlation rule */
-    const char *group;     /* the group as a JSON object text: {"User":"admin"} (group-by and
-                              alias names as keys, values as strings); "{}" without group-by */
+    const vg_rule *rule; /* the correlation rule */
+    const char *group;   /* the group as a JSON object text: {"User":"admin"} (group-by and
+                            alias names as keys, values as strings); "{}" without group-by */
     size_t group_len;
-    double value;          /* what met the condition: event count, distinct count, matched
-                              referenced rules (temporal), ordered prefix length
-                              (temporal_ordered), sum, average or percentile */
-    double t_start;        /* time of the oldest event in the window (>= t_end - timespan) */
-    double t_end;          /* time of the event that made it fire */
-    const uint64_t *refs;  /* event_refs of the window, oldest first: the newest
-                              VG_CORR_MAX_ALERT_REFS of them */
+    double value;         /* what met the condition: event count, distinct count, matched
+                             referenced rules (temporal), ordered prefix length
+                             (temporal_ordered), sum, average or percentile */
+    double t_start;       /* time of the oldest event in the window (>= t_end - timespan) */
+    double t_end;         /* time of the event that made it fire */
+    const uint64_t *refs; /* event_refs of the window, oldest first: the newest
+                             VG_CORR_MAX_ALERT_REFS of them */
     uint32_t n_refs;
-    uint64_t n_events;     /* matches in the window (may exceed n_refs) */
-    uint32_t depth;        /* 0: fed by base rules; n: fed by a correlation of depth n-1 */
-    bool output;           /* vg__corr_generates(c, rule): false when another correlation
-                              references this one without `generate: true` */
+    uint64_t n_events; /* matches in the window (may exceed n_refs) */
+    uint32_t depth;    /* 0: fed by base rules; n: fed by a correlation of depth n-1 */
+    bool output;       /* vg__corr_generates(c, rule): false when another correlation
+                          references this one without `generate: true` */
 } vg_corr_alert;
 
 /* Return non-zero to stop the feed; vg__corr_feed then returns that value. */
@@ -110,8 +110,8 @@ bool vg__corr_generates(const vg_corr *c, const vg_rule *rule);
  * its rules counts the event once, except for temporal types where each rule counts).
  * Calls emit for each correlation that fires, chained ones included. Returns VIGIE_OK,
  * VIGIE_NOMEM, or the non-zero value emit returned. */
-int vg__corr_feed(vg_corr *c, const vg_rule *base_rule, double t, vg_corr_getter get,
-                  void *get_ud, uint64_t event_ref, vg_corr_emit emit, void *emit_ud);
+int vg__corr_feed(vg_corr *c, const vg_rule *base_rule, double t, vg_corr_getter get, void *get_ud,
+                  uint64_t event_ref, vg_corr_emit emit, void *emit_ud);
 
 /* Counters of one correlation rule, or the sum over all when corr_rule is NULL. */
 void vg__corr_stats(const vg_corr *c, const vg_rule *corr_rule, vg_corr_stats *out);

@@ -76,21 +76,24 @@ static bool get_field(void *ud, const char *field, const char **val, size_t *len
     if (t->tok[i].type == VG_J_ARRAY && t->tok[i].len > 0)
         i++; /* an array gives its first element */
     switch (t->tok[i].type) {
-    case VG_J_STRING: *val = vg__json_str(t, i, &e->text, len); return *val != NULL;
+    case VG_J_STRING:
+        *val = vg__json_str(t, i, &e->text, len);
+        return *val != NULL;
     case VG_J_NUMBER:
     case VG_J_TRUE:
     case VG_J_FALSE:
         *val = vg__json_raw(t, i);
         *len = t->tok[i].len;
         return true;
-    default: return false; /* null, objects */
+    default:
+        return false; /* null, objects */
     }
 }
 
 /* ---- one scenario ------------------------------------------------------------------------ */
 typedef struct fired {
-    int event;       /* index of the event being fed */
-    int last_event;  /* last index recorded, to record each event once */
+    int event;      /* index of the event being fed */
+    int last_event; /* last index recorded, to record each event once */
     int got[64];
     int n_got;
     int n_alerts;
@@ -122,8 +125,8 @@ static int collect(void *ud, uint32_t ri)
 }
 
 /* Returns the number of alerting events recorded into f, or -1 on a set-up failure. */
-static int run_scenario(const char *yaml, size_t yaml_len, const vg_jtape *vt,
-                        uint32_t events, double lateness, fired *f)
+static int run_scenario(const char *yaml, size_t yaml_len, const vg_jtape *vt, uint32_t events,
+                        double lateness, fired *f)
 {
     int rc = -1;
     vg_ruleload_opts lo = {diag, NULL, NULL, 0};
@@ -157,8 +160,8 @@ static int run_scenario(const char *yaml, size_t yaml_len, const vg_jtape *vt,
         double t;
         if (tt < 0 || body < 0 ||
             vg__json_number(vg__json_raw(vt, (uint32_t)tt), vt->tok[tt].len, &t) != VIGIE_OK ||
-            vg__json_parse(&et, vg__json_raw(vt, (uint32_t)body),
-                           value_len(vt, (uint32_t)body), NULL) != VIGIE_OK)
+            vg__json_parse(&et, vg__json_raw(vt, (uint32_t)body), value_len(vt, (uint32_t)body),
+                           NULL) != VIGIE_OK)
             goto out;
         vg__jscratch_reset(ec.scratch);
         ec.tape = &et;
@@ -191,8 +194,7 @@ out:
 static void test_vectors(void)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/conformance/sigma-correlation-vectors.json",
-             VIGIE_SHARED_DIR);
+    snprintf(path, sizeof path, "%s/conformance/sigma-correlation-vectors.json", VIGIE_SHARED_DIR);
     char *text = NULL;
     size_t len;
     CHECK_EQ_INT(vg__read_file(path, 1 << 26, &text, &len), VIGIE_OK);
@@ -239,8 +241,8 @@ static void test_vectors(void)
             int n_got = run_scenario(yaml, yl, &t, (uint32_t)events, lateness[l], &f);
             got_s[0] = 0;
             for (int k = 0; k < f.n_got; k++)
-                snprintf(got_s + strlen(got_s), sizeof got_s - strlen(got_s), "%s%d",
-                         k ? "," : "", f.got[k]);
+                snprintf(got_s + strlen(got_s), sizeof got_s - strlen(got_s), "%s%d", k ? "," : "",
+                         f.got[k]);
             ok = n_got == n_want;
             for (int k = 0; ok && k < n_want; k++)
                 ok = f.got[k] == wanted[k];
