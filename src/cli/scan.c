@@ -90,7 +90,7 @@ typedef struct batch {
     } *sigs;
     uint32_t n_sigs, cap_sigs;
     struct sfact {
-        size_t strs;   /* "tenant\0user\0session\0token\0" then n_folders folder paths */
+        size_t strs;   /* "tenant\0user\0session\0token\0ip\0app\0ua\0" then folder paths */
         uint32_t rec;  /* index in recs */
         uint32_t sig0, n_sig;
         size_t msg0;
@@ -112,6 +112,8 @@ typedef struct scan_opts {
     uint32_t n_ph;
     const char *out_path;
     const char *summary_path;
+    const char *campaigns_path;
+    const char *asn_db;
     const char *baseline_path;
     const char *jwks[32][2]; /* issuer, file */
     uint32_t n_jwks;
@@ -168,6 +170,8 @@ typedef struct scan_ctx {
     uint64_t sess_alerts, sess_by_level[5];
     vg_sessions *sess;
     vg_sess_stats sess_stats;
+    vg_campaigns *camp;
+    vg_campaign_stats camp_stats;
     double t_start;
     double last_progress;
     bool progress;
@@ -238,6 +242,10 @@ static void scan_usage(FILE *f)
           "                          sign-in (default 24); mail access outside it has no sign-in\n"
           "      --actor-hours SPEC  the actor's working hours in UTC (default \"Mon-Fri 00-09\"),\n"
           "                          supporting evidence in combined alerts\n"
+          "      --campaigns FILE    write campaigns (alerts of many tenants linked by shared\n"
+          "                          infrastructure) as JSON lines to FILE\n"
+          "      --asn-db FILE       a MaxMind-format ASN database (GeoLite2-ASN): link by\n"
+          "                          autonomous system too\n"
           "      --no-combined       no combined alerts (one per tenant, user and session)\n"
           "      --builtin-indicators     also match the published Storm-0558 list when -r is given\n"
           "                          (always on with vigie's own pack)\n"
@@ -443,6 +451,14 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
                                 "\"Mon-Fri 00-09\"\n");
                 return VG_EXIT_USAGE;
             }
+        } else if (opt_is(a, "--campaigns", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->campaigns_path = v;
+        } else if (opt_is(a, "--asn-db", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->asn_db = v;
         } else if (strcmp(a, "--no-combined") == 0) {
             o->no_combined = true;
         } else if (strcmp(a, "--builtin-indicators") == 0) {
@@ -1230,6 +1246,27 @@ static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei
     else
         vg__buf_addc(o, '-');
     vg__buf_addc(o, 0);
+    /* infrastructure, for campaigns */
+    static const char *const ipf[] = {"ClientIPAddress", "ClientIP", "IPAddress", "ipAddress",
+                                      "callerIpAddress", "sourceIPAddress", "client_ip"};
+    static const char *const uaf[] = {"UserAgent", "userAgent", "user_agent", "ClientInfoString"};
+    first_of(w, ei, ipf, VG_ARRAY_LEN(ipf), o);
+    vg__buf_addc(o, 0);
+    {
+        size_t at = o->len;
+        static const char *const appf[] = {"AppId", "appId"};
+        static const char *const cappf[] = {"ClientAppId"};
+        first_of(w, ei, appf, 2, o);
+        vg__buf_addc(o, '|');
+        first_of(w, ei, cappf, 1, o);
+        if (o->len - at == 3 && !memcmp(o->data + at, "-|-", 3)) {
+            o->len = at;
+            vg__buf_addc(o, '-');
+        }
+    }
+    vg__buf_addc(o, 0);
+    first_of(w, ei, uaf, VG_ARRAY_LEN(uaf), o);
+    vg__buf_addc(o, 0);
     if (mail) {
         vg__buf_add(o, w->mfolders.data ? w->mfolders.data : "", w->mfolders.len);
         f->n_folders = w->n_mfolders;
@@ -1348,6 +1385,8 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
                                a->signals[i].name);
     c->sess_by_level[a->level]++;
     c->sess_alerts++;
+    vg_buf side;
+    vg__buf_init(&side, 0);
     if (c->o->format != FMT_JSONL) {
         const vg_sess_evidence *e = a->n_evidence ? &a->evidence[0] : NULL;
         if (c->o->format == FMT_CSV) {
@@ -1368,12 +1407,26 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
             vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", first[0] ? first : "-",
                            level, title, a->tenant, src);
         }
-        return 0;
+        if (!c->camp)
+            return 0;
+        o = &side; /* the JSON line, for campaigns only */
     }
+    size_t line0 = o->len;
     vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":\"vigie:combined\",\"title\":", id);
     add_json_str_or_null(o, title, strlen(title));
+    /* ATT&CK: what the signals show (mail collection; forged or unissued tokens used as
+     * alternate authentication material; traffic through listed proxies) */
+    char tags[512] = "";
+    if (a->mail)
+        strcat(tags, ",\"attack.collection\",\"attack.t1114.002\"");
+    if (no_si || tok)
+        strcat(tags, ",\"attack.defense-evasion\",\"attack.t1550.001\"");
+    if (tok)
+        strcat(tags, ",\"attack.credential-access\",\"attack.t1606.002\"");
+    if (ind)
+        strcat(tags, ",\"attack.command-and-control\",\"attack.t1090.002\"");
     vg__buf_printf(o, ",\"level\":\"%s\",\"tags\":[%s]},\"kind\":\"combined\",\"tenant\":", level,
-                   a->mail ? "\"attack.collection\",\"attack.t1114.002\"" : "");
+                   tags[0] ? tags + 1 : "");
     add_json_str_or_null(o, a->tenant, strlen(a->tenant));
     vg__buf_adds(o, ",\"user\":");
     add_json_str_or_null(o, a->user, strlen(a->user));
@@ -1423,6 +1476,20 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
         add_json_str_or_null(o, last[0] ? last : NULL, strlen(last));
         vg__buf_addc(o, '}');
     }
+    const char *const *lists[3] = {a->ips, a->apps, a->uas};
+    uint32_t ns[3] = {a->n_ips, a->n_apps, a->n_uas};
+    static const char *const lnames[3] = {"ips", "app_ids", "user_agents"};
+    vg__buf_adds(o, ",\"infrastructure\":{");
+    for (int k = 0; k < 3; k++) {
+        vg__buf_printf(o, "%s\"%s\":[", k ? "," : "", lnames[k]);
+        for (uint32_t i = 0; i < ns[k]; i++) {
+            if (i)
+                vg__buf_addc(o, ',');
+            add_json_str_or_null(o, lists[k][i], strlen(lists[k][i]));
+        }
+        vg__buf_addc(o, ']');
+    }
+    vg__buf_addc(o, '}');
     for (uint32_t i = 0; i < a->n_evidence; i++) {
         const vg_sess_evidence *e = &a->evidence[i];
         char sh[65];
@@ -1455,9 +1522,12 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
     if (a->n_evidence)
         vg__buf_printf(o, "],\"evidence_omitted\":%llu", (unsigned long long)a->evidence_omitted);
     vg__buf_adds(o, "}\n");
-    if (o->len > (1u << 20)) {
-        write_out(c, o->data, o->len);
-        vg__buf_reset(o);
+    if (c->camp)
+        vg__campaigns_add_alert(c->camp, o->data + line0, o->len - line0 - 1);
+    vg__buf_free(&side);
+    if (x->o.len > (1u << 20)) {
+        write_out(c, x->o.data, x->o.len);
+        vg__buf_reset(&x->o);
     }
     return 0;
 }
@@ -1667,6 +1737,16 @@ static void write_out(scan_ctx *c, const char *p, size_t n)
         c->out_error = errno ? errno : EIO;
 }
 
+static bool has_sub(const char *p, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (const char *q = p; k <= n && (q = memchr(q, needle[0], n - (size_t)(q - p) - k + 1));
+         q++)
+        if (!memcmp(q, needle, k))
+            return true;
+    return false;
+}
+
 /* Writer side: a batch's session facts, in read order, into the session combiner. A
  * first-seen signal counts when its term was new (the alert was kept) or is still novel. */
 static void fold_sessions(scan_ctx *c, batch *b)
@@ -1683,7 +1763,10 @@ static void fold_sessions(scan_ctx *c, batch *b)
         const char *user = tenant + strlen(tenant) + 1;
         const char *session = user + strlen(user) + 1;
         const char *token = session + strlen(session) + 1;
-        const char *fp = token + strlen(token) + 1;
+        const char *ip = token + strlen(token) + 1;
+        const char *app = ip + strlen(ip) + 1;
+        const char *ua = app + strlen(app) + 1;
+        const char *fp = ua + strlen(ua) + 1;
         uint32_t nf = 0;
         for (uint32_t k = 0; k < f->n_folders && nf < 32; k++) {
             folders[nf++] = fp;
@@ -1729,7 +1812,7 @@ static void fold_sessions(scan_ctx *c, batch *b)
                           .msgs = b->sf_msgs + f->msg0, .n_msgs = f->n_msg, .ops = f->ops,
                           .folders = folders, .n_folders = nf, .file = c->in.paths[r->file],
                           .line = r->line, .index = r->index, .offset = r->offset,
-                          .alert_ids = ids.data};
+                          .alert_ids = ids.data, .ip = ip, .app = app, .ua = ua};
         memcpy(sr.sha256, f->sha, 32);
         vg__sessions_add(c->sess, &sr);
     }
@@ -1761,6 +1844,14 @@ static void write_batch(scan_ctx *c, batch *b)
     }
     if (b->out.len > at)
         write_out(c, b->out.data + at, b->out.len - at);
+    if (c->camp && c->o->format == FMT_JSONL && b->token_findings)
+        for (const char *p = b->out.data, *end = b->out.data + b->out.len; p && p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (has_sub(p, l, "\"kind\":\"token\""))
+                vg__campaigns_add_alert(c->camp, p, l);
+            p = nl ? nl + 1 : NULL;
+        }
     fold_facts(c, b);
     fold_sessions(c, b);
     c->events += b->events;
@@ -2017,6 +2108,9 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         fprintf(stderr, "; mail access without sign-in %llu, unlinkable %llu\n",
                 (unsigned long long)c->sess_stats.no_signin,
                 (unsigned long long)c->sess_stats.unlinkable);
+        if (c->camp)
+            fprintf(stderr, "vigie: campaigns: %llu, the largest across %u organization(s)\n",
+                    (unsigned long long)c->camp_stats.campaigns, c->camp_stats.max_orgs);
         for (uint32_t i = 0; i < nh && i < 10; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
             fprintf(stderr, "vigie:   %8llu  %-8s  %s\n", (unsigned long long)hits[i].n,
@@ -2063,7 +2157,8 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)c->sess_stats.signins,
                        (unsigned long long)c->sess_stats.no_signin,
                        (unsigned long long)c->sess_stats.unlinkable);
-        vg__buf_adds(&s, "},\"top_rules\":[");
+        vg__buf_printf(&s, "},\"campaigns\":%llu", (unsigned long long)c->camp_stats.campaigns);
+        vg__buf_adds(&s, ",\"top_rules\":[");
         for (uint32_t i = 0; i < nh && i < 20; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
             vg__buf_adds(&s, i ? ",{\"id\":" : "{\"id\":");
@@ -2236,6 +2331,23 @@ int vg__cmd_scan(int argc, char **argv)
             }
         }
     }
+    if (o.campaigns_path) {
+        char cerr[512] = "";
+        if (o.no_combined) {
+            fprintf(stderr, "vigie: error: --campaigns needs combined alerts (drop --no-combined)\n");
+            ex = VG_EXIT_USAGE;
+            goto out;
+        }
+        if (vg__campaigns_new(o.asn_db, &c.camp, cerr, sizeof cerr) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: --asn-db %s\n", cerr);
+            ex = VG_EXIT_INPUT;
+            goto out;
+        }
+    } else if (o.asn_db) {
+        fprintf(stderr, "vigie: error: --asn-db is used with --campaigns\n");
+        ex = VG_EXIT_USAGE;
+        goto out;
+    }
     if (!o.no_combined && vg__sessions_new(&o.sess, &c.sess) != VIGIE_OK) {
         ex = VG_EXIT_RULES;
         goto out;
@@ -2324,6 +2436,20 @@ int vg__cmd_scan(int argc, char **argv)
     }
     write_combined(&c);
     write_gaps(&c);
+    if (c.camp) {
+        vg_buf cb;
+        vg__buf_init(&cb, 0);
+        vg__campaigns_finish(c.camp, &cb, &c.camp_stats);
+        FILE *cf = fopen(o.campaigns_path, "w");
+        if (!cf || (cb.len && fwrite(cb.data, 1, cb.len, cf) != cb.len)) {
+            fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.campaigns_path,
+                    strerror(errno));
+            c.out_error = c.out_error ? c.out_error : EIO;
+        }
+        if (cf && fclose(cf) != 0)
+            c.out_error = c.out_error ? c.out_error : EIO;
+        vg__buf_free(&cb);
+    }
     double elapsed = vg__now() - c.t_start;
     progress(&c, true);
     if (fflush(c.out) != 0 && !c.out_error)
@@ -2382,6 +2508,7 @@ out:
     vg__indicators_free(c.ind);
     vg__keysets_free(c.keys);
     vg__sessions_free(c.sess);
+    vg__campaigns_free(c.camp);
     for (uint32_t i = 0; i < c.n_vis; i++)
         free(c.vis[i].days);
     free(c.vis);

@@ -122,6 +122,9 @@ typedef struct vg_sess_rec {
     uint64_t line, index, offset;
     uint8_t sha256[32];
     const char *alert_ids;
+    /* infrastructure, for campaigns: client address, "AppId|ClientAppId", user agent or
+     * ClientInfoString (NULL or "" when absent) */
+    const char *ip, *app, *ua;
 } vg_sess_rec;
 
 typedef struct vg_sess_alert {
@@ -138,7 +141,12 @@ typedef struct vg_sess_alert {
     const vg_sess_evidence *evidence;
     uint32_t n_evidence;
     uint64_t evidence_omitted, no_signin, unlinkable, matched;
+    /* distinct values seen in the session (up to VG_SESS_INFRA each) */
+    const char *const *ips, *const *apps, *const *uas;
+    uint32_t n_ips, n_apps, n_uas;
 } vg_sess_alert;
+
+#define VG_SESS_INFRA 16
 
 typedef struct vg_sess_stats {
     uint64_t groups, alerts, by_level[5], evicted, signins, no_signin, unlinkable;
@@ -157,5 +165,22 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
 bool vg__sessions_tenant_has_signins(const vg_sessions *s, const char *tenant);
 bool vg__sessions_actor_hours(const vg_sess_opts *o, double t);
 const char *vg__sessions_level_name(int level);
+
+/* ---- campaigns: many tenants' alerts into one actor's campaigns (campaign.c) -------------- */
+
+typedef struct vg_campaigns vg_campaigns;
+typedef struct vg_campaign_stats {
+    uint64_t nodes, campaigns, dropped;
+    uint32_t max_orgs;
+} vg_campaign_stats;
+
+/* asn_db: a MaxMind-format database (GeoLite2-ASN or compatible) or NULL; on failure err
+ * says why. */
+int vg__campaigns_new(const char *asn_db, vg_campaigns **out, char *err, size_t errlen);
+void vg__campaigns_free(vg_campaigns *c);
+/* An alert line as `vigie scan` writes it; lines that do not concern campaigns are ignored. */
+int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len);
+/* Appends one JSON line per campaign to out. */
+int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st);
 
 #endif

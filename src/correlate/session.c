@@ -65,6 +65,8 @@ typedef struct group {
     uint32_t n_folders;
     vg_sess_evidence *ev;
     uint32_t n_ev, cap_ev;
+    char **infra[3]; /* ips, apps, uas: up to VG_SESS_INFRA each */
+    uint32_t n_infra[3];
     uint64_t ev_omitted;
 } group;
 
@@ -158,6 +160,11 @@ static void group_free(group *g)
         free(g->ev[i].alert_ids);
     }
     free(g->ev);
+    for (int k = 0; k < 3; k++) {
+        for (uint32_t i = 0; i < g->n_infra[k]; i++)
+            free(g->infra[k][i]);
+        free(g->infra[k]);
+    }
     free(g->pend);
     free(g->msgs);
     free(g);
@@ -538,7 +545,21 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                 g->n_folders++;
         }
     }
-    /* evidence: every record of the group up to the cap, alerted ones first */
+    const char *inf[3] = {r->ip, r->app, r->ua};
+    for (int k = 0; k < 3; k++) {
+        if (!present(inf[k]) || g->n_infra[k] >= VG_SESS_INFRA)
+            continue;
+        bool dup = false;
+        for (uint32_t i = 0; i < g->n_infra[k] && !dup; i++)
+            dup = !strcmp(g->infra[k][i], inf[k]);
+        if (dup)
+            continue;
+        if (!g->infra[k] && !(g->infra[k] = calloc(VG_SESS_INFRA, sizeof(char *))))
+            continue;
+        if ((g->infra[k][g->n_infra[k]] = strdup(inf[k])))
+            g->n_infra[k]++;
+    }
+    /* evidence: every record of the group up to the cap */
     if (g->n_ev < VG_MAX_SESSION_EVIDENCE) {
         if (g->n_ev == g->cap_ev) {
             uint32_t nc = g->cap_ev ? g->cap_ev * 2 : 1;
@@ -667,7 +688,10 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
             .messages = g->n_msgs, .messages_capped = g->msgs_capped, .ops = g->ops,
             .folders = (const char *const *)g->folders, .n_folders = g->n_folders,
             .evidence = g->ev, .n_evidence = g->n_ev, .evidence_omitted = g->ev_omitted,
-            .no_signin = no_signin, .unlinkable = unlinked, .matched = g->matched};
+            .no_signin = no_signin, .unlinkable = unlinked, .matched = g->matched,
+            .ips = (const char *const *)g->infra[0], .n_ips = g->n_infra[0],
+            .apps = (const char *const *)g->infra[1], .n_apps = g->n_infra[1],
+            .uas = (const char *const *)g->infra[2], .n_uas = g->n_infra[2]};
         if (st) {
             st->alerts++;
             st->by_level[level]++;

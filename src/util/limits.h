@@ -79,4 +79,8 @@
 #define VG_CORR_MAX_GROUP_EVENTS 1024u
 #define VG_CORR_MAX_ALERT_REFS 32u
 
+/* Campaigns: high and critical combined alerts taken as nodes (more are counted, left out);
+ * weak links (two shared weak features) are looked for among the first 4,096 only. */
+#define VG_MAX_CAMPAIGN_NODES (1u << 20)
+
 #endif

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * campaign.c: many tenants' alerts into campaigns (one actor, N organizations). Stage:
+ * correlate; fed alert lines (JSON, as `vigie scan` writes them) by the scan's writer or, for
+ * `vigie campaigns`, from a store.
+ *
+ * The nodes are the high and critical combined alerts (one per tenant, user and session):
+ * each brings its infrastructure (client addresses, "AppId|ClientAppId" pairs, user agents or
+ * ClientInfoString) and, when --asn-db gives a MaxMind-format database, the autonomous system
+ * of each address. Two nodes are linked when they share a strong feature (the same public
+ * address, the same /24 or IPv6 /48, the same application pair) or at least two weak ones
+ * (autonomous system, user agent). Bearer-token findings add their key id to the campaign of
+ * their tenant. A campaign is a connected component; it lists its organizations, users, first
+ * and last activity, indicators (the features its nodes share, with how many organizations
+ * each), signals, ATT&CK techniques (from the tags), what was read, and its alert ids.
+ *
+ * Cost: O(n log n) in nodes for strong links, O(n^2) in weak-only comparisons up to
+ * VG_MAX_CAMPAIGN_NODES nodes (more are counted and left out). Not thread-safe.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <maxminddb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlate/correlate.h"
+#include "json/json.h"
+#include "util/limits.h"
+#include "util/util.h"
+
+enum { F_IP = 0, F_NET, F_APP, F_ASN, F_UA, F_KID, F_COUNT };
+static const char *const ftype[F_COUNT] = {"ip", "net", "app-id", "asn", "user-agent", "key-id"};
+static const bool fstrong[F_COUNT] = {true, true, true, false, false, false};
+
+typedef struct feat {
+    uint8_t type;
+    char *value;
+    uint32_t node;
+} feat;
+
+typedef struct node {
+    char *id, *tenant, *user, *first, *last;
+    char **signals, **techniques;
+    uint32_t n_signals, n_techniques;
+    uint64_t messages, ops;
+    uint32_t parent;
+} node;
+
+struct vg_campaigns {
+    node *nodes;
+    uint32_t n, cap;
+    feat *feats;
+    uint32_t n_feats, cap_feats;
+    struct kid {
+        char *tenant, *kid;
+    } *kids;
+    uint32_t n_kids, cap_kids;
+    MMDB_s mmdb;
+    bool have_mmdb;
+    uint64_t dropped;
+    vg_jtape t;
+    vg_buf tmp;
+};
+
+int vg__campaigns_new(const char *asn_db, vg_campaigns **out, char *err, size_t errlen)
+{
+    vg_campaigns *c = calloc(1, sizeof *c);
+    if (!c)
+        return VIGIE_NOMEM;
+    vg__jtape_init(&c->t);
+    vg__buf_init(&c->tmp, 0);
+    if (asn_db) {
+        int rc = MMDB_open(asn_db, MMDB_MODE_MMAP, &c->mmdb);
+        if (rc != MMDB_SUCCESS) {
+            snprintf(err, errlen, "%s: %s", asn_db, MMDB_strerror(rc));
+            vg__campaigns_free(c);
+            return VIGIE_IO;
+        }
+        c->have_mmdb = true;
+    }
+    *out = c;
+    return VIGIE_OK;
+}
+
+static void node_free(node *n)
+{
+    free(n->id);
+    free(n->tenant);
+    free(n->user);
+    free(n->first);
+    free(n->last);
+    for (uint32_t i = 0; i < n->n_signals; i++)
+        free(n->signals[i]);
+    for (uint32_t i = 0; i < n->n_techniques; i++)
+        free(n->techniques[i]);
+    free(n->signals);
+    free(n->techniques);
+}
+
+void vg__campaigns_free(vg_campaigns *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->n; i++)
+        node_free(&c->nodes[i]);
+    for (uint32_t i = 0; i < c->n_feats; i++)
+        free(c->feats[i].value);
+    for (uint32_t i = 0; i < c->n_kids; i++) {
+        free(c->kids[i].tenant);
+        free(c->kids[i].kid);
+    }
+    free(c->kids);
+    free(c->nodes);
+    free(c->feats);
+    if (c->have_mmdb)
+        MMDB_close(&c->mmdb);
+    vg__jtape_free(&c->t);
+    vg__buf_free(&c->tmp);
+    free(c);
+}
+
+/* ---- reading alert lines --------------------------------------------------------------------- */
+
+static char *str_at(vg_campaigns *c, int64_t tok)
+{
+    if (tok < 0 || c->t.tok[tok].type != VG_J_STRING)
+        return NULL;
+    size_t l;
+    const char *s = vg__json_str(&c->t, (uint32_t)tok, &c->tmp, &l);
+    return strndup(s, l);
+}
+
+static int64_t get(vg_campaigns *c, int64_t obj, const char *key)
+{
+    if (obj < 0 || c->t.tok[obj].type != VG_J_OBJECT)
+        return -1;
+    return vg__json_obj_get(&c->t, (uint32_t)obj, key, strlen(key));
+}
+
+static double num_at(vg_campaigns *c, int64_t tok)
+{
+    double d = 0;
+    if (tok >= 0 && c->t.tok[tok].type == VG_J_NUMBER)
+        vg__json_number(c->t.src + c->t.tok[tok].off, c->t.tok[tok].len, &d);
+    return d;
+}
+
+static void add_feat(vg_campaigns *c, uint8_t type, const char *value, uint32_t nd)
+{
+    for (uint32_t i = c->n_feats; i-- > 0 && c->feats[i].node == nd;)
+        if (c->feats[i].type == type && !strcmp(c->feats[i].value, value))
+            return;
+    if (c->n_feats == c->cap_feats) {
+        uint32_t nc = c->cap_feats ? c->cap_feats * 2 : 256;
+        feat *n = realloc(c->feats, nc * sizeof *n);
+        if (!n)
+            return;
+        c->feats = n;
+        c->cap_feats = nc;
+    }
+    char *v = strdup(value);
+    if (!v)
+        return;
+    c->feats[c->n_feats++] = (feat){type, v, nd};
+}
+
+/* Private, loopback, link-local and documentation-free ranges are shared by every
+ * organization: never a link. */
+static bool public_ip(const char *s, unsigned char a[16], int *fam)
+{
+    if (inet_pton(AF_INET, s, a) == 1) {
+        *fam = 4;
+        return !(a[0] == 10 || a[0] == 127 || a[0] == 0 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+                 (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254) || a[0] >= 224);
+    }
+    if (inet_pton(AF_INET6, s, a) == 1) {
+        *fam = 6;
+        static const unsigned char zero[15];
+        return !((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
+                 (!memcmp(a, zero, 15) && a[15] <= 1));
+    }
+    return false;
+}
+
+static void ip_feats(vg_campaigns *c, const char *ip, uint32_t nd)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", ip);
+    char *p = buf;
+    if (*p == '[') { /* [v6]:port */
+        char *e = strchr(p, ']');
+        if (e)
+            *e = 0;
+        p++;
+    } else {
+        char *colon = strchr(p, ':');
+        if (colon && !strchr(colon + 1, ':'))
+            *colon = 0; /* v4:port */
+    }
+    unsigned char a[16];
+    int fam;
+    if (!public_ip(p, a, &fam))
+        return;
+    char canon[64], net[80];
+    inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, canon, sizeof canon);
+    add_feat(c, F_IP, canon, nd);
+    if (fam == 4) {
+        snprintf(net, sizeof net, "%u.%u.%u.0/24", a[0], a[1], a[2]);
+    } else {
+        unsigned char m[16] = {0};
+        memcpy(m, a, 6);
+        inet_ntop(AF_INET6, m, canon, sizeof canon);
+        snprintf(net, sizeof net, "%s/48", canon);
+    }
+    add_feat(c, F_NET, net, nd);
+    if (c->have_mmdb) {
+        int gai = 0, mrc = 0;
+        MMDB_lookup_result_s r = MMDB_lookup_string(&c->mmdb, p, &gai, &mrc);
+        MMDB_entry_data_s d;
+        if (!gai && mrc == MMDB_SUCCESS && r.found_entry &&
+            MMDB_get_value(&r.entry, &d, "autonomous_system_number", NULL) == MMDB_SUCCESS &&
+            d.has_data && d.type == MMDB_DATA_TYPE_UINT32) {
+            char asn[32];
+            snprintf(asn, sizeof asn, "AS%u", d.uint32);
+            add_feat(c, F_ASN, asn, nd);
+        }
+    }
+}
+
+static void str_list(vg_campaigns *c, int64_t arr, char ***out, uint32_t *n)
+{
+    if (arr < 0 || c->t.tok[arr].type != VG_J_ARRAY)
+        return;
+    for (uint32_t i = (uint32_t)arr + 1; i < c->t.tok[arr].next; i = c->t.tok[i].next) {
+        char *s = str_at(c, i);
+        if (!s)
+            continue;
+        char **nv = realloc(*out, (*n + 1) * sizeof *nv);
+        if (!nv) {
+            free(s);
+            return;
+        }
+        *out = nv;
+        (*out)[(*n)++] = s;
+    }
+}
+
+int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
+{
+    if (vg__json_parse(&c->t, line, len, NULL) != VIGIE_OK || c->t.tok[0].type != VG_J_OBJECT)
+        return VIGIE_JSON;
+    char *kind = str_at(c, get(c, 0, "kind"));
+    int64_t rule = get(c, 0, "rule");
+    char *level = str_at(c, get(c, rule, "level"));
+    int rc = VIGIE_OK;
+    if (kind && !strcmp(kind, "token")) {
+        char *tenant = str_at(c, get(c, 0, "tenant"));
+        char *kid = str_at(c, get(c, get(c, 0, "token"), "kid"));
+        if (tenant && kid && *kid) {
+            struct kid *nk = realloc(c->kids, (c->n_kids + 1) * sizeof *nk);
+            if (nk) {
+                c->kids = nk;
+                c->kids[c->n_kids++] = (struct kid){tenant, kid};
+                tenant = kid = NULL;
+            }
+        }
+        free(tenant);
+        free(kid);
+    }
+    bool high = level && (!strcmp(level, "high") || !strcmp(level, "critical"));
+    if (kind && !strcmp(kind, "combined") && high) {
+        if (c->n >= VG_MAX_CAMPAIGN_NODES) {
+            c->dropped++;
+            goto out;
+        }
+        if (c->n == c->cap) {
+            uint32_t nc = c->cap ? c->cap * 2 : 64;
+            node *nn = realloc(c->nodes, nc * sizeof *nn);
+            if (!nn) {
+                rc = VIGIE_NOMEM;
+                goto out;
+            }
+            c->nodes = nn;
+            c->cap = nc;
+        }
+        uint32_t ni = c->n++;
+        node *n = &c->nodes[ni];
+        memset(n, 0, sizeof *n);
+        n->parent = ni;
+        n->id = str_at(c, get(c, 0, "id"));
+        n->tenant = str_at(c, get(c, 0, "tenant"));
+        n->user = str_at(c, get(c, 0, "user"));
+        int64_t mr = get(c, 0, "messages_read");
+        n->first = str_at(c, get(c, mr, "first"));
+        n->last = str_at(c, get(c, mr, "last"));
+        if (!n->first)
+            n->first = str_at(c, get(c, 0, "time"));
+        if (!n->last && n->first)
+            n->last = strdup(n->first);
+        n->messages = (uint64_t)num_at(c, get(c, mr, "internet_message_ids"));
+        n->ops = (uint64_t)num_at(c, get(c, mr, "operation_count"));
+        str_list(c, get(c, 0, "signals"), &n->signals, &n->n_signals);
+        char **tags = NULL;
+        uint32_t n_tags = 0;
+        str_list(c, get(c, rule, "tags"), &tags, &n_tags);
+        for (uint32_t i = 0; i < n_tags; i++) {
+            /* attack.t1114.002 -> T1114.002 */
+            if (!strncmp(tags[i], "attack.t", 8) && tags[i][8] >= '0' && tags[i][8] <= '9') {
+                char *t = tags[i];
+                memmove(t, t + 7, strlen(t + 7) + 1);
+                t[0] = 'T';
+                char **nv = realloc(n->techniques, (n->n_techniques + 1) * sizeof *nv);
+                if (nv) {
+                    n->techniques = nv;
+                    n->techniques[n->n_techniques++] = t;
+                    continue;
+                }
+            }
+            free(tags[i]);
+        }
+        free(tags);
+        int64_t inf = get(c, 0, "infrastructure");
+        static const char *const lists[] = {"ips", "app_ids", "user_agents"};
+        for (int k = 0; k < 3; k++) {
+            int64_t arr = get(c, inf, lists[k]);
+            if (arr < 0 || c->t.tok[arr].type != VG_J_ARRAY)
+                continue;
+            for (uint32_t i = (uint32_t)arr + 1; i < c->t.tok[arr].next; i = c->t.tok[i].next) {
+                char *v = str_at(c, i);
+                if (v && *v && strcmp(v, "-") != 0) {
+                    if (k == 0)
+                        ip_feats(c, v, ni);
+                    else
+                        add_feat(c, k == 1 ? F_APP : F_UA, v, ni);
+                }
+                free(v);
+            }
+        }
+    }
+out:
+    free(kind);
+    free(level);
+    return rc;
+}
+
+/* ---- components -------------------------------------------------------------------------------- */
+
+static uint32_t find(node *v, uint32_t i)
+{
+    while (v[i].parent != i) {
+        v[i].parent = v[v[i].parent].parent;
+        i = v[i].parent;
+    }
+    return i;
+}
+
+static void unite(node *v, uint32_t a, uint32_t b)
+{
+    a = find(v, a);
+    b = find(v, b);
+    if (a != b)
+        v[a > b ? a : b].parent = a < b ? a : b; /* the earlier node is the root */
+}
+
+static int feat_cmp(const void *x, const void *y)
+{
+    const feat *a = x, *b = y;
+    if (a->type != b->type)
+        return a->type - b->type;
+    int d = strcmp(a->value, b->value);
+    return d ? d : (a->node > b->node) - (a->node < b->node);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted, distinct strings. */
+typedef struct strset {
+    char **v;
+    uint32_t n, cap;
+} strset;
+
+static void set_add(strset *s, const char *v)
+{
+    if (!v || !*v || !strcmp(v, "-"))
+        return;
+    for (uint32_t i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], v))
+            return;
+    if (s->n == s->cap) {
+        uint32_t nc = s->cap ? s->cap * 2 : 8;
+        char **n = realloc(s->v, nc * sizeof *n);
+        if (!n)
+            return;
+        s->v = n;
+        s->cap = nc;
+    }
+    s->v[s->n++] = (char *)v;
+}
+
+static void put_set(vg_buf *o, const char *name, strset *s)
+{
+    qsort(s->v, s->n, sizeof *s->v, str_cmp);
+    vg__buf_printf(o, ",\"%s\":[", name);
+    for (uint32_t i = 0; i < s->n; i++) {
+        vg__buf_adds(o, i ? ",\"" : "\"");
+        vg__buf_add_json_str(o, s->v[i], strlen(s->v[i]));
+        vg__buf_addc(o, '"');
+    }
+    vg__buf_addc(o, ']');
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
+{
+    if (st)
+        memset(st, 0, sizeof *st);
+    qsort(c->feats, c->n_feats, sizeof *c->feats, feat_cmp);
+    /* strong features: every node sharing one is linked */
+    for (uint32_t i = 0, j; i < c->n_feats; i = j) {
+        for (j = i + 1; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
+                        !strcmp(c->feats[j].value, c->feats[i].value);
+             j++)
+            if (fstrong[c->feats[i].type])
+                unite(c->nodes, c->feats[i].node, c->feats[j].node);
+    }
+    /* weak features: two shared ones link */
+    uint32_t *weak = calloc((size_t)c->n * c->n > 0 && c->n < 4096 ? (size_t)c->n * c->n : 1,
+                            sizeof *weak);
+    if (weak && c->n < 4096) {
+        for (uint32_t i = 0, j; i < c->n_feats; i = j) {
+            for (j = i + 1; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
+                            !strcmp(c->feats[j].value, c->feats[i].value);
+                 j++)
+                ;
+            if (fstrong[c->feats[i].type])
+                continue;
+            for (uint32_t a = i; a < j; a++)
+                for (uint32_t b = a + 1; b < j; b++) {
+                    uint32_t x = c->feats[a].node, y = c->feats[b].node;
+                    if (x != y && ++weak[(size_t)x * c->n + y] >= 2)
+                        unite(c->nodes, x, y);
+                }
+        }
+    }
+    free(weak);
+    /* one line per component, in order of its first node */
+    for (uint32_t r = 0; r < c->n; r++) {
+        if (find(c->nodes, r) != r)
+            continue;
+        strset orgs = {0}, users = {0}, sigs = {0}, techs = {0};
+        const char *first = NULL, *last = NULL;
+        uint64_t msgs = 0, ops = 0, n_alerts = 0;
+        for (uint32_t i = r; i < c->n; i++) {
+            node *n = &c->nodes[i];
+            if (find(c->nodes, i) != r)
+                continue;
+            n_alerts++;
+            set_add(&orgs, n->tenant);
+            set_add(&users, n->user);
+            for (uint32_t k = 0; k < n->n_signals; k++)
+                set_add(&sigs, n->signals[k]);
+            for (uint32_t k = 0; k < n->n_techniques; k++)
+                set_add(&techs, n->techniques[k]);
+            if (n->first && (!first || strcmp(n->first, first) < 0))
+                first = n->first;
+            if (n->last && (!last || strcmp(n->last, last) > 0))
+                last = n->last;
+            msgs += n->messages;
+            ops += n->ops;
+        }
+        char id[80];
+        snprintf(id, sizeof id, "campaign-%.16s", c->nodes[r].id ? c->nodes[r].id : "unknown");
+        vg__buf_printf(out, "{\"id\":\"%s\"", id);
+        uint32_t n_orgs = orgs.n;
+        put_set(out, "organizations", &orgs);
+        put_set(out, "users", &users);
+        vg__buf_adds(out, ",\"first_seen\":");
+        if (first) {
+            vg__buf_addc(out, '"');
+            vg__buf_add_json_str(out, first, strlen(first));
+            vg__buf_addc(out, '"');
+        } else {
+            vg__buf_adds(out, "null");
+        }
+        vg__buf_adds(out, ",\"last_seen\":");
+        if (last) {
+            vg__buf_addc(out, '"');
+            vg__buf_add_json_str(out, last, strlen(last));
+            vg__buf_addc(out, '"');
+        } else {
+            vg__buf_adds(out, "null");
+        }
+        /* indicators: each feature of the component, with its organizations; those seen in
+         * more than one organization linked them */
+        vg__buf_adds(out, ",\"indicators\":[");
+        bool any = false;
+        for (uint32_t i = 0, j; i < c->n_feats; i = j) {
+            strset fo = {0};
+            for (j = i; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
+                        !strcmp(c->feats[j].value, c->feats[i].value);
+                 j++)
+                if (find(c->nodes, c->feats[j].node) == r)
+                    set_add(&fo, c->nodes[c->feats[j].node].tenant);
+            if (!fo.n) {
+                free(fo.v);
+                continue;
+            }
+            const char *type = ftype[c->feats[i].type];
+            if (c->feats[i].type == F_IP)
+                type = strchr(c->feats[i].value, ':') ? "ipv6-addr" : "ipv4-addr";
+            vg__buf_printf(out, "%s{\"type\":\"%s\",\"value\":\"", any ? "," : "", type);
+            vg__buf_add_json_str(out, c->feats[i].value, strlen(c->feats[i].value));
+            vg__buf_printf(out, "\",\"organizations\":%u,\"links\":%s}", fo.n,
+                           fo.n > 1 && fstrong[c->feats[i].type] ? "true" : "false");
+            any = true;
+            free(fo.v);
+        }
+        for (uint32_t k = 0; k < c->n_kids; k++) {
+            bool mine = false;
+            for (uint32_t i = r; i < c->n && !mine; i++)
+                mine = find(c->nodes, i) == r && c->nodes[i].tenant &&
+                       !strcmp(c->nodes[i].tenant, c->kids[k].tenant);
+            bool dup = false;
+            for (uint32_t q = 0; q < k && !dup; q++)
+                dup = !strcmp(c->kids[q].kid, c->kids[k].kid);
+            if (!mine || dup)
+                continue;
+            vg__buf_printf(out, "%s{\"type\":\"key-id\",\"value\":\"", any ? "," : "");
+            vg__buf_add_json_str(out, c->kids[k].kid, strlen(c->kids[k].kid));
+            vg__buf_adds(out, "\",\"links\":false}");
+            any = true;
+        }
+        vg__buf_addc(out, ']');
+        put_set(out, "signals", &sigs);
+        put_set(out, "techniques", &techs);
+        vg__buf_printf(out, ",\"messages_read\":{\"internet_message_ids\":%llu,"
+                            "\"operation_count\":%llu},\"alerts\":[",
+                       (unsigned long long)msgs, (unsigned long long)ops);
+        bool firsta = true;
+        for (uint32_t i = r; i < c->n; i++) {
+            if (find(c->nodes, i) != r || !c->nodes[i].id)
+                continue;
+            vg__buf_printf(out, "%s\"%s\"", firsta ? "" : ",", c->nodes[i].id);
+            firsta = false;
+        }
+        vg__buf_printf(out, "],\"n_alerts\":%llu}\n", (unsigned long long)n_alerts);
+        if (st) {
+            st->campaigns++;
+            if (n_orgs > st->max_orgs)
+                st->max_orgs = n_orgs;
+        }
+    }
+    if (st) {
+        st->nodes = c->n;
+        st->dropped = c->dropped;
+    }
+    return VIGIE_OK;
+}
