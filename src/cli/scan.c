@@ -17,6 +17,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,9 +31,11 @@
 
 #include "cli.h"
 #include "correlate/correlate.h"
+#include "correlate/corr.h"
 #include "token/token.h"
 
 #define BATCH_RECORDS 2048
+#define VG_CORR_RING 65536u /* recent correlated events whose positions alerts can name */
 #define BATCH_BYTES (4u << 20)
 #define MAX_RULE_PATHS 256
 #define MAX_PLACEHOLDERS 64
@@ -103,6 +106,16 @@ typedef struct batch {
     vg_buf sf_strs;
     uint64_t *sf_msgs;
     size_t n_sf_msgs, cap_sf_msgs;
+    /* matches of rules that Sigma correlations refer to, with the field values the
+     * correlations read ("name\0value\0" pairs in sf_strs), fed to them by the writer */
+    struct cfact {
+        uint32_t rule, rec, n_vals;
+        size_t strs;
+        double t;
+        char id[33];
+        char tenant[64];
+    } *cf;
+    uint32_t n_cf, cap_cf;
 } batch;
 
 typedef struct scan_opts {
@@ -114,6 +127,8 @@ typedef struct scan_opts {
     const char *summary_path;
     const char *campaigns_path;
     const char *asn_db;
+    const char *time_field;
+    double lateness_s;
     const char *baseline_path;
     const char *jwks[32][2]; /* issuer, file */
     uint32_t n_jwks;
@@ -172,6 +187,19 @@ typedef struct scan_ctx {
     vg_sess_stats sess_stats;
     vg_campaigns *camp;
     vg_campaign_stats camp_stats;
+    /* Sigma correlations (writer side) */
+    vg_corr *corr;
+    const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */
+    bool *corr_quiet;          /* per rule: referenced by a correlation without generate */
+    uint64_t corr_seq, corr_alerts, corr_untimed;
+    struct cref {
+        uint64_t ref;
+        uint32_t file;
+        uint64_t line, index, offset;
+        char id[33];
+        char tenant[64];
+        uint8_t sha[32];
+    } *ring; /* recent correlated events, by ref % VG_CORR_RING */
     double t_start;
     double last_progress;
     bool progress;
@@ -214,6 +242,7 @@ typedef struct worker {
     vg_buf mfolders;         /* folder paths, NUL-separated */
     uint32_t n_mfolders;
     uint32_t sig0;           /* b->n_sigs when the record began */
+    bool ftext_found;        /* the last field_text found a value */
 } worker;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -246,6 +275,10 @@ static void scan_usage(FILE *f)
           "                          infrastructure) as JSON lines to FILE\n"
           "      --asn-db FILE       a MaxMind-format ASN database (GeoLite2-ASN): link by\n"
           "                          autonomous system too\n"
+          "      --time-field PATH   event time for logs of unknown shape (epoch seconds or\n"
+          "                          ISO 8601); known shapes use their own time field\n"
+          "      --lateness SECONDS  Sigma correlations accept events this much out of time\n"
+          "                          order (default 3600)\n"
           "      --no-combined       no combined alerts (one per tenant, user and session)\n"
           "      --builtin-indicators     also match the published Storm-0558 list when -r is given\n"
           "                          (always on with vigie's own pack)\n"
@@ -344,6 +377,7 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = nproc > 0 ? (int)nproc : 1;
     o->indicator_margin_days = 7;
+    o->lateness_s = 3600;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return VG_EXIT_USAGE;
@@ -459,6 +493,19 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
             o->asn_db = v;
+        } else if (opt_is(a, "--time-field", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->time_field = v;
+        } else if (opt_is(a, "--lateness", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            char *end;
+            o->lateness_s = strtod(v, &end);
+            if (*end || o->lateness_s < 0) {
+                fprintf(stderr, "vigie: error: --lateness takes a number of seconds\n");
+                return VG_EXIT_USAGE;
+            }
         } else if (strcmp(a, "--no-combined") == 0) {
             o->no_combined = true;
         } else if (strcmp(a, "--builtin-indicators") == 0) {
@@ -575,6 +622,7 @@ static void field_text(worker *w, const vg_eventinfo *ei, const char *field, vg_
     vg__buf_init(&f.tmp, 0);
     for (uint32_t i = 0; i < n && !f.found; i++)
         vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, first_val_cb, &f);
+    w->ftext_found = f.found;
     if (!f.found)
         vg__buf_addc(out, '-');
     vg__buf_free(&f.tmp);
@@ -908,6 +956,49 @@ static int32_t format_alert(worker *w, const char *rid, const char *title, const
     return si;
 }
 
+/* A match of a rule that correlations refer to: its time, its would-be alert id and the
+ * values of the fields its correlations read, for the writer. */
+static void corr_fact(worker *w, uint32_t ri, const vg_rule *rule)
+{
+    scan_ctx *c = w->c;
+    batch *b = w->b;
+    const vg_eventinfo *ei = w->ei;
+    if (b->n_cf == b->cap_cf) {
+        uint32_t nc = b->cap_cf ? b->cap_cf * 2 : 64;
+        struct cfact *n = realloc(b->cf, nc * sizeof *n);
+        if (!n)
+            return;
+        b->cf = n;
+        b->cap_cf = nc;
+    }
+    struct cfact *f = &b->cf[b->n_cf++];
+    f->rule = ri;
+    f->rec = (uint32_t)(w->r - b->recs);
+    f->t = ei->has_time ? ei->time : NAN;
+    ensure_sha(w);
+    char tenant[256];
+    snprintf(tenant, sizeof tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 0,
+             ei->tenant ? ei->tenant : "");
+    const char *parts[] = {"sigma", rule->id ? rule->id : rule->title, tenant, w->sha_hex, ""};
+    alert_id(parts, 5, f->id);
+    snprintf(f->tenant, sizeof f->tenant, "%.63s", tenant);
+    f->strs = b->sf_strs.len;
+    f->n_vals = 0;
+    for (const char **fl = c->corr_fields[ri]; *fl; fl++) {
+        vg_buf *o = &b->sf_strs;
+        size_t at = o->len;
+        vg__buf_adds(o, *fl);
+        vg__buf_addc(o, 0);
+        field_text(w, ei, *fl, o);
+        if (!w->ftext_found) {
+            o->len = at; /* absent */
+            continue;
+        }
+        vg__buf_addc(o, 0);
+        f->n_vals++;
+    }
+}
+
 static int on_match(void *ud, uint32_t ri)
 {
     worker *w = ud;
@@ -915,6 +1006,12 @@ static int on_match(void *ud, uint32_t ri)
     batch *b = w->b;
     const vg_eventinfo *ei = w->ei;
     const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
+    if (c->corr_fields && c->corr_fields[ri])
+        corr_fact(w, ri, rule);
+    if (c->corr_quiet && c->corr_quiet[ri]) {
+        w->hits[ri]++;
+        return 0; /* referenced by a correlation without generate: no alert of its own */
+    }
     vg_buf *o = &b->out;
     bool nt = rule->n_nt_fields > 0;
     size_t out_start = o->len;
@@ -1620,6 +1717,7 @@ static void process_batch(worker *w, batch *b)
     b->n_facts = 0;
     b->n_sigs = 0;
     b->n_sf = 0;
+    b->n_cf = 0;
     b->n_sf_msgs = 0;
     vg__buf_reset(&b->sf_strs);
     b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
@@ -1653,6 +1751,24 @@ static void process_batch(worker *w, batch *b)
         vg__buf_reset(&w->tmp);
         vg_eventinfo ei;
         vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
+        if (!ei.has_time && c->o->time_field) {
+            /* a log of unknown shape: the time where --time-field says */
+            vg_buf *tb = &w->ftext;
+            vg__buf_reset(tb);
+            field_text(w, &ei, c->o->time_field, tb);
+            double tv;
+            char *end;
+            if (w->ftext_found && tb->len) {
+                tv = strtod(tb->data, &end);
+                if (*end == 0 && end != tb->data) {
+                    ei.time = tv > 1e11 ? tv / 1000 : tv; /* epoch seconds, or milliseconds */
+                    ei.has_time = true;
+                } else if (vg__parse_time(tb->data, tb->len, &tv) == VIGIE_OK) {
+                    ei.time = tv;
+                    ei.has_time = true;
+                }
+            }
+        }
         w->b = b;
         w->r = r;
         w->ei = &ei;
@@ -1819,6 +1935,185 @@ static void fold_sessions(scan_ctx *c, batch *b)
     vg__buf_free(&ids);
 }
 
+/* ---- Sigma correlations (writer side, read order) ---------------------------------------- */
+
+typedef struct cfeed {
+    scan_ctx *c;
+    batch *b;
+    const struct cfact *f;
+    vg_buf *out;
+} cfeed;
+
+static bool corr_get(void *ud, const char *field, const char **val, size_t *len)
+{
+    cfeed *x = ud;
+    const char *p = x->b->sf_strs.data + x->f->strs;
+    for (uint32_t i = 0; i < x->f->n_vals; i++) {
+        const char *v = p + strlen(p) + 1;
+        if (!strcmp(p, field)) {
+            *val = v;
+            *len = strlen(v);
+            return true;
+        }
+        p = v + strlen(v) + 1;
+    }
+    return false;
+}
+
+static int corr_emit(void *ud, const vg_corr_alert *a)
+{
+    cfeed *x = ud;
+    scan_ctx *c = x->c;
+    if (!a->output)
+        return 0;
+    const vg_rule *r = a->rule;
+    const struct cref *last = NULL;
+    if (a->n_refs) {
+        const struct cref *e = &c->ring[a->refs[a->n_refs - 1] % VG_CORR_RING];
+        if (e->ref == a->refs[a->n_refs - 1])
+            last = e;
+    }
+    char tend[40], tstart[40], id[33];
+    vg__format_time(a->t_end, tend, sizeof tend);
+    vg__format_time(a->t_start, tstart, sizeof tstart);
+    vg_buf key;
+    vg__buf_init(&key, 0);
+    vg__buf_add(&key, a->group, a->group_len);
+    for (uint32_t i = 0; i < a->n_refs; i++) {
+        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
+        if (e->ref == a->refs[i])
+            vg__buf_adds(&key, e->id);
+    }
+    const char *parts[] = {"correlation", r->id ? r->id : r->title, tend, key.data};
+    alert_id(parts, 4, id);
+    vg__buf_free(&key);
+    c->corr_alerts++;
+    c->by_level[level_index(r->level)]++;
+    c->alerts++;
+    vg_buf *o = x->out;
+    if (c->o->format != FMT_JSONL) {
+        const char *file = last ? c->in.paths[last->file] : "-";
+        if (c->o->format == FMT_CSV) {
+            vg__buf_printf(o, "%s,%s,", tend, r->level ? r->level : "");
+            add_csv_cell(o, r->id ? r->id : "", r->id ? strlen(r->id) : 0);
+            vg__buf_addc(o, ',');
+            add_csv_cell(o, r->title ? r->title : "", r->title ? strlen(r->title) : 0);
+            vg__buf_addc(o, ',');
+            if (last)
+                add_csv_cell(o, last->tenant, strlen(last->tenant));
+            vg__buf_addc(o, ',');
+            add_csv_cell(o, file, strlen(file));
+            vg__buf_printf(o, ",%llu,%llu\n", last ? (unsigned long long)last->line : 0ull,
+                           last ? (unsigned long long)last->offset : 0ull);
+        } else {
+            const char *base = strrchr(file, '/');
+            base = base ? base + 1 : file;
+            char src[64];
+            snprintf(src, sizeof src, "%.48s:%llu", base, last ? (unsigned long long)last->line : 0ull);
+            vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", tend,
+                           r->level ? r->level : "-", r->title ? r->title : "-",
+                           last && last->tenant[0] ? last->tenant : "-", src);
+        }
+        return 0;
+    }
+    static const char *const types[] = {"none", "event_count", "value_count", "temporal",
+                                        "temporal_ordered", "value_sum", "value_avg",
+                                        "value_percentile"};
+    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
+    add_json_str_or_null(o, r->id, r->id ? strlen(r->id) : 0);
+    vg__buf_adds(o, ",\"title\":");
+    add_json_str_or_null(o, r->title, r->title ? strlen(r->title) : 0);
+    vg__buf_adds(o, ",\"level\":");
+    add_json_str_or_null(o, r->level, r->level ? strlen(r->level) : 0);
+    vg__buf_adds(o, ",\"tags\":[");
+    for (uint32_t k = 0; k < r->n_tags; k++) {
+        if (k)
+            vg__buf_addc(o, ',');
+        add_json_str_or_null(o, r->tags[k], strlen(r->tags[k]));
+    }
+    vg__buf_printf(o, "]},\"kind\":\"correlation\",\"correlation\":{\"type\":\"%s\",\"group\":",
+                   r->corr && r->corr->type < 8 ? types[r->corr->type] : "none");
+    if (a->group_len && a->group[0] == '{')
+        vg__buf_add(o, a->group, a->group_len);
+    else
+        vg__buf_adds(o, "{}");
+    vg__buf_printf(o, ",\"value\":%.17g,\"events\":%llu,\"window\":{\"start\":\"%s\",\"end\":\"%s\"}}",
+                   a->value, (unsigned long long)a->n_events, tstart, tend);
+    vg__buf_adds(o, ",\"tenant\":");
+    add_json_str_or_null(o, last && last->tenant[0] ? last->tenant : NULL,
+                         last ? strlen(last->tenant) : 0);
+    vg__buf_printf(o, ",\"time\":\"%s\",\"source\":", tend);
+    if (last) {
+        char sh[65];
+        hex(last->sha, 32, sh);
+        const char *file = c->in.paths[last->file];
+        vg__buf_adds(o, "{\"file\":");
+        add_json_str_or_null(o, file, strlen(file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}",
+                       (unsigned long long)last->line, (unsigned long long)last->index,
+                       (unsigned long long)last->offset, sh);
+    } else {
+        vg__buf_adds(o, "null");
+    }
+    vg__buf_adds(o, ",\"contributing\":[");
+    bool first = true;
+    for (uint32_t i = 0; i < a->n_refs; i++) {
+        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
+        if (e->ref != a->refs[i])
+            continue;
+        vg__buf_printf(o, "%s\"%s\"", first ? "" : ",", e->id);
+        first = false;
+    }
+    vg__buf_adds(o, "],\"events\":[");
+    first = true;
+    for (uint32_t i = 0; i < a->n_refs; i++) {
+        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
+        if (e->ref != a->refs[i])
+            continue;
+        const char *file = c->in.paths[e->file];
+        vg__buf_adds(o, first ? "{\"file\":" : ",{\"file\":");
+        add_json_str_or_null(o, file, strlen(file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu}",
+                       (unsigned long long)e->line, (unsigned long long)e->index,
+                       (unsigned long long)e->offset);
+        first = false;
+    }
+    vg__buf_adds(o, "]}\n");
+    return 0;
+}
+
+static void feed_correlations(scan_ctx *c, batch *b)
+{
+    if (!c->corr || !b->n_cf)
+        return;
+    vg_buf out;
+    vg__buf_init(&out, 0);
+    for (uint32_t i = 0; i < b->n_cf; i++) {
+        const struct cfact *f = &b->cf[i];
+        if (isnan(f->t)) {
+            c->corr_untimed++;
+            continue;
+        }
+        const rec_ref *r = &b->recs[f->rec];
+        uint64_t ref = ++c->corr_seq;
+        struct cref *e = &c->ring[ref % VG_CORR_RING];
+        e->ref = ref;
+        e->file = r->file;
+        e->line = r->line;
+        e->index = r->index;
+        e->offset = r->offset;
+        memcpy(e->id, f->id, sizeof e->id);
+        SHA256((const unsigned char *)b->data.data + r->off, r->len, e->sha);
+        memcpy(e->tenant, f->tenant, sizeof e->tenant);
+        cfeed x = {c, b, f, &out};
+        vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref,
+                      corr_emit, &x);
+    }
+    if (out.len)
+        write_out(c, out.data, out.len);
+    vg__buf_free(&out);
+}
+
 static void write_batch(scan_ctx *c, batch *b)
 {
     /* first-seen candidates are decided here, in read order, against the shared state */
@@ -1854,6 +2149,7 @@ static void write_batch(scan_ctx *c, batch *b)
         }
     fold_facts(c, b);
     fold_sessions(c, b);
+    feed_correlations(c, b);
     c->events += b->events;
     c->ind_hits += b->ind_hits;
     c->token_findings += b->token_findings;
@@ -2108,6 +2404,15 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         fprintf(stderr, "; mail access without sign-in %llu, unlinkable %llu\n",
                 (unsigned long long)c->sess_stats.no_signin,
                 (unsigned long long)c->sess_stats.unlinkable);
+        if (c->corr) {
+            vg_corr_stats cs;
+            vg__corr_stats(c->corr, NULL, &cs);
+            fprintf(stderr, "vigie: correlations: %u rule(s), %llu alert(s), %u group(s), %llu "
+                            "evicted, %llu late dropped, %llu without time\n",
+                    vg__corr_count(c->corr), (unsigned long long)c->corr_alerts, cs.groups,
+                    (unsigned long long)cs.evictions, (unsigned long long)cs.late_dropped,
+                    (unsigned long long)c->corr_untimed);
+        }
         if (c->camp)
             fprintf(stderr, "vigie: campaigns: %llu, the largest across %u organization(s)\n",
                     (unsigned long long)c->camp_stats.campaigns, c->camp_stats.max_orgs);
@@ -2158,6 +2463,17 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)c->sess_stats.no_signin,
                        (unsigned long long)c->sess_stats.unlinkable);
         vg__buf_printf(&s, "},\"campaigns\":%llu", (unsigned long long)c->camp_stats.campaigns);
+        vg_corr_stats cst;
+        memset(&cst, 0, sizeof cst);
+        if (c->corr)
+            vg__corr_stats(c->corr, NULL, &cst);
+        vg__buf_printf(&s, ",\"correlations\":{\"rules\":%u,\"alerts\":%llu,\"groups\":%u,"
+                           "\"evictions\":%llu,\"late_inserted\":%llu,\"late_dropped\":%llu,"
+                           "\"without_time\":%llu,\"missing_group\":%llu}",
+                       c->corr ? vg__corr_count(c->corr) : 0, (unsigned long long)c->corr_alerts,
+                       cst.groups, (unsigned long long)cst.evictions,
+                       (unsigned long long)cst.late_inserted, (unsigned long long)cst.late_dropped,
+                       (unsigned long long)c->corr_untimed, (unsigned long long)cst.missing_group);
         vg__buf_adds(&s, ",\"top_rules\":[");
         for (uint32_t i = 0; i < nh && i < 20; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
@@ -2283,6 +2599,64 @@ int vg__cmd_scan(int argc, char **argv)
         fprintf(stderr, "vigie: error: no usable rule\n");
         ex = VG_EXIT_RULES;
         goto out;
+    }
+    /* Sigma correlations: the engine over every loaded rule, and per compiled rule the fields
+     * its correlations read (group-by, aliases, condition.field) */
+    {
+        uint32_t nl = vg__ruleload_count(c.rl), n_corr = 0;
+        const vg_rule **all = calloc(nl ? nl : 1, sizeof *all);
+        for (uint32_t i = 0; all && i < nl; i++) {
+            all[i] = vg__ruleload_get(c.rl, i);
+            n_corr += all[i] && all[i]->kind == VG_RULE_CORRELATION;
+        }
+        vg_corr_opts cop = {0, o.lateness_s, false, vg__cli_diag, NULL};
+        if (all && n_corr && vg__corr_new(all, nl, &cop, &c.corr) == VIGIE_OK &&
+            vg__corr_count(c.corr) > 0) {
+            uint32_t nrs = vg__ruleset_count(c.rs);
+            c.corr_fields = calloc(nrs, sizeof *c.corr_fields);
+            c.corr_quiet = calloc(nrs, sizeof *c.corr_quiet);
+            c.ring = calloc(VG_CORR_RING, sizeof *c.ring);
+            for (uint32_t ri = 0; c.corr_fields && c.corr_quiet && c.ring && ri < nrs; ri++) {
+                const vg_rule *r = vg__ruleset_rule(c.rs, ri);
+                if (!vg__corr_wants(c.corr, r))
+                    continue;
+                c.corr_quiet[ri] = !vg__corr_generates(c.corr, r);
+                const char **fl = calloc(64, sizeof *fl);
+                uint32_t nf = 0;
+                for (uint32_t i = 0; fl && i < nl; i++) {
+                    const vg_rule *cr = all[i];
+                    if (!cr || cr->kind != VG_RULE_CORRELATION || !cr->corr)
+                        continue;
+                    const vg_correlation *k = cr->corr;
+                    bool refs = false;
+                    for (uint32_t q = 0; q < k->n_rules && !refs; q++)
+                        refs = (r->id && !strcmp(k->rules[q], r->id)) ||
+                               (r->name && !strcmp(k->rules[q], r->name));
+                    if (!refs)
+                        continue;
+                    const char *want[64];
+                    uint32_t n_want = 0;
+                    for (uint32_t q = 0; q < k->n_group_by && n_want < 60; q++)
+                        want[n_want++] = k->group_by[q];
+                    if (k->field)
+                        want[n_want++] = k->field;
+                    for (uint32_t q = 0; k->aliases && q < k->aliases->n; q++)
+                        for (uint32_t z = 0; z < k->aliases->v[q].n && n_want < 63; z++)
+                            if ((r->id && !strcmp(k->aliases->v[q].rules[z], r->id)) ||
+                                (r->name && !strcmp(k->aliases->v[q].rules[z], r->name)))
+                                want[n_want++] = k->aliases->v[q].fields[z];
+                    for (uint32_t q = 0; q < n_want && nf < 63; q++) {
+                        bool dup = false;
+                        for (uint32_t z = 0; z < nf && !dup; z++)
+                            dup = !strcmp(fl[z], want[q]);
+                        if (!dup)
+                            fl[nf++] = want[q];
+                    }
+                }
+                c.corr_fields[ri] = fl;
+            }
+        }
+        free(all);
     }
     if (vg__newterms_new(&c.nt) != VIGIE_OK) {
         ex = VG_EXIT_RULES;
@@ -2488,6 +2862,7 @@ out:
             free(c.pool[i].pend);
             free(c.pool[i].facts);
             free(c.pool[i].sigs);
+            free(c.pool[i].cf);
             free(c.pool[i].sf);
             free(c.pool[i].sf_msgs);
             vg__buf_free(&c.pool[i].sf_strs);
@@ -2509,6 +2884,13 @@ out:
     vg__keysets_free(c.keys);
     vg__sessions_free(c.sess);
     vg__campaigns_free(c.camp);
+    if (c.corr_fields)
+        for (uint32_t i = 0; c.rs && i < vg__ruleset_count(c.rs); i++)
+            free(c.corr_fields[i]);
+    free(c.corr_fields);
+    free(c.corr_quiet);
+    free(c.ring);
+    vg__corr_free(c.corr);
     for (uint32_t i = 0; i < c.n_vis; i++)
         free(c.vis[i].days);
     free(c.vis);
