@@ -54,4 +54,11 @@
  * new terms are still reported but no longer remembered (counted in the summary). */
 #define VG_MAX_NEW_TERMS (4u * 1024u * 1024u)
 
+/* Evidence ledger (store/ledger.c): longest line of entries.jsonl or checkpoints.jsonl,
+ * longest alert id, most raw records behind one alert, largest inclusion proof file. */
+#define VG_MAX_LEDGER_LINE (1024u * 1024u)
+#define VG_MAX_LEDGER_ALERT_ID 512u
+#define VG_MAX_LEDGER_SOURCES 4096u
+#define VG_MAX_LEDGER_PROOF (4u * 1024u * 1024u)
+
 #endif
