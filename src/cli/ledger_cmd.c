@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
+#include "ingest/ingest.h"
 #include "store/ledger.h"
 
 enum { EX_OK = 0, EX_FAILED = 1, EX_USAGE = 2 };
@@ -126,6 +129,21 @@ static int verify_proof(const char *proof_path, const char *pub_path)
     return EX_OK;
 }
 
+static const char **grow(const char **a, uint32_t *cap, uint32_t n)
+{
+    if (n < *cap)
+        return a;
+    uint32_t nc = *cap ? *cap * 2 : 16;
+    const char **na = realloc(a, nc * sizeof *na);
+    if (!na) {
+        free(a);
+        fprintf(stderr, "vigie: error: out of memory\n");
+        return NULL;
+    }
+    *cap = nc;
+    return na;
+}
+
 int vg__cmd_verify(int argc, char **argv)
 {
     const char *dir = NULL, *pub = NULL, *proof = NULL;
@@ -133,6 +151,9 @@ int vg__cmd_verify(int argc, char **argv)
     uint32_t n_inputs = 0;
     bool want_inputs = false, in_inputs = false;
     int ex = EX_USAGE;
+    vg_inputs files = {0};  /* directories given to --inputs, expanded */
+    const char **all = NULL; /* every input file, in order */
+    uint32_t n_all = 0, cap_all = 0;
     if (!inputs)
         return EX_USAGE;
     for (int i = 1; i < argc; i++) {
@@ -179,8 +200,27 @@ int vg__cmd_verify(int argc, char **argv)
         fprintf(stderr, "vigie: error: --inputs needs at least one file\n");
         goto out;
     }
-    vg_ledger_verify_opts o = {.pub_path = pub, .check_inputs = want_inputs, .inputs = inputs,
-                               .n_inputs = n_inputs, .diag = vg__cli_diag};
+    /* directories are expanded as the scan expands them; a path that does not exist is kept,
+     * so that the failure names the ledger entries that need it */
+    for (uint32_t i = 0; i < n_inputs; i++) {
+        struct stat st;
+        uint32_t before = files.n;
+        if (stat(inputs[i], &st) != 0) {
+            if (!(all = grow(all, &cap_all, n_all)))
+                goto out;
+            all[n_all++] = inputs[i];
+            continue;
+        }
+        if (vg__inputs_expand(&files, &inputs[i], 1, vg__cli_diag, NULL) != VIGIE_OK)
+            goto out;
+        for (uint32_t k = before; k < files.n; k++) {
+            if (!(all = grow(all, &cap_all, n_all)))
+                goto out;
+            all[n_all++] = files.paths[k];
+        }
+    }
+    vg_ledger_verify_opts o = {.pub_path = pub, .check_inputs = want_inputs, .inputs = all,
+                               .n_inputs = n_all, .diag = vg__cli_diag};
     vg_ledger_verify_result r;
     int rc = vg__ledger_verify(dir, &o, &r);
     if (rc == VIGIE_VERIFY) {
@@ -209,6 +249,8 @@ int vg__cmd_verify(int argc, char **argv)
     printf("\n");
     ex = EX_OK;
 out:
+    free(all);
+    vg__inputs_free(&files);
     free(inputs);
     return ex;
 }
