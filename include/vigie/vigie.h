@@ -50,7 +50,9 @@ extern "C" {
     X(NOTFOUND, "not found")                                                                      \
     X(PREFILTER, "prefilter (Vectorscan) error")                                                  \
     X(LIMIT, "match limit reached")                                                               \
-    X(EOF, "end of input")
+    X(EOF, "end of input")                                                                        \
+    X(VERIFY, "verification failed")                                                              \
+    X(CRYPTO, "cryptographic library error")
 
 typedef enum {
 #define VIGIE_X_ENUM(name, msg) VIGIE_##name,

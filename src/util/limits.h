@@ -83,4 +83,11 @@
  * weak links (two shared weak features) are looked for among the first 4,096 only. */
 #define VG_MAX_CAMPAIGN_NODES (1u << 20)
 
+/* Evidence ledger (store/ledger.c): longest line of entries.jsonl or checkpoints.jsonl,
+ * longest alert id, most raw records behind one alert, largest inclusion proof file. */
+#define VG_MAX_LEDGER_LINE (1024u * 1024u)
+#define VG_MAX_LEDGER_ALERT_ID 512u
+#define VG_MAX_LEDGER_SOURCES 4096u
+#define VG_MAX_LEDGER_PROOF (4u * 1024u * 1024u)
+
 #endif
