@@ -85,6 +85,7 @@ static void usage(FILE *f)
           "                                          write a multi-organization scenario with a\n"
           "                                          hidden forged-token mail campaign\n"
           "  evaluate TRUTH.json ALERTS.jsonl        score a scan of a simulated scenario\n"
+          "  export --db FILE --stix OUT             write a store's campaigns as a STIX 2.1 bundle\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
           "\n"
@@ -119,6 +120,7 @@ static const struct {
     {"rules", vg__cmd_rules},
     {"simulate", vg__cmd_simulate},
     {"evaluate", vg__cmd_evaluate},
+    {"export", vg__cmd_export},
     {"version", cmd_version},
     {"--version", cmd_version},
     {"help", cmd_help},
