@@ -85,6 +85,7 @@ static void usage(FILE *f)
           "                                          write a multi-organization scenario with a\n"
           "                                          hidden forged-token mail campaign\n"
           "  evaluate TRUTH.json ALERTS.jsonl        score a scan of a simulated scenario\n"
+          "  export --db FILE --stix OUT             write a store's campaigns as a STIX 2.1 bundle\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
           "\n"
@@ -122,6 +123,7 @@ static const struct {
     {"keygen", vg__cmd_keygen},
     {"verify", vg__cmd_verify},
     {"prove", vg__cmd_prove},
+    {"export", vg__cmd_export},
     {"version", cmd_version},
     {"--version", cmd_version},
     {"help", cmd_help},

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h: the alert store: one SQLite file that keeps every alert, its evidence (the raw
+ * records behind it, by file, line, offset and SHA-256) and the campaigns built over many
+ * organizations, across any number of runs.
+ *
+ * Stage: store (depends on json, util; links the system libsqlite3). `vigie scan --db FILE`
+ * writes it; the report stage (HTML report, STIX export) reads it. The schema is documented
+ * in docs/STORE.md and is a contract with the report stage: it changes only through a new
+ * migration (PRAGMA user_version), never in place.
+ *
+ * Input: the JSON lines `vigie scan` writes, one alert or one campaign per line. Alerts are
+ * keyed by their stable "id": adding the same alert again (a second run over the same logs)
+ * is a no-op, counted as a duplicate. Campaigns are keyed by "id" and replaced whole. A line
+ * that is not JSON, not an object, or lacks what a row needs ("kind" for an alert, "id" for a
+ * campaign) is refused with a status and a message (vg__store_errmsg) naming the byte offset;
+ * the store is unchanged and the caller reports it with its own position and goes on. Fields
+ * that are missing, null or of another type become NULL columns.
+ *
+ * Cost: writes are batched, VG_STORE_BATCH rows per transaction (one fsync per batch in WAL
+ * mode); readers (vg__store_each_*) first commit what is pending.
+ *
+ * Ownership: a vg_store is owned by the caller of vg__store_open and freed by
+ * vg__store_close; strings passed in are copied (bound to SQLite) before the call returns;
+ * pointers passed to callbacks are valid only during the callback.
+ *
+ * Thread safety: one vg_store is used by one thread at a time (the caller serialises). Several
+ * handles, in threads or processes, may open the same file: WAL mode lets readers run beside
+ * one writer, and a writer waits up to VG_STORE_BUSY_MS for another before failing.
+ */
+#ifndef VG_STORE_H
+#define VG_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/util.h"
+
+typedef struct sqlite3 sqlite3;
+typedef struct vg_store vg_store;
+
+/* Schema version this build writes (PRAGMA user_version after migration). */
+#define VG_STORE_SCHEMA_VERSION 1
+/* Rows written per transaction before an automatic commit. */
+#define VG_STORE_BATCH 10000u
+/* How long a write waits for another connection's lock (SQLite busy timeout). */
+#define VG_STORE_BUSY_MS 10000
+
+/* Counters since open. */
+typedef struct vg_store_stats {
+    uint64_t alerts_added;    /* new alert rows */
+    uint64_t alerts_dup;      /* alert lines whose id was already stored (ignored) */
+    uint64_t campaigns;       /* campaign lines stored (new or replaced) */
+    uint64_t bad;             /* lines refused (malformed JSON, no kind, no id, ...) */
+} vg_store_stats;
+
+/* Open (creating if absent) the store at `path` (":memory:" for a private in-memory store),
+ * switch it to WAL mode, set the busy timeout and foreign keys, and migrate its schema to
+ * VG_STORE_SCHEMA_VERSION. Refuses a file that is not SQLite, an SQLite file that is not a
+ * vigie store (user_version 0 with tables in it), and a store newer than this build.
+ * On failure *out is NULL and err (if non-NULL) holds a message; returns VIGIE_IO, VIGIE_NOMEM,
+ * VIGIE_INVAL (not a vigie store) or VIGIE_UNSUPPORTED (newer schema). */
+int vg__store_open(const char *path, vg_store **out, char *err, size_t errlen);
+
+/* Commit pending writes and free the handle. NULL is a no-op. */
+void vg__store_close(vg_store *st);
+
+/* Commit pending writes now. */
+int vg__store_flush(vg_store *st);
+
+/* Message of the last failure on this handle ("" if none); valid until the next call. */
+const char *vg__store_errmsg(const vg_store *st);
+
+void vg__store_stats_get(const vg_store *st, vg_store_stats *out);
+
+/* PRAGMA user_version of the open store (VG_STORE_SCHEMA_VERSION after a successful open). */
+int vg__store_user_version(vg_store *st, int *out);
+
+/* Record the start of a run (wall-clock time, vigie version, the command line `args`, may be
+ * NULL) and return its id, to pass to vg__store_add_alert. */
+int vg__store_run_begin(vg_store *st, const char *args, int64_t *run_id);
+/* Record the end of run `run_id` with its counts, and commit. */
+int vg__store_run_end(vg_store *st, int64_t run_id, uint64_t events, uint64_t alerts,
+                      uint64_t bad);
+
+/* Add one alert line (kinds sigma, new_term, indicator, token, combined, correlation, gap,
+ * or any other "kind"). run_id <= 0 stores NULL. An alert without "id" gets
+ * "<kind>-<first 32 hex of SHA-256 of the line>", stable across runs. The line is stored
+ * verbatim (surrounding whitespace trimmed) in alerts.json.
+ * Returns VIGIE_OK (also for a duplicate, see vg_store_stats), VIGIE_JSON (not JSON),
+ * VIGIE_INVAL (not an object, no "kind"), VIGIE_TOOBIG, or VIGIE_IO (SQLite failed). */
+int vg__store_add_alert(vg_store *st, int64_t run_id, const char *line, size_t len);
+
+/* Add or replace one campaign line; its organization and alert rows are replaced too.
+ * Returns as vg__store_add_alert (VIGIE_INVAL: no string "id"). */
+int vg__store_add_campaign(vg_store *st, const char *line, size_t len);
+
+/* Add one line of either kind: an object with "kind" is an alert, one with "organizations"
+ * (or an "id" starting "campaign-") a campaign; anything else VIGIE_INVAL. */
+int vg__store_add_line(vg_store *st, int64_t run_id, const char *line, size_t len);
+
+/* Add every line of the JSON-lines file `path` ("-" = stdin) with vg__store_add_line.
+ * A refused line is reported through diag (file, line, column) and skipped; blank lines are
+ * ignored. Returns VIGIE_OK unless the file cannot be read or SQLite fails. */
+int vg__store_load_jsonl(vg_store *st, int64_t run_id, const char *path, vigie_diag_fn diag,
+                         void *diag_ud);
+
+/* Callback of the readers: one stored JSON line (not NUL-terminated at len, but followed by a
+ * NUL). Return 0 to go on; any other value stops the walk and is returned by it. */
+typedef int (*vg_store_row_fn)(void *ud, const char *json, size_t len);
+
+/* Every alert, in insertion order; kind == NULL for all kinds, else only that kind. */
+int vg__store_each_alert(vg_store *st, const char *kind, vg_store_row_fn cb, void *ud);
+/* Every campaign, by id. */
+int vg__store_each_campaign(vg_store *st, vg_store_row_fn cb, void *ud);
+
+/* The SQLite connection, for read-only queries by the report stage (pending writes are
+ * committed first). Borrowed: valid until vg__store_close; do not close it, do not write. */
+sqlite3 *vg__store_db(vg_store *st);
+
+#endif

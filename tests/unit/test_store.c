@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_store.c: the SQLite alert store: migration from an empty file, refusal of foreign or
+ * newer databases, every alert kind of tests/data/alerts_sample.jsonl (with malformed and
+ * partial lines), duplicates across runs and handles, campaign replacement, batching seen
+ * from a second connection, WAL mode, the readers.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "test.h"
+
+#define SAMPLE VIGIE_SOURCE_DIR "/tests/data/alerts_sample.jsonl"
+
+static char dir[64];
+static int n_db;
+
+/* A fresh path for a store in the test's temporary directory. */
+static const char *db_path(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/s%d.db", dir, ++n_db);
+    return out;
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* The first column of the first row of `sql` as an integer (-1 when no row or NULL). */
+static long long q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        fprintf(stderr, "sql: %s: %s\n", sql, sqlite3_errmsg(db));
+        return -2;
+    }
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Same, as text in a static buffer ("(null)" for NULL, "(none)" for no row). */
+static const char *q_text(sqlite3 *db, const char *sql)
+{
+    static char buf[512];
+    sqlite3_stmt *s;
+    snprintf(buf, sizeof buf, "(none)");
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        snprintf(buf, sizeof buf, "(error %s)", sqlite3_errmsg(db));
+        return buf;
+    }
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        snprintf(buf, sizeof buf, "%s", t ? (const char *)t : "(null)");
+    }
+    sqlite3_finalize(s);
+    return buf;
+}
+
+/* Diagnostics of a load, collected. */
+typedef struct diags {
+    int n;
+    uint64_t line[16];
+    uint64_t col[16];
+} diags;
+
+static void on_diag(void *ud, const vigie_diag *d)
+{
+    diags *g = ud;
+    if (g->n < 16) {
+        g->line[g->n] = d->line;
+        g->col[g->n] = d->col;
+    }
+    g->n++;
+}
+
+static vg_store *open_ok(const char *path)
+{
+    vg_store *st = NULL;
+    char err[256];
+    int rc = vg__store_open(path, &st, err, sizeof err);
+    CHECK_MSG(rc == VIGIE_OK, "%s: %s", path, err);
+    return st;
+}
+
+static void test_open_empty_file_migrates(void)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    FILE *f = fopen(p, "wb"); /* an empty file is an SQLite database of version 0 */
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    vg_store *st = open_ok(p);
+    if (!st)
+        return;
+    int v = -1;
+    CHECK_EQ_INT(vg__store_user_version(st, &v), VIGIE_OK);
+    CHECK_EQ_INT(v, VG_STORE_SCHEMA_VERSION);
+    sqlite3 *db = vg__store_db(st);
+    CHECK_EQ_STR(q_text(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+                           " ('meta','runs','alerts','evidence','campaigns','campaign_orgs',"
+                           "'campaign_alerts')"),
+                 7);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+                           " ('alerts_tenant','alerts_kind')"),
+                 2);
+    CHECK_EQ_STR(q_text(db, "PRAGMA journal_mode"), "wal");
+    vg__store_close(st);
+    /* Reopening does not migrate again. */
+    st = open_ok(p);
+    if (st) {
+        CHECK_EQ_INT(q_int(vg__store_db(st), "SELECT count(*) FROM meta"), 2);
+        vg__store_close(st);
+    }
+    /* and the journal mode is persistent: seen by a plain connection too. */
+    sqlite3 *raw = raw_open(p);
+    CHECK(raw != NULL);
+    CHECK_EQ_STR(q_text(raw, "PRAGMA journal_mode"), "wal");
+    CHECK_EQ_INT(q_int(raw, "PRAGMA user_version"), 1);
+    sqlite3_close(raw);
+}
+
+static void test_open_refuses(void)
+{
+    char p[128], err[256];
+    vg_store *st = (vg_store *)1;
+    /* Not SQLite at all. */
+    db_path(p, sizeof p);
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fputs("this is not a database, it is a text file of some length............\n", f);
+        fclose(f);
+    }
+    CHECK_EQ_INT(vg__store_open(p, &st, err, sizeof err), VIGIE_INVAL);
+    CHECK(st == NULL);
+    CHECK(err[0] != 0);
+    /* SQLite, but someone else's. */
+    db_path(p, sizeof p);
+    sqlite3 *raw = raw_open(p);
+    sqlite3_exec(raw, "CREATE TABLE t(x)", NULL, NULL, NULL);
+    sqlite3_close(raw);
+    CHECK_EQ_INT(vg__store_open(p, &st, err, sizeof err), VIGIE_INVAL);
+    CHECK_MSG(strstr(err, "not a vigie store") != NULL, "%s", err);
+    /* A newer vigie's store. */
+    db_path(p, sizeof p);
+    raw = raw_open(p);
+    sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(raw);
+    CHECK_EQ_INT(vg__store_open(p, &st, err, sizeof err), VIGIE_UNSUPPORTED);
+    CHECK_MSG(strstr(err, "newer") != NULL, "%s", err);
+    /* A directory that does not exist. */
+    CHECK_EQ_INT(vg__store_open("/nonexistent-vigie-dir/x.db", &st, err, sizeof err), VIGIE_IO);
+}
+
+static void test_every_kind_from_sample(void)
+{
+    char p[128];
+    vg_store *st = open_ok(db_path(p, sizeof p));
+    if (!st)
+        return;
+    int64_t run = 0;
+    CHECK_EQ_INT(vg__store_run_begin(st, "test --sample", &run), VIGIE_OK);
+    CHECK(run > 0);
+    diags g = {0};
+    CHECK_EQ_INT(vg__store_load_jsonl(st, run, SAMPLE, on_diag, &g), VIGIE_OK);
+    /* lines 7 (truncated JSON), 13 (an array), 14 (no kind, no campaign) */
+    CHECK_EQ_INT(g.n, 3);
+    CHECK_EQ_INT(g.line[0], 7);
+    CHECK(g.col[0] > 60); /* the end of the truncated line */
+    CHECK_EQ_INT(g.line[1], 13);
+    CHECK_EQ_INT(g.line[2], 14);
+    vg_store_stats s;
+    vg__store_stats_get(st, &s);
+    CHECK_EQ_INT(s.alerts_added, 16);
+    CHECK_EQ_INT(s.alerts_dup, 1);
+    CHECK_EQ_INT(s.campaigns, 1);
+    CHECK_EQ_INT(s.bad, 3);
+    CHECK_EQ_INT(vg__store_run_end(st, run, 1000, 17, 3), VIGIE_OK);
+    sqlite3 *db = vg__store_db(st);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts"), 16);
+    CHECK_EQ_INT(q_int(db, "SELECT count(DISTINCT kind) FROM alerts"), 7);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE run_id = 1"), 16);
+    /* sigma: rule columns, messages, one evidence row from "source" */
+    const char *a1 = "'a1000000000000000000000000000001'";
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT level || '|' || rule_title || '|' || tenant || '|' || user"
+             " || '|' || time || '|' || first_time || '|' || last_time || '|' || messages || '|'"
+             " || operation_count FROM alerts WHERE id = %s", a1);
+    CHECK_EQ_STR(q_text(db, sql),
+                 "high|Mailbox Read With a Consumer-Tenant Token|3bfa5ce3-1c2d-4e5f-8a9b-"
+                 "0c1d2e3f4a01|alice@org01.example|2023-06-07T01:33:15.000Z|2023-06-07T01:33:"
+                 "15.000Z|2023-06-07T01:33:15.000Z|60|228");
+    snprintf(sql, sizeof sql, "SELECT seq || '|' || file || '|' || line || '|' || idx || '|' ||"
+             " offset || '|' || substr(sha256, 1, 4) FROM evidence WHERE alert_id = %s", a1);
+    CHECK_EQ_STR(q_text(db, sql), "0|/tmp/sim/org01.example/audit.ndjson|123|122|135300|aaaa");
+    /* combined: time span from messages_read, score, user, evidence list in order */
+    CHECK_EQ_STR(q_text(db, "SELECT first_time || '|' || last_time || '|' || score || '|' || user"
+                            " || '|' || messages FROM alerts WHERE kind = 'combined' AND tenant"
+                            " LIKE '3bfa%'"),
+                 "2023-06-07T01:30:02.500Z|2023-06-07T03:12:48.000Z|0.97|alice@org01.example|130");
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(seq || ':' || line, ',') FROM (SELECT * FROM"
+                            " evidence WHERE alert_id = 'a1000000000000000000000000000005' ORDER"
+                            " BY seq)"),
+                 "0:123,1:125,2:98");
+    /* gaps: no level, time = from, last_time = to; the one without id gets a derived id */
+    CHECK_EQ_STR(q_text(db, "SELECT coalesce(level, 'NULL') || '|' || time || '|' || last_time"
+                            " FROM alerts WHERE id = 'c3000000000000000000000000000001'"),
+                 "NULL|2023-03-04T00:00:00.000Z|2023-06-01T00:00:00.000Z");
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE kind = 'gap' AND id LIKE 'gap-%'"
+                           " AND length(id) = 36 AND time IS NULL"),
+                 1);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM evidence WHERE alert_id IN (SELECT id FROM"
+                           " alerts WHERE kind = 'gap')"),
+                 0);
+    /* nulls everywhere: stored, every column NULL but id/kind/json, no evidence */
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE id = 'd4000000000000000000000000000001'"
+                           " AND rule_id IS NULL AND tenant IS NULL AND time IS NULL AND"
+                           " messages IS NULL"),
+                 1);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM evidence WHERE alert_id ="
+                           " 'd4000000000000000000000000000001'"),
+                 0);
+    /* escapes unescaped; fields of another type become NULL (line "12" is a string) */
+    CHECK_EQ_STR(q_text(db, "SELECT rule_title FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
+                 "Title with \"quotes\", a \\ backslash and \xc3\xa9t\xc3\xa9");
+    CHECK_EQ_STR(q_text(db, "SELECT coalesce(line, 'NULL') || '|' || idx || '|' || offset || '|' ||"
+                            " coalesce(sha256, 'NULL') FROM evidence WHERE alert_id ="
+                            " 'd4000000000000000000000000000002'"),
+                 "NULL|11|-1|NULL");
+    CHECK_EQ_INT(q_int(db, "SELECT messages FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
+                 -1);
+    /* the stored line is the line, and JSON1 reads it */
+    CHECK_EQ_STR(q_text(db, "SELECT json_extract(json, '$.token.verdict') FROM alerts WHERE kind ="
+                            " 'token'"),
+                 "foreign_key");
+    /* campaign */
+    CHECK_EQ_STR(q_text(db, "SELECT id || '|' || first_seen || '|' || last_seen || '|' || n_orgs"
+                            " FROM campaigns"),
+                 "campaign-0001|2023-06-07T01:30:02.500Z|2023-06-13T04:00:00.000Z|2");
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM campaign_orgs"), 2);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM campaign_alerts"), 11);
+    /* the run */
+    CHECK_EQ_STR(q_text(db, "SELECT args || '|' || events || '|' || alerts || '|' || bad || '|' ||"
+                            " vigie_version || '|' || (finished >= started) FROM runs"),
+                 "test --sample|1000|17|3|" VIGIE_VERSION "|1");
+    vg__store_close(st);
+}
+
+static void test_add_alert_refusals(void)
+{
+    vg_store *st = open_ok(":memory:");
+    if (!st)
+        return;
+    const char *bad = "{\"id\":\"x\",\"kind\":\"sigma\",}";
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, bad, strlen(bad)), VIGIE_JSON);
+    CHECK_MSG(!strncmp(vg__store_errmsg(st), "byte ", 5), "%s", vg__store_errmsg(st));
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, "", 0), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, "  \n", 3), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, "\"kind\"", 6), VIGIE_INVAL);
+    const char *nokind = "{\"id\":\"x\",\"kind\":null}";
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, nokind, strlen(nokind)), VIGIE_INVAL);
+    const char *emptykind = "{\"id\":\"x\",\"kind\":\"\"}";
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, emptykind, strlen(emptykind)), VIGIE_INVAL);
+    const char *noid = "{\"organizations\":[\"a\"]}";
+    CHECK_EQ_INT(vg__store_add_campaign(st, noid, strlen(noid)), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, noid, strlen(noid)), VIGIE_INVAL);
+    /* minimal alert, surrounding whitespace and CRLF trimmed from the stored text */
+    const char *min = "  {\"kind\":\"sigma\",\"id\":\"m1\"}\r\n";
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, min, strlen(min)), VIGIE_OK);
+    vg_store_stats s;
+    vg__store_stats_get(st, &s);
+    CHECK_EQ_INT(s.bad, 8);
+    CHECK_EQ_INT(s.alerts_added, 1);
+    sqlite3 *db = vg__store_db(st);
+    CHECK_EQ_STR(q_text(db, "SELECT json FROM alerts WHERE id = 'm1'"),
+                 "{\"kind\":\"sigma\",\"id\":\"m1\"}");
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE run_id IS NULL"), 1);
+    /* an unknown run is refused by the foreign key, not silently kept */
+    const char *orphan = "{\"kind\":\"sigma\",\"id\":\"m2\"}";
+    CHECK(vg__store_add_alert(st, 4242, orphan, strlen(orphan)) != VIGIE_OK);
+    CHECK_EQ_INT(vg__store_run_end(st, 4242, 0, 0, 0), VIGIE_NOTFOUND);
+    vg__store_close(st);
+}
+
+static void test_duplicates_across_runs(void)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    for (int pass = 0; pass < 2; pass++) {
+        vg_store *st = open_ok(p);
+        if (!st)
+            return;
+        int64_t run;
+        CHECK_EQ_INT(vg__store_run_begin(st, pass ? "second" : "first", &run), VIGIE_OK);
+        CHECK_EQ_INT(run, pass + 1);
+        CHECK_EQ_INT(vg__store_load_jsonl(st, run, SAMPLE, NULL, NULL), VIGIE_OK);
+        vg_store_stats s;
+        vg__store_stats_get(st, &s);
+        CHECK_EQ_INT(s.alerts_added, pass ? 0 : 16);
+        CHECK_EQ_INT(s.alerts_dup, pass ? 17 : 1);
+        CHECK_EQ_INT(vg__store_run_end(st, run, 10, s.alerts_added, s.bad), VIGIE_OK);
+        vg__store_close(st);
+    }
+    sqlite3 *raw = raw_open(p);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 16);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts WHERE run_id = 1"), 16);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM evidence"), 15);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM campaigns"), 1);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM campaign_alerts"), 11);
+    CHECK_EQ_STR(q_text(raw, "SELECT group_concat(args || ':' || alerts, ',') FROM runs"),
+                 "first:16,second:0");
+    sqlite3_close(raw);
+}
+
+static void test_campaign_replace(void)
+{
+    vg_store *st = open_ok(":memory:");
+    if (!st)
+        return;
+    const char *c1 = "{\"id\":\"campaign-x\",\"organizations\":[\"A\",\"B\",\"B\",7],\"first_seen\":"
+                     "\"2023-06-01T00:00:00Z\",\"alerts\":[\"x\",\"y\"]}";
+    const char *c2 = "{\"id\":\"campaign-x\",\"organizations\":[\"C\"],\"last_seen\":"
+                     "\"2023-07-01T00:00:00Z\",\"alerts\":[\"z\"]}";
+    const char *c3 = "{\"id\":\"campaign-y\",\"organizations\":null,\"alerts\":{}}";
+    CHECK_EQ_INT(vg__store_add_campaign(st, c1, strlen(c1)), VIGIE_OK);
+    sqlite3 *db = vg__store_db(st);
+    CHECK_EQ_INT(q_int(db, "SELECT n_orgs FROM campaigns WHERE id = 'campaign-x'"), 3);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM campaign_orgs"), 2);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, c2, strlen(c2)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, c3, strlen(c3)), VIGIE_OK);
+    db = vg__store_db(st);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM campaigns"), 2);
+    CHECK_EQ_STR(q_text(db, "SELECT coalesce(first_seen, 'NULL') || '|' || last_seen || '|' ||"
+                            " n_orgs FROM campaigns WHERE id = 'campaign-x'"),
+                 "NULL|2023-07-01T00:00:00Z|1");
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(tenant) FROM campaign_orgs WHERE campaign_id ="
+                            " 'campaign-x'"),
+                 "C");
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(alert_id) FROM campaign_alerts"), "z");
+    CHECK_EQ_STR(q_text(db, "SELECT json_extract(json, '$.last_seen') FROM campaigns WHERE id ="
+                            " 'campaign-x'"),
+                 "2023-07-01T00:00:00Z");
+    vg__store_close(st);
+}
+
+typedef struct counter {
+    int n, stop_at;
+    size_t bytes;
+} counter;
+
+static int count_row(void *ud, const char *json, size_t len)
+{
+    counter *c = ud;
+    c->n++;
+    c->bytes += len;
+    if (json[len] != 0 || json[0] != '{')
+        return -1;
+    return c->stop_at && c->n == c->stop_at ? 42 : 0;
+}
+
+static void test_readers(void)
+{
+    vg_store *st = open_ok(":memory:");
+    if (!st)
+        return;
+    CHECK_EQ_INT(vg__store_load_jsonl(st, 0, SAMPLE, NULL, NULL), VIGIE_OK);
+    counter c = {0};
+    CHECK_EQ_INT(vg__store_each_alert(st, NULL, count_row, &c), VIGIE_OK);
+    CHECK_EQ_INT(c.n, 16);
+    c = (counter){0};
+    CHECK_EQ_INT(vg__store_each_alert(st, "gap", count_row, &c), VIGIE_OK);
+    CHECK_EQ_INT(c.n, 2);
+    c = (counter){0};
+    CHECK_EQ_INT(vg__store_each_alert(st, "no-such-kind", count_row, &c), VIGIE_OK);
+    CHECK_EQ_INT(c.n, 0);
+    c = (counter){.stop_at = 3};
+    CHECK_EQ_INT(vg__store_each_alert(st, NULL, count_row, &c), 42);
+    CHECK_EQ_INT(c.n, 3);
+    c = (counter){0};
+    CHECK_EQ_INT(vg__store_each_campaign(st, count_row, &c), VIGIE_OK);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_INT(vg__store_load_jsonl(st, 0, "/nonexistent/alerts.jsonl", NULL, NULL), VIGIE_NOENT);
+    vg__store_close(st);
+}
+
+/* 25,000 alerts: two batches are committed on their own (a second connection sees them, WAL
+ * lets it read while the writer holds its transaction), the rest at flush. */
+static void test_batches(void)
+{
+    char p[128];
+    vg_store *st = open_ok(db_path(p, sizeof p));
+    if (!st)
+        return;
+    int64_t run;
+    CHECK_EQ_INT(vg__store_run_begin(st, NULL, &run), VIGIE_OK);
+    char line[256];
+    int rc = VIGIE_OK;
+    for (int i = 0; i < 25000 && rc == VIGIE_OK; i++) {
+        int n = snprintf(line, sizeof line,
+                         "{\"id\":\"bulk-%06d\",\"kind\":\"sigma\",\"tenant\":\"t%d\",\"time\":"
+                         "\"2023-06-01T00:00:00.000Z\",\"source\":{\"line\":%d}}",
+                         i, i % 7, i + 1);
+        rc = vg__store_add_alert(st, run, line, (size_t)n);
+    }
+    CHECK_EQ_INT(rc, VIGIE_OK);
+    sqlite3 *raw = raw_open(p);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 2 * VG_STORE_BATCH);
+    CHECK_EQ_INT(vg__store_flush(st), VIGIE_OK);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 25000);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM evidence"), 25000);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts WHERE tenant = 't3'"), 3571);
+    sqlite3_close(raw);
+    vg__store_close(st);
+}
+
+static void cleanup(void)
+{
+    char p[160];
+    for (int i = 1; i <= n_db; i++) {
+        const char *suffix[] = {"", "-wal", "-shm"};
+        for (int k = 0; k < 3; k++) {
+            snprintf(p, sizeof p, "%s/s%d.db%s", dir, i, suffix[k]);
+            unlink(p);
+        }
+    }
+    rmdir(dir);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/vigie-store-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_open_empty_file_migrates);
+    RUN(test_open_refuses);
+    RUN(test_every_kind_from_sample);
+    RUN(test_add_alert_refusals);
+    RUN(test_duplicates_across_runs);
+    RUN(test_campaign_replace);
+    RUN(test_readers);
+    RUN(test_batches);
+    cleanup();
+    return TEST_DONE();
+}
