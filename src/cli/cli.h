@@ -23,6 +23,7 @@ int vg__cmd_scan(int argc, char **argv);
 int vg__cmd_rules(int argc, char **argv);
 int vg__cmd_simulate(int argc, char **argv);
 int vg__cmd_evaluate(int argc, char **argv);
+int vg__cmd_report(int argc, char **argv);
 
 /* Directory of the running executable (for rules/ beside the binary). */
 int vg__cli_exe_dir(char *out, size_t cap);

@@ -85,6 +85,8 @@ static void usage(FILE *f)
           "                                          write a multi-organization scenario with a\n"
           "                                          hidden forged-token mail campaign\n"
           "  evaluate TRUTH.json ALERTS.jsonl        score a scan of a simulated scenario\n"
+          "  report --db FILE -o OUT [--top N] [--title T]\n"
+          "                                          one self-contained HTML report of a store\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
           "\n"
@@ -119,6 +121,7 @@ static const struct {
     {"rules", vg__cmd_rules},
     {"simulate", vg__cmd_simulate},
     {"evaluate", vg__cmd_evaluate},
+    {"report", vg__cmd_report},
     {"version", cmd_version},
     {"--version", cmd_version},
     {"help", cmd_help},
