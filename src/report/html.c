@@ -76,6 +76,12 @@ typedef struct gap {
     long long records, days; /* -1 when absent */
 } gap;
 
+/* An organization's tenant (never NULL: "" for alerts without one) and its index. */
+typedef struct name_ix {
+    const char *key;
+    uint32_t i;
+} name_ix;
+
 typedef struct page {
     vg_buf b;   /* the page */
     int rc;     /* first failure; appends are no-ops after it */
@@ -85,7 +91,7 @@ typedef struct page {
     vg_buf tmp;
     org *orgs;
     uint32_t n_orgs;
-    uint32_t *by_name; /* indexes into orgs, sorted by tenant (for lookups) */
+    name_ix *by_name;  /* one per org, sorted by tenant (for lookups) */
     gap *gaps;
     uint32_t n_gaps;
 } page;
@@ -341,13 +347,9 @@ static const char *tenant_key(const char *t)
     return t ? t : "";
 }
 
-static const page *sort_page; /* qsort has no context argument in C11 */
-
 static int by_tenant(const void *a, const void *b)
 {
-    const org *o = sort_page->orgs;
-    return strcmp(tenant_key(o[*(const uint32_t *)a].tenant),
-                  tenant_key(o[*(const uint32_t *)b].tenant));
+    return strcmp(((const name_ix *)a)->key, ((const name_ix *)b)->key);
 }
 
 static void load_orgs(page *p)
@@ -391,9 +393,10 @@ static void load_orgs(page *p)
         fail(p, VIGIE_NOMEM);
         return;
     }
-    for (uint32_t i = 0; i < p->n_orgs; i++)
-        p->by_name[i] = i;
-    sort_page = p;
+    for (uint32_t i = 0; i < p->n_orgs; i++) {
+        p->by_name[i].key = tenant_key(p->orgs[i].tenant);
+        p->by_name[i].i = i;
+    }
     qsort(p->by_name, p->n_orgs, sizeof *p->by_name, by_tenant);
 }
 
@@ -404,9 +407,9 @@ static int64_t find_org(const page *p, const char *tenant)
     uint32_t lo = 0, hi = p->n_orgs;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(tenant_key(p->orgs[p->by_name[mid]].tenant), k);
+        int c = strcmp(p->by_name[mid].key, k);
         if (c == 0)
-            return p->by_name[mid];
+            return p->by_name[mid].i;
         if (c < 0)
             lo = mid + 1;
         else
@@ -1317,6 +1320,13 @@ int vg__report_html(sqlite3 *db, FILE *out, const vg_report_opts *o)
     const char *title = o->title && *o->title ? o->title : "vigie report";
     unsigned top = o->top ? (o->top > MAX_TOP ? MAX_TOP : o->top) : DEFAULT_TOP;
 
+    /* one read transaction: every section sees the same snapshot, even while a scan
+     * is adding to the store */
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        vg__diag(o->diag, o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO, sqlite3_db_filename(db, "main"), 0,
+                 0, NULL, "cannot read the store: %s", sqlite3_errmsg(db));
+        fail(p, VIGIE_IO);
+    }
     long long n_alerts = scalar(p, "SELECT count(*) FROM alerts WHERE kind<>'gap'");
     long long n_campaigns = scalar(p, "SELECT count(*) FROM campaigns");
     load_orgs(p);
@@ -1332,6 +1342,7 @@ int vg__report_html(sqlite3 *db, FILE *out, const vg_report_opts *o)
     put(p, "</main>\n<footer>Written by vigie " VIGIE_VERSION " from a vigie store. Self-contained: "
            "no script, no network resource.</footer>\n</body>\n</html>\n");
 
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     int rc = p->rc;
     if (rc == VIGIE_OK && (fwrite(p->b.data, 1, p->b.len, out) != p->b.len || fflush(out) != 0))
         rc = VIGIE_IO;
