@@ -13,8 +13,8 @@
  * (tenants, users, titles and raw events are attacker-written); the page references no
  * URL and holds no script, and its Content-Security-Policy forbids both, in case an escape
  * were ever missed. Memory: the organizations and gaps lists and one alert at a time; the
- * timeline draws at most one mark per pixel column, kind and level of a row, so its size is
- * bounded by rows x width whatever the number of alerts.
+ * timeline draws at most one mark per 4-unit cell (1/200 of the plot), kind and level of a
+ * row, so its size is bounded by rows x cells whatever the number of alerts.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -756,7 +756,8 @@ static void section_orgs(page *p)
 #define TL_TOP 34.0
 #define TL_ROW 28.0
 #define TL_PLOT (TL_W - TL_LABEL - TL_RIGHT)
-#define TL_COLS 800   /* >= TL_PLOT: one dedup cell per x unit */
+#define TL_CELL 4.0   /* x units per dedup cell: closer marks of one kind and level look as one */
+#define TL_COLS 200   /* cells across the plot: TL_PLOT / TL_CELL, rounded up */
 
 static bool parse_t(const char *s, double *t)
 {
@@ -918,7 +919,7 @@ static void section_timeline(page *p)
         const char *kind = col(st, 1), *lv = col(st, 2);
         bool combined = kind && !strcmp(kind, "combined");
         double xa = TL_LABEL + (a - d0) / span * TL_PLOT, xb = TL_LABEL + (b - d0) / span * TL_PLOT;
-        int cell = (int)(xa - TL_LABEL);
+        int cell = (int)((xa - TL_LABEL) / TL_CELL);
         cell = cell < 0 ? 0 : cell >= TL_COLS ? TL_COLS - 1 : cell;
         uint8_t bit = (uint8_t)(1u << (combined ? 7 : level_rank(lv)));
         if (seen[(size_t)r * TL_COLS + (size_t)cell] & bit)
