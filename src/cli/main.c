@@ -86,6 +86,8 @@ static void usage(FILE *f)
           "                                          hidden forged-token mail campaign\n"
           "  evaluate TRUTH.json ALERTS.jsonl        score a scan of a simulated scenario\n"
           "  export --db FILE --stix OUT             write a store's campaigns as a STIX 2.1 bundle\n"
+          "  report --db FILE -o OUT [--top N] [--title T]\n"
+          "                                          one self-contained HTML report of a store\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
           "\n"
@@ -124,6 +126,7 @@ static const struct {
     {"verify", vg__cmd_verify},
     {"prove", vg__cmd_prove},
     {"export", vg__cmd_export},
+    {"report", vg__cmd_report},
     {"version", cmd_version},
     {"--version", cmd_version},
     {"help", cmd_help},
