@@ -27,6 +27,7 @@ int vg__cmd_keygen(int argc, char **argv); /* ledger_cmd.c: evidence ledger comm
 int vg__cmd_verify(int argc, char **argv);
 int vg__cmd_prove(int argc, char **argv);
 int vg__cmd_export(int argc, char **argv);
+int vg__cmd_campaigns(int argc, char **argv); /* campaigns_cmd.c */
 int vg__cmd_report(int argc, char **argv);
 
 /* Directory of the running executable (for rules/ beside the binary). */

@@ -88,6 +88,12 @@ static void usage(FILE *f)
           "  export --db FILE --stix OUT             write a store's campaigns as a STIX 2.1 bundle\n"
           "  report --db FILE -o OUT [--top N] [--title T]\n"
           "                                          one self-contained HTML report of a store\n"
+          "  campaigns --db FILE [-o OUT]            rebuild campaigns from a store's alerts\n"
+          "  keygen -o PREFIX                        Ed25519 key pair for signed ledger checkpoints\n"
+          "  verify --ledger DIR [--key PUB] [--inputs FILE...]\n"
+          "                                          prove a ledger (and its raw records) unaltered\n"
+          "  prove --ledger DIR ALERT_ID [-o FILE]   an inclusion proof of one alert\n"
+          "  verify --proof FILE --key PUB           check a proof with only the public key\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
           "\n"
@@ -127,6 +133,7 @@ static const struct {
     {"prove", vg__cmd_prove},
     {"export", vg__cmd_export},
     {"report", vg__cmd_report},
+    {"campaigns", vg__cmd_campaigns},
     {"version", cmd_version},
     {"--version", cmd_version},
     {"help", cmd_help},

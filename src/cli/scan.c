@@ -32,6 +32,8 @@
 #include "cli.h"
 #include "correlate/correlate.h"
 #include "correlate/corr.h"
+#include "store/ledger.h"
+#include "store/store.h"
 #include "token/token.h"
 
 #define BATCH_RECORDS 2048
@@ -129,6 +131,11 @@ typedef struct scan_opts {
     const char *asn_db;
     const char *time_field;
     double lateness_s;
+    const char *db_path;
+    const char *ledger_dir;
+    const char *key_prefix;
+    int argc;
+    char **argv;
     const char *baseline_path;
     const char *jwks[32][2]; /* issuer, file */
     uint32_t n_jwks;
@@ -188,6 +195,13 @@ typedef struct scan_ctx {
     vg_campaigns *camp;
     vg_campaign_stats camp_stats;
     /* Sigma correlations (writer side) */
+    /* --db and --ledger: every alert line is also stored / appended (writer side) */
+    vg_store *db;
+    int64_t run_id;
+    vg_ledger *ledger;
+    vg_jtape sink_tape;
+    vg_buf sink_tmp;
+    uint64_t ledgered;
     vg_corr *corr;
     const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */
     bool *corr_quiet;          /* per rule: referenced by a correlation without generate */
@@ -275,6 +289,11 @@ static void scan_usage(FILE *f)
           "                          infrastructure) as JSON lines to FILE\n"
           "      --asn-db FILE       a MaxMind-format ASN database (GeoLite2-ASN): link by\n"
           "                          autonomous system too\n"
+          "      --db FILE           also keep alerts, evidence and campaigns in a SQLite store\n"
+          "                          (docs/STORE.md); runs append without duplicates\n"
+          "      --ledger DIR        append every alert, with the SHA-256 and position of each\n"
+          "                          record behind it, to a tamper-evident ledger (docs/LEDGER.md)\n"
+          "      --key PREFIX        sign the ledger's checkpoints with vigie keygen's key\n"
           "      --time-field PATH   event time for logs of unknown shape (epoch seconds or\n"
           "                          ISO 8601); known shapes use their own time field\n"
           "      --lateness SECONDS  Sigma correlations accept events this much out of time\n"
@@ -378,6 +397,8 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
     o->threads = nproc > 0 ? (int)nproc : 1;
     o->indicator_margin_days = 7;
     o->lateness_s = 3600;
+    o->argc = argc;
+    o->argv = argv;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
     if (!o->inputs)
         return VG_EXIT_USAGE;
@@ -493,6 +514,18 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
             o->asn_db = v;
+        } else if (opt_is(a, "--db", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->db_path = v;
+        } else if (opt_is(a, "--ledger", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->ledger_dir = v;
+        } else if (opt_is(a, "--key", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->key_prefix = v;
         } else if (opt_is(a, "--time-field", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
@@ -1847,10 +1880,96 @@ static void progress(scan_ctx *c, bool final)
 }
 
 /* Writer side: account and write one processed batch. Called in sequence order. */
+/* The sources of an alert line for the ledger: "source", each of "evidence" (combined)
+ * and each of "events" (correlation; positions only). */
+static uint32_t line_sources(scan_ctx *c, vg_ledger_src *v, uint32_t cap, char (*files)[1024])
+{
+    vg_jtape *t = &c->sink_tape;
+    uint32_t n = 0;
+    const char *keys[] = {"source", "evidence", "events"};
+    for (int k = 0; k < 3; k++) {
+        int64_t x = vg__json_obj_get(t, 0, keys[k], strlen(keys[k]));
+        if (x < 0)
+            continue;
+        uint32_t first = (uint32_t)x, end = t->tok[x].next;
+        bool arr = t->tok[x].type == VG_J_ARRAY;
+        if (arr)
+            first++;
+        else if (t->tok[x].type != VG_J_OBJECT)
+            continue;
+        for (uint32_t i = first; i < end && n < cap; i = arr ? t->tok[i].next : end) {
+            if (t->tok[i].type != VG_J_OBJECT)
+                continue;
+            int64_t f = vg__json_obj_get(t, i, "file", 4), l = vg__json_obj_get(t, i, "line", 4);
+            int64_t ix = vg__json_obj_get(t, i, "index", 5), off = vg__json_obj_get(t, i, "offset", 6);
+            int64_t h = vg__json_obj_get(t, i, "sha256", 6);
+            if (f < 0 || ix < 0)
+                continue;
+            vg__json_str_copy(t, f, files[n], sizeof files[n]);
+            double d;
+            vg_ledger_src *e = &v[n];
+            memset(e, 0, sizeof *e);
+            e->file = files[n];
+            if (l >= 0 && vg__json_number(t->src + t->tok[l].off, t->tok[l].len, &d) == VIGIE_OK)
+                e->line = (uint64_t)d;
+            if (vg__json_number(t->src + t->tok[ix].off, t->tok[ix].len, &d) == VIGIE_OK)
+                e->index = (uint64_t)d;
+            if (off >= 0 && vg__json_number(t->src + t->tok[off].off, t->tok[off].len, &d) == VIGIE_OK)
+                e->offset = (uint64_t)d;
+            char hx[80] = "";
+            if (h >= 0)
+                vg__json_str_copy(t, h, hx, sizeof hx);
+            if (strlen(hx) != 64)
+                continue; /* a position without its hash (correlation events): not evidence */
+            for (int b = 0; b < 32; b++) {
+                unsigned hi, lo;
+                sscanf(hx + 2 * b, "%1x%1x", &hi, &lo);
+                e->sha256[b] = (uint8_t)(hi << 4 | lo);
+            }
+            bool dup = false;
+            for (uint32_t q = 0; q < n && !dup; q++)
+                dup = v[q].index == e->index && !strcmp(v[q].file, e->file);
+            if (!dup)
+                n++;
+        }
+    }
+    return n;
+}
+
+/* Every alert line written also goes to the store and the ledger. */
+static void sink_lines(scan_ctx *c, const char *p, size_t n)
+{
+    static vg_ledger_src srcs[VG_MAX_SESSION_EVIDENCE + 4];
+    static char files[VG_MAX_SESSION_EVIDENCE + 4][1024];
+    for (const char *end = p + n; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (l && c->db && vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK && !c->out_error)
+            fprintf(stderr, "vigie: error: --db: an alert line could not be stored\n");
+        if (l && c->ledger && vg__json_parse(&c->sink_tape, p, l, NULL) == VIGIE_OK &&
+            c->sink_tape.tok[0].type == VG_J_OBJECT) {
+            char id[128] = "";
+            vg__json_str_copy(&c->sink_tape, vg__json_obj_get(&c->sink_tape, 0, "id", 2), id,
+                              sizeof id);
+            uint32_t ns = line_sources(c, srcs, VG_ARRAY_LEN(srcs), files);
+            if (!id[0] || vg__ledger_append(c->ledger, id, p, l, srcs, ns) != VIGIE_OK) {
+                if (!c->out_error)
+                    fprintf(stderr, "vigie: error: --ledger: cannot append alert %s\n", id);
+                c->out_error = c->out_error ? c->out_error : EIO;
+            } else {
+                c->ledgered++;
+            }
+        }
+        p += l + 1;
+    }
+}
+
 static void write_out(scan_ctx *c, const char *p, size_t n)
 {
     if (n && !c->out_error && fwrite(p, 1, n, c->out) != n)
         c->out_error = errno ? errno : EIO;
+    if (n && (c->db || c->ledger))
+        sink_lines(c, p, n);
 }
 
 static bool has_sub(const char *p, size_t n, const char *needle)
@@ -2705,7 +2824,45 @@ int vg__cmd_scan(int argc, char **argv)
             }
         }
     }
-    if (o.campaigns_path) {
+    if ((o.db_path || o.ledger_dir) && o.format != FMT_JSONL) {
+        fprintf(stderr, "vigie: error: --db and --ledger keep JSON alert lines: use --format jsonl\n");
+        ex = VG_EXIT_USAGE;
+        goto out;
+    }
+    if (o.key_prefix && !o.ledger_dir) {
+        fprintf(stderr, "vigie: error: --key signs a ledger: give --ledger DIR\n");
+        ex = VG_EXIT_USAGE;
+        goto out;
+    }
+    if (o.db_path) {
+        char derr[512] = "";
+        vg_buf args;
+        vg__buf_init(&args, 0);
+        for (int i = 0; i < o.argc; i++) {
+            if (i)
+                vg__buf_addc(&args, ' ');
+            vg__buf_adds(&args, o.argv[i]);
+        }
+        int drc = vg__store_open(o.db_path, &c.db, derr, sizeof derr);
+        if (drc == VIGIE_OK)
+            drc = vg__store_run_begin(c.db, args.data ? args.data : "", &c.run_id);
+        vg__buf_free(&args);
+        if (drc != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: --db %s: %s\n", o.db_path, derr[0] ? derr : vigie_strerror(drc));
+            ex = VG_EXIT_INPUT;
+            goto out;
+        }
+    }
+    if (o.ledger_dir) {
+        char lerr[512] = "";
+        if (vg__ledger_open(o.ledger_dir, o.key_prefix, &c.ledger, lerr, sizeof lerr) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: --ledger %s: %s\n", o.ledger_dir, lerr);
+            ex = VG_EXIT_INPUT;
+            goto out;
+        }
+        vg__jtape_init(&c.sink_tape);
+    }
+    if (o.campaigns_path || o.db_path) {
         char cerr[512] = "";
         if (o.no_combined) {
             fprintf(stderr, "vigie: error: --campaigns needs combined alerts (drop --no-combined)\n");
@@ -2814,14 +2971,23 @@ int vg__cmd_scan(int argc, char **argv)
         vg_buf cb;
         vg__buf_init(&cb, 0);
         vg__campaigns_finish(c.camp, &cb, &c.camp_stats);
-        FILE *cf = fopen(o.campaigns_path, "w");
-        if (!cf || (cb.len && fwrite(cb.data, 1, cb.len, cf) != cb.len)) {
-            fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.campaigns_path,
-                    strerror(errno));
-            c.out_error = c.out_error ? c.out_error : EIO;
+        if (o.campaigns_path) {
+            FILE *cf = fopen(o.campaigns_path, "w");
+            if (!cf || (cb.len && fwrite(cb.data, 1, cb.len, cf) != cb.len)) {
+                fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.campaigns_path,
+                        strerror(errno));
+                c.out_error = c.out_error ? c.out_error : EIO;
+            }
+            if (cf && fclose(cf) != 0)
+                c.out_error = c.out_error ? c.out_error : EIO;
         }
-        if (cf && fclose(cf) != 0)
-            c.out_error = c.out_error ? c.out_error : EIO;
+        for (const char *p = cb.data, *end = cb.data + cb.len; c.db && p && p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (l)
+                vg__store_add_campaign(c.db, p, l);
+            p = nl ? nl + 1 : NULL;
+        }
         vg__buf_free(&cb);
     }
     double elapsed = vg__now() - c.t_start;
@@ -2833,6 +2999,26 @@ int vg__cmd_scan(int argc, char **argv)
     free(workers);
     workers = NULL;
     write_summary(&c, elapsed, load_s, loaded, skipped, nw);
+    if (c.db) {
+        if (vg__store_run_end(c.db, c.run_id, c.events, c.alerts + c.sess_alerts + c.gaps, c.bad) !=
+                VIGIE_OK ||
+            vg__store_flush(c.db) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: --db %s: cannot finish the run\n", o.db_path);
+            c.out_error = c.out_error ? c.out_error : EIO;
+        }
+    }
+    if (c.ledger) {
+        char lerr[512] = "";
+        if (vg__ledger_close(c.ledger, lerr, sizeof lerr) != VIGIE_OK) {
+            fprintf(stderr, "vigie: error: --ledger %s: %s\n", o.ledger_dir, lerr);
+            c.out_error = c.out_error ? c.out_error : EIO;
+        } else if (!vg__cli_quiet) {
+            fprintf(stderr, "vigie: ledger: %llu alert(s) appended to %s, checkpoint %s\n",
+                    (unsigned long long)c.ledgered, o.ledger_dir,
+                    o.key_prefix ? "signed" : "unsigned");
+        }
+        c.ledger = NULL;
+    }
     if (o.baseline_path && vg__newterms_save(c.nt, o.baseline_path) != VIGIE_OK) {
         fprintf(stderr, "vigie: error: cannot write baseline %s\n", o.baseline_path);
         c.out_error = c.out_error ? c.out_error : EIO;
@@ -2884,6 +3070,10 @@ out:
     vg__keysets_free(c.keys);
     vg__sessions_free(c.sess);
     vg__campaigns_free(c.camp);
+    if (c.ledger)
+        vg__ledger_close(c.ledger, NULL, 0);
+    vg__store_close(c.db);
+    vg__jtape_free(&c.sink_tape);
     if (c.corr_fields)
         for (uint32_t i = 0; c.rs && i < vg__ruleset_count(c.rs); i++)
             free(c.corr_fields[i]);
