@@ -214,7 +214,7 @@ static int migrate(vg_store *st)
             char keep[sizeof st->err];
             memcpy(keep, st->err, sizeof keep);
             exec(st, "ROLLBACK");
-            snprintf(st->err, sizeof st->err, "migration to schema %d: %s",
+            snprintf(st->err, sizeof st->err, "migration to schema %d: %.400s",
                      migrations[i].version, keep);
             return rc;
         }
