@@ -366,13 +366,27 @@ static int tenant_ref(ctx *x, const char *name, size_t n, uint32_t *out)
     return smap_put(&x->tenant_map, name, n, *out);
 }
 
-/* Map a vigie indicator type to the STIX observable it describes; NULL when none. */
+/* Map a vigie indicator type to the STIX observable it describes; NULL when none. "net" (a /24
+ * or /48 that links a campaign) becomes ipv4-net / ipv6-net (patterns with ISSUBSET), "asn" an
+ * autonomous-system when its value is a number (optionally "AS"-prefixed). */
 static const char *ind_type(const char *type, size_t n, const char *value, size_t vn)
 {
     static const char *const known[] = {"ipv4-addr", "ipv6-addr", "user-agent", "app-id",
                                         "key-id"};
+    bool v6 = memchr(value, ':', vn) != NULL;
     if (n == 2 && !memcmp(type, "ip", 2))
-        return memchr(value, ':', vn) ? "ipv6-addr" : "ipv4-addr";
+        return v6 ? "ipv6-addr" : "ipv4-addr";
+    if (n == 3 && !memcmp(type, "net", 3))
+        return v6 ? "ipv6-net" : "ipv4-net";
+    if (n == 3 && !memcmp(type, "asn", 3)) {
+        size_t i = vn >= 2 && (value[0] | 0x20) == 'a' && (value[1] | 0x20) == 's' ? 2 : 0;
+        if (i == vn || vn - i > 10)
+            return NULL;
+        for (; i < vn; i++)
+            if (value[i] < '0' || value[i] > '9')
+                return NULL;
+        return "autonomous-system";
+    }
     for (size_t i = 0; i < VG_ARRAY_LEN(known); i++)
         if (strlen(known[i]) == n && !memcmp(known[i], type, n))
             return known[i];
@@ -953,12 +967,20 @@ static int emit_identities(ctx *x)
 static int pattern(const ind_e *e, vg_buf *p)
 {
     size_t vn = strlen(e->value);
-    const char *path;
+    const char *path, *op = "=";
     bool hex40 = vn == 40;
     for (size_t i = 0; hex40 && i < vn; i++)
         hex40 = (e->value[i] >= '0' && e->value[i] <= '9') ||
                 ((e->value[i] | 0x20) >= 'a' && (e->value[i] | 0x20) <= 'f');
-    if (!strcmp(e->type, "ipv4-addr"))
+    if (!strcmp(e->type, "autonomous-system")) {
+        const char *d = e->value + strspn(e->value, "ASas");
+        vg__buf_reset(p);
+        return vg__buf_printf(p, "[autonomous-system:number = %lld]", strtoll(d, NULL, 10));
+    }
+    if (!strcmp(e->type, "ipv4-net") || !strcmp(e->type, "ipv6-net")) {
+        path = e->type[3] == '4' ? "ipv4-addr:value" : "ipv6-addr:value";
+        op = "ISSUBSET";
+    } else if (!strcmp(e->type, "ipv4-addr"))
         path = "ipv4-addr:value";
     else if (!strcmp(e->type, "ipv6-addr"))
         path = "ipv6-addr:value";
@@ -969,7 +991,7 @@ static int pattern(const ind_e *e, vg_buf *p)
     else /* key-id: a certificate thumbprint (x5t, SHA-1 hex) or another key id */
         path = hex40 ? "x509-certificate:hashes.'SHA-1'" : "x509-certificate:x_vigie_key_id";
     vg__buf_reset(p);
-    int rc = vg__buf_printf(p, "[%s = ", path);
+    int rc = vg__buf_printf(p, "[%s %s ", path, op);
     if (rc == VIGIE_OK)
         rc = vg__stix_pattern_str(p, e->value, vn);
     return rc == VIGIE_OK ? vg__buf_addc(p, ']') : rc;
@@ -981,7 +1003,8 @@ static int emit_indicators(ctx *x)
         const char *type, *label;
     } labels[] = {{"ipv4-addr", "IPv4 address"}, {"ipv6-addr", "IPv6 address"},
                   {"user-agent", "User agent"},  {"app-id", "Application (client) id"},
-                  {"key-id", "Signing key"}};
+                  {"key-id", "Signing key"},     {"ipv4-net", "IPv4 network"},
+                  {"ipv6-net", "IPv6 network"},  {"autonomous-system", "Autonomous system"}};
     vg_buf p;
     vg__buf_init(&p, 0);
     int rc = VIGIE_OK;

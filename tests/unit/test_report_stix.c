@@ -176,7 +176,9 @@ static void test_odd_campaigns(void)
         "\"event\":{\"ip\":\"1.2.3.45\",\"ua\":\"x\"}}",
         "{\"id\":\"campaign-nodate\",\"organizations\":[\"T\",\"U\"],\"indicators\":[{\"type\":"
         "\"ipv4-addr\",\"value\":\"1.2.3.4\"},{\"type\":\"ipv4-addr\",\"value\":\"1.2.3.4\"},"
-        "{\"type\":7,\"value\":null},{\"type\":\"user-agent\",\"value\":\"\"}],\"techniques\":"
+        "{\"type\":7,\"value\":null},{\"type\":\"user-agent\",\"value\":\"\"},{\"type\":\"net\","
+        "\"value\":\"1.2.3.0/24\"},{\"type\":\"net\",\"value\":\"2001:db8:1::/48\"},{\"type\":"
+        "\"asn\",\"value\":\"AS64496\"},{\"type\":\"asn\",\"value\":\"ASX\"}],\"techniques\":"
         "[\"T1114.002\",\"bogus\",\"t1114.002\",5],\"alerts\":[\"a1\"]}",
         "{\"id\":\"campaign-bare\",\"organizations\":\"nope\",\"indicators\":{},\"alerts\":null}",
     };
@@ -186,7 +188,10 @@ static void test_odd_campaigns(void)
     size_t n = 0;
     char *b = export_str(st, &s, &n);
     CHECK_EQ_INT(s.campaigns, 2);
-    CHECK_EQ_INT(s.indicators, 1);
+    CHECK_EQ_INT(s.indicators, 4);
+    CHECK(b && strstr(b, "\"pattern\":\"[ipv4-addr:value ISSUBSET '1.2.3.0/24']\"") != NULL);
+    CHECK(b && strstr(b, "\"pattern\":\"[ipv6-addr:value ISSUBSET '2001:db8:1::/48']\"") != NULL);
+    CHECK(b && strstr(b, "\"pattern\":\"[autonomous-system:number = 64496]\"") != NULL);
     CHECK_EQ_INT(s.attack_patterns, 1);
     CHECK_EQ_INT(s.sightings, 0); /* 1.2.3.45 is not 1.2.3.4 */
     CHECK_EQ_INT(s.identities, 3);
