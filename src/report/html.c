@@ -230,8 +230,9 @@ static sqlite3_stmt *prep(page *p, const char *sql)
     if (p->rc != VIGIE_OK)
         return NULL;
     if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        vg__diag(p->o->diag, p->o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO, sqlite3_db_filename(p->db, "main"),
-                 0, 0, NULL, "store query failed: %s", sqlite3_errmsg(p->db));
+        vg__diag(p->o->diag, p->o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO,
+                 sqlite3_db_filename(p->db, "main"), 0, 0, NULL, "store query failed: %s",
+                 sqlite3_errmsg(p->db));
         fail(p, VIGIE_IO);
         sqlite3_finalize(st);
         return NULL;
@@ -248,8 +249,9 @@ static bool row(page *p, sqlite3_stmt *st)
     if (r == SQLITE_ROW)
         return true;
     if (r != SQLITE_DONE) {
-        vg__diag(p->o->diag, p->o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO, sqlite3_db_filename(p->db, "main"),
-                 0, 0, NULL, "reading the store failed: %s", sqlite3_errmsg(p->db));
+        vg__diag(p->o->diag, p->o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO,
+                 sqlite3_db_filename(p->db, "main"), 0, 0, NULL, "reading the store failed: %s",
+                 sqlite3_errmsg(p->db));
         fail(p, VIGIE_IO);
     }
     return false;
@@ -420,7 +422,8 @@ static int64_t find_org(const page *p, const char *tenant)
 
 static void load_gaps(page *p)
 {
-    sqlite3_stmt *st = prep(p, "SELECT tenant, json FROM alerts WHERE kind='gap' ORDER BY tenant, rowid");
+    sqlite3_stmt *st =
+        prep(p, "SELECT tenant, json FROM alerts WHERE kind='gap' ORDER BY tenant, rowid");
     uint32_t cap = 0;
     while (row(p, st)) {
         if (p->n_gaps == cap) {
@@ -482,7 +485,8 @@ static const char css[] =
     "table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0}"
     "caption{text-align:left;color:var(--muted);padding:4px 0}"
     "th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}"
-    "thead th{background:var(--bg2)}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "thead th{background:var(--bg2)}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}"
     "tr.flagged th,tr.flagged td{background:#fdecea}"
     ".yes{color:#b71c1c;font-weight:700}.no{color:var(--muted)}"
     ".badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;"
@@ -492,11 +496,13 @@ static const char css[] =
     "article{border:1px solid var(--line);border-radius:6px;padding:8px 16px;margin:12px 0}"
     "article h3{margin:6px 0 8px;font-size:16px}"
     "dl{display:grid;grid-template-columns:170px 1fr;gap:4px 12px;margin:0}"
-    "dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}dd ul,dd ol{margin:0;padding-left:18px}"
+    "dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}"
+    "dd ul,dd ol{margin:0;padding-left:18px}"
     "code{font:13px/1.4 ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;"
     "overflow-wrap:anywhere}"
     "details{margin:8px 0}summary{cursor:pointer;color:#14213d;font-weight:600}"
-    "pre{background:#f7f7f9;border:1px solid var(--line);padding:8px;overflow:auto;max-height:480px;"
+    "pre{background:#f7f7f9;border:1px solid var(--line);padding:8px;overflow:auto;"
+    "max-height:480px;"
     "font:12px/1.4 ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace}"
     ".chart{width:100%;height:auto;border:1px solid var(--line);background:#fff}"
     "footer{color:var(--muted);font-size:13px;padding:16px 32px;border-top:1px solid var(--line)}"
@@ -546,7 +552,8 @@ static void section_summary(page *p, long long n_alerts, long long n_campaigns)
     }
     long long runs = scalar(p, "SELECT count(*) FROM runs");
     long long events = scalar(p, "SELECT CAST(total(events) AS INTEGER) FROM runs");
-    put(p, "<section id=\"summary\" aria-labelledby=\"summary-h\">\n<h2 id=\"summary-h\">Summary</h2>\n");
+    put(p, "<section id=\"summary\" aria-labelledby=\"summary-h\">\n"
+           "<h2 id=\"summary-h\">Summary</h2>\n");
     if (!n_alerts)
         put(p, "<p class=\"empty\">No alerts in this store: the runs recorded here found nothing "
                "to report. Visibility gaps and runs, if any, are listed below.</p>\n");
@@ -559,7 +566,8 @@ static void section_summary(page *p, long long n_alerts, long long n_campaigns)
         if (n_campaigns) {
             put(p, "; ");
             put_int(p, n_campaigns);
-            put(p, n_campaigns == 1 ? " campaign links organizations" : " campaigns link organizations");
+            put(p, n_campaigns == 1 ? " campaign links organizations"
+                                    : " campaigns link organizations");
         }
         put(p, ".</p>\n");
     }
@@ -575,8 +583,9 @@ static void section_summary(page *p, long long n_alerts, long long n_campaigns)
     put(p, "</div>\n<table id=\"alerts-by-level\"><caption>Alerts by level (visibility gaps not "
            "counted)</caption>\n<thead><tr><th scope=\"col\">level</th><th scope=\"col\" "
            "class=\"num\">alerts</th></tr></thead>\n<tbody>\n");
-    sqlite3_stmt *st = prep(p, "SELECT level, count(*) FROM alerts WHERE kind<>'gap' GROUP BY level "
-                               "ORDER BY " RANK_SQL " DESC, level");
+    sqlite3_stmt *st =
+        prep(p, "SELECT level, count(*) FROM alerts WHERE kind<>'gap' GROUP BY level "
+                "ORDER BY " RANK_SQL " DESC, level");
     int rows = 0;
     while (row(p, st)) {
         const char *lv = col(st, 0);
@@ -680,7 +689,8 @@ static void section_campaigns(page *p)
     }
     sqlite3_finalize(st);
     if (!n)
-        put(p, "<p class=\"empty\">No campaigns: no activity was joined across organizations.</p>\n");
+        put(p,
+            "<p class=\"empty\">No campaigns: no activity was joined across organizations.</p>\n");
     put(p, "</section>\n");
 }
 
@@ -692,13 +702,14 @@ static void section_orgs(page *p)
         put(p, "<p class=\"empty\">No organization appears in this store.</p>\n</section>\n");
         return;
     }
-    put(p, "<table id=\"organizations-table\">\n<caption>One row per organization (tenant), "
-           "flagged ones first. Actor activity: first and last high or critical alert.</caption>\n"
-           "<thead><tr><th scope=\"col\">organization</th><th scope=\"col\">high/critical alerts?"
-           "</th><th scope=\"col\">in a campaign</th><th scope=\"col\" class=\"num\">alerts</th>"
-           "<th scope=\"col\" class=\"num\">high/critical</th><th scope=\"col\" class=\"num\">"
-           "messages read</th><th scope=\"col\">first actor activity</th><th scope=\"col\">"
-           "last actor activity</th><th scope=\"col\">visibility gaps</th></tr></thead>\n<tbody>\n");
+    put(p,
+        "<table id=\"organizations-table\">\n<caption>One row per organization (tenant), "
+        "flagged ones first. Actor activity: first and last high or critical alert.</caption>\n"
+        "<thead><tr><th scope=\"col\">organization</th><th scope=\"col\">high/critical alerts?"
+        "</th><th scope=\"col\">in a campaign</th><th scope=\"col\" class=\"num\">alerts</th>"
+        "<th scope=\"col\" class=\"num\">high/critical</th><th scope=\"col\" class=\"num\">"
+        "messages read</th><th scope=\"col\">first actor activity</th><th scope=\"col\">"
+        "last actor activity</th><th scope=\"col\">visibility gaps</th></tr></thead>\n<tbody>\n");
     for (uint32_t i = 0; i < p->n_orgs; i++) {
         const org *o = &p->orgs[i];
         put(p, o->high ? "<tr class=\"flagged\"><th scope=\"row\">" : "<tr><th scope=\"row\">");
@@ -785,7 +796,7 @@ static size_t utf8_prefix(const char *s, size_t max)
 
 #define MARKS_SQL                                                                                  \
     "SELECT tenant, kind, level, coalesce(first_time,time), coalesce(last_time,time,first_time) "  \
-    "FROM alerts WHERE kind='combined' OR (kind<>'gap' AND " HIGH_SQL ") "                           \
+    "FROM alerts WHERE kind='combined' OR (kind<>'gap' AND " HIGH_SQL ") "                         \
     "ORDER BY kind='combined' DESC, " RANK_SQL /* bars first, the most severe circles on top */
 
 static void section_timeline(page *p)
@@ -948,7 +959,8 @@ static void section_timeline(page *p)
     double ly = TL_TOP + rows * TL_ROW + 40, lx = TL_LABEL;
     put(p, "<g>\n");
     for (size_t i = 0; i < 2; i++, lx += 90) {
-        putf(p, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>", lx, ly - 4, levels[i].color);
+        putf(p, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>", lx, ly - 4,
+             levels[i].color);
         putf(p, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", lx + 10, ly, levels[i].name);
     }
     putf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"24\" height=\"10\" rx=\"3\" fill=\"%s\" "
@@ -956,8 +968,10 @@ static void section_timeline(page *p)
          levels[1].color);
     putf(p, "<text x=\"%.1f\" y=\"%.1f\">combined (session)</text>\n", lx + 30, ly);
     lx += 170;
-    putf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"24\" height=\"12\" fill=\"url(#hatch)\"/>", lx, ly - 10);
-    putf(p, "<text x=\"%.1f\" y=\"%.1f\">visibility gap</text>\n</g>\n</svg>\n</section>\n", lx + 30, ly);
+    putf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"24\" height=\"12\" fill=\"url(#hatch)\"/>", lx,
+         ly - 10);
+    putf(p, "<text x=\"%.1f\" y=\"%.1f\">visibility gap</text>\n</g>\n</svg>\n</section>\n",
+         lx + 30, ly);
 }
 
 /* ---- top alerts -------------------------------------------------------------------------- */
@@ -1122,7 +1136,8 @@ static void section_top(page *p, unsigned top)
             put(p, "</dd>\n");
         }
         if (ok && (v = member(p, 0, "indicator")) >= 0 && p->t.tok[v].type == VG_J_OBJECT) {
-            char *ty = member_str(p, (uint32_t)v, "type"), *va = member_str(p, (uint32_t)v, "value");
+            char *ty = member_str(p, (uint32_t)v, "type"),
+                 *va = member_str(p, (uint32_t)v, "value");
             put(p, "<dt>Indicator</dt><dd>");
             esc(p, ty);
             put(p, " <code>");
@@ -1222,8 +1237,9 @@ static void section_gaps(page *p)
 static void section_runs(page *p)
 {
     put(p, "<section id=\"runs\" aria-labelledby=\"runs-h\">\n<h2 id=\"runs-h\">Runs</h2>\n");
-    sqlite3_stmt *st = prep(p, "SELECT id, started, finished, vigie_version, events, alerts, bad, args "
-                               "FROM runs ORDER BY id DESC LIMIT 100");
+    sqlite3_stmt *st =
+        prep(p, "SELECT id, started, finished, vigie_version, events, alerts, bad, args "
+                "FROM runs ORDER BY id DESC LIMIT 100");
     int n = 0;
     while (row(p, st)) {
         if (!n++)
@@ -1294,7 +1310,8 @@ int vg__report_open(const char *path, sqlite3 **out, vigie_diag_fn diag, void *d
     sqlite3_finalize(st);
     if (version != VG_REPORT_STORE_VERSION || tables != 7) {
         vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_INVAL, path, 0, 0, NULL,
-                 "not a vigie store (schema version %d, %d of the 7 store tables)", version, tables);
+                 "not a vigie store (schema version %d, %d of the 7 store tables)", version,
+                 tables);
         rc = VIGIE_INVAL;
         goto out;
     }
@@ -1324,8 +1341,8 @@ int vg__report_html(sqlite3 *db, FILE *out, const vg_report_opts *o)
     /* one read transaction: every section sees the same snapshot, even while a scan
      * is adding to the store */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        vg__diag(o->diag, o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO, sqlite3_db_filename(db, "main"), 0,
-                 0, NULL, "cannot read the store: %s", sqlite3_errmsg(db));
+        vg__diag(o->diag, o->diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO, sqlite3_db_filename(db, "main"),
+                 0, 0, NULL, "cannot read the store: %s", sqlite3_errmsg(db));
         fail(p, VIGIE_IO);
     }
     long long n_alerts = scalar(p, "SELECT count(*) FROM alerts WHERE kind<>'gap'");
@@ -1340,8 +1357,9 @@ int vg__report_html(sqlite3 *db, FILE *out, const vg_report_opts *o)
     section_top(p, top);
     section_gaps(p);
     section_runs(p);
-    put(p, "</main>\n<footer>Written by vigie " VIGIE_VERSION " from a vigie store. Self-contained: "
-           "no script, no network resource.</footer>\n</body>\n</html>\n");
+    put(p,
+        "</main>\n<footer>Written by vigie " VIGIE_VERSION " from a vigie store. Self-contained: "
+        "no script, no network resource.</footer>\n</body>\n</html>\n");
 
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     int rc = p->rc;
