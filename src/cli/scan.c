@@ -183,7 +183,7 @@ typedef struct scan_ctx {
     struct tvis {
         char tenant[64];
         double first, last;
-        uint64_t n, throttled, linkable;
+        uint64_t n, throttled, linkable, gaps;
         uint8_t *days; /* one byte per day since `first`'s day, up to VIS_DAYS */
         int64_t day0;
     } *vis;
@@ -204,6 +204,7 @@ typedef struct scan_ctx {
     uint64_t ledgered;
     vg_corr *corr;
     const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */
+    uint32_t n_corr_fields;
     bool *corr_quiet;          /* per rule: referenced by a correlation without generate */
     uint64_t corr_seq, corr_alerts, corr_untimed;
     struct cref {
@@ -1675,7 +1676,7 @@ static void write_combined(scan_ctx *c)
 }
 
 /* A gap record with its stable id (the hash of its content). */
-static void put_gap(scan_ctx *c, vg_buf *o, const char *fmt, ...)
+static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...)
 {
     char body[1024], id[33];
     va_list ap;
@@ -1686,6 +1687,7 @@ static void put_gap(scan_ctx *c, vg_buf *o, const char *fmt, ...)
     alert_id(parts, 2, id);
     vg__buf_printf(o, "{\"id\":\"%s\",%s}\n", id, body);
     c->gaps++;
+    t->gaps++;
 }
 
 /* End of run: visibility gaps as records of their own ("kind": "gap"). */
@@ -1707,7 +1709,7 @@ static void write_gaps(scan_ctx *c)
                 if (e - d + 1 >= VIS_GAP_DAYS) {
                     vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
                     vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
-                    put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
+                    put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
                                    "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
                                    "\"detail\":\"no MailItemsAccessed record in these days\"",
                             t->tenant, a, z, (long long)(e - d + 1));
@@ -1716,19 +1718,19 @@ static void write_gaps(scan_ctx *c)
             }
         }
         if (t->throttled) {
-            put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
+            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
                            "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
                            "after 1,000 in 24 h; reads in that period are not audited\"",
                     t->tenant, (unsigned long long)t->throttled);
         }
         if (t->linkable < t->n) {
-            put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
+            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
                            "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
                            "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
                     t->tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
         }
         if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
-            put_gap(c, &o, "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
+            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
                            "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
                            "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
                     t->tenant, (unsigned long long)t->linkable);
@@ -2523,6 +2525,15 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         fprintf(stderr, "; mail access without sign-in %llu, unlinkable %llu\n",
                 (unsigned long long)c->sess_stats.no_signin,
                 (unsigned long long)c->sess_stats.unlinkable);
+        for (uint32_t i = 0; i < c->n_vis && i < 50; i++) {
+            const struct tvis *t = &c->vis[i];
+            if (!t->gaps)
+                continue;
+            fprintf(stderr, "vigie: visibility %s: %llu mail record(s), %llu throttled, %llu of "
+                            "them linkable to sign-ins, %llu gap record(s)\n",
+                    t->tenant, (unsigned long long)t->n, (unsigned long long)t->throttled,
+                    (unsigned long long)t->linkable, (unsigned long long)t->gaps);
+        }
         if (c->corr) {
             vg_corr_stats cs;
             vg__corr_stats(c->corr, NULL, &cs);
@@ -2582,6 +2593,29 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)c->sess_stats.no_signin,
                        (unsigned long long)c->sess_stats.unlinkable);
         vg__buf_printf(&s, "},\"campaigns\":%llu", (unsigned long long)c->camp_stats.campaigns);
+        /* per tenant: what its mailbox audit shows, and where it is blind */
+        vg__buf_adds(&s, ",\"visibility\":[");
+        for (uint32_t i = 0; i < c->n_vis; i++) {
+            const struct tvis *t = &c->vis[i];
+            char a[40] = "", z[40] = "";
+            if (t->first <= t->last) {
+                vg__format_time(t->first, a, sizeof a);
+                vg__format_time(t->last, z, sizeof z);
+            }
+            vg__buf_adds(&s, i ? ",{\"tenant\":" : "{\"tenant\":");
+            add_json_str_or_null(&s, t->tenant, strlen(t->tenant));
+            vg__buf_printf(&s, ",\"mail_records\":%llu,\"throttled\":%llu,\"linkable\":%llu,"
+                               "\"sign_ins\":%s,\"first\":",
+                           (unsigned long long)t->n, (unsigned long long)t->throttled,
+                           (unsigned long long)t->linkable,
+                           c->sess && vg__sessions_tenant_has_signins(c->sess, t->tenant) ? "true"
+                                                                                       : "false");
+            add_json_str_or_null(&s, a[0] ? a : NULL, strlen(a));
+            vg__buf_adds(&s, ",\"last\":");
+            add_json_str_or_null(&s, z[0] ? z : NULL, strlen(z));
+            vg__buf_printf(&s, ",\"gaps\":%llu}", (unsigned long long)t->gaps);
+        }
+        vg__buf_addc(&s, ']');
         vg_corr_stats cst;
         memset(&cst, 0, sizeof cst);
         if (c->corr)
@@ -2733,6 +2767,7 @@ int vg__cmd_scan(int argc, char **argv)
             vg__corr_count(c.corr) > 0) {
             uint32_t nrs = vg__ruleset_count(c.rs);
             c.corr_fields = calloc(nrs, sizeof *c.corr_fields);
+            c.n_corr_fields = nrs;
             c.corr_quiet = calloc(nrs, sizeof *c.corr_quiet);
             c.ring = calloc(VG_CORR_RING, sizeof *c.ring);
             for (uint32_t ri = 0; c.corr_fields && c.corr_quiet && c.ring && ri < nrs; ri++) {
@@ -3074,9 +3109,8 @@ out:
         vg__ledger_close(c.ledger, NULL, 0);
     vg__store_close(c.db);
     vg__jtape_free(&c.sink_tape);
-    if (c.corr_fields)
-        for (uint32_t i = 0; c.rs && i < vg__ruleset_count(c.rs); i++)
-            free(c.corr_fields[i]);
+    for (uint32_t i = 0; c.corr_fields && i < c.n_corr_fields; i++)
+        free(c.corr_fields[i]);
     free(c.corr_fields);
     free(c.corr_quiet);
     free(c.ring);

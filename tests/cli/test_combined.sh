@@ -41,6 +41,14 @@ for a in comb:
     prim = [s for s in a["signal_detail"] if s["kind"] != "supporting"]
     assert prim, a["signals"]
     assert len(a["id"]) == 32
+# per tenant, the summary says what the mailbox audit shows and where it is blind
+vis = {v["tenant"]: v for v in summary["visibility"]}
+gaps = [a for a in lines if a["kind"] == "gap"]
+for o in truth["orgs"]:
+    v = vis[o["tenant"]]
+    assert v["mail_records"] > 0 and v["sign_ins"] is True, v
+    assert v["gaps"] == sum(1 for g in gaps if g["tenant"] == o["tenant"]), v
+    assert v["linkable"] <= v["mail_records"]
 # per-record alerts keep their ids and the record hash
 for a in lines:
     if a["kind"] in ("sigma", "new_term", "indicator", "token"):
