@@ -26,6 +26,13 @@ assert any(i["links"] for i in big["indicators"])
 assert big["first_seen"] <= big["last_seen"]
 PY
 done
+# with an ASN database (GeoLite2-ASN format, written by tests/tools/make_asn_mmdb.py) the
+# campaign also names the actor's autonomous systems
+python3 "$ROOT/tests/tools/make_asn_mmdb.py" "$T/asn.mmdb" 45.153.160.0/22=64511:ActorHost \
+  195.26.87.0/24=64512:Panel 185.0.0.0/8=64513:Proxies
+"$VIGIE" scan -q --campaigns "$T/ca.jsonl" --asn-db "$T/asn.mmdb" -o /dev/null "$T/s1"
+check "--asn-db: scan exits 0" [ $? = 0 ]
+check "--asn-db: the campaign lists an autonomous system" grep -q '"type":"asn","value":"AS645' "$T/ca.jsonl"
 "$VIGIE" scan -q --campaigns "$T/x.jsonl" --asn-db "$T/missing.mmdb" "$T/s1" >/dev/null 2>"$T/asn.err"
 check "a missing --asn-db is an input error (exit 4)" [ $? = 4 ]
 check "and says which file" grep -q "missing.mmdb" "$T/asn.err"
