@@ -130,6 +130,20 @@ typedef struct user {
 
 static user users[N_TENANTS][N_USERS];
 
+/* Each user's current sign-in session and token: mailbox access carries them (SessionId,
+ * AADSessionId, UniqueTokenId), as Exchange does for tokens Entra ID issued, so the sign-in
+ * join of vigie's sessions finds them. Access before any sign-in of the user (the start of
+ * the data) carries ids no sign-in in the data issued, as a real export window does. */
+static struct {
+    char sess[37], tok[24];
+    int set;
+} ustate[N_TENANTS * N_USERS];
+
+static int ustate_of(const user *u)
+{
+    return (int)(u - &users[0][0]);
+}
+
 /* Well-known first-party application ids (public). */
 typedef struct app {
     const char *id;
@@ -299,6 +313,12 @@ static void ual_mail_items_accessed(const tenant *t, const user *u)
     guid(corr);
     guid(aad);
     upper_alnum(tok, 22);
+    int ui = ustate_of(u);
+    if (ustate[ui].set) {
+        memcpy(sess, ustate[ui].sess, sizeof sess);
+        memcpy(aad, ustate[ui].sess, sizeof aad);
+        memcpy(tok, ustate[ui].tok, sizeof tok);
+    }
     const app *a = rn(10) < 7 ? &apps[rn(3)] : &PICK(apps);
     ual_common(t, u, "MailItemsAccessed", 50, "Exchange", ipaddr, "Succeeded");
     int bind = rn(4) != 0;
@@ -479,6 +499,12 @@ static void put_signin_props(const tenant *t, const user *u, const app *a, const
     upper_alnum(tok, 22);
     guid(sess);
     guid(dev);
+    int ui = ustate_of(u);
+    if (s->result_type[0] == '0') { /* a successful sign-in: the user's session from now on */
+        memcpy(ustate[ui].sess, sess, sizeof sess);
+        memcpy(ustate[ui].tok, tok, sizeof tok);
+        ustate[ui].set = 1;
+    }
     const char *ua = PICK(user_agents);
     if (lower)
         putf("{\"id\":\"%s\",\"createdDateTime\":", id);

@@ -102,6 +102,7 @@ typedef struct batch {
         uint32_t n_msg, n_folders;
         double t, ops;
         bool has_time, mail, signin, rest;
+        bool lite; /* a mail read with only tenant, user, session, token: see fold_sessions */
         uint8_t sha[32];
     } *sf;
     uint32_t n_sf, cap_sf;
@@ -192,6 +193,7 @@ typedef struct scan_ctx {
     uint64_t sess_alerts, sess_by_level[5];
     vg_sessions *sess;
     vg_sess_stats sess_stats;
+    struct worker *wwp; /* the writer's own parse state (hydrate) */
     vg_campaigns *camp;
     vg_campaign_stats camp_stats;
     /* Sigma correlations (writer side) */
@@ -247,7 +249,7 @@ typedef struct worker {
     const rec_ref *r;
     const vg_eventinfo *ei;
     /* per record, computed at most once: its SHA-256, what it says was read */
-    bool sha_ok, mail_ok, is_mail;
+    bool sha_ok, mail_ok, is_mail, mdet_ok;
     uint8_t sha[32];
     char sha_hex[65];
     vg_buf mr_json;          /* ,"messages_read":{...} or empty */
@@ -258,6 +260,7 @@ typedef struct worker {
     uint32_t n_mfolders;
     uint32_t sig0;           /* b->n_sigs when the record began */
     bool ftext_found;        /* the last field_text found a value */
+    bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
 } worker;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -781,25 +784,36 @@ static void each_field(worker *w, const vg_eventinfo *ei, const char *field, vg_
         vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, fn, ud);
 }
 
-static bool ensure_mail(worker *w, const vg_eventinfo *ei)
+/* Whether the record is a mailbox read (MailItemsAccessed), once per record. */
+static bool is_mail(worker *w, const vg_eventinfo *ei)
 {
     if (w->mail_ok)
         return w->is_mail;
     w->mail_ok = true;
     w->is_mail = false;
-    w->n_mh = 0;
-    w->mops = 0;
-    w->n_mfolders = 0;
-    vg__buf_reset(&w->mr_json);
-    vg__buf_reset(&w->mfolders);
+    w->mdet_ok = false;
     if (!ei->product || strcmp(ei->product, "m365") != 0)
         return false;
     vg_buf *op = &w->ftext;
     vg__buf_reset(op);
     field_text(w, ei, "Operation", op);
-    if (!op->data || strcmp(op->data, "MailItemsAccessed") != 0)
+    w->is_mail = op->data && strcmp(op->data, "MailItemsAccessed") == 0;
+    return w->is_mail;
+}
+
+/* A mailbox read and what it read (message ids, operations, folders), once per record. */
+static bool ensure_mail(worker *w, const vg_eventinfo *ei)
+{
+    if (!is_mail(w, ei))
         return false;
-    w->is_mail = true;
+    if (w->mdet_ok)
+        return true;
+    w->mdet_ok = true;
+    w->n_mh = 0;
+    w->mops = 0;
+    w->n_mfolders = 0;
+    vg__buf_reset(&w->mr_json);
+    vg__buf_reset(&w->mfolders);
     vg_buf folders, tmp;
     vg__buf_init(&folders, 0);
     vg__buf_init(&tmp, 0);
@@ -1278,7 +1292,7 @@ static void write_out(scan_ctx *c, const char *p, size_t n);
 /* Record the visibility facts of a mailbox read (worker side). */
 static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
 {
-    if (!ensure_mail(w, ei))
+    if (!is_mail(w, ei))
         return;
     vg_buf *vp = &w->ftext;
     if (b->n_facts == b->cap_facts) {
@@ -1297,6 +1311,10 @@ static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
     vg__buf_reset(vp);
     field_text(w, ei, "OperationProperties.IsThrottled", vp);
     f->throttled = vp->data && vg__ascii_ieq(vp->data, vp->len, "true", 4);
+    if (w->linkable_ok) { /* record_fact read the identifiers already */
+        f->linkable = w->linkable;
+        return;
+    }
     vg__buf_reset(vp);
     field_text(w, ei, "AppAccessContext.UniqueTokenId", vp);
     bool tok = vp->data && strcmp(vp->data, "-") != 0;
@@ -1323,7 +1341,7 @@ static void first_of(worker *w, const vg_eventinfo *ei, const char *const *field
 /* A session fact for the current record (worker side): a mailbox access, a sign-in with
  * linkable identifiers, or any record that raised an alert. The writer feeds it to the
  * session combiner in read order. */
-static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei)
+static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full)
 {
     static const char *const user_fields[] = {
         "MailboxOwnerUPN", "UserId", "UserPrincipalName", "userPrincipalName", "Username",
@@ -1335,8 +1353,13 @@ static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei
     static const char *const si_token[] = {"UniqueTokenIdentifier"};
     const char *shape = vg__shape_name(ei->shape);
     bool signin = shape && !strncmp(shape, "signin", 6);
-    bool mail = ensure_mail(w, ei);
+    bool mail = is_mail(w, ei);
     uint32_t n_sig = b->n_sigs - w->sig0;
+    /* a mail read without an alert: only what the sign-in join needs; the writer asks for
+     * the rest (record_fact with full) when the sessions keep it */
+    bool lite = mail && !n_sig && !full;
+    if (mail && !lite)
+        ensure_mail(w, ei);
     if (!mail && !signin && !n_sig)
         return;
     if (b->n_sf == b->cap_sf) {
@@ -1354,6 +1377,7 @@ static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei
     f->n_sig = n_sig;
     f->mail = mail;
     f->signin = signin;
+    f->lite = lite;
     f->has_time = ei->has_time;
     f->t = ei->time;
     f->strs = b->sf_strs.len;
@@ -1363,7 +1387,17 @@ static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei
     else
         vg__buf_addc(o, '-');
     vg__buf_addc(o, 0);
-    first_of(w, ei, user_fields, VG_ARRAY_LEN(user_fields), o);
+    /* a mail record names its mailbox, a sign-in its user: look only where they are */
+    static const char *const mail_user[] = {"MailboxOwnerUPN", "UserId"};
+    static const char *const si_user[] = {"UserPrincipalName", "userPrincipalName"};
+    if (mail)
+        first_of(w, ei, mail_user, 2, o);
+    else if (signin && !n_sig)
+        vg__buf_addc(o, '-'); /* only the join reads it */
+    else if (signin)
+        first_of(w, ei, si_user, 2, o);
+    else
+        first_of(w, ei, user_fields, VG_ARRAY_LEN(user_fields), o);
     vg__buf_addc(o, 0);
     if (mail)
         first_of(w, ei, mail_session, 2, o);
@@ -1377,11 +1411,35 @@ static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei
     else
         vg__buf_addc(o, '-');
     vg__buf_addc(o, 0);
+    if (mail) {
+        const char *se = o->data + f->strs;
+        se += strlen(se) + 1;                /* user */
+        se += strlen(se) + 1;                /* session */
+        const char *tk = se + strlen(se) + 1; /* token */
+        w->linkable = strcmp(se, "-") != 0 || strcmp(tk, "-") != 0;
+        w->linkable_ok = true;
+    }
     /* infrastructure, for campaigns */
     static const char *const ipf[] = {"ClientIPAddress", "ClientIP", "IPAddress", "ipAddress",
                                       "callerIpAddress", "sourceIPAddress", "client_ip"};
     static const char *const uaf[] = {"UserAgent", "userAgent", "user_agent", "ClientInfoString"};
-    first_of(w, ei, ipf, VG_ARRAY_LEN(ipf), o);
+    static const char *const mail_ip[] = {"ClientIPAddress", "ClientIP"};
+    static const char *const mail_ua[] = {"ClientInfoString"};
+    if ((signin && !n_sig) || lite) {
+        /* a sign-in without an alert only feeds the join, a lite mail read only asks for it:
+         * no infrastructure needed */
+        vg__buf_adds(o, "-");
+        vg__buf_addc(o, 0);
+        vg__buf_adds(o, "-");
+        vg__buf_addc(o, 0);
+        vg__buf_adds(o, "-");
+        vg__buf_addc(o, 0);
+        goto folders;
+    }
+    if (mail)
+        first_of(w, ei, mail_ip, 2, o);
+    else
+        first_of(w, ei, ipf, VG_ARRAY_LEN(ipf), o);
     vg__buf_addc(o, 0);
     {
         size_t at = o->len;
@@ -1396,9 +1454,13 @@ static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei
         }
     }
     vg__buf_addc(o, 0);
-    first_of(w, ei, uaf, VG_ARRAY_LEN(uaf), o);
+    if (mail)
+        first_of(w, ei, mail_ua, 1, o);
+    else
+        first_of(w, ei, uaf, VG_ARRAY_LEN(uaf), o);
     vg__buf_addc(o, 0);
-    if (mail) {
+folders:
+    if (mail && !lite) {
         vg__buf_add(o, w->mfolders.data ? w->mfolders.data : "", w->mfolders.len);
         f->n_folders = w->n_mfolders;
         f->ops = w->mops;
@@ -1416,12 +1478,13 @@ static void record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei
             memcpy(b->sf_msgs + b->n_sf_msgs, w->mh, w->n_mh * sizeof *w->mh);
             b->n_sf_msgs += w->n_mh;
         }
-        vg_buf *ci = &w->ftext;
-        vg__buf_reset(ci);
-        field_text(w, ei, "ClientInfoString", ci);
-        f->rest = ci->data && strstr(ci->data, "Client=REST") != NULL;
+        /* the user agent just read is the ClientInfoString */
+        const char *ua = o->data + f->strs;
+        for (int k = 0; k < 6; k++)
+            ua += strlen(ua) + 1;
+        f->rest = strstr(ua, "Client=REST") != NULL;
     }
-    if (mail || n_sig) {
+    if ((mail && !lite) || n_sig) {
         ensure_sha(w);
         memcpy(f->sha, w->sha, 32);
     }
@@ -1814,9 +1877,10 @@ static void process_batch(worker *w, batch *b)
             match_indicators(w, b, &ei);
         if (c->keys)
             match_tokens(w, b, &ei);
-        mail_fact(w, b, &ei);
+        w->linkable_ok = false;
         if (c->sess)
-            record_fact(w, b, i, &ei);
+            record_fact(w, b, i, &ei, false);
+        mail_fact(w, b, &ei);
     }
 }
 
@@ -1984,6 +2048,31 @@ static bool has_sub(const char *p, size_t n, const char *needle)
     return false;
 }
 
+/* The full fact of a record a lite fact stood for: the writer parses it again (with its own
+ * worker state) and appends the fact; returns its index, UINT32_MAX on failure. Only mail
+ * reads the sign-ins do not explain come here. */
+static uint32_t hydrate(scan_ctx *c, batch *b, uint32_t rec)
+{
+    worker *w = c->wwp;
+    if (!w)
+        return UINT32_MAX;
+    const rec_ref *r = &b->recs[rec];
+    if (vg__json_parse(&w->tape, b->data.data + r->off, r->len, NULL) != VIGIE_OK)
+        return UINT32_MAX;
+    vg__jscratch_reset(w->js);
+    vg__buf_reset(&w->tmp);
+    vg_eventinfo ei;
+    vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
+    w->b = b;
+    w->r = r;
+    w->ei = &ei;
+    w->sha_ok = w->mail_ok = false;
+    w->sig0 = b->n_sigs;
+    uint32_t before = b->n_sf;
+    record_fact(w, b, rec, &ei, true);
+    return b->n_sf > before ? b->n_sf - 1 : UINT32_MAX;
+}
+
 /* Writer side: a batch's session facts, in read order, into the session combiner. A
  * first-seen signal counts when its term was new (the alert was kept) or is still novel. */
 static void fold_sessions(scan_ctx *c, batch *b)
@@ -1994,8 +2083,23 @@ static void fold_sessions(scan_ctx *c, batch *b)
     const char *folders[32];
     vg_buf ids;
     vg__buf_init(&ids, 0);
-    for (uint32_t i = 0; i < b->n_sf; i++) {
+    uint32_t n0 = b->n_sf; /* hydrated facts are appended past it */
+    for (uint32_t i = 0; i < n0; i++) {
         const struct sfact *f = &b->sf[i];
+        if (f->lite) {
+            const char *t0 = b->sf_strs.data + f->strs;
+            const char *u0 = t0 + strlen(t0) + 1;
+            const char *s0 = u0 + strlen(u0) + 1;
+            const char *k0 = s0 + strlen(s0) + 1;
+            vg_sess_rec q = {.tenant = t0, .user = u0, .session = s0, .token = k0, .t = f->t,
+                             .has_time = f->has_time, .mail = true};
+            if (!vg__sessions_needs(c->sess, &q))
+                continue; /* explained by a sign-in already seen: nothing to keep */
+            uint32_t j = hydrate(c, b, f->rec);
+            if (j == UINT32_MAX)
+                continue;
+            f = &b->sf[j];
+        }
         const char *tenant = b->sf_strs.data + f->strs;
         const char *user = tenant + strlen(tenant) + 1;
         const char *session = user + strlen(user) + 1;
@@ -2914,6 +3018,23 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_USAGE;
         goto out;
     }
+    if (!o.no_combined) {
+        c.wwp = calloc(1, sizeof *c.wwp);
+        if (c.wwp) {
+            c.wwp->c = &c;
+            vg__jtape_init(&c.wwp->tape);
+            vg__buf_init(&c.wwp->tmp, 0);
+            vg__buf_init(&c.wwp->extra, 0);
+            vg__buf_init(&c.wwp->ftext, 0);
+            vg__buf_init(&c.wwp->mr_json, 0);
+            vg__buf_init(&c.wwp->mfolders, 0);
+            c.wwp->js = vg__jscratch_new();
+        }
+        if (!c.wwp || !c.wwp->js) {
+            ex = VG_EXIT_RULES;
+            goto out;
+        }
+    }
     if (!o.no_combined && vg__sessions_new(&o.sess, &c.sess) != VIGIE_OK) {
         ex = VG_EXIT_RULES;
         goto out;
@@ -3104,6 +3225,10 @@ out:
     vg__indicators_free(c.ind);
     vg__keysets_free(c.keys);
     vg__sessions_free(c.sess);
+    if (c.wwp) {
+        worker_fini(c.wwp);
+        free(c.wwp);
+    }
     vg__campaigns_free(c.camp);
     if (c.ledger)
         vg__ledger_close(c.ledger, NULL, 0);

@@ -99,7 +99,7 @@ typedef struct vg_sess_signal {
 } vg_sess_signal;
 
 typedef struct vg_sess_evidence {
-    char *file;
+    const char *file; /* vg_sess_rec.file as given: it must outlive the sessions object */
     uint64_t line, index, offset;
     uint8_t sha256[32];
     char *alert_ids; /* comma-separated ids of the alerts on this record, or NULL */
@@ -118,7 +118,7 @@ typedef struct vg_sess_rec {
     double ops;
     const char *const *folders;
     uint32_t n_folders;
-    const char *file;
+    const char *file; /* kept by pointer: must live as long as the sessions object */
     uint64_t line, index, offset;
     uint8_t sha256[32];
     const char *alert_ids;
@@ -160,6 +160,11 @@ void vg__sessions_free(vg_sessions *s);
 void vg__sessions_signin(vg_sessions *s, const char *tenant, const char *session,
                          const char *token, double t);
 int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r);
+/* Whether vg__sessions_add would keep anything of the record (its group exists, or it has a
+ * signal, or it is mail access the sign-ins seen so far do not explain). Only tenant, user,
+ * session, token, time, mail and n_signals are read: a caller can defer the costly fields
+ * (hashes, message ids, infrastructure) to the records that need them. */
+bool vg__sessions_needs(vg_sessions *s, const vg_sess_rec *r);
 /* Join, score and emit, in the order groups were created. */
 int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_stats *st);
 bool vg__sessions_tenant_has_signins(const vg_sessions *s, const char *tenant);

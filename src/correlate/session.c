@@ -156,7 +156,6 @@ static void group_free(group *g)
     free(g->folders);
     free(g->sigs);
     for (uint32_t i = 0; i < g->n_ev; i++) {
-        free(g->ev[i].file);
         free(g->ev[i].alert_ids);
     }
     free(g->ev);
@@ -453,6 +452,44 @@ bool vg__sessions_actor_hours(const vg_sess_opts *o, double t)
     return (days >> wd & 1) && hour >= h0 && hour < h1;
 }
 
+/* The group key of a record, into key; *wanted says whether the record would open a group. */
+static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[16],
+                    bool *wanted, bool *known, uint64_t *sh, uint64_t *th)
+{
+    const char *tenant = present(r->tenant) ? r->tenant : "-";
+    const char *user = present(r->user) ? r->user : "-";
+    bool has_session = present(r->session), has_token = present(r->token);
+    bool linkable = has_session || has_token;
+    *sh = has_session ? id_hash(tenant, r->session) : 0;
+    *th = has_token ? id_hash(tenant, r->token) : 0;
+    *known = linkable && r->has_time && (signin_covers(s, *sh, r->t) || signin_covers(s, *th, r->t));
+    strcpy(day, "-");
+    if (r->has_time && !linkable) {
+        char iso[40];
+        vg__format_time(r->t, iso, sizeof iso);
+        snprintf(day, 16, "%.10s", iso);
+    }
+    vg__buf_adds(key, tenant);
+    vg__buf_addc(key, '\x1f');
+    vg__buf_adds(key, user);
+    vg__buf_adds(key, has_session ? "\x1fs:" : has_token ? "\x1ft:" : "\x1f" "d:");
+    vg__buf_adds(key, has_session ? r->session : has_token ? r->token : day);
+    *wanted = r->n_signals > 0 || (r->mail && (!linkable || !*known));
+}
+
+bool vg__sessions_needs(vg_sessions *s, const vg_sess_rec *r)
+{
+    vg_buf key;
+    vg__buf_init(&key, 256);
+    char day[16];
+    bool wanted, known;
+    uint64_t sh, th;
+    rec_key(s, r, &key, day, &wanted, &known, &sh, &th);
+    bool need = wanted || group_get(s, key.data, false) != NULL;
+    vg__buf_free(&key);
+    return need;
+}
+
 int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
 {
     const char *tenant = present(r->tenant) ? r->tenant : "-";
@@ -554,8 +591,12 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
             dup = !strcmp(g->infra[k][i], inf[k]);
         if (dup)
             continue;
-        if (!g->infra[k] && !(g->infra[k] = calloc(VG_SESS_INFRA, sizeof(char *))))
-            continue;
+        if ((g->n_infra[k] & (g->n_infra[k] - 1)) == 0) { /* 0, 1, 2, 4, 8: grow */
+            char **n = realloc(g->infra[k], (g->n_infra[k] ? g->n_infra[k] * 2 : 1) * sizeof *n);
+            if (!n)
+                continue;
+            g->infra[k] = n;
+        }
         if ((g->infra[k][g->n_infra[k]] = strdup(inf[k])))
             g->n_infra[k]++;
     }
@@ -572,7 +613,7 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
         if (g->n_ev < g->cap_ev) {
             vg_sess_evidence *e = &g->ev[g->n_ev];
             memset(e, 0, sizeof *e);
-            e->file = strdup(r->file ? r->file : "-");
+            e->file = r->file ? r->file : "-"; /* the caller keeps file names for the run */
             e->line = r->line;
             e->index = r->index;
             e->offset = r->offset;
