@@ -203,7 +203,7 @@ typedef struct scan_ctx {
     vg_ledger *ledger;
     vg_jtape sink_tape;
     vg_buf sink_tmp;
-    uint64_t ledgered;
+    uint64_t ledgered, ledger_ck; /* entries appended; at the last checkpoint */
     vg_corr *corr;
     const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */
     uint32_t n_corr_fields;
@@ -2375,6 +2375,15 @@ static void write_batch(scan_ctx *c, batch *b)
     fold_facts(c, b);
     fold_sessions(c, b);
     feed_correlations(c, b);
+    /* a signed checkpoint every 4,096 entries: a crash loses at most the entries after it */
+    if (c->ledger && c->ledgered - c->ledger_ck >= 4096) {
+        if (vg__ledger_checkpoint(c->ledger) != VIGIE_OK && !c->out_error) {
+            fprintf(stderr, "vigie: error: --ledger: checkpoint failed: %s\n",
+                    vg__ledger_error(c->ledger));
+            c->out_error = EIO;
+        }
+        c->ledger_ck = c->ledgered;
+    }
     c->events += b->events;
     c->ind_hits += b->ind_hits;
     c->token_findings += b->token_findings;
@@ -2690,10 +2699,13 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                 first = 0;
             }
         vg__buf_printf(&s, "},\"sessions\":{\"groups\":%llu,\"evicted\":%llu,\"signins\":%llu,"
+                           "\"signin_ids\":%llu,\"signin_ids_dropped\":%llu,"
                            "\"no_signin\":%llu,\"unlinkable\":%llu",
                        (unsigned long long)c->sess_stats.groups,
                        (unsigned long long)c->sess_stats.evicted,
                        (unsigned long long)c->sess_stats.signins,
+                       (unsigned long long)c->sess_stats.signin_ids,
+                       (unsigned long long)c->sess_stats.signin_ids_dropped,
                        (unsigned long long)c->sess_stats.no_signin,
                        (unsigned long long)c->sess_stats.unlinkable);
         vg__buf_printf(&s, "},\"campaigns\":%llu", (unsigned long long)c->camp_stats.campaigns);

@@ -91,6 +91,7 @@ typedef struct vg_sess_opts {
     double signin_window_s; /* an id is used up to this long after its last sign-in (1 day) */
     uint32_t actor_days;    /* bit 0 = Monday; 0: Monday-Friday */
     int actor_h0, actor_h1; /* UTC hours [h0, h1); both 0: 00-09 (BRIEF.md) */
+    uint64_t max_signin_ids; /* 0: VG_MAX_SIGNIN_IDS */
 } vg_sess_opts;
 
 typedef struct vg_sess_signal {
@@ -150,6 +151,7 @@ typedef struct vg_sess_alert {
 
 typedef struct vg_sess_stats {
     uint64_t groups, alerts, by_level[5], evicted, signins, no_signin, unlinkable;
+    uint64_t signin_ids, signin_ids_dropped;
 } vg_sess_stats;
 
 typedef int (*vg_sess_emit)(void *ud, const vg_sess_alert *a);

@@ -71,8 +71,8 @@ typedef struct group {
 } group;
 
 typedef struct signin {
-    uint64_t hash; /* of tenant \x1f id; 0 = empty */
-    double first, last;
+    uint64_t hash;         /* of tenant \x1f id; 0 = empty */
+    uint32_t first, last;  /* Unix seconds of its first and last sign-in (16 bytes a slot) */
 } signin;
 
 typedef struct tenant_si {
@@ -86,6 +86,7 @@ struct vg_sessions {
     uint64_t cap, n, seq;
     signin *si;
     uint64_t si_cap, si_n;
+    uint64_t si_dropped; /* ids not remembered: the set was full (the join degrades) */
     tenant_si *ts;
     uint32_t n_ts, cap_ts;
     uint64_t evicted, signins;
@@ -209,11 +210,15 @@ static signin *si_find(vg_sessions *s, uint64_t h, bool add)
             return &s->si[j];
         j = (j + 1) & (s->si_cap - 1);
     }
-    if (!add || s->si_n >= VG_MAX_SIGNIN_IDS)
+    if (!add)
         return NULL;
+    if (s->si_n >= (s->o.max_signin_ids ? s->o.max_signin_ids : VG_MAX_SIGNIN_IDS)) {
+        s->si_dropped++;
+        return NULL;
+    }
     s->si[j].hash = h;
-    s->si[j].first = INFINITY;
-    s->si[j].last = -INFINITY;
+    s->si[j].first = UINT32_MAX;
+    s->si[j].last = 0;
     s->si_n++;
     return &s->si[j];
 }
@@ -258,10 +263,11 @@ void vg__sessions_signin(vg_sessions *s, const char *tenant, const char *session
         signin *e = si_find(s, id_hash(tenant, ids[k]), true);
         if (!e)
             continue;
-        if (t < e->first)
-            e->first = t;
-        if (t > e->last)
-            e->last = t;
+        uint32_t sec = t <= 0 ? 0 : t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
+        if (sec < e->first)
+            e->first = sec;
+        if (sec > e->last)
+            e->last = sec;
     }
 }
 
@@ -271,7 +277,7 @@ static bool signin_covers(vg_sessions *s, uint64_t h, double t)
     if (!h)
         return false;
     signin *e = si_find(s, h, false);
-    return e && t >= e->first - 300 && t <= e->last + s->o.signin_window_s;
+    return e && t >= (double)e->first - 300 && t <= (double)e->last + s->o.signin_window_s;
 }
 
 /* ---- groups --------------------------------------------------------------------------------- */
@@ -655,6 +661,8 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
         memset(st, 0, sizeof *st);
         st->evicted = s->evicted;
         st->signins = s->signins;
+        st->signin_ids = s->si_n;
+        st->signin_ids_dropped = s->si_dropped;
     }
     for (uint64_t i = 0; i < n && rc == VIGIE_OK; i++) {
         group *g = list[i];
@@ -667,10 +675,10 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
                       (signin_covers(s, p->session, p->t) || signin_covers(s, p->token, p->t));
             if (ok)
                 g->matched++;
-            else if (have_signins)
+            else if (have_signins && !s->si_dropped)
                 no_signin++;
             else
-                unlinked++;
+                unlinked++; /* no sign-ins for the tenant, or not all of them remembered */
         }
         if (st) {
             st->no_signin += no_signin;

@@ -62,7 +62,11 @@
 #define VG_MAX_SESSIONS (2u * 1024u * 1024u)
 #define VG_MAX_SESSION_MSGS (1u << 20)
 #define VG_MAX_SESSION_EVIDENCE 256u
-#define VG_MAX_SIGNIN_IDS (16u * 1024u * 1024u)
+/* Sign-in identifiers (SessionId, UniqueTokenIdentifier) remembered for the join: 16 bytes
+ * a slot at most half full, so 4 M ids take at most 128 MiB. Past it, further ids are not
+ * remembered (counted) and mail access the remembered ones do not explain is "unlinkable",
+ * never "no_signin": a full table cannot cause a false alert. */
+#define VG_MAX_SIGNIN_IDS (4u * 1024u * 1024u)
 
 /* Sigma correlation rules (src/correlate/corr.c, docs/internals/correlation.md).
  * VG_CORR_MAX_GROUPS: default most groups (distinct group-by values) kept per correlation

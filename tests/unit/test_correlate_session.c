@@ -95,6 +95,26 @@ static void test_signin_join_either_order(void)
     vg__sessions_free(s);
 }
 
+static void test_full_signin_table_degrades_to_unlinkable(void)
+{
+    vg_sess_opts o = {0};
+    o.max_signin_ids = 2;
+    vg_sessions *s;
+    CHECK_EQ_INT(vg__sessions_new(&o, &s), VIGIE_OK);
+    vg__sessions_signin(s, "T", "S1", "K1", MON_1400 - HOUR); /* fills the table */
+    vg__sessions_signin(s, "T", "S2", "K2", MON_1400 - HOUR); /* not remembered */
+    vg_sess_rec a = mail("alice", "S2", "K2", MON_1400);
+    vg__sessions_add(s, &a);
+    got g = {0};
+    vg_sess_stats st;
+    vg__sessions_finish(s, collect, &g, &st);
+    CHECK_EQ_INT(g.n, 0); /* never a false "no sign-in" */
+    CHECK_EQ_INT(st.no_signin, 0);
+    CHECK_EQ_INT(st.unlinkable, 1);
+    CHECK_EQ_INT(st.signin_ids_dropped, 2);
+    vg__sessions_free(s);
+}
+
 static void test_unlinkable_never_alone(void)
 {
     vg_sessions *s;
@@ -193,7 +213,7 @@ static void test_actor_hours(void)
     CHECK(vg__sessions_actor_hours(&o, MON_0300));
     CHECK(!vg__sessions_actor_hours(&o, MON_1400));
     CHECK(!vg__sessions_actor_hours(&o, SAT_0300));
-    vg_sess_opts w = {0, 0x60, 2, 4}; /* Sat, Sun 02-04 */
+    vg_sess_opts w = {0, 0x60, 2, 4, 0}; /* Sat, Sun 02-04 */
     CHECK(vg__sessions_actor_hours(&w, SAT_0300));
     CHECK(!vg__sessions_actor_hours(&w, MON_0300));
 }
@@ -216,6 +236,7 @@ int main(void)
 {
     RUN(test_signin_join_either_order);
     RUN(test_unlinkable_never_alone);
+    RUN(test_full_signin_table_degrades_to_unlinkable);
     RUN(test_lone_weak_signal_stays_medium);
     RUN(test_forged_token_pattern);
     RUN(test_actor_hours);
