@@ -122,6 +122,11 @@ if [ -x "$vigie" ]; then
     [ "$v_events" -eq "$events" ] || die "vigie read $v_events events of $events"
     NOTE[vigie]=$(jq -r '"\(.rules_compiled) rules (\(.rules_skipped) skipped), \(.alerts) alerts, \(.bad_records) bad records, rule load+compile \(.rule_load_s * 1000 | floor) ms"' "$out/vigie.json")
     v_disable=$(jq -r '[.top_rules[] | select(.id == "4db60cc0-36fb-42b7-9b58-a5b53019fb74") | .count] | first // 0' "$out/vigie.json")
+    echo "bench: vigie scan -j 1 --no-combined (the cost of sessions: $runs runs)"
+    run_best vigie_nocomb 'jq -r .elapsed_s "$out/vigie_nocomb.json"' -- \
+      "$vigie" "${vargs[@]}" --no-combined --summary-json "$out/vigie_nocomb.json" -o /dev/null "$file" &&
+      ok vigie_nocomb && NOTE[vigie_nocomb]="per-record alerts only: no session join, no combined alerts"
+    NOTE[vigie]="${NOTE[vigie]}, $(jq -r '"\(.combined_alerts) combined alerts, \(.sessions.signins) sign-ins joined"' "$out/vigie.json")"
     echo "bench: vigie on half of the data (flat memory)"
     run_best vigie_half 'jq -r .elapsed_s "$out/vigie_half.json"' -- \
       "$vigie" "${vargs[@]}" --summary-json "$out/vigie_half.json" -o /dev/null "$half" &&
@@ -201,6 +206,7 @@ row() { # row KEY LABEL
   echo "| program | events/s | MB/s | x simdjson floor | x Vectorscan floor | peak RSS MiB | notes |"
   echo "|---|---:|---:|---:|---:|---:|---|"
   if [ -n "${T[vigie]:-}" ]; then row vigie "vigie scan -j 1 (CPU/wall ${CPU[vigie]})"; else row vigie vigie; fi
+  row vigie_nocomb "vigie scan -j 1 --no-combined"
   row simdjson "simdjson floor"
   row vectorscan "Vectorscan floor"
   row jq "jq 1 rule"
