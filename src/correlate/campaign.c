@@ -31,7 +31,7 @@
 
 enum { F_IP = 0, F_NET, F_APP, F_ASN, F_UA, F_KID, F_COUNT };
 static const char *const ftype[F_COUNT] = {"ip", "net", "app-id", "asn", "user-agent", "key-id"};
-static const bool fstrong[F_COUNT] = {true, true, true, false, false, false};
+static const bool fstrong[F_COUNT] = {true, true, true, false, false, true};
 
 typedef struct feat {
     uint8_t type;
@@ -257,6 +257,25 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
     if (kind && !strcmp(kind, "token")) {
         char *tenant = str_at(c, get(c, 0, "tenant"));
         char *kid = str_at(c, get(c, get(c, 0, "token"), "kid"));
+        if (!tenant) {
+            /* a gateway log names no tenant: the token's issuer does
+             * (https://login.microsoftonline.com/<tenant>/v2.0) */
+            char *iss = str_at(c, get(c, get(c, 0, "token"), "issuer"));
+            const char *p = iss ? strstr(iss, "://") : NULL;
+            p = p ? strchr(p + 3, '/') : NULL;
+            if (p) {
+                const char *e = strchr(p + 1, '/');
+                size_t l = e ? (size_t)(e - p - 1) : strlen(p + 1);
+                if (l >= 1 && l < 80)
+                    tenant = strndup(p + 1, l);
+            }
+            free(iss);
+        }
+        for (uint32_t k = 0; tenant && kid && k < c->n_kids; k++)
+            if (!strcmp(c->kids[k].tenant, tenant) && !strcmp(c->kids[k].kid, kid)) {
+                free(kid);
+                kid = NULL; /* known already */
+            }
         if (tenant && kid && *kid) {
             struct kid *nk = realloc(c->kids, (c->n_kids + 1) * sizeof *nk);
             if (nk) {
@@ -419,6 +438,11 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
 {
     if (st)
         memset(st, 0, sizeof *st);
+    /* a signing key found on forged tokens of several tenants links their sessions */
+    for (uint32_t k = 0; k < c->n_kids; k++)
+        for (uint32_t i = 0; i < c->n; i++)
+            if (c->nodes[i].tenant && !strcmp(c->nodes[i].tenant, c->kids[k].tenant))
+                add_feat(c, F_KID, c->kids[k].kid, i);
     qsort(c->feats, c->n_feats, sizeof *c->feats, feat_cmp);
     /* strong features: every node sharing one is linked */
     for (uint32_t i = 0, j; i < c->n_feats; i = j) {
@@ -519,21 +543,6 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
                            fo.n > 1 && fstrong[c->feats[i].type] ? "true" : "false");
             any = true;
             free(fo.v);
-        }
-        for (uint32_t k = 0; k < c->n_kids; k++) {
-            bool mine = false;
-            for (uint32_t i = r; i < c->n && !mine; i++)
-                mine = find(c->nodes, i) == r && c->nodes[i].tenant &&
-                       !strcmp(c->nodes[i].tenant, c->kids[k].tenant);
-            bool dup = false;
-            for (uint32_t q = 0; q < k && !dup; q++)
-                dup = !strcmp(c->kids[q].kid, c->kids[k].kid);
-            if (!mine || dup)
-                continue;
-            vg__buf_printf(out, "%s{\"type\":\"key-id\",\"value\":\"", any ? "," : "");
-            vg__buf_add_json_str(out, c->kids[k].kid, strlen(c->kids[k].kid));
-            vg__buf_adds(out, "\",\"links\":false}");
-            any = true;
         }
         vg__buf_addc(out, ']');
         put_set(out, "signals", &sigs);

@@ -132,6 +132,23 @@ static void test_token_key_ids(void)
     CHECK(b.data && strstr(b.data, "\"techniques\":[\"T1114.002\"]"));
     vg__buf_free(&b);
     vg__campaigns_free(c);
+    /* the same foreign signing key on forged tokens of two tenants links them; a gateway log
+     * without a tenant field names it through the token's issuer */
+    char got[256];
+    vg__campaigns_new(NULL, &c, err, sizeof err);
+    add(c, "1a", "A", "high", "203.0.113.5", "a|1", "x");
+    add(c, "2b", "B", "high", "198.51.100.9", "b|2", "y");
+    add(c, "3c", "C", "high", "192.0.2.9", "c|3", "z");
+    const char *t1 = "{\"kind\":\"token\",\"rule\":{\"level\":\"critical\"},\"tenant\":null,"
+                     "\"token\":{\"kid\":\"K\",\"issuer\":\"https://login.example.com/A/v2.0\"}}";
+    const char *t2 = "{\"kind\":\"token\",\"rule\":{\"level\":\"critical\"},\"tenant\":\"B\","
+                     "\"token\":{\"kid\":\"K\"}}";
+    vg__campaigns_add_alert(c, t1, strlen(t1));
+    vg__campaigns_add_alert(c, t1, strlen(t1));
+    vg__campaigns_add_alert(c, t2, strlen(t2));
+    shape(c, got, sizeof got);
+    CHECK_EQ_STR(got, "A,B|C|");
+    vg__campaigns_free(c);
 }
 
 int main(void)
