@@ -261,6 +261,7 @@ typedef struct worker {
     uint32_t sig0;           /* b->n_sigs when the record began */
     bool ftext_found;        /* the last field_text found a value */
     bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
+    char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
 } worker;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -1219,6 +1220,7 @@ static const char *const token_fields[] = {"authorization", "headers.authorizati
 typedef struct tok_ctx {
     worker *w;
     batch *b;
+    vg_eventinfo *ei;
     int n;
 } tok_ctx;
 
@@ -1259,6 +1261,20 @@ static int tok_cb(void *ud, const vg_jval *v)
     vg__buf_adds(e, ",\"key_issuer\":");
     add_json_str_or_null(e, r.key_issuer[0] ? r.key_issuer : NULL, strlen(r.key_issuer));
     vg__buf_printf(e, ",\"compromised_key\":%s}", r.compromised ? "true" : "false");
+    /* a log that names no tenant (an application's gateway): the tenant is the one the token
+     * claims, from its issuer (https://login.microsoftonline.com/<tenant>/v2.0) */
+    if (!x->ei->tenant) {
+        const char *p = strstr(r.issuer, "://");
+        p = p ? strchr(p + 3, '/') : NULL;
+        const char *pe = p ? strchr(p + 1, '/') : NULL;
+        size_t l = p ? (pe ? (size_t)(pe - p - 1) : strlen(p + 1)) : 0;
+        if (l && l < sizeof x->w->tok_tenant) {
+            memcpy(x->w->tok_tenant, p + 1, l);
+            x->w->tok_tenant[l] = 0;
+            x->ei->tenant = x->w->tok_tenant;
+            x->ei->tenant_len = l;
+        }
+    }
     /* the token itself never leaves: the event is written with it replaced */
     x->w->redact_off = k->off;
     x->w->redact_len = k->len;
@@ -1273,9 +1289,9 @@ static int tok_cb(void *ud, const vg_jval *v)
     return 0;
 }
 
-static void match_tokens(worker *w, batch *b, const vg_eventinfo *ei)
+static void match_tokens(worker *w, batch *b, vg_eventinfo *ei)
 {
-    tok_ctx x = {w, b, 0};
+    tok_ctx x = {w, b, ei, 0};
     for (size_t f = 0; f < VG_ARRAY_LEN(token_fields); f++) {
         uint32_t n = 1;
         const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, token_fields[f], &n);
