@@ -121,6 +121,8 @@ for a in alerts:
     if a["kind"] != "token":
         continue
     assert a["token"]["verdict"] == "key_other_issuer" and a["rule"]["level"] == "critical"
+    # the gateway log names no tenant: the alert takes the one the forged token claims
+    assert a["tenant"] in json.load(open(sys.argv[1]))["victims"], a["tenant"]
     assert a["event"]["authorization"].startswith("<redacted sha256:")
 PY
 check "no token text in the output" bash -c "! grep -q 'eyJ' '$T/tok.jsonl'"
