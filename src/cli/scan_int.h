@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * scan_int.h: private to `vigie scan` (scan.c, scan_worker.c, scan_writer.c): the batch, the
+ * options, the run's context and the worker, shared by the three parts of the command.
+ *
+ * scan.c owns the run: options, set-up, the reader thread, the worker threads, the summary.
+ * scan_worker.c is what a worker does to each record of a batch (parse, classify, match,
+ * indicators, tokens, alert lines, session and correlation facts); it touches only its
+ * worker and its batch. scan_writer.c is the writer, which sees batches in read order and
+ * alone owns the state that outlives a batch (first-seen terms, sessions, correlations,
+ * visibility, the store and the ledger) and the output.
+ */
+#ifndef VG_SCAN_INT_H
+#define VG_SCAN_INT_H
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "cli.h"
+#include "correlate/correlate.h"
+#include "correlate/corr.h"
+#include "store/ledger.h"
+#include "store/store.h"
+#include "token/token.h"
+
+#define BATCH_RECORDS 2048
+#define VG_CORR_RING 65536u /* recent correlated events whose positions alerts can name */
+#define BATCH_BYTES (4u << 20)
+#define MAX_RULE_PATHS 256
+#define MAX_PLACEHOLDERS 64
+
+enum { FMT_JSONL = 0, FMT_CSV, FMT_TABLE };
+enum { LV_INFO = 0, LV_LOW, LV_MEDIUM, LV_HIGH, LV_CRITICAL, LV_OTHER, LV_COUNT };
+extern const char *const vg__scan_level_names[LV_COUNT];
+
+typedef struct rec_ref {
+    size_t off;
+    size_t len;
+    uint32_t file; /* index into inputs */
+    uint64_t line, index, offset;
+} rec_ref;
+
+typedef struct batch {
+    uint64_t seq;
+    vg_buf data;
+    rec_ref *recs;
+    uint32_t n;
+    vg_buf out;
+    /* counters filled by the worker */
+    uint64_t events;
+    uint64_t bad;
+    uint64_t bad_by_rc[VIGIE_STATUS_COUNT];
+    uint64_t alerts;
+    uint64_t by_level[LV_COUNT];
+    uint64_t ind_hits;
+    uint64_t token_findings;
+    int done;
+    struct batch *next; /* queue link */
+    /* first-seen candidates: alert lines the writer keeps only if the term is new */
+    struct pending {
+        size_t out_start, out_end;
+        size_t strs;   /* offset of "group\0term\0" in nt_strs */
+        uint32_t rule;
+        double t;
+        int state;     /* VG_NT_*, decided by the writer */
+    } *pend;
+    uint32_t n_pend, cap_pend;
+    vg_buf nt_strs;
+    /* mailbox-audit facts for visibility: one per MailItemsAccessed record */
+    struct mfact {
+        char tenant[64];
+        double t;
+        uint8_t throttled, linkable, has_time;
+    } *facts;
+    uint32_t n_facts, cap_facts;
+    /* session facts (combined alerts): one per mail access, sign-in or alerted record, with
+     * the signals (alerts) raised on it; strings in sf_strs, message-id hashes in sf_msgs */
+    struct rsig {
+        size_t strs;   /* "name\0kind\0rule\0level\0alert id\0" */
+        int32_t pend;  /* first-seen candidate index, or -1 */
+    } *sigs;
+    uint32_t n_sigs, cap_sigs;
+    struct sfact {
+        size_t strs;   /* "tenant\0user\0session\0token\0ip\0app\0ua\0" then folder paths */
+        uint32_t rec;  /* index in recs */
+        uint32_t sig0, n_sig;
+        size_t msg0;
+        uint32_t n_msg, n_folders;
+        double t, ops;
+        bool has_time, mail, signin, rest;
+        bool lite; /* a mail read with only tenant, user, session, token: see fold_sessions */
+        uint8_t sha[32];
+    } *sf;
+    uint32_t n_sf, cap_sf;
+    vg_buf sf_strs;
+    uint64_t *sf_msgs;
+    size_t n_sf_msgs, cap_sf_msgs;
+    /* matches of rules that Sigma correlations refer to, with the field values the
+     * correlations read ("name\0value\0" pairs in sf_strs), fed to them by the writer */
+    struct cfact {
+        uint32_t rule, rec, n_vals;
+        size_t strs;
+        double t;
+        char id[33];
+        char tenant[64];
+    } *cf;
+    uint32_t n_cf, cap_cf;
+} batch;
+
+typedef struct scan_opts {
+    const char *rule_paths[MAX_RULE_PATHS];
+    uint32_t n_rule_paths;
+    vg_placeholder ph[MAX_PLACEHOLDERS];
+    uint32_t n_ph;
+    const char *out_path;
+    const char *summary_path;
+    const char *campaigns_path;
+    const char *asn_db;
+    const char *time_field;
+    double lateness_s;
+    const char *db_path;
+    const char *ledger_dir;
+    const char *key_prefix;
+    int argc;
+    char **argv;
+    const char *baseline_path;
+    const char *jwks[32][2]; /* issuer, file */
+    uint32_t n_jwks;
+    double signin_window_h;
+    vg_sess_opts sess;
+    const char *indicator_paths[32];
+    uint32_t n_indicator_paths;
+    double indicator_margin_days;
+    bool builtin_indicators;
+    int format;
+    int threads;
+    bool logsource_all;
+    bool fail_on_alert;
+    bool no_progress;
+    bool no_prefilter;
+    bool no_combined;
+    char **inputs;
+    uint32_t n_inputs;
+} scan_opts;
+
+typedef struct scan_ctx {
+    const scan_opts *o;
+    vg_ruleload *rl;
+    vg_ruleset *rs;
+    vg_fieldmap *fmap;
+    vg_inputs in;
+    uint8_t *rule_level;        /* per rule: LV_* */
+    FILE *out;
+    int out_error;
+    /* per-rule alert counts: summed from workers at the end */
+    uint64_t *rule_hits;
+    pthread_mutex_t hits_mu;
+    /* totals (writer side) */
+    uint64_t events, bad, alerts;
+    uint64_t bad_by_rc[VIGIE_STATUS_COUNT];
+    uint64_t by_level[LV_COUNT];
+    uint64_t bytes, bytes_read, files;
+    vg_match_stats mstats;
+    vg_newterms *nt;
+    uint64_t nt_first_seen;
+    vg_indicators *ind;
+    uint64_t ind_hits;
+    vg_keysets *keys;
+    uint64_t token_findings;
+    struct tvis {
+        char tenant[64];
+        double first, last;
+        uint64_t n, throttled, linkable, gaps;
+        uint8_t *days; /* one byte per day since `first`'s day, up to VIS_DAYS */
+        int64_t day0;
+    } *vis;
+    uint32_t n_vis, cap_vis;
+    uint64_t gaps;
+    uint64_t sess_alerts, sess_by_level[5];
+    vg_sessions *sess;
+    vg_sess_stats sess_stats;
+    struct worker *wwp; /* the writer's own parse state (hydrate) */
+    vg_campaigns *camp;
+    vg_campaign_stats camp_stats;
+    /* Sigma correlations (writer side) */
+    /* --db and --ledger: every alert line is also stored / appended (writer side) */
+    vg_store *db;
+    int64_t run_id;
+    vg_ledger *ledger;
+    vg_jtape sink_tape;
+    vg_buf sink_tmp;
+    uint64_t ledgered, ledger_ck; /* entries appended; at the last checkpoint */
+    vg_corr *corr;
+    const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */
+    uint32_t n_corr_fields;
+    bool *corr_quiet;          /* per rule: referenced by a correlation without generate */
+    uint64_t corr_seq, corr_alerts, corr_untimed;
+    struct cref {
+        uint64_t ref;
+        uint32_t file;
+        uint64_t line, index, offset;
+        char id[33];
+        char tenant[64];
+        uint8_t sha[32];
+    } *ring; /* recent correlated events, by ref % VG_CORR_RING */
+    double t_start;
+    double last_progress;
+    bool progress;
+    /* queues */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done, cv_free;
+    batch *pool;
+    uint32_t n_pool;
+    batch *free_list;
+    batch *work_head, *work_tail;
+    uint64_t next_write;
+    bool reading_done;
+    bool stop_workers;
+} scan_ctx;
+
+typedef struct worker {
+    scan_ctx *c;
+    vg_jtape tape;
+    vg_jscratch *js;
+    vg_buf tmp;
+    vg_buf extra; /* extra JSON members of the alert being formatted */
+    vg_buf ftext; /* field text for visibility facts */
+    size_t redact_off, redact_len; /* a span of the event replaced by redact_with (0: none) */
+    char redact_with[64];
+    vg_matcher *m;
+    uint64_t *hits;
+    pthread_t th;
+    /* current record while matching */
+    batch *b;
+    const rec_ref *r;
+    const vg_eventinfo *ei;
+    /* per record, computed at most once: its SHA-256, what it says was read */
+    bool sha_ok, mail_ok, is_mail, mdet_ok;
+    uint8_t sha[32];
+    char sha_hex[65];
+    vg_buf mr_json;          /* ,"messages_read":{...} or empty */
+    uint64_t *mh;            /* hashes of its distinct InternetMessageIds */
+    uint32_t n_mh, cap_mh;
+    double mops;
+    vg_buf mfolders;         /* folder paths, NUL-separated */
+    uint32_t n_mfolders;
+    uint32_t sig0;           /* b->n_sigs when the record began */
+    bool ftext_found;        /* the last field_text found a value */
+    bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
+    char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
+} worker;
+
+#define VIS_DAYS 3660
+#define VIS_GAP_DAYS 3 /* a run of days without mailbox audit records worth reporting */
+
+/* ---- scan_worker.c: per record, on a worker thread --------------------------------------- */
+int vg__scan_worker_init(worker *w, scan_ctx *c);
+void vg__scan_worker_fini(worker *w);
+void vg__scan_process_batch(worker *w, batch *b);
+/* The full session fact of a record (full: even a plain mail read), appended to b->sf. */
+void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full);
+int vg__scan_level_index(const char *lv);
+void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n);
+void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
+void vg__scan_hex(const uint8_t *p, size_t n, char *out);
+/* Stable alert id: 32 hex of the SHA-256 of the NUL-separated parts. */
+void vg__scan_alert_id(const char *const *parts, int n, char out[33]);
+
+/* ---- scan_writer.c: in read order, on the writer -------------------------------------- */
+void vg__scan_write_out(scan_ctx *c, const char *p, size_t n);
+void vg__scan_write_batch(scan_ctx *c, batch *b);
+void vg__scan_write_combined(scan_ctx *c);
+void vg__scan_write_gaps(scan_ctx *c);
+void vg__scan_progress(scan_ctx *c, bool final);
+
+#endif

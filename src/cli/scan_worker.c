@@ -1,0 +1,1063 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * scan_worker.c: what a `vigie scan` worker does to each record of a batch. Stage: cli, over
+ * json, ingest, match, correlate (indicators) and token.
+ *
+ * Per record: parse into the worker's tape, classify (shape, logsource, tenant, time; the
+ * time where --time-field says for logs of unknown shape), run the matcher, the indicator
+ * and bearer-token checks, and format each alert into the batch's output with its stable id
+ * and the record's SHA-256. Then the facts the writer needs: first-seen candidates (kept or
+ * dropped by the writer), mailbox-audit visibility, session facts (a mail read without an
+ * alert carries only what the sign-in join needs), correlation facts (the values the
+ * correlations read). A worker writes only to its own state and its batch; everything it
+ * reads from the run is immutable. No allocation per event once buffers have grown.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "scan_int.h"
+
+/* ---- alert formatting ---------------------------------------------------------------------- */
+
+int vg__scan_level_index(const char *lv)
+{
+    if (!lv)
+        return LV_OTHER;
+    for (int i = 0; i < LV_OTHER; i++)
+        if (strcmp(lv, vg__scan_level_names[i]) == 0)
+            return i;
+    return LV_OTHER;
+}
+
+void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n)
+{
+    if (!s) {
+        vg__buf_add(o, "null", 4);
+        return;
+    }
+    vg__buf_addc(o, '"');
+    vg__buf_add_json_str(o, s, n);
+    vg__buf_addc(o, '"');
+}
+
+void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n)
+{
+    bool quote = false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+            quote = true;
+    if (!quote) {
+        vg__buf_add(o, s, n);
+        return;
+    }
+    vg__buf_addc(o, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            vg__buf_addc(o, '"');
+        vg__buf_addc(o, s[i]);
+    }
+    vg__buf_addc(o, '"');
+}
+
+/* The first value of a field on the current event, as text, appended to out ("-" when
+ * absent); the same resolution (field map, first present path) the matcher uses. */
+typedef struct first_val {
+    vg_buf *out;
+    vg_buf tmp;
+    bool found;
+} first_val;
+
+static int first_val_cb(void *ud, const vg_jval *v)
+{
+    first_val *f = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    uint32_t tok = v->tok;
+    if (k->type == VG_J_ARRAY && k->len)
+        tok++, k = &v->tape->tok[tok];
+    size_t l = 0;
+    const char *s = NULL;
+    if (k->type == VG_J_STRING)
+        s = vg__json_str(v->tape, tok, &f->tmp, &l);
+    else if (k->type == VG_J_NUMBER || k->type == VG_J_TRUE || k->type == VG_J_FALSE)
+        s = v->tape->src + k->off, l = k->len;
+    if (!s)
+        return 0;
+    vg__buf_add(f->out, s, l);
+    f->found = true;
+    return 1;
+}
+
+static void field_text(worker *w, const vg_eventinfo *ei, const char *field, vg_buf *out)
+{
+    uint32_t n = 1;
+    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
+                                          : &field;
+    first_val f = {out, {0}, false};
+    vg__buf_init(&f.tmp, 0);
+    for (uint32_t i = 0; i < n && !f.found; i++)
+        vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, first_val_cb, &f);
+    w->ftext_found = f.found;
+    if (!f.found)
+        vg__buf_addc(out, '-');
+    vg__buf_free(&f.tmp);
+}
+
+/* Record a first-seen candidate: group and term of the event for the rule. */
+static bool nt_pending(worker *w, batch *b, uint32_t ri, const vg_rule *rule,
+                       const vg_eventinfo *ei)
+{
+    if (b->n_pend == b->cap_pend) {
+        uint32_t nc = b->cap_pend ? b->cap_pend * 2 : 64;
+        struct pending *np = realloc(b->pend, nc * sizeof *np);
+        if (!np)
+            return false;
+        b->pend = np;
+        b->cap_pend = nc;
+    }
+    struct pending *p = &b->pend[b->n_pend++];
+    p->rule = ri;
+    p->t = ei->has_time ? ei->time : 0;
+    p->strs = b->nt_strs.len;
+    if (rule->n_nt_group == 0) {
+        if (ei->tenant)
+            vg__buf_add(&b->nt_strs, ei->tenant, ei->tenant_len);
+        else
+            vg__buf_addc(&b->nt_strs, '-');
+    }
+    for (uint32_t i = 0; i < rule->n_nt_group; i++) {
+        if (i)
+            vg__buf_addc(&b->nt_strs, '|');
+        field_text(w, ei, rule->nt_group[i], &b->nt_strs);
+    }
+    vg__buf_addc(&b->nt_strs, 0);
+    for (uint32_t i = 0; i < rule->n_nt_fields; i++) {
+        if (i)
+            vg__buf_addc(&b->nt_strs, '|');
+        field_text(w, ei, rule->nt_fields[i], &b->nt_strs);
+    }
+    vg__buf_addc(&b->nt_strs, 0);
+    return true;
+}
+
+/* What a mail-access record says was read: distinct InternetMessageIds, the summed
+ * OperationCount, the folder paths (MailItemsAccessed; any shape, through the field map).
+ * Computed once per record into the worker (mr_json for alerts, hashes for sessions). */
+typedef struct mr_ctx {
+    worker *w;
+    vg_buf *tmp;
+    vg_buf *folders;
+} mr_ctx;
+
+static uint64_t hash64(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ? h : 1;
+}
+
+static int mr_id_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    worker *w = x->w;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING)
+        return 0;
+    size_t l;
+    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
+    uint64_t h = hash64(s, l);
+    for (uint32_t i = 0; i < w->n_mh; i++)
+        if (w->mh[i] == h)
+            return 0;
+    if (w->n_mh == w->cap_mh) {
+        uint32_t nc = w->cap_mh ? w->cap_mh * 2 : 256;
+        uint64_t *n = realloc(w->mh, nc * sizeof *n);
+        if (!n)
+            return 0;
+        w->mh = n;
+        w->cap_mh = nc;
+    }
+    w->mh[w->n_mh++] = h;
+    return 0;
+}
+
+static int mr_ops_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    double d;
+    if ((k->type == VG_J_NUMBER || k->type == VG_J_STRING) &&
+        vg__json_number(v->tape->src + k->off, k->len, &d) == VIGIE_OK)
+        x->w->mops += d;
+    return 0;
+}
+
+static int mr_folder_cb(void *ud, const vg_jval *v)
+{
+    mr_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || x->w->n_mfolders >= 32)
+        return 0;
+    size_t l;
+    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
+    vg__buf_adds(x->folders, x->w->n_mfolders ? ",\"" : "\"");
+    vg__buf_add_json_str(x->folders, s, l);
+    vg__buf_addc(x->folders, '"');
+    vg__buf_add(&x->w->mfolders, s, l);
+    vg__buf_addc(&x->w->mfolders, 0);
+    x->w->n_mfolders++;
+    return 0;
+}
+
+static void each_field(worker *w, const vg_eventinfo *ei, const char *field, vg_jval_fn fn,
+                       void *ud)
+{
+    uint32_t n = 1;
+    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
+                                          : &field;
+    for (uint32_t i = 0; i < n; i++)
+        vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, fn, ud);
+}
+
+/* Whether the record is a mailbox read (MailItemsAccessed), once per record. */
+static bool is_mail(worker *w, const vg_eventinfo *ei)
+{
+    if (w->mail_ok)
+        return w->is_mail;
+    w->mail_ok = true;
+    w->is_mail = false;
+    w->mdet_ok = false;
+    if (!ei->product || strcmp(ei->product, "m365") != 0)
+        return false;
+    vg_buf *op = &w->ftext;
+    vg__buf_reset(op);
+    field_text(w, ei, "Operation", op);
+    w->is_mail = op->data && strcmp(op->data, "MailItemsAccessed") == 0;
+    return w->is_mail;
+}
+
+/* A mailbox read and what it read (message ids, operations, folders), once per record. */
+static bool ensure_mail(worker *w, const vg_eventinfo *ei)
+{
+    if (!is_mail(w, ei))
+        return false;
+    if (w->mdet_ok)
+        return true;
+    w->mdet_ok = true;
+    w->n_mh = 0;
+    w->mops = 0;
+    w->n_mfolders = 0;
+    vg__buf_reset(&w->mr_json);
+    vg__buf_reset(&w->mfolders);
+    vg_buf folders, tmp;
+    vg__buf_init(&folders, 0);
+    vg__buf_init(&tmp, 0);
+    mr_ctx x = {w, &tmp, &folders};
+    each_field(w, ei, "Folders.FolderItems.InternetMessageId", mr_id_cb, &x);
+    each_field(w, ei, "OperationCount", mr_ops_cb, &x);
+    each_field(w, ei, "Folders.Path", mr_folder_cb, &x);
+    vg__buf_printf(&w->mr_json, ",\"messages_read\":{\"internet_message_ids\":%u,"
+                                "\"operation_count\":%.0f,\"folders\":[%s]}",
+                   w->n_mh, w->mops, folders.data ? folders.data : "");
+    vg__buf_free(&folders);
+    vg__buf_free(&tmp);
+    return true;
+}
+
+void vg__scan_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+/* SHA-256 of the record exactly as the reader returned it (the ledger hashes the same). */
+static void ensure_sha(worker *w)
+{
+    if (w->sha_ok)
+        return;
+    SHA256((const unsigned char *)w->b->data.data + w->r->off, w->r->len, w->sha);
+    vg__scan_hex(w->sha, 32, w->sha_hex);
+    w->sha_ok = true;
+}
+
+/* Stable alert id: the same alert on the same record gives the same id in any run. */
+void vg__scan_alert_id(const char *const *parts, int n, char out[33])
+{
+    vg_buf k;
+    uint8_t d[32];
+    vg__buf_init(&k, 0);
+    for (int i = 0; i < n; i++) {
+        vg__buf_adds(&k, parts[i] ? parts[i] : "");
+        vg__buf_addc(&k, 0);
+    }
+    SHA256((const unsigned char *)k.data, k.len, d);
+    vg__buf_free(&k);
+    vg__scan_hex(d, 16, out);
+}
+
+/* Remember a signal (an alert) raised on the current record, for its session. */
+static int32_t push_signal(worker *w, const char *name, const char *kind, const char *rule,
+                           const char *level, const char *id)
+{
+    batch *b = w->b;
+    if (b->n_sigs == b->cap_sigs) {
+        uint32_t nc = b->cap_sigs ? b->cap_sigs * 2 : 256;
+        struct rsig *n = realloc(b->sigs, nc * sizeof *n);
+        if (!n)
+            return -1;
+        b->sigs = n;
+        b->cap_sigs = nc;
+    }
+    struct rsig *g = &b->sigs[b->n_sigs];
+    g->strs = b->sf_strs.len;
+    g->pend = -1;
+    const char *v[5] = {name, kind, rule, level, id};
+    for (int i = 0; i < 5; i++) {
+        vg__buf_adds(&b->sf_strs, v[i] ? v[i] : "");
+        vg__buf_addc(&b->sf_strs, 0);
+    }
+    return (int32_t)b->n_sigs++;
+}
+
+/* Format one alert for the current record into the batch output. `kind` is "sigma",
+ * "new_term", "indicator" or "token"; `extra` holds more JSON members (",\"x\":...") or is
+ * NULL; `signal` names it among the signals of its session. Returns the signal's index. */
+static int32_t format_alert(worker *w, const char *rid, const char *title, const char *level,
+                            const char *const *tags, uint32_t n_tags, const char *kind,
+                            const char *extra, const char *signal)
+{
+    scan_ctx *c = w->c;
+    batch *b = w->b;
+    const rec_ref *r = w->r;
+    const vg_eventinfo *ei = w->ei;
+    vg_buf *o = &b->out;
+    const char *file = c->in.paths[r->file];
+    char tbuf[40];
+    if (ei->has_time)
+        vg__format_time(ei->time, tbuf, sizeof tbuf);
+    struct {
+        const char *id, *title, *level;
+        const char *const *tags;
+        uint32_t n_tags;
+    } rv = {rid, title, level, tags, n_tags}, *rule = &rv;
+    ensure_sha(w);
+    char id[33];
+    char tenant[256];
+    snprintf(tenant, sizeof tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 0,
+             ei->tenant ? ei->tenant : "");
+    const char *parts[] = {kind, rid, tenant, w->sha_hex, extra};
+    vg__scan_alert_id(parts, 5, id);
+    int32_t si = push_signal(w, signal ? signal : rid, kind, rid, level, id);
+    switch (c->o->format) {
+    case FMT_JSONL: {
+        vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
+        vg__scan_json_str_or_null(o, rule->id, rule->id ? strlen(rule->id) : 0);
+        vg__buf_adds(o, ",\"title\":");
+        vg__scan_json_str_or_null(o, rule->title, rule->title ? strlen(rule->title) : 0);
+        vg__buf_adds(o, ",\"level\":");
+        vg__scan_json_str_or_null(o, rule->level, rule->level ? strlen(rule->level) : 0);
+        vg__buf_adds(o, ",\"tags\":[");
+        for (uint32_t k = 0; k < rule->n_tags; k++) {
+            if (k)
+                vg__buf_addc(o, ',');
+            vg__scan_json_str_or_null(o, rule->tags[k], strlen(rule->tags[k]));
+        }
+        vg__buf_printf(o, "]},\"kind\":\"%s\"", kind);
+        if (extra && *extra)
+            vg__buf_adds(o, extra);
+        vg__buf_adds(o, ",\"tenant\":");
+        vg__scan_json_str_or_null(o, ei->tenant, ei->tenant_len);
+        vg__buf_adds(o, ",\"time\":");
+        if (ei->has_time)
+            vg__scan_json_str_or_null(o, tbuf, strlen(tbuf));
+        else
+            vg__buf_adds(o, "null");
+        vg__buf_adds(o, ",\"source\":{\"file\":");
+        vg__scan_json_str_or_null(o, file, strlen(file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"},"
+                          "\"shape\":\"%s\",\"event\":",
+                       (unsigned long long)r->line, (unsigned long long)r->index,
+                       (unsigned long long)r->offset, w->sha_hex, vg__shape_name(ei->shape));
+        /* the record as read, on one line: raw newlines can only be JSON whitespace */
+        size_t start = o->len;
+        size_t begin = w->tape.tok[0].off; /* the root object's '{' */
+        const char *src = w->tape.src;
+        size_t last = w->tape.src_len;
+        while (last > begin && (src[last - 1] == ' ' || src[last - 1] == '\n' ||
+                                src[last - 1] == '\r' || src[last - 1] == '\t'))
+            last--;
+        if (w->redact_len && w->redact_off >= begin && w->redact_off + w->redact_len <= last) {
+            vg__buf_add(o, src + begin, w->redact_off - begin);
+            vg__buf_adds(o, w->redact_with);
+            vg__buf_add(o, src + w->redact_off + w->redact_len,
+                        last - w->redact_off - w->redact_len);
+        } else {
+            vg__buf_add(o, src + begin, last - begin);
+        }
+        for (size_t k = start; k < o->len; k++)
+            if (o->data[k] == '\n' || o->data[k] == '\r')
+                o->data[k] = ' ';
+        vg__buf_adds(o, "}\n");
+        break;
+    }
+    case FMT_CSV: {
+        if (ei->has_time)
+            vg__buf_adds(o, tbuf);
+        vg__buf_addc(o, ',');
+        if (rule->level)
+            vg__buf_adds(o, rule->level);
+        vg__buf_addc(o, ',');
+        if (rule->id)
+            vg__scan_csv_cell(o, rule->id, strlen(rule->id));
+        vg__buf_addc(o, ',');
+        if (rule->title)
+            vg__scan_csv_cell(o, rule->title, strlen(rule->title));
+        vg__buf_addc(o, ',');
+        if (ei->tenant)
+            vg__scan_csv_cell(o, ei->tenant, ei->tenant_len);
+        vg__buf_addc(o, ',');
+        vg__scan_csv_cell(o, file, strlen(file));
+        vg__buf_printf(o, ",%llu,%llu\n", (unsigned long long)r->line,
+                       (unsigned long long)r->offset);
+        break;
+    }
+    default: {
+        char src[64];
+        const char *base = strrchr(file, '/');
+        base = base ? base + 1 : file;
+        snprintf(src, sizeof src, "%.48s:%llu", base, (unsigned long long)r->line);
+        vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.*s  %s\n", ei->has_time ? tbuf : "-",
+                       rule->level ? rule->level : "-", rule->title ? rule->title : "-",
+                       ei->tenant ? (int)(ei->tenant_len > 36 ? 36 : ei->tenant_len) : 1,
+                       ei->tenant ? ei->tenant : "-", src);
+    }
+    }
+    return si;
+}
+
+/* A match of a rule that correlations refer to: its time, its would-be alert id and the
+ * values of the fields its correlations read, for the writer. */
+static void corr_fact(worker *w, uint32_t ri, const vg_rule *rule)
+{
+    scan_ctx *c = w->c;
+    batch *b = w->b;
+    const vg_eventinfo *ei = w->ei;
+    if (b->n_cf == b->cap_cf) {
+        uint32_t nc = b->cap_cf ? b->cap_cf * 2 : 64;
+        struct cfact *n = realloc(b->cf, nc * sizeof *n);
+        if (!n)
+            return;
+        b->cf = n;
+        b->cap_cf = nc;
+    }
+    struct cfact *f = &b->cf[b->n_cf++];
+    f->rule = ri;
+    f->rec = (uint32_t)(w->r - b->recs);
+    f->t = ei->has_time ? ei->time : NAN;
+    ensure_sha(w);
+    char tenant[256];
+    snprintf(tenant, sizeof tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 0,
+             ei->tenant ? ei->tenant : "");
+    const char *parts[] = {"sigma", rule->id ? rule->id : rule->title, tenant, w->sha_hex, ""};
+    vg__scan_alert_id(parts, 5, f->id);
+    snprintf(f->tenant, sizeof f->tenant, "%.63s", tenant);
+    f->strs = b->sf_strs.len;
+    f->n_vals = 0;
+    for (const char **fl = c->corr_fields[ri]; *fl; fl++) {
+        vg_buf *o = &b->sf_strs;
+        size_t at = o->len;
+        vg__buf_adds(o, *fl);
+        vg__buf_addc(o, 0);
+        field_text(w, ei, *fl, o);
+        if (!w->ftext_found) {
+            o->len = at; /* absent */
+            continue;
+        }
+        vg__buf_addc(o, 0);
+        f->n_vals++;
+    }
+}
+
+static int on_match(void *ud, uint32_t ri)
+{
+    worker *w = ud;
+    scan_ctx *c = w->c;
+    batch *b = w->b;
+    const vg_eventinfo *ei = w->ei;
+    const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
+    if (c->corr_fields && c->corr_fields[ri])
+        corr_fact(w, ri, rule);
+    if (c->corr_quiet && c->corr_quiet[ri]) {
+        w->hits[ri]++;
+        return 0; /* referenced by a correlation without generate: no alert of its own */
+    }
+    vg_buf *o = &b->out;
+    bool nt = rule->n_nt_fields > 0;
+    size_t out_start = o->len;
+    vg__buf_reset(&w->extra);
+    if (nt) {
+        if (!nt_pending(w, b, ri, rule, ei))
+            return 0;
+        const char *g = b->nt_strs.data + b->pend[b->n_pend - 1].strs;
+        const char *tm = g + strlen(g) + 1;
+        vg__buf_adds(&w->extra, ",\"new_term\":{\"group\":");
+        vg__scan_json_str_or_null(&w->extra, g, strlen(g));
+        vg__buf_adds(&w->extra, ",\"term\":");
+        vg__scan_json_str_or_null(&w->extra, tm, strlen(tm));
+        vg__buf_adds(&w->extra, ",\"fields\":[");
+        for (uint32_t k = 0; k < rule->n_nt_fields; k++) {
+            if (k)
+                vg__buf_addc(&w->extra, ',');
+            vg__scan_json_str_or_null(&w->extra, rule->nt_fields[k], strlen(rule->nt_fields[k]));
+        }
+        vg__buf_adds(&w->extra, "]}");
+    } else {
+        w->hits[ri]++;
+        b->alerts++;
+        b->by_level[c->rule_level[ri]]++;
+    }
+    if (ensure_mail(w, ei))
+        vg__buf_adds(&w->extra, w->mr_json.data);
+    int32_t si = format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
+                              nt ? "new_term" : "sigma", w->extra.data,
+                              rule->name ? rule->name : rule->id ? rule->id : rule->title);
+    if (nt) {
+        b->pend[b->n_pend - 1].out_start = out_start;
+        b->pend[b->n_pend - 1].out_end = o->len;
+        if (si >= 0)
+            b->sigs[si].pend = (int32_t)(b->n_pend - 1);
+    }
+    return 0;
+}
+
+/* Address fields an indicator is looked for in (resolved through the event's field map). */
+static const char *const ip_fields[] = {"ClientIP", "ClientIPAddress", "IPAddress",
+                                        "callerIpAddress", "sourceIPAddress", "client_ip",
+                                        "ipAddress"};
+
+typedef struct ip_ctx {
+    worker *w;
+    batch *b;
+    const vg_eventinfo *ei;
+    char seen[8][48];
+    int n_seen;
+    bool ua; /* user-agent fields */
+    vg_buf tmp;
+} ip_ctx;
+
+static void indicator_alert(ip_ctx *x, const vg_indicator_hit *hp, const char *type)
+{
+    vg_indicator_hit h = *hp;
+    char title[256];
+    snprintf(title, sizeof title, "%s of %s%s%s%s",
+             x->ua ? "User agent" : "Activity from an address", h.set_name,
+             h.role ? " (" : "", h.role ? h.role : "", h.role ? ")" : "");
+    char id[160];
+    snprintf(id, sizeof id, "indicator:%s", h.set_id);
+    vg_buf *e = &x->w->extra;
+    vg__buf_reset(e);
+    vg__buf_printf(e, ",\"indicator\":{\"type\":\"%s\",\"value\":", type);
+    vg__scan_json_str_or_null(e, h.value, strlen(h.value));
+    vg__buf_adds(e, ",\"first_seen\":");
+    vg__scan_json_str_or_null(e, h.first_seen, h.first_seen ? strlen(h.first_seen) : 0);
+    vg__buf_adds(e, ",\"last_seen\":");
+    vg__scan_json_str_or_null(e, h.last_seen, h.last_seen ? strlen(h.last_seen) : 0);
+    vg__buf_adds(e, ",\"role\":");
+    vg__scan_json_str_or_null(e, h.role, h.role ? strlen(h.role) : 0);
+    vg__buf_adds(e, ",\"set\":");
+    vg__scan_json_str_or_null(e, h.set_id, strlen(h.set_id));
+    vg__buf_adds(e, "}");
+    format_alert(x->w, id, title, h.level, h.tags, h.n_tags, "indicator", e->data, id);
+    x->b->alerts++;
+    x->b->by_level[vg__scan_level_index(h.level)]++;
+    x->b->ind_hits++;
+}
+
+static int ua_cb(void *ud, const vg_jval *v)
+{
+    ip_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || !x->ei->has_time || x->n_seen >= 8)
+        return 0;
+    size_t l;
+    const char *s = vg__json_str(v->tape, v->tok, &x->tmp, &l);
+    vg_indicator_hit h;
+    if (!vg__indicators_match_ua(x->w->c->ind, s, l, x->ei->time, &h))
+        return 0;
+    /* one alert per indicator and record, however many fields hold the same string */
+    for (int i = 0; i < x->n_seen; i++)
+        if (!strncmp(x->seen[i], h.value, sizeof x->seen[i] - 1))
+            return 0;
+    snprintf(x->seen[x->n_seen++], sizeof x->seen[0], "%s", h.value);
+    indicator_alert(x, &h, "user_agent");
+    return 0;
+}
+
+static int ip_cb(void *ud, const vg_jval *v)
+{
+    ip_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || k->esc || k->len >= 48 || !x->ei->has_time)
+        return 0;
+    const char *s = v->tape->src + k->off;
+    for (int i = 0; i < x->n_seen; i++)
+        if (strlen(x->seen[i]) == k->len && !memcmp(x->seen[i], s, k->len))
+            return 0;
+    if (x->n_seen < 8) {
+        memcpy(x->seen[x->n_seen], s, k->len);
+        x->seen[x->n_seen++][k->len] = 0;
+    }
+    vg_indicator_hit h;
+    if (vg__indicators_match_ip(x->w->c->ind, s, k->len, x->ei->time, &h))
+        indicator_alert(x, &h, "ip");
+    return 0;
+}
+
+/* Indicators with time windows on the event's address fields. */
+static void match_indicators(worker *w, batch *b, const vg_eventinfo *ei)
+{
+    static const char *const ua_fields[] = {"UserAgent", "userAgent", "user_agent",
+                                            "ClientInfoString", "http_user_agent"};
+    ip_ctx x;
+    memset(&x, 0, sizeof x);
+    x.w = w;
+    x.b = b;
+    x.ei = ei;
+    for (size_t f = 0; f < VG_ARRAY_LEN(ip_fields); f++) {
+        uint32_t n = 1;
+        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, ip_fields[f], &n);
+        for (uint32_t i = 0; i < n; i++)
+            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, ip_cb, &x);
+    }
+    if (!vg__indicators_has_ua(w->c->ind))
+        return;
+    x.ua = true;
+    x.n_seen = 0;
+    vg__buf_init(&x.tmp, 0);
+    for (size_t f = 0; f < VG_ARRAY_LEN(ua_fields); f++) {
+        uint32_t n = 1;
+        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, ua_fields[f], &n);
+        for (uint32_t i = 0; i < n; i++)
+            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, ua_cb, &x);
+    }
+    vg__buf_free(&x.tmp);
+}
+
+/* Fields that may carry a bearer token. */
+static const char *const token_fields[] = {"authorization", "headers.authorization",
+                                           "access_token", "id_token", "token"};
+
+typedef struct tok_ctx {
+    worker *w;
+    batch *b;
+    vg_eventinfo *ei;
+    int n;
+} tok_ctx;
+
+static int tok_cb(void *ud, const vg_jval *v)
+{
+    tok_ctx *x = ud;
+    const vg_jtok *k = &v->tape->tok[v->tok];
+    if (k->type != VG_J_STRING || k->esc || v->tape != &x->w->tape || x->n++ > 4)
+        return 0;
+    const char *s = v->tape->src + k->off;
+    size_t n = k->len;
+    if (n > 7 && vg__ascii_ieq(s, 7, "Bearer ", 7)) {
+        s += 7;
+        n -= 7;
+    }
+    vg_jwt_result r;
+    vg__jwt_check(x->w->c->keys, s, n, &r);
+    if (r.verdict == VG_JWT_OK || r.verdict == VG_JWT_NOT_JWT || r.verdict == VG_JWT_NO_KEYSET)
+        return 0;
+    static const char *const titles[] = {
+        "", "", "", "Bearer token with alg none", "Bearer token with an algorithm its issuer does not use",
+        "Bearer token signed with a known-compromised key",
+        "Bearer token signed with another issuer's key", "Bearer token signed with an unknown key",
+        "Bearer token with an invalid signature"};
+    const char *level = r.verdict == VG_JWT_KEY_OTHER_ISSUER ? "critical"
+                        : r.verdict == VG_JWT_KEY_UNKNOWN    ? "medium"
+                                                             : "high";
+    static const char *const tags[] = {"attack.credential-access", "attack.t1606.002"};
+    vg_buf *e = &x->w->extra;
+    vg__buf_reset(e);
+    vg__buf_printf(e, ",\"token\":{\"fingerprint\":\"sha256:%s\",\"verdict\":\"%s\",\"alg\":",
+                   r.fingerprint, vg__jwt_verdict_name(r.verdict));
+    vg__scan_json_str_or_null(e, r.alg, strlen(r.alg));
+    vg__buf_adds(e, ",\"kid\":");
+    vg__scan_json_str_or_null(e, r.kid, strlen(r.kid));
+    vg__buf_adds(e, ",\"issuer\":");
+    vg__scan_json_str_or_null(e, r.issuer, strlen(r.issuer));
+    vg__buf_adds(e, ",\"key_issuer\":");
+    vg__scan_json_str_or_null(e, r.key_issuer[0] ? r.key_issuer : NULL, strlen(r.key_issuer));
+    vg__buf_printf(e, ",\"compromised_key\":%s}", r.compromised ? "true" : "false");
+    /* a log that names no tenant (an application's gateway): the tenant is the one the token
+     * claims, from its issuer (https://login.microsoftonline.com/<tenant>/v2.0) */
+    if (!x->ei->tenant) {
+        const char *p = strstr(r.issuer, "://");
+        p = p ? strchr(p + 3, '/') : NULL;
+        const char *pe = p ? strchr(p + 1, '/') : NULL;
+        size_t l = p ? (pe ? (size_t)(pe - p - 1) : strlen(p + 1)) : 0;
+        if (l && l < sizeof x->w->tok_tenant) {
+            memcpy(x->w->tok_tenant, p + 1, l);
+            x->w->tok_tenant[l] = 0;
+            x->ei->tenant = x->w->tok_tenant;
+            x->ei->tenant_len = l;
+        }
+    }
+    /* the token itself never leaves: the event is written with it replaced */
+    x->w->redact_off = k->off;
+    x->w->redact_len = k->len;
+    snprintf(x->w->redact_with, sizeof x->w->redact_with, "<redacted sha256:%s>", r.fingerprint);
+    char id[64];
+    snprintf(id, sizeof id, "token:%s", vg__jwt_verdict_name(r.verdict));
+    format_alert(x->w, id, titles[r.verdict], level, tags, 2, "token", e->data, id);
+    x->w->redact_len = 0;
+    x->b->alerts++;
+    x->b->by_level[vg__scan_level_index(level)]++;
+    x->b->token_findings++;
+    return 0;
+}
+
+static void match_tokens(worker *w, batch *b, vg_eventinfo *ei)
+{
+    tok_ctx x = {w, b, ei, 0};
+    for (size_t f = 0; f < VG_ARRAY_LEN(token_fields); f++) {
+        uint32_t n = 1;
+        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, token_fields[f], &n);
+        for (uint32_t i = 0; i < n; i++)
+            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, tok_cb, &x);
+    }
+}
+
+
+/* Record the visibility facts of a mailbox read (worker side). */
+static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
+{
+    if (!is_mail(w, ei))
+        return;
+    vg_buf *vp = &w->ftext;
+    if (b->n_facts == b->cap_facts) {
+        uint32_t nc = b->cap_facts ? b->cap_facts * 2 : 256;
+        struct mfact *nf = realloc(b->facts, nc * sizeof *nf);
+        if (!nf)
+            return;
+        b->facts = nf;
+        b->cap_facts = nc;
+    }
+    struct mfact *f = &b->facts[b->n_facts++];
+    snprintf(f->tenant, sizeof f->tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 1,
+             ei->tenant ? ei->tenant : "-");
+    f->t = ei->time;
+    f->has_time = ei->has_time;
+    vg__buf_reset(vp);
+    field_text(w, ei, "OperationProperties.IsThrottled", vp);
+    f->throttled = vp->data && vg__ascii_ieq(vp->data, vp->len, "true", 4);
+    if (w->linkable_ok) { /* record_fact read the identifiers already */
+        f->linkable = w->linkable;
+        return;
+    }
+    vg__buf_reset(vp);
+    field_text(w, ei, "AppAccessContext.UniqueTokenId", vp);
+    bool tok = vp->data && strcmp(vp->data, "-") != 0;
+    vg__buf_reset(vp);
+    field_text(w, ei, "SessionId", vp);
+    f->linkable = tok || (vp->data && strcmp(vp->data, "-") != 0);
+}
+
+/* The first present of several fields, as text ("-" when none). */
+static void first_of(worker *w, const vg_eventinfo *ei, const char *const *fields, size_t n,
+                     vg_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t at = out->len;
+        field_text(w, ei, fields[i], out);
+        if (out->len != at + 1 || out->data[at] != '-')
+            return;
+        out->len = at;
+        out->data[at] = 0;
+    }
+    vg__buf_addc(out, '-');
+}
+
+/* A session fact for the current record (worker side): a mailbox access, a sign-in with
+ * linkable identifiers, or any record that raised an alert. The writer feeds it to the
+ * session combiner in read order. */
+void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full)
+{
+    static const char *const user_fields[] = {
+        "MailboxOwnerUPN", "UserId", "UserPrincipalName", "userPrincipalName", "Username",
+        "userIdentity.arn", "actor.alternateId", "protoPayload.authenticationInfo.principalEmail",
+        "SubjectUserName"};
+    static const char *const mail_session[] = {"SessionId", "AppAccessContext.AADSessionId"};
+    static const char *const mail_token[] = {"AppAccessContext.UniqueTokenId"};
+    static const char *const si_session[] = {"SessionId"};
+    static const char *const si_token[] = {"UniqueTokenIdentifier"};
+    const char *shape = vg__shape_name(ei->shape);
+    bool signin = shape && !strncmp(shape, "signin", 6);
+    bool mail = is_mail(w, ei);
+    uint32_t n_sig = b->n_sigs - w->sig0;
+    /* a mail read without an alert: only what the sign-in join needs; the writer asks for
+     * the rest (record_fact with full) when the sessions keep it */
+    bool lite = mail && !n_sig && !full;
+    if (mail && !lite)
+        ensure_mail(w, ei);
+    if (!mail && !signin && !n_sig)
+        return;
+    if (b->n_sf == b->cap_sf) {
+        uint32_t nc = b->cap_sf ? b->cap_sf * 2 : 256;
+        struct sfact *n = realloc(b->sf, nc * sizeof *n);
+        if (!n)
+            return;
+        b->sf = n;
+        b->cap_sf = nc;
+    }
+    struct sfact *f = &b->sf[b->n_sf++];
+    memset(f, 0, sizeof *f);
+    f->rec = ri;
+    f->sig0 = w->sig0;
+    f->n_sig = n_sig;
+    f->mail = mail;
+    f->signin = signin;
+    f->lite = lite;
+    f->has_time = ei->has_time;
+    f->t = ei->time;
+    f->strs = b->sf_strs.len;
+    vg_buf *o = &b->sf_strs;
+    if (ei->tenant)
+        vg__buf_add(o, ei->tenant, ei->tenant_len);
+    else
+        vg__buf_addc(o, '-');
+    vg__buf_addc(o, 0);
+    /* a mail record names its mailbox, a sign-in its user: look only where they are */
+    static const char *const mail_user[] = {"MailboxOwnerUPN", "UserId"};
+    static const char *const si_user[] = {"UserPrincipalName", "userPrincipalName"};
+    if (mail)
+        first_of(w, ei, mail_user, 2, o);
+    else if (signin && !n_sig)
+        vg__buf_addc(o, '-'); /* only the join reads it */
+    else if (signin)
+        first_of(w, ei, si_user, 2, o);
+    else
+        first_of(w, ei, user_fields, VG_ARRAY_LEN(user_fields), o);
+    vg__buf_addc(o, 0);
+    if (mail)
+        first_of(w, ei, mail_session, 2, o);
+    else
+        first_of(w, ei, si_session, 1, o);
+    vg__buf_addc(o, 0);
+    if (mail)
+        first_of(w, ei, mail_token, 1, o);
+    else if (signin)
+        first_of(w, ei, si_token, 1, o);
+    else
+        vg__buf_addc(o, '-');
+    vg__buf_addc(o, 0);
+    if (mail) {
+        const char *se = o->data + f->strs;
+        se += strlen(se) + 1;                /* user */
+        se += strlen(se) + 1;                /* session */
+        const char *tk = se + strlen(se) + 1; /* token */
+        w->linkable = strcmp(se, "-") != 0 || strcmp(tk, "-") != 0;
+        w->linkable_ok = true;
+    }
+    /* infrastructure, for campaigns */
+    static const char *const ipf[] = {"ClientIPAddress", "ClientIP", "IPAddress", "ipAddress",
+                                      "callerIpAddress", "sourceIPAddress", "client_ip"};
+    static const char *const uaf[] = {"UserAgent", "userAgent", "user_agent", "ClientInfoString"};
+    static const char *const mail_ip[] = {"ClientIPAddress", "ClientIP"};
+    static const char *const mail_ua[] = {"ClientInfoString"};
+    if ((signin && !n_sig) || lite) {
+        /* a sign-in without an alert only feeds the join, a lite mail read only asks for it:
+         * no infrastructure needed */
+        vg__buf_adds(o, "-");
+        vg__buf_addc(o, 0);
+        vg__buf_adds(o, "-");
+        vg__buf_addc(o, 0);
+        vg__buf_adds(o, "-");
+        vg__buf_addc(o, 0);
+        goto folders;
+    }
+    if (mail)
+        first_of(w, ei, mail_ip, 2, o);
+    else
+        first_of(w, ei, ipf, VG_ARRAY_LEN(ipf), o);
+    vg__buf_addc(o, 0);
+    {
+        size_t at = o->len;
+        static const char *const appf[] = {"AppId", "appId"};
+        static const char *const cappf[] = {"ClientAppId"};
+        first_of(w, ei, appf, 2, o);
+        vg__buf_addc(o, '|');
+        first_of(w, ei, cappf, 1, o);
+        if (o->len - at == 3 && !memcmp(o->data + at, "-|-", 3)) {
+            o->len = at;
+            vg__buf_addc(o, '-');
+        }
+    }
+    vg__buf_addc(o, 0);
+    if (mail)
+        first_of(w, ei, mail_ua, 1, o);
+    else
+        first_of(w, ei, uaf, VG_ARRAY_LEN(uaf), o);
+    vg__buf_addc(o, 0);
+folders:
+    if (mail && !lite) {
+        vg__buf_add(o, w->mfolders.data ? w->mfolders.data : "", w->mfolders.len);
+        f->n_folders = w->n_mfolders;
+        f->ops = w->mops;
+        if (b->n_sf_msgs + w->n_mh > b->cap_sf_msgs) {
+            size_t nc = (b->n_sf_msgs + w->n_mh) * 2 + 256;
+            uint64_t *n = realloc(b->sf_msgs, nc * sizeof *n);
+            if (n) {
+                b->sf_msgs = n;
+                b->cap_sf_msgs = nc;
+            }
+        }
+        if (b->n_sf_msgs + w->n_mh <= b->cap_sf_msgs) {
+            f->msg0 = b->n_sf_msgs;
+            f->n_msg = w->n_mh;
+            memcpy(b->sf_msgs + b->n_sf_msgs, w->mh, w->n_mh * sizeof *w->mh);
+            b->n_sf_msgs += w->n_mh;
+        }
+        /* the user agent just read is the ClientInfoString */
+        const char *ua = o->data + f->strs;
+        for (int k = 0; k < 6; k++)
+            ua += strlen(ua) + 1;
+        f->rest = strstr(ua, "Client=REST") != NULL;
+    }
+    if ((mail && !lite) || n_sig) {
+        ensure_sha(w);
+        memcpy(f->sha, w->sha, 32);
+    }
+}
+
+/* ---- work ---------------------------------------------------------------------------------- */
+
+void vg__scan_process_batch(worker *w, batch *b)
+{
+    scan_ctx *c = w->c;
+    vg__buf_reset(&b->out);
+    vg__buf_reset(&b->nt_strs);
+    b->n_pend = 0;
+    b->n_facts = 0;
+    b->n_sigs = 0;
+    b->n_sf = 0;
+    b->n_cf = 0;
+    b->n_sf_msgs = 0;
+    vg__buf_reset(&b->sf_strs);
+    b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
+    memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
+    memset(b->by_level, 0, sizeof b->by_level);
+    for (uint32_t i = 0; i < b->n; i++) {
+        const rec_ref *r = &b->recs[i];
+        const char *data = b->data.data + r->off;
+        vg_jerr err;
+        int rc = vg__json_parse(&w->tape, data, r->len, &err);
+        if (rc == VIGIE_OK && w->tape.tok[0].type != VG_J_OBJECT) {
+            rc = VIGIE_JSON;
+            err.offset = 0;
+            snprintf(err.msg, sizeof err.msg, "record is not a JSON object");
+        }
+        if (rc != VIGIE_OK) {
+            b->bad++;
+            b->bad_by_rc[rc < VIGIE_STATUS_COUNT ? rc : VIGIE_JSON]++;
+            vigie_diag d = {VIGIE_DIAG_ERROR, rc, c->in.paths[r->file], r->line, 0,
+                            r->offset + err.offset, NULL, NULL};
+            char msg[256];
+            snprintf(msg, sizeof msg, "record %llu skipped: %s: %s (at byte %llu of the record)",
+                     (unsigned long long)r->index + 1, vigie_strerror(rc), err.msg,
+                     (unsigned long long)err.offset);
+            d.message = msg;
+            vg__cli_diag(NULL, &d);
+            continue;
+        }
+        b->events++;
+        vg__jscratch_reset(w->js);
+        vg__buf_reset(&w->tmp);
+        vg_eventinfo ei;
+        vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
+        if (!ei.has_time && c->o->time_field) {
+            /* a log of unknown shape: the time where --time-field says */
+            vg_buf *tb = &w->ftext;
+            vg__buf_reset(tb);
+            field_text(w, &ei, c->o->time_field, tb);
+            double tv;
+            char *end;
+            if (w->ftext_found && tb->len) {
+                tv = strtod(tb->data, &end);
+                if (*end == 0 && end != tb->data) {
+                    ei.time = tv > 1e11 ? tv / 1000 : tv; /* epoch seconds, or milliseconds */
+                    ei.has_time = true;
+                } else if (vg__parse_time(tb->data, tb->len, &tv) == VIGIE_OK) {
+                    ei.time = tv;
+                    ei.has_time = true;
+                }
+            }
+        }
+        w->b = b;
+        w->r = r;
+        w->ei = &ei;
+        w->sha_ok = w->mail_ok = false;
+        w->sig0 = b->n_sigs;
+        vg__matcher_run(w->m, &w->tape, &ei, on_match, w);
+        if (c->ind)
+            match_indicators(w, b, &ei);
+        if (c->keys)
+            match_tokens(w, b, &ei);
+        w->linkable_ok = false;
+        if (c->sess)
+            vg__scan_record_fact(w, b, i, &ei, false);
+        mail_fact(w, b, &ei);
+    }
+}
+
+int vg__scan_worker_init(worker *w, scan_ctx *c)
+{
+    memset(w, 0, sizeof *w);
+    w->c = c;
+    vg__jtape_init(&w->tape);
+    vg__buf_init(&w->tmp, 0);
+    vg__buf_init(&w->extra, 0);
+    vg__buf_init(&w->ftext, 0);
+    vg__buf_init(&w->mr_json, 0);
+    vg__buf_init(&w->mfolders, 0);
+    w->js = vg__jscratch_new();
+    w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
+    if (!w->js || !w->hits)
+        return VIGIE_NOMEM;
+    return vg__matcher_new(c->rs, &w->m);
+}
+
+void vg__scan_worker_fini(worker *w)
+{
+    scan_ctx *c = w->c;
+    if (w->m) {
+        const vg_match_stats *st = vg__matcher_stats(w->m);
+        pthread_mutex_lock(&c->hits_mu);
+        c->mstats.events += st->events;
+        c->mstats.routed += st->routed;
+        c->mstats.candidates += st->candidates;
+        c->mstats.matches += st->matches;
+        c->mstats.regex_limit += st->regex_limit;
+        if (w->hits)
+            for (uint32_t i = 0; i < vg__ruleset_count(c->rs); i++)
+                c->rule_hits[i] += w->hits[i];
+        pthread_mutex_unlock(&c->hits_mu);
+        vg__matcher_free(w->m);
+    }
+    free(w->hits);
+    vg__jscratch_free(w->js);
+    vg__buf_free(&w->tmp);
+    vg__buf_free(&w->extra);
+    vg__buf_free(&w->ftext);
+    vg__buf_free(&w->mr_json);
+    vg__buf_free(&w->mfolders);
+    free(w->mh);
+    vg__jtape_free(&w->tape);
+}
+

@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * scan_writer.c: the writer of `vigie scan`: batches in read order, and the end of the run.
+ * Stage: cli, over correlate, store.
+ *
+ * Per batch, in read order: decide first-seen candidates against the shared state, write the
+ * batch's alert lines (and hand each to --db and --ledger), fold visibility facts, feed
+ * session facts to the combiner (re-parsing the few mail reads the sign-ins do not explain),
+ * feed Sigma correlations and write what they raise. At the end: combined alerts, visibility
+ * gaps. The writer alone owns this state, so the output is the same for any -j.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "scan_int.h"
+
+/* Writer side: fold a batch's facts into the per-tenant visibility table. */
+static void fold_facts(scan_ctx *c, const batch *b)
+{
+    for (uint32_t i = 0; i < b->n_facts; i++) {
+        const struct mfact *f = &b->facts[i];
+        struct tvis *t = NULL;
+        for (uint32_t k = 0; k < c->n_vis; k++)
+            if (!strcmp(c->vis[k].tenant, f->tenant)) {
+                t = &c->vis[k];
+                break;
+            }
+        if (!t) {
+            if (c->n_vis == c->cap_vis) {
+                uint32_t nc = c->cap_vis ? c->cap_vis * 2 : 16;
+                struct tvis *nv = realloc(c->vis, nc * sizeof *nv);
+                if (!nv)
+                    return;
+                c->vis = nv;
+                c->cap_vis = nc;
+            }
+            t = &c->vis[c->n_vis++];
+            memset(t, 0, sizeof *t);
+            snprintf(t->tenant, sizeof t->tenant, "%s", f->tenant);
+            t->day0 = f->has_time ? (int64_t)(f->t / 86400) - VIS_DAYS / 2 : 0;
+            t->first = 1e18;
+            t->last = -1e18;
+        }
+        t->n++;
+        t->throttled += f->throttled;
+        t->linkable += f->linkable;
+        if (!f->has_time)
+            continue;
+        if (f->t < t->first)
+            t->first = f->t;
+        if (f->t > t->last)
+            t->last = f->t;
+        int64_t d = (int64_t)(f->t / 86400) - t->day0;
+        if (d >= 0 && d < VIS_DAYS) {
+            if (!t->days)
+                t->days = calloc(VIS_DAYS, 1);
+            if (t->days)
+                t->days[d] = 1;
+        }
+    }
+}
+
+/* End of run: one combined alert per session group with a primary signal. */
+typedef struct emit_ctx {
+    scan_ctx *c;
+    vg_buf o;
+} emit_ctx;
+
+static int emit_combined(void *ud, const vg_sess_alert *a)
+{
+    emit_ctx *x = ud;
+    scan_ctx *c = x->c;
+    vg_buf *o = &x->o;
+    const char *level = vg__sessions_level_name(a->level);
+    char first[40] = "", last[40] = "", id[33];
+    if (a->first <= a->last) {
+        vg__format_time(a->first, first, sizeof first);
+        vg__format_time(a->last, last, sizeof last);
+    }
+    const char *parts[] = {"combined", a->tenant, a->user, a->session ? a->session : a->day};
+    vg__scan_alert_id(parts, 4, id);
+    /* a title a person reads: the strongest signals first */
+    bool no_si = false, novel = false, tok = false, ind = false;
+    for (uint32_t i = 0; i < a->n_signals; i++) {
+        const vg_sess_signal *g = &a->signals[i];
+        no_si |= !strcmp(g->name, "no_signin");
+        novel |= !strcmp(g->kind, "new_term");
+        tok |= !strcmp(g->kind, "token") || !strncmp(g->name, "consumer", 8);
+        ind |= !strcmp(g->kind, "indicator");
+    }
+    char title[256];
+    int tl = snprintf(title, sizeof title, "%s%s%s%s%s", a->mail ? "Mailbox read" : "Activity",
+                      no_si ? " with a token no sign-in issued" : "",
+                      novel ? (no_si ? ", by an application new to the tenant"
+                                     : " by an application new to the tenant")
+                            : "",
+                      tok ? ", forged-token signs" : "",
+                      ind ? ", from listed actor infrastructure" : "");
+    if (!no_si && !novel && !tok && !ind)
+        for (uint32_t i = 0, k = 0; i < a->n_signals && tl > 0 && (size_t)tl < sizeof title; i++)
+            if (strcmp(a->signals[i].kind, "supporting") != 0)
+                tl += snprintf(title + tl, sizeof title - (size_t)tl, "%s%s", k++ ? ", " : ": ",
+                               a->signals[i].name);
+    c->sess_by_level[a->level]++;
+    c->sess_alerts++;
+    vg_buf side;
+    vg__buf_init(&side, 0);
+    if (c->o->format != FMT_JSONL) {
+        const vg_sess_evidence *e = a->n_evidence ? &a->evidence[0] : NULL;
+        if (c->o->format == FMT_CSV) {
+            vg__buf_printf(o, "%s,%s,vigie:combined,", first, level);
+            vg__scan_csv_cell(o, title, strlen(title));
+            vg__buf_addc(o, ',');
+            vg__scan_csv_cell(o, a->tenant, strlen(a->tenant));
+            vg__buf_addc(o, ',');
+            if (e)
+                vg__scan_csv_cell(o, e->file, strlen(e->file));
+            vg__buf_printf(o, ",%llu,%llu\n", e ? (unsigned long long)e->line : 0ull,
+                           e ? (unsigned long long)e->offset : 0ull);
+        } else {
+            char src[64];
+            const char *base = e ? strrchr(e->file, '/') : NULL;
+            base = base ? base + 1 : e ? e->file : "-";
+            snprintf(src, sizeof src, "%.48s:%llu", base, e ? (unsigned long long)e->line : 0ull);
+            vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", first[0] ? first : "-",
+                           level, title, a->tenant, src);
+        }
+        if (!c->camp)
+            return 0;
+        o = &side; /* the JSON line, for campaigns only */
+    }
+    size_t line0 = o->len;
+    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":\"vigie:combined\",\"title\":", id);
+    vg__scan_json_str_or_null(o, title, strlen(title));
+    /* ATT&CK: what the signals show (mail collection; forged or unissued tokens used as
+     * alternate authentication material; traffic through listed proxies) */
+    char tags[512] = "";
+    if (a->mail)
+        strcat(tags, ",\"attack.collection\",\"attack.t1114.002\"");
+    if (no_si || tok)
+        strcat(tags, ",\"attack.defense-evasion\",\"attack.t1550.001\"");
+    if (tok)
+        strcat(tags, ",\"attack.credential-access\",\"attack.t1606.002\"");
+    if (ind)
+        strcat(tags, ",\"attack.command-and-control\",\"attack.t1090.002\"");
+    vg__buf_printf(o, ",\"level\":\"%s\",\"tags\":[%s]},\"kind\":\"combined\",\"tenant\":", level,
+                   tags[0] ? tags + 1 : "");
+    vg__scan_json_str_or_null(o, a->tenant, strlen(a->tenant));
+    vg__buf_adds(o, ",\"user\":");
+    vg__scan_json_str_or_null(o, a->user, strlen(a->user));
+    vg__buf_adds(o, ",\"session\":");
+    vg__scan_json_str_or_null(o, a->session, a->session ? strlen(a->session) : 0);
+    vg__buf_adds(o, ",\"day\":");
+    vg__scan_json_str_or_null(o, a->session ? NULL : a->day, a->session ? 0 : strlen(a->day));
+    vg__buf_adds(o, ",\"time\":");
+    vg__scan_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
+    vg__buf_printf(o, ",\"score\":%d,\"signals\":[", a->score);
+    for (uint32_t i = 0; i < a->n_signals; i++) {
+        if (i)
+            vg__buf_addc(o, ',');
+        vg__scan_json_str_or_null(o, a->signals[i].name, strlen(a->signals[i].name));
+    }
+    vg__buf_adds(o, "],\"signal_detail\":[");
+    for (uint32_t i = 0; i < a->n_signals; i++) {
+        const vg_sess_signal *g = &a->signals[i];
+        vg__buf_adds(o, i ? ",{\"name\":" : "{\"name\":");
+        vg__scan_json_str_or_null(o, g->name, strlen(g->name));
+        vg__buf_adds(o, ",\"kind\":");
+        vg__scan_json_str_or_null(o, g->kind, strlen(g->kind));
+        vg__buf_adds(o, ",\"level\":");
+        vg__scan_json_str_or_null(o, g->level, strlen(g->level));
+        vg__buf_adds(o, ",\"rule\":");
+        vg__scan_json_str_or_null(o, g->rule && *g->rule ? g->rule : NULL, g->rule ? strlen(g->rule) : 0);
+        vg__buf_printf(o, ",\"records\":%llu}", (unsigned long long)g->records);
+    }
+    vg__buf_printf(o, "],\"records\":%llu,\"mail_records\":%llu,"
+                      "\"sign_in_join\":{\"matched\":%llu,\"no_signin\":%llu,\"unlinkable\":%llu}",
+                   (unsigned long long)a->records, (unsigned long long)a->mail,
+                   (unsigned long long)a->matched, (unsigned long long)a->no_signin,
+                   (unsigned long long)a->unlinkable);
+    if (a->mail) {
+        vg__buf_printf(o, ",\"messages_read\":{\"internet_message_ids\":%llu,%s"
+                          "\"operation_count\":%.0f,\"folders\":[",
+                       (unsigned long long)a->messages,
+                       a->messages_capped ? "\"at_least\":true," : "", a->ops);
+        for (uint32_t i = 0; i < a->n_folders; i++) {
+            if (i)
+                vg__buf_addc(o, ',');
+            vg__scan_json_str_or_null(o, a->folders[i], strlen(a->folders[i]));
+        }
+        vg__buf_adds(o, "],\"first\":");
+        vg__scan_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
+        vg__buf_adds(o, ",\"last\":");
+        vg__scan_json_str_or_null(o, last[0] ? last : NULL, strlen(last));
+        vg__buf_addc(o, '}');
+    }
+    const char *const *lists[3] = {a->ips, a->apps, a->uas};
+    uint32_t ns[3] = {a->n_ips, a->n_apps, a->n_uas};
+    static const char *const lnames[3] = {"ips", "app_ids", "user_agents"};
+    vg__buf_adds(o, ",\"infrastructure\":{");
+    for (int k = 0; k < 3; k++) {
+        vg__buf_printf(o, "%s\"%s\":[", k ? "," : "", lnames[k]);
+        for (uint32_t i = 0; i < ns[k]; i++) {
+            if (i)
+                vg__buf_addc(o, ',');
+            vg__scan_json_str_or_null(o, lists[k][i], strlen(lists[k][i]));
+        }
+        vg__buf_addc(o, ']');
+    }
+    vg__buf_addc(o, '}');
+    for (uint32_t i = 0; i < a->n_evidence; i++) {
+        const vg_sess_evidence *e = &a->evidence[i];
+        char sh[65];
+        vg__scan_hex(e->sha256, 32, sh);
+        if (i == 0) {
+            vg__buf_adds(o, ",\"source\":{\"file\":");
+            vg__scan_json_str_or_null(o, e->file, strlen(e->file));
+            vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}"
+                              ",\"evidence\":[",
+                           (unsigned long long)e->line, (unsigned long long)e->index,
+                           (unsigned long long)e->offset, sh);
+        }
+        vg__buf_adds(o, i ? ",{\"file\":" : "{\"file\":");
+        vg__scan_json_str_or_null(o, e->file, strlen(e->file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\",\"alerts\":[",
+                       (unsigned long long)e->line, (unsigned long long)e->index,
+                       (unsigned long long)e->offset, sh);
+        for (const char *p = e->alert_ids; p && *p;) {
+            const char *q = strchr(p, ',');
+            size_t l = q ? (size_t)(q - p) : strlen(p);
+            vg__buf_addc(o, p == e->alert_ids ? '"' : ',');
+            if (p != e->alert_ids)
+                vg__buf_addc(o, '"');
+            vg__buf_add(o, p, l);
+            vg__buf_addc(o, '"');
+            p += l + (q ? 1 : 0);
+        }
+        vg__buf_adds(o, "]}");
+    }
+    if (a->n_evidence)
+        vg__buf_printf(o, "],\"evidence_omitted\":%llu", (unsigned long long)a->evidence_omitted);
+    vg__buf_adds(o, "}\n");
+    if (c->camp)
+        vg__campaigns_add_alert(c->camp, o->data + line0, o->len - line0 - 1);
+    vg__buf_free(&side);
+    if (x->o.len > (1u << 20)) {
+        vg__scan_write_out(c, x->o.data, x->o.len);
+        vg__buf_reset(&x->o);
+    }
+    return 0;
+}
+
+void vg__scan_write_combined(scan_ctx *c)
+{
+    if (!c->sess)
+        return;
+    emit_ctx x = {c, {0}};
+    vg__buf_init(&x.o, 0);
+    vg__sessions_finish(c->sess, emit_combined, &x, &c->sess_stats);
+    if (x.o.len)
+        vg__scan_write_out(c, x.o.data, x.o.len);
+    vg__buf_free(&x.o);
+}
+
+/* A gap record with its stable id (the hash of its content). */
+static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...)
+{
+    char body[1024], id[33];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    const char *parts[] = {"gap", body};
+    vg__scan_alert_id(parts, 2, id);
+    vg__buf_printf(o, "{\"id\":\"%s\",%s}\n", id, body);
+    c->gaps++;
+    t->gaps++;
+}
+
+/* End of run: visibility gaps as records of their own ("kind": "gap"). */
+void vg__scan_write_gaps(scan_ctx *c)
+{
+    vg_buf o;
+    vg__buf_init(&o, 0);
+    for (uint32_t i = 0; i < c->n_vis; i++) {
+        struct tvis *t = &c->vis[i];
+        char a[40], z[40];
+        if (t->days && t->first <= t->last) {
+            int64_t d0 = (int64_t)(t->first / 86400) - t->day0, d1 = (int64_t)(t->last / 86400) - t->day0;
+            for (int64_t d = d0; d <= d1; d++) {
+                if (t->days[d])
+                    continue;
+                int64_t e = d;
+                while (e + 1 <= d1 && !t->days[e + 1])
+                    e++;
+                if (e - d + 1 >= VIS_GAP_DAYS) {
+                    vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
+                    vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
+                    put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
+                                   "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
+                                   "\"detail\":\"no MailItemsAccessed record in these days\"",
+                            t->tenant, a, z, (long long)(e - d + 1));
+                }
+                d = e;
+            }
+        }
+        if (t->throttled) {
+            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
+                           "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
+                           "after 1,000 in 24 h; reads in that period are not audited\"",
+                    t->tenant, (unsigned long long)t->throttled);
+        }
+        if (t->linkable < t->n) {
+            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
+                           "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
+                           "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
+                    t->tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
+        }
+        if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
+            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
+                           "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
+                           "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
+                    t->tenant, (unsigned long long)t->linkable);
+        }
+    }
+    if (o.len && c->o->format == FMT_JSONL)
+        vg__scan_write_out(c, o.data, o.len);
+    vg__buf_free(&o);
+}
+
+void vg__scan_progress(scan_ctx *c, bool final)
+{
+    if (!c->progress)
+        return;
+    double now = vg__now();
+    if (!final && now - c->last_progress < 0.25)
+        return;
+    c->last_progress = now;
+    double el = now - c->t_start;
+    fprintf(stderr, "\r\033[Kvigie: %llu events  %.1f MB  %llu alerts  %llu bad  %.1f MB/s",
+            (unsigned long long)c->events, (double)c->bytes / 1e6, (unsigned long long)c->alerts,
+            (unsigned long long)c->bad, el > 0 ? (double)c->bytes / 1e6 / el : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}
+
+/* The sources of an alert line for the ledger: "source", each of "evidence" (combined)
+ * and each of "events" (correlation; positions only). */
+static uint32_t line_sources(scan_ctx *c, vg_ledger_src *v, uint32_t cap, char (*files)[1024])
+{
+    vg_jtape *t = &c->sink_tape;
+    uint32_t n = 0;
+    const char *keys[] = {"source", "evidence", "events"};
+    for (int k = 0; k < 3; k++) {
+        int64_t x = vg__json_obj_get(t, 0, keys[k], strlen(keys[k]));
+        if (x < 0)
+            continue;
+        uint32_t first = (uint32_t)x, end = t->tok[x].next;
+        bool arr = t->tok[x].type == VG_J_ARRAY;
+        if (arr)
+            first++;
+        else if (t->tok[x].type != VG_J_OBJECT)
+            continue;
+        for (uint32_t i = first; i < end && n < cap; i = arr ? t->tok[i].next : end) {
+            if (t->tok[i].type != VG_J_OBJECT)
+                continue;
+            int64_t f = vg__json_obj_get(t, i, "file", 4), l = vg__json_obj_get(t, i, "line", 4);
+            int64_t ix = vg__json_obj_get(t, i, "index", 5), off = vg__json_obj_get(t, i, "offset", 6);
+            int64_t h = vg__json_obj_get(t, i, "sha256", 6);
+            if (f < 0 || ix < 0)
+                continue;
+            vg__json_str_copy(t, f, files[n], sizeof files[n]);
+            double d;
+            vg_ledger_src *e = &v[n];
+            memset(e, 0, sizeof *e);
+            e->file = files[n];
+            if (l >= 0 && vg__json_number(t->src + t->tok[l].off, t->tok[l].len, &d) == VIGIE_OK)
+                e->line = (uint64_t)d;
+            if (vg__json_number(t->src + t->tok[ix].off, t->tok[ix].len, &d) == VIGIE_OK)
+                e->index = (uint64_t)d;
+            if (off >= 0 && vg__json_number(t->src + t->tok[off].off, t->tok[off].len, &d) == VIGIE_OK)
+                e->offset = (uint64_t)d;
+            char hx[80] = "";
+            if (h >= 0)
+                vg__json_str_copy(t, h, hx, sizeof hx);
+            if (strlen(hx) != 64)
+                continue; /* a position without its hash (correlation events): not evidence */
+            for (int b = 0; b < 32; b++) {
+                unsigned hi, lo;
+                sscanf(hx + 2 * b, "%1x%1x", &hi, &lo);
+                e->sha256[b] = (uint8_t)(hi << 4 | lo);
+            }
+            bool dup = false;
+            for (uint32_t q = 0; q < n && !dup; q++)
+                dup = v[q].index == e->index && !strcmp(v[q].file, e->file);
+            if (!dup)
+                n++;
+        }
+    }
+    return n;
+}
+
+/* Every alert line written also goes to the store and the ledger. */
+static void sink_lines(scan_ctx *c, const char *p, size_t n)
+{
+    static vg_ledger_src srcs[VG_MAX_SESSION_EVIDENCE + 4];
+    static char files[VG_MAX_SESSION_EVIDENCE + 4][1024];
+    for (const char *end = p + n; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (l && c->db && vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK && !c->out_error)
+            fprintf(stderr, "vigie: error: --db: an alert line could not be stored\n");
+        if (l && c->ledger && vg__json_parse(&c->sink_tape, p, l, NULL) == VIGIE_OK &&
+            c->sink_tape.tok[0].type == VG_J_OBJECT) {
+            char id[128] = "";
+            vg__json_str_copy(&c->sink_tape, vg__json_obj_get(&c->sink_tape, 0, "id", 2), id,
+                              sizeof id);
+            uint32_t ns = line_sources(c, srcs, VG_ARRAY_LEN(srcs), files);
+            if (!id[0] || vg__ledger_append(c->ledger, id, p, l, srcs, ns) != VIGIE_OK) {
+                if (!c->out_error)
+                    fprintf(stderr, "vigie: error: --ledger: cannot append alert %s\n", id);
+                c->out_error = c->out_error ? c->out_error : EIO;
+            } else {
+                c->ledgered++;
+            }
+        }
+        p += l + 1;
+    }
+}
+
+void vg__scan_write_out(scan_ctx *c, const char *p, size_t n)
+{
+    if (n && !c->out_error && fwrite(p, 1, n, c->out) != n)
+        c->out_error = errno ? errno : EIO;
+    if (n && (c->db || c->ledger))
+        sink_lines(c, p, n);
+}
+
+static bool has_sub(const char *p, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (const char *q = p; k <= n && (q = memchr(q, needle[0], n - (size_t)(q - p) - k + 1));
+         q++)
+        if (!memcmp(q, needle, k))
+            return true;
+    return false;
+}
+
+/* The full fact of a record a lite fact stood for: the writer parses it again (with its own
+ * worker state) and appends the fact; returns its index, UINT32_MAX on failure. Only mail
+ * reads the sign-ins do not explain come here. */
+static uint32_t hydrate(scan_ctx *c, batch *b, uint32_t rec)
+{
+    worker *w = c->wwp;
+    if (!w)
+        return UINT32_MAX;
+    const rec_ref *r = &b->recs[rec];
+    if (vg__json_parse(&w->tape, b->data.data + r->off, r->len, NULL) != VIGIE_OK)
+        return UINT32_MAX;
+    vg__jscratch_reset(w->js);
+    vg__buf_reset(&w->tmp);
+    vg_eventinfo ei;
+    vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
+    w->b = b;
+    w->r = r;
+    w->ei = &ei;
+    w->sha_ok = w->mail_ok = false;
+    w->sig0 = b->n_sigs;
+    uint32_t before = b->n_sf;
+    vg__scan_record_fact(w, b, rec, &ei, true);
+    return b->n_sf > before ? b->n_sf - 1 : UINT32_MAX;
+}
+
+/* Writer side: a batch's session facts, in read order, into the session combiner. A
+ * first-seen signal counts when its term was new (the alert was kept) or is still novel. */
+static void fold_sessions(scan_ctx *c, batch *b)
+{
+    if (!c->sess)
+        return;
+    vg_sess_signal sigs[64];
+    const char *folders[32];
+    vg_buf ids;
+    vg__buf_init(&ids, 0);
+    uint32_t n0 = b->n_sf; /* hydrated facts are appended past it */
+    for (uint32_t i = 0; i < n0; i++) {
+        const struct sfact *f = &b->sf[i];
+        if (f->lite) {
+            const char *t0 = b->sf_strs.data + f->strs;
+            const char *u0 = t0 + strlen(t0) + 1;
+            const char *s0 = u0 + strlen(u0) + 1;
+            const char *k0 = s0 + strlen(s0) + 1;
+            vg_sess_rec q = {.tenant = t0, .user = u0, .session = s0, .token = k0, .t = f->t,
+                             .has_time = f->has_time, .mail = true};
+            if (!vg__sessions_needs(c->sess, &q))
+                continue; /* explained by a sign-in already seen: nothing to keep */
+            uint32_t j = hydrate(c, b, f->rec);
+            if (j == UINT32_MAX)
+                continue;
+            f = &b->sf[j];
+        }
+        const char *tenant = b->sf_strs.data + f->strs;
+        const char *user = tenant + strlen(tenant) + 1;
+        const char *session = user + strlen(user) + 1;
+        const char *token = session + strlen(session) + 1;
+        const char *ip = token + strlen(token) + 1;
+        const char *app = ip + strlen(ip) + 1;
+        const char *ua = app + strlen(app) + 1;
+        const char *fp = ua + strlen(ua) + 1;
+        uint32_t nf = 0;
+        for (uint32_t k = 0; k < f->n_folders && nf < 32; k++) {
+            folders[nf++] = fp;
+            fp += strlen(fp) + 1;
+        }
+        if (f->signin && f->has_time)
+            vg__sessions_signin(c->sess, tenant, session, token, f->t);
+        uint32_t ns = 0;
+        vg__buf_reset(&ids);
+        for (uint32_t k = 0; k < f->n_sig && ns < 64; k++) {
+            const struct rsig *g = &b->sigs[f->sig0 + k];
+            const char *name = b->sf_strs.data + g->strs;
+            const char *kind = name + strlen(name) + 1;
+            const char *rule = kind + strlen(kind) + 1;
+            const char *level = rule + strlen(rule) + 1;
+            const char *id = level + strlen(level) + 1;
+            if (g->pend >= 0) {
+                int st = b->pend[g->pend].state;
+                if (st == VG_NT_KNOWN)
+                    continue;
+                if (st == VG_NT_NOVEL) {
+                    /* seen again while still novel: no alert, a signal one level lower */
+                    id = "";
+                    static const char *const lower[] = {"informational", "informational", "low",
+                                                        "medium", "high"};
+                    int li = vg__scan_level_index(level);
+                    level = li < 5 ? lower[li] : "low";
+                }
+            }
+            sigs[ns++] = (vg_sess_signal){name, kind, rule, level, 1};
+            if (*id) {
+                if (ids.len)
+                    vg__buf_addc(&ids, ',');
+                vg__buf_adds(&ids, id);
+            }
+        }
+        if (!f->mail && !ns)
+            continue;
+        const rec_ref *r = &b->recs[f->rec];
+        vg_sess_rec sr = {.tenant = tenant, .user = user, .session = session, .token = token,
+                          .t = f->t, .has_time = f->has_time, .mail = f->mail,
+                          .rest_client = f->rest, .signals = sigs, .n_signals = ns,
+                          .msgs = b->sf_msgs + f->msg0, .n_msgs = f->n_msg, .ops = f->ops,
+                          .folders = folders, .n_folders = nf, .file = c->in.paths[r->file],
+                          .line = r->line, .index = r->index, .offset = r->offset,
+                          .alert_ids = ids.data, .ip = ip, .app = app, .ua = ua};
+        memcpy(sr.sha256, f->sha, 32);
+        vg__sessions_add(c->sess, &sr);
+    }
+    vg__buf_free(&ids);
+}
+
+/* ---- Sigma correlations (writer side, read order) ---------------------------------------- */
+
+typedef struct cfeed {
+    scan_ctx *c;
+    batch *b;
+    const struct cfact *f;
+    vg_buf *out;
+} cfeed;
+
+static bool corr_get(void *ud, const char *field, const char **val, size_t *len)
+{
+    cfeed *x = ud;
+    const char *p = x->b->sf_strs.data + x->f->strs;
+    for (uint32_t i = 0; i < x->f->n_vals; i++) {
+        const char *v = p + strlen(p) + 1;
+        if (!strcmp(p, field)) {
+            *val = v;
+            *len = strlen(v);
+            return true;
+        }
+        p = v + strlen(v) + 1;
+    }
+    return false;
+}
+
+static int corr_emit(void *ud, const vg_corr_alert *a)
+{
+    cfeed *x = ud;
+    scan_ctx *c = x->c;
+    if (!a->output)
+        return 0;
+    const vg_rule *r = a->rule;
+    const struct cref *last = NULL;
+    if (a->n_refs) {
+        const struct cref *e = &c->ring[a->refs[a->n_refs - 1] % VG_CORR_RING];
+        if (e->ref == a->refs[a->n_refs - 1])
+            last = e;
+    }
+    char tend[40], tstart[40], id[33];
+    vg__format_time(a->t_end, tend, sizeof tend);
+    vg__format_time(a->t_start, tstart, sizeof tstart);
+    vg_buf key;
+    vg__buf_init(&key, 0);
+    vg__buf_add(&key, a->group, a->group_len);
+    for (uint32_t i = 0; i < a->n_refs; i++) {
+        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
+        if (e->ref == a->refs[i])
+            vg__buf_adds(&key, e->id);
+    }
+    const char *parts[] = {"correlation", r->id ? r->id : r->title, tend, key.data};
+    vg__scan_alert_id(parts, 4, id);
+    vg__buf_free(&key);
+    c->corr_alerts++;
+    c->by_level[vg__scan_level_index(r->level)]++;
+    c->alerts++;
+    vg_buf *o = x->out;
+    if (c->o->format != FMT_JSONL) {
+        const char *file = last ? c->in.paths[last->file] : "-";
+        if (c->o->format == FMT_CSV) {
+            vg__buf_printf(o, "%s,%s,", tend, r->level ? r->level : "");
+            vg__scan_csv_cell(o, r->id ? r->id : "", r->id ? strlen(r->id) : 0);
+            vg__buf_addc(o, ',');
+            vg__scan_csv_cell(o, r->title ? r->title : "", r->title ? strlen(r->title) : 0);
+            vg__buf_addc(o, ',');
+            if (last)
+                vg__scan_csv_cell(o, last->tenant, strlen(last->tenant));
+            vg__buf_addc(o, ',');
+            vg__scan_csv_cell(o, file, strlen(file));
+            vg__buf_printf(o, ",%llu,%llu\n", last ? (unsigned long long)last->line : 0ull,
+                           last ? (unsigned long long)last->offset : 0ull);
+        } else {
+            const char *base = strrchr(file, '/');
+            base = base ? base + 1 : file;
+            char src[64];
+            snprintf(src, sizeof src, "%.48s:%llu", base, last ? (unsigned long long)last->line : 0ull);
+            vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", tend,
+                           r->level ? r->level : "-", r->title ? r->title : "-",
+                           last && last->tenant[0] ? last->tenant : "-", src);
+        }
+        return 0;
+    }
+    static const char *const types[] = {"none", "event_count", "value_count", "temporal",
+                                        "temporal_ordered", "value_sum", "value_avg",
+                                        "value_percentile"};
+    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
+    vg__scan_json_str_or_null(o, r->id, r->id ? strlen(r->id) : 0);
+    vg__buf_adds(o, ",\"title\":");
+    vg__scan_json_str_or_null(o, r->title, r->title ? strlen(r->title) : 0);
+    vg__buf_adds(o, ",\"level\":");
+    vg__scan_json_str_or_null(o, r->level, r->level ? strlen(r->level) : 0);
+    vg__buf_adds(o, ",\"tags\":[");
+    for (uint32_t k = 0; k < r->n_tags; k++) {
+        if (k)
+            vg__buf_addc(o, ',');
+        vg__scan_json_str_or_null(o, r->tags[k], strlen(r->tags[k]));
+    }
+    vg__buf_printf(o, "]},\"kind\":\"correlation\",\"correlation\":{\"type\":\"%s\",\"group\":",
+                   r->corr && r->corr->type < 8 ? types[r->corr->type] : "none");
+    if (a->group_len && a->group[0] == '{')
+        vg__buf_add(o, a->group, a->group_len);
+    else
+        vg__buf_adds(o, "{}");
+    vg__buf_printf(o, ",\"value\":%.17g,\"events\":%llu,\"window\":{\"start\":\"%s\",\"end\":\"%s\"}}",
+                   a->value, (unsigned long long)a->n_events, tstart, tend);
+    vg__buf_adds(o, ",\"tenant\":");
+    vg__scan_json_str_or_null(o, last && last->tenant[0] ? last->tenant : NULL,
+                         last ? strlen(last->tenant) : 0);
+    vg__buf_printf(o, ",\"time\":\"%s\",\"source\":", tend);
+    if (last) {
+        char sh[65];
+        vg__scan_hex(last->sha, 32, sh);
+        const char *file = c->in.paths[last->file];
+        vg__buf_adds(o, "{\"file\":");
+        vg__scan_json_str_or_null(o, file, strlen(file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}",
+                       (unsigned long long)last->line, (unsigned long long)last->index,
+                       (unsigned long long)last->offset, sh);
+    } else {
+        vg__buf_adds(o, "null");
+    }
+    vg__buf_adds(o, ",\"contributing\":[");
+    bool first = true;
+    for (uint32_t i = 0; i < a->n_refs; i++) {
+        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
+        if (e->ref != a->refs[i])
+            continue;
+        vg__buf_printf(o, "%s\"%s\"", first ? "" : ",", e->id);
+        first = false;
+    }
+    vg__buf_adds(o, "],\"events\":[");
+    first = true;
+    for (uint32_t i = 0; i < a->n_refs; i++) {
+        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
+        if (e->ref != a->refs[i])
+            continue;
+        const char *file = c->in.paths[e->file];
+        vg__buf_adds(o, first ? "{\"file\":" : ",{\"file\":");
+        vg__scan_json_str_or_null(o, file, strlen(file));
+        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu}",
+                       (unsigned long long)e->line, (unsigned long long)e->index,
+                       (unsigned long long)e->offset);
+        first = false;
+    }
+    vg__buf_adds(o, "]}\n");
+    return 0;
+}
+
+static void feed_correlations(scan_ctx *c, batch *b)
+{
+    if (!c->corr || !b->n_cf)
+        return;
+    vg_buf out;
+    vg__buf_init(&out, 0);
+    for (uint32_t i = 0; i < b->n_cf; i++) {
+        const struct cfact *f = &b->cf[i];
+        if (isnan(f->t)) {
+            c->corr_untimed++;
+            continue;
+        }
+        const rec_ref *r = &b->recs[f->rec];
+        uint64_t ref = ++c->corr_seq;
+        struct cref *e = &c->ring[ref % VG_CORR_RING];
+        e->ref = ref;
+        e->file = r->file;
+        e->line = r->line;
+        e->index = r->index;
+        e->offset = r->offset;
+        memcpy(e->id, f->id, sizeof e->id);
+        SHA256((const unsigned char *)b->data.data + r->off, r->len, e->sha);
+        memcpy(e->tenant, f->tenant, sizeof e->tenant);
+        cfeed x = {c, b, f, &out};
+        vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref,
+                      corr_emit, &x);
+    }
+    if (out.len)
+        vg__scan_write_out(c, out.data, out.len);
+    vg__buf_free(&out);
+}
+
+void vg__scan_write_batch(scan_ctx *c, batch *b)
+{
+    /* first-seen candidates are decided here, in read order, against the shared state */
+    size_t at = 0;
+    for (uint32_t i = 0; i < b->n_pend; i++) {
+        struct pending *p = &b->pend[i];
+        const vg_rule *r = vg__ruleset_rule(c->rs, p->rule);
+        const char *group = b->nt_strs.data + p->strs;
+        const char *term = group + strlen(group) + 1;
+        p->state = c->nt ? vg__newterms_state(c->nt, r->id ? r->id : (r->title ? r->title : "?"),
+                                              group, term, p->t, r->nt_baseline_s)
+                         : VG_NT_KNOWN;
+        bool keep = p->state == VG_NT_NEW;
+        vg__scan_write_out(c, b->out.data + at, p->out_start - at);
+        if (keep) {
+            vg__scan_write_out(c, b->out.data + p->out_start, p->out_end - p->out_start);
+            b->alerts++;
+            b->by_level[c->rule_level[p->rule]]++;
+            c->rule_hits[p->rule]++;
+            c->nt_first_seen++;
+        }
+        at = p->out_end;
+    }
+    if (b->out.len > at)
+        vg__scan_write_out(c, b->out.data + at, b->out.len - at);
+    if (c->camp && c->o->format == FMT_JSONL && b->token_findings)
+        for (const char *p = b->out.data, *end = b->out.data + b->out.len; p && p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (has_sub(p, l, "\"kind\":\"token\""))
+                vg__campaigns_add_alert(c->camp, p, l);
+            p = nl ? nl + 1 : NULL;
+        }
+    fold_facts(c, b);
+    fold_sessions(c, b);
+    feed_correlations(c, b);
+    /* a signed checkpoint every 4,096 entries: a crash loses at most the entries after it */
+    if (c->ledger && c->ledgered - c->ledger_ck >= 4096) {
+        if (vg__ledger_checkpoint(c->ledger) != VIGIE_OK && !c->out_error) {
+            fprintf(stderr, "vigie: error: --ledger: checkpoint failed: %s\n",
+                    vg__ledger_error(c->ledger));
+            c->out_error = EIO;
+        }
+        c->ledger_ck = c->ledgered;
+    }
+    c->events += b->events;
+    c->ind_hits += b->ind_hits;
+    c->token_findings += b->token_findings;
+    c->bad += b->bad;
+    c->alerts += b->alerts;
+    for (int i = 0; i < VIGIE_STATUS_COUNT; i++)
+        c->bad_by_rc[i] += b->bad_by_rc[i];
+    for (int i = 0; i < LV_COUNT; i++)
+        c->by_level[i] += b->by_level[i];
+    vg__scan_progress(c, false);
+}
+
