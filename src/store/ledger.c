@@ -1708,12 +1708,8 @@ int vg__ledger_prove(const char *dir, const char *alert_id, uint64_t seq, vg_buf
                    (unsigned long long)c.n);
         goto out;
     }
-    if (c.n_found > 1) {
-        rc = VIGIE_INVAL;
-        seterr(err, errlen, "%u entries have alert id '%s' (the first is entry %llu): choose one "
-               "with --seq", c.n_found, alert_id, (unsigned long long)c.found_seq);
-        goto out;
-    }
+    /* several entries with one alert id: the same alert appended by several runs; the
+     * first entry is the earliest evidence of it (--seq picks another) */
     const cp_rec *cp = &c.cps[c.n_cps - 1]; /* chk_run guarantees one covering every entry */
     uint8_t path[VG_LEDGER_MAX_PATH][VG_LEDGER_HASH];
     uint32_t np;

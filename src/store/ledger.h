@@ -121,7 +121,8 @@ int vg__ledger_verify(const char *dir, const vg_ledger_verify_opts *opts,
  * bytes, leaf index, tree size, audit path (RFC 9162 2.1.3.1) and the last checkpoint,
  * which must cover the entry. The ledger is checked on the way (leaf hashes, the
  * checkpoint's root and signature); VIGIE_VERIFY if that fails, VIGIE_NOTFOUND if no entry
- * matches, VIGIE_INVAL if several entries have that alert id (give seq). */
+ * matches. Several entries with that alert id (runs that appended the same alert): the
+ * first. */
 int vg__ledger_prove(const char *dir, const char *alert_id, uint64_t seq, vg_buf *out,
                      char *err, size_t errlen);
 
