@@ -422,7 +422,8 @@ static void set_add(strset *s, const char *v)
 
 static void put_set(vg_buf *o, const char *name, strset *s)
 {
-    qsort(s->v, s->n, sizeof *s->v, str_cmp);
+    if (s->n)
+        qsort(s->v, s->n, sizeof *s->v, str_cmp);
     vg__buf_printf(o, ",\"%s\":[", name);
     for (uint32_t i = 0; i < s->n; i++) {
         vg__buf_adds(o, i ? ",\"" : "\"");
@@ -443,7 +444,8 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
         for (uint32_t i = 0; i < c->n; i++)
             if (c->nodes[i].tenant && !strcmp(c->nodes[i].tenant, c->kids[k].tenant))
                 add_feat(c, F_KID, c->kids[k].kid, i);
-    qsort(c->feats, c->n_feats, sizeof *c->feats, feat_cmp);
+    if (c->n_feats)
+        qsort(c->feats, c->n_feats, sizeof *c->feats, feat_cmp);
     /* strong features: every node sharing one is linked */
     for (uint32_t i = 0, j; i < c->n_feats; i = j) {
         for (j = i + 1; j < c->n_feats && c->feats[j].type == c->feats[i].type &&

@@ -999,7 +999,8 @@ int vg__corr_new(const vg_rule *const *rules, uint32_t n_rules, const vg_corr_op
     for (uint32_t i = 0; i < c->n; i++)
         for (uint32_t s = 0; c->v[i].active && s < c->v[i].n_slots; s++)
             c->routes[c->n_routes++] = (route){c->v[i].slot_rule[s], i, s};
-    qsort(c->routes, c->n_routes, sizeof *c->routes, cmp_route);
+    if (c->n_routes)
+        qsort(c->routes, c->n_routes, sizeof *c->routes, cmp_route);
     for (uint32_t i = 0; i < c->n_routes;) {
         uint32_t j = i;
         bool gen = false;

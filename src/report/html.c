@@ -399,7 +399,8 @@ static void load_orgs(page *p)
         p->by_name[i].key = tenant_key(p->orgs[i].tenant);
         p->by_name[i].i = i;
     }
-    qsort(p->by_name, p->n_orgs, sizeof *p->by_name, by_tenant);
+    if (p->n_orgs)
+        qsort(p->by_name, p->n_orgs, sizeof *p->by_name, by_tenant);
 }
 
 /* Index in p->orgs of a tenant, or -1. */

@@ -1108,7 +1108,8 @@ static int obj_cmp(const void *a, const void *b)
 
 static int write_bundle(ctx *x, FILE *out)
 {
-    qsort(x->objs, x->n_objs, sizeof *x->objs, obj_cmp);
+    if (x->n_objs)
+        qsort(x->objs, x->n_objs, sizeof *x->objs, obj_cmp);
     vg_buf all;
     vg__buf_init(&all, 0);
     int rc = VIGIE_OK;
