@@ -92,6 +92,7 @@ typedef struct vg_sess_opts {
     uint32_t actor_days;    /* bit 0 = Monday; 0: Monday-Friday */
     int actor_h0, actor_h1; /* UTC hours [h0, h1); both 0: 00-09 (BRIEF.md) */
     uint64_t max_signin_ids; /* 0: VG_MAX_SIGNIN_IDS */
+    uint64_t max_sessions;   /* 0: VG_MAX_SESSIONS */
 } vg_sess_opts;
 
 typedef struct vg_sess_signal {

@@ -15,8 +15,8 @@
  *
  * Memory: a group exists only for records that carry a signal or still need the join (an
  * access with identifiers not yet seen in sign-ins, or an unlinkable one); benign accesses
- * whose sign-in is already known cost nothing. Groups are bounded by VG_MAX_SESSIONS (the
- * oldest group without a signal is dropped first, and counted); per group, distinct message
+ * whose sign-in is already known cost nothing. Groups are bounded by VG_MAX_SESSIONS (when
+ * full, the oldest eighth is dropped, groups without a signal first, and counted); per group, distinct message
  * ids are kept exactly up to VG_MAX_SESSION_MSGS, evidence up to VG_MAX_SESSION_EVIDENCE
  * records. Scoring is documented in docs/DETECTIONS.md. Not thread-safe.
  */
@@ -291,7 +291,7 @@ static bool signin_covers(vg_sessions *s, uint64_t h, double t)
 
 /* ---- groups --------------------------------------------------------------------------------- */
 
-static void evict_one(vg_sessions *s);
+static void evict_batch(vg_sessions *s);
 
 static group *group_get(vg_sessions *s, const char *key, bool add)
 {
@@ -320,8 +320,8 @@ static group *group_get(vg_sessions *s, const char *key, bool add)
     }
     if (!add)
         return NULL;
-    if (s->n >= VG_MAX_SESSIONS) {
-        evict_one(s);
+    if (s->n >= (s->o.max_sessions ? s->o.max_sessions : VG_MAX_SESSIONS)) {
+        evict_batch(s);
         return group_get(s, key, true);
     }
     group *g = calloc(1, sizeof *g);
@@ -338,40 +338,40 @@ static group *group_get(vg_sessions *s, const char *key, bool add)
     return g;
 }
 
-/* Remove slot i and re-seat the rest of its cluster (linear probing). */
-static void slot_remove(vg_sessions *s, uint64_t i)
+static int evict_cmp(const void *a, const void *b)
 {
-    group_free(s->g[i]);
-    s->g[i] = NULL;
-    s->n--;
-    for (uint64_t j = (i + 1) & (s->cap - 1); s->g[j]; j = (j + 1) & (s->cap - 1)) {
-        group *m = s->g[j];
-        s->g[j] = NULL;
-        uint64_t k = m->hash & (s->cap - 1);
-        while (s->g[k])
-            k = (k + 1) & (s->cap - 1);
-        s->g[k] = m;
-    }
+    const group *x = *(group *const *)a, *y = *(group *const *)b;
+    if ((x->n_sigs > 0) != (y->n_sigs > 0))
+        return x->n_sigs > 0 ? 1 : -1; /* groups without a signal go first */
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Full: drop the oldest group without a signal (else the oldest of all). O(n), rare. */
-static void evict_one(vg_sessions *s)
+/* Full: drop the oldest eighth of the groups, those without a signal first, and rebuild the
+ * table. O(n log n) once every n/8 new groups: amortized O(log n) a group. */
+static void evict_batch(vg_sessions *s)
 {
-    uint64_t best = UINT64_MAX, best_any = UINT64_MAX;
-    for (uint64_t i = 0; i < s->cap; i++) {
-        group *g = s->g[i];
-        if (!g)
-            continue;
-        if (best_any == UINT64_MAX || g->seq < s->g[best_any]->seq)
-            best_any = i;
-        if (!g->n_sigs && (best == UINT64_MAX || g->seq < s->g[best]->seq))
-            best = i;
+    group **all = malloc((s->n ? s->n : 1) * sizeof *all);
+    if (!all)
+        return;
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < s->cap; i++)
+        if (s->g[i])
+            all[n++] = s->g[i];
+    qsort(all, n, sizeof *all, evict_cmp);
+    uint64_t k = n / 8 ? n / 8 : 1;
+    for (uint64_t i = 0; i < k && i < n; i++)
+        group_free(all[i]);
+    s->evicted += k < n ? k : n;
+    memset(s->g, 0, s->cap * sizeof *s->g);
+    s->n = 0;
+    for (uint64_t i = k; i < n; i++) {
+        uint64_t j = all[i]->hash & (s->cap - 1);
+        while (s->g[j])
+            j = (j + 1) & (s->cap - 1);
+        s->g[j] = all[i];
+        s->n++;
     }
-    uint64_t i = best != UINT64_MAX ? best : best_any;
-    if (i != UINT64_MAX) {
-        slot_remove(s, i);
-        s->evicted++;
-    }
+    free(all);
 }
 
 static void add_msg(group *g, uint64_t h)

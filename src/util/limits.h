@@ -55,8 +55,8 @@
 #define VG_MAX_NEW_TERMS (4u * 1024u * 1024u)
 
 /* Session groups kept for combined alerts (session.c): a group per session with a signal or
- * still waiting for its sign-in join; when full the oldest group without a signal is dropped
- * (counted as "evicted" in the summary). Per group: distinct message ids counted exactly up
+ * still waiting for its sign-in join; when full the oldest eighth is dropped, groups
+ * without a signal first (counted as "evicted" in the summary). Per group: distinct message ids counted exactly up
  * to VG_MAX_SESSION_MSGS (then "at least"), evidence records listed up to
  * VG_MAX_SESSION_EVIDENCE (then counted). Sign-in identifiers remembered: VG_MAX_SIGNIN_IDS. */
 #define VG_MAX_SESSIONS (2u * 1024u * 1024u)

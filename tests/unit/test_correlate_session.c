@@ -115,6 +115,35 @@ static void test_full_signin_table_degrades_to_unlinkable(void)
     vg__sessions_free(s);
 }
 
+static void test_full_session_table_keeps_signals(void)
+{
+    vg_sess_opts o = {0};
+    o.max_sessions = 16;
+    vg_sessions *s;
+    CHECK_EQ_INT(vg__sessions_new(&o, &s), VIGIE_OK);
+    vg__sessions_signin(s, "T", "other", "other", MON_0300);
+    /* one session with a signal first, then many unexplained ones without */
+    vg_sess_rec a = mail("victim", "X1", "XK1", MON_0300);
+    a.signals = &new_app;
+    a.n_signals = 1;
+    vg__sessions_add(s, &a);
+    for (int i = 0; i < 200; i++) {
+        char sid[32];
+        snprintf(sid, sizeof sid, "S%d", i);
+        vg_sess_rec b = mail("user", sid, NULL, MON_1400 + i);
+        vg__sessions_add(s, &b);
+    }
+    got g = {0};
+    vg_sess_stats st;
+    vg__sessions_finish(s, collect, &g, &st);
+    CHECK(st.evicted >= 184);
+    CHECK(st.groups <= 16);
+    CHECK(g.n >= 1);
+    CHECK_EQ_STR(g.a[0].user, "victim"); /* the session with a signal survived */
+    CHECK_EQ_INT(g.a[0].level, VG_SL_HIGH);
+    vg__sessions_free(s);
+}
+
 static void test_unlinkable_never_alone(void)
 {
     vg_sessions *s;
@@ -213,7 +242,7 @@ static void test_actor_hours(void)
     CHECK(vg__sessions_actor_hours(&o, MON_0300));
     CHECK(!vg__sessions_actor_hours(&o, MON_1400));
     CHECK(!vg__sessions_actor_hours(&o, SAT_0300));
-    vg_sess_opts w = {0, 0x60, 2, 4, 0}; /* Sat, Sun 02-04 */
+    vg_sess_opts w = {0, 0x60, 2, 4, 0, 0}; /* Sat, Sun 02-04 */
     CHECK(vg__sessions_actor_hours(&w, SAT_0300));
     CHECK(!vg__sessions_actor_hours(&w, MON_0300));
 }
@@ -236,6 +265,7 @@ int main(void)
 {
     RUN(test_signin_join_either_order);
     RUN(test_unlinkable_never_alone);
+    RUN(test_full_session_table_keeps_signals);
     RUN(test_full_signin_table_degrades_to_unlinkable);
     RUN(test_lone_weak_signal_stays_medium);
     RUN(test_forged_token_pattern);
