@@ -87,7 +87,7 @@ typedef struct batch {
     /* session facts (combined alerts): one per mail access, sign-in or alerted record, with
      * the signals (alerts) raised on it; strings in sf_strs, message-id hashes in sf_msgs */
     struct rsig {
-        size_t strs;   /* "name\0kind\0rule\0level\0alert id\0" */
+        size_t strs;   /* "name\0kind\0rule\0level\0alert id\0family\0" */
         int32_t pend;  /* first-seen candidate index, or -1 */
     } *sigs;
     uint32_t n_sigs, cap_sigs;
@@ -259,6 +259,7 @@ typedef struct worker {
     bool ftext_found;        /* the last field_text found a value */
     bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
     char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
+    char sig_family[256];       /* family of the signal being formatted ("" = its name) */
 } worker;
 
 #define VIS_DAYS 3660

@@ -301,7 +301,7 @@ void vg__scan_alert_id(const char *const *parts, int n, char out[33])
 
 /* Remember a signal (an alert) raised on the current record, for its session. */
 static int32_t push_signal(worker *w, const char *name, const char *kind, const char *rule,
-                           const char *level, const char *id)
+                           const char *level, const char *id, const char *family)
 {
     batch *b = w->b;
     if (b->n_sigs == b->cap_sigs) {
@@ -315,8 +315,8 @@ static int32_t push_signal(worker *w, const char *name, const char *kind, const 
     struct rsig *g = &b->sigs[b->n_sigs];
     g->strs = b->sf_strs.len;
     g->pend = -1;
-    const char *v[5] = {name, kind, rule, level, id};
-    for (int i = 0; i < 5; i++) {
+    const char *v[6] = {name, kind, rule, level, id, family};
+    for (int i = 0; i < 6; i++) {
         vg__buf_adds(&b->sf_strs, v[i] ? v[i] : "");
         vg__buf_addc(&b->sf_strs, 0);
     }
@@ -351,7 +351,7 @@ static int32_t format_alert(worker *w, const char *rid, const char *title, const
              ei->tenant ? ei->tenant : "");
     const char *parts[] = {kind, rid, tenant, w->sha_hex, extra};
     vg__scan_alert_id(parts, 5, id);
-    int32_t si = push_signal(w, signal ? signal : rid, kind, rid, level, id);
+    int32_t si = push_signal(w, signal ? signal : rid, kind, rid, level, id, w->sig_family);
     switch (c->o->format) {
     case FMT_JSONL: {
         vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
@@ -522,9 +522,19 @@ static int on_match(void *ud, uint32_t ri)
     }
     if (ensure_mail(w, ei))
         vg__buf_adds(&w->extra, w->mr_json.data);
+    /* first-seen rules over the same fields are one piece of evidence (per tenant, per
+     * mailbox): one family */
+    w->sig_family[0] = 0;
+    if (nt) {
+        size_t fl = (size_t)snprintf(w->sig_family, sizeof w->sig_family, "new_terms:");
+        for (uint32_t k = 0; k < rule->n_nt_fields && fl < sizeof w->sig_family; k++)
+            fl += (size_t)snprintf(w->sig_family + fl, sizeof w->sig_family - fl, "%s%s",
+                                   k ? "|" : "", rule->nt_fields[k]);
+    }
     int32_t si = format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
                               nt ? "new_term" : "sigma", w->extra.data,
                               rule->name ? rule->name : rule->id ? rule->id : rule->title);
+    w->sig_family[0] = 0;
     if (nt) {
         b->pend[b->n_pend - 1].out_start = out_start;
         b->pend[b->n_pend - 1].out_end = o->len;

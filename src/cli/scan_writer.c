@@ -520,6 +520,7 @@ static void fold_sessions(scan_ctx *c, batch *b)
             const char *rule = kind + strlen(kind) + 1;
             const char *level = rule + strlen(rule) + 1;
             const char *id = level + strlen(level) + 1;
+            const char *family = id + strlen(id) + 1;
             if (g->pend >= 0) {
                 int st = b->pend[g->pend].state;
                 if (st == VG_NT_KNOWN)
@@ -533,7 +534,7 @@ static void fold_sessions(scan_ctx *c, batch *b)
                     level = li < 5 ? lower[li] : "low";
                 }
             }
-            sigs[ns++] = (vg_sess_signal){name, kind, rule, level, 1};
+            sigs[ns++] = (vg_sess_signal){name, kind, rule, level, 1, family};
             if (*id) {
                 if (ids.len)
                     vg__buf_addc(&ids, ',');

@@ -98,6 +98,10 @@ typedef struct vg_sess_opts {
 typedef struct vg_sess_signal {
     const char *name, *kind, *rule, *level;
     uint64_t records;
+    /* signals of one family are one piece of evidence: the score counts the family once, at
+     * its highest level (first-seen rules over the same fields, per tenant and per mailbox).
+     * NULL or "": the name. */
+    const char *family;
 } vg_sess_signal;
 
 typedef struct vg_sess_evidence {

@@ -38,6 +38,7 @@ typedef struct sig {
     char *name, *kind, *rule;
     int level; /* VG_SL_* */
     uint64_t records;
+    char *family;
 } sig;
 
 typedef struct pend_id {
@@ -160,6 +161,7 @@ static void group_free(group *g)
         free(g->sigs[i].name);
         free(g->sigs[i].kind);
         free(g->sigs[i].rule);
+        free(g->sigs[i].family);
     }
     for (uint32_t i = 0; i < g->n_folders; i++)
         free(g->folders[i]);
@@ -423,7 +425,8 @@ const char *vg__sessions_level_name(int level)
     return level >= 0 && level < 5 ? names[level] : "low";
 }
 
-static void add_sig(group *g, const char *name, const char *kind, const char *rule, int level)
+static void add_sig(group *g, const char *name, const char *kind, const char *rule, int level,
+                    const char *family)
 {
     for (uint32_t i = 0; i < g->n_sigs; i++)
         if (!strcmp(g->sigs[i].name, name)) {
@@ -446,10 +449,12 @@ static void add_sig(group *g, const char *name, const char *kind, const char *ru
     x->name = strdup(name);
     x->kind = strdup(kind ? kind : "sigma");
     x->rule = rule ? strdup(rule) : NULL;
-    if (!x->name || !x->kind) {
+    x->family = strdup(family && *family ? family : name);
+    if (!x->name || !x->kind || !x->family) {
         free(x->name);
         free(x->kind);
         free(x->rule);
+        free(x->family);
         return;
     }
     x->level = level;
@@ -563,7 +568,7 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
         g->rest++;
     for (uint32_t i = 0; i < r->n_signals; i++)
         add_sig(g, r->signals[i].name, r->signals[i].kind, r->signals[i].rule,
-                level_of(r->signals[i].level));
+                level_of(r->signals[i].level), r->signals[i].family);
     if (r->mail) {
         g->mail++;
         if (!linkable) {
@@ -700,15 +705,27 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
         for (uint32_t k = 0; k < g->n_sigs; k++) {
             const sig *x = &g->sigs[k];
             sigs[ns++] = (vg_sess_signal){x->name, x->kind, x->rule,
-                                          vg__sessions_level_name(x->level), x->records};
+                                          vg__sessions_level_name(x->level), x->records,
+                                          x->family};
+            /* a family counts once, at its highest level */
+            bool counted = false;
+            int fam_top = x->level;
+            for (uint32_t q = 0; q < g->n_sigs; q++) {
+                if (q == k || strcmp(g->sigs[q].family, x->family) != 0)
+                    continue;
+                if (g->sigs[q].level > fam_top || (g->sigs[q].level == fam_top && q < k))
+                    counted = true; /* another member stands for the family */
+            }
+            if (x->level > top)
+                top = x->level;
+            if (counted)
+                continue;
             score += x->level;
             if (x->level >= VG_SL_LOW)
                 primary++;
-            if (x->level > top)
-                top = x->level;
         }
         if (no_signin) {
-            sigs[ns++] = (vg_sess_signal){"no_signin", "session", NULL, "high", no_signin};
+            sigs[ns++] = (vg_sess_signal){"no_signin", "session", NULL, "high", no_signin, NULL};
             score += 3;
             primary++;
             if (VG_SL_MEDIUM > top)
@@ -717,15 +734,15 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
         if (!primary)
             continue; /* supporting evidence never alerts alone */
         if (unlinked) {
-            sigs[ns++] = (vg_sess_signal){"unlinkable", "supporting", NULL, "low", unlinked};
+            sigs[ns++] = (vg_sess_signal){"unlinkable", "supporting", NULL, "low", unlinked, NULL};
             score += 1;
         }
         if (g->actor_hours * 2 > g->records) {
-            sigs[ns++] = (vg_sess_signal){"actor_hours", "supporting", NULL, "low", g->actor_hours};
+            sigs[ns++] = (vg_sess_signal){"actor_hours", "supporting", NULL, "low", g->actor_hours, NULL};
             score += 1;
         }
         if (g->rest) {
-            sigs[ns++] = (vg_sess_signal){"rest_client", "supporting", NULL, "low", g->rest};
+            sigs[ns++] = (vg_sess_signal){"rest_client", "supporting", NULL, "low", g->rest, NULL};
             score += 1;
         }
         qsort(sigs, ns, sizeof *sigs, sig_cmp);

@@ -61,8 +61,11 @@ static vg_sess_rec mail(const char *user, const char *session, const char *token
     return r;
 }
 
-static const vg_sess_signal new_app = {"new_mail_app", "new_term", "r1", "medium", 1};
-static const vg_sess_signal consumer = {"consumer_tenant_token", "sigma", "r2", "high", 1};
+static const vg_sess_signal new_app = {"new_mail_app", "new_term", "r1", "medium", 1,
+                                       "new_terms:AppId|ClientAppId"};
+static const vg_sess_signal consumer = {"consumer_tenant_token", "sigma", "r2", "high", 1, NULL};
+static const vg_sess_signal new_app_mbx = {"new_mail_app_mailbox", "new_term", "r3", "low", 1,
+                                           "new_terms:AppId|ClientAppId"};
 
 static void test_signin_join_either_order(void)
 {
@@ -236,6 +239,27 @@ static void test_forged_token_pattern(void)
     vg__sessions_free(s);
 }
 
+static void test_one_family_counts_once(void)
+{
+    vg_sessions *s;
+    vg__sessions_new(NULL, &s);
+    vg__sessions_signin(s, "T", "S1", "K1", MON_0300 - HOUR);
+    /* new for the tenant and new for the mailbox: one piece of evidence, still medium */
+    vg_sess_signal both[2] = {new_app, new_app_mbx};
+    vg_sess_rec a = mail("alice", "S1", "K1", MON_0300);
+    a.signals = both;
+    a.n_signals = 2;
+    a.rest_client = true;
+    vg__sessions_add(s, &a);
+    got g = {0};
+    vg__sessions_finish(s, collect, &g, NULL);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_INT(g.a[0].level, VG_SL_MEDIUM);
+    CHECK_EQ_INT(g.a[0].score, 4); /* medium 2 + actor hours 1 + REST 1; the low one not added */
+    CHECK_EQ_STR(g.names[0], "actor_hours new_mail_app new_mail_app_mailbox rest_client ");
+    vg__sessions_free(s);
+}
+
 static void test_actor_hours(void)
 {
     vg_sess_opts o = {0};
@@ -269,6 +293,7 @@ int main(void)
     RUN(test_full_signin_table_degrades_to_unlinkable);
     RUN(test_lone_weak_signal_stays_medium);
     RUN(test_forged_token_pattern);
+    RUN(test_one_family_counts_once);
     RUN(test_actor_hours);
     RUN(test_novel_term);
     return TEST_DONE();
