@@ -533,7 +533,7 @@ static int on_match(void *ud, uint32_t ri)
     }
     int32_t si = format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
                               nt ? "new_term" : "sigma", w->extra.data,
-                              rule->name ? rule->name : rule->id ? rule->id : rule->title);
+                              rule->name ? rule->name : rule->title ? rule->title : rule->id);
     w->sig_family[0] = 0;
     if (nt) {
         b->pend[b->n_pend - 1].out_start = out_start;
