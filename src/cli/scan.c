@@ -45,8 +45,9 @@ static void scan_usage(FILE *f)
           "                          hold one '*' (repeatable)\n"
           "      --indicators FILE   indicators with time windows: vigie YAML or STIX 2.1 (repeatable)\n"
           "      --indicator-margin DAYS  widen every indicator window (default 7)\n"
-          "      --signin-window HOURS  a token or session is used up to HOURS after its last\n"
-          "                          sign-in (default 24); mail access outside it has no sign-in\n"
+          "      --signin-window HOURS  a token is used up to HOURS after its sign-in (default\n"
+          "                          24); mail access outside it has no sign-in\n"
+          "      --session-window DAYS  a session, up to DAYS after its last sign-in (default 30)\n"
           "      --actor-hours SPEC  the actor's working hours in UTC (default \"Mon-Fri 00-09\"),\n"
           "                          supporting evidence in combined alerts\n"
           "      --campaigns FILE    write campaigns (alerts of many tenants linked by shared\n"
@@ -262,6 +263,16 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
                 return VG_EXIT_USAGE;
             }
             o->sess.signin_window_s = h * 3600;
+        } else if (opt_is(a, "--session-window", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            char *end;
+            double d = strtod(v, &end);
+            if (*end || d <= 0) {
+                fprintf(stderr, "vigie: error: --session-window takes a number of days\n");
+                return VG_EXIT_USAGE;
+            }
+            o->sess.session_window_s = d * 86400;
         } else if (opt_is(a, "--actor-hours", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;

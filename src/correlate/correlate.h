@@ -88,11 +88,14 @@ typedef struct vg_sessions vg_sessions;
 enum { VG_SL_INFO = 0, VG_SL_LOW, VG_SL_MEDIUM, VG_SL_HIGH, VG_SL_CRITICAL };
 
 typedef struct vg_sess_opts {
-    double signin_window_s; /* an id is used up to this long after its last sign-in (1 day) */
+    double signin_window_s; /* a token id is used up to this long after its sign-in (1 day) */
     uint32_t actor_days;    /* bit 0 = Monday; 0: Monday-Friday */
     int actor_h0, actor_h1; /* UTC hours [h0, h1); both 0: 00-09 (BRIEF.md) */
     uint64_t max_signin_ids; /* 0: VG_MAX_SIGNIN_IDS */
     uint64_t max_sessions;   /* 0: VG_MAX_SESSIONS */
+    double session_window_s; /* a session id, after its last sign-in (30 days): sessions
+                                outlive tokens, and exports often hold only interactive
+                                sign-ins */
 } vg_sess_opts;
 
 typedef struct vg_sess_signal {

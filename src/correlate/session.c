@@ -132,6 +132,8 @@ int vg__sessions_new(const vg_sess_opts *o, vg_sessions **out)
         s->o = *o;
     if (s->o.signin_window_s <= 0)
         s->o.signin_window_s = 86400;
+    if (s->o.session_window_s <= 0)
+        s->o.session_window_s = 30 * 86400.0;
     if (!s->o.actor_days)
         s->o.actor_days = 0x1f; /* Monday to Friday */
     if (s->o.actor_h0 == 0 && s->o.actor_h1 == 0)
@@ -283,12 +285,12 @@ void vg__sessions_signin(vg_sessions *s, const char *tenant, const char *session
 }
 
 /* A token or session issued at a sign-in is used after it, within the window. */
-static bool signin_covers(vg_sessions *s, uint64_t h, double t)
+static bool signin_covers(vg_sessions *s, uint64_t h, double t, double window)
 {
     if (!h)
         return false;
     signin *e = si_find(s, h, false);
-    return e && t >= (double)e->first - 300 && t <= (double)e->last + s->o.signin_window_s;
+    return e && t >= (double)e->first - 300 && t <= (double)e->last + window;
 }
 
 /* ---- groups --------------------------------------------------------------------------------- */
@@ -482,7 +484,9 @@ static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[
     bool linkable = has_session || has_token;
     *sh = has_session ? id_hash(tenant, r->session) : 0;
     *th = has_token ? id_hash(tenant, r->token) : 0;
-    *known = linkable && r->has_time && (signin_covers(s, *sh, r->t) || signin_covers(s, *th, r->t));
+    *known = linkable && r->has_time &&
+             (signin_covers(s, *sh, r->t, s->o.session_window_s) ||
+              signin_covers(s, *th, r->t, s->o.signin_window_s));
     strcpy(day, "-");
     if (r->has_time && !linkable) {
         char iso[40];
@@ -519,7 +523,8 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
     uint64_t sh = has_session ? id_hash(tenant, r->session) : 0;
     uint64_t th = has_token ? id_hash(tenant, r->token) : 0;
     bool known = linkable && r->has_time &&
-                 (signin_covers(s, sh, r->t) || signin_covers(s, th, r->t));
+                 (signin_covers(s, sh, r->t, s->o.session_window_s) ||
+                  signin_covers(s, th, r->t, s->o.signin_window_s));
     /* the group: session, else token, else the UTC day */
     vg_buf key;
     vg__buf_init(&key, 256);
@@ -686,7 +691,8 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
         for (uint32_t k = 0; k < g->n_pend; k++) {
             const pend_id *p = &g->pend[k];
             bool ok = !isnan(p->t) &&
-                      (signin_covers(s, p->session, p->t) || signin_covers(s, p->token, p->t));
+                      (signin_covers(s, p->session, p->t, s->o.session_window_s) ||
+                       signin_covers(s, p->token, p->t, s->o.signin_window_s));
             if (ok)
                 g->matched++;
             else if (have_signins && !s->si_dropped)

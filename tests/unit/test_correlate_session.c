@@ -82,19 +82,27 @@ static void test_signin_join_either_order(void)
     /* a token no sign-in issued */
     vg_sess_rec c = mail("carol", "S3", "K3", MON_1400);
     vg__sessions_add(s, &c);
-    /* a sign-in too long before the use (window 24 h) */
-    vg_sess_rec d = mail("dave", "S4", NULL, MON_1400 + 3 * 24 * HOUR);
-    vg__sessions_signin(s, "T", "S4", NULL, MON_1400);
+    /* a token signed in too long before its use (window 24 h) */
+    vg_sess_rec d = mail("dave", NULL, "K4", MON_1400 + 3 * 24 * HOUR);
+    vg__sessions_signin(s, "T", NULL, "K4", MON_1400);
     vg__sessions_add(s, &d);
+    /* a session lives longer (30 days): three days after its sign-in it is explained, forty
+     * days after it is not */
+    vg__sessions_signin(s, "T", "S5", NULL, MON_1400);
+    vg_sess_rec e = mail("erin", "S5", NULL, MON_1400 + 3 * 24 * HOUR);
+    vg__sessions_add(s, &e);
+    vg_sess_rec f = mail("frank", "S5", NULL, MON_1400 + 40 * 24 * HOUR);
+    vg__sessions_add(s, &f);
     got g = {0};
     vg_sess_stats st;
     CHECK_EQ_INT(vg__sessions_finish(s, collect, &g, &st), VIGIE_OK);
-    CHECK_EQ_INT(g.n, 2);
+    CHECK_EQ_INT(g.n, 3);
     CHECK_EQ_STR(g.a[0].user, "carol");
     CHECK_EQ_STR(g.names[0], "no_signin ");
     CHECK_EQ_INT(g.a[0].level, VG_SL_MEDIUM); /* a lone signal stays medium */
     CHECK_EQ_STR(g.a[1].user, "dave");
-    CHECK_EQ_INT(st.no_signin, 2);
+    CHECK_EQ_STR(g.a[2].user, "frank");
+    CHECK_EQ_INT(st.no_signin, 3);
     vg__sessions_free(s);
 }
 
@@ -266,7 +274,7 @@ static void test_actor_hours(void)
     CHECK(vg__sessions_actor_hours(&o, MON_0300));
     CHECK(!vg__sessions_actor_hours(&o, MON_1400));
     CHECK(!vg__sessions_actor_hours(&o, SAT_0300));
-    vg_sess_opts w = {0, 0x60, 2, 4, 0, 0}; /* Sat, Sun 02-04 */
+    vg_sess_opts w = {0, 0x60, 2, 4, 0, 0, 0}; /* Sat, Sun 02-04 */
     CHECK(vg__sessions_actor_hours(&w, SAT_0300));
     CHECK(!vg__sessions_actor_hours(&w, MON_0300));
 }
