@@ -597,9 +597,14 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
             const struct tvis *t = &c->vis[i];
             if (!t->gaps)
                 continue;
+            char safe[80]; /* a tenant from the logs, shown on a terminal: printable only */
+            size_t k = 0;
+            for (const char *p = t->tenant; *p && k + 1 < sizeof safe; p++)
+                safe[k++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
+            safe[k] = 0;
             fprintf(stderr, "vigie: visibility %s: %llu mail record(s), %llu throttled, %llu of "
                             "them linkable to sign-ins, %llu gap record(s)\n",
-                    t->tenant, (unsigned long long)t->n, (unsigned long long)t->throttled,
+                    safe, (unsigned long long)t->n, (unsigned long long)t->throttled,
                     (unsigned long long)t->linkable, (unsigned long long)t->gaps);
         }
         if (c->corr) {
@@ -971,7 +976,8 @@ int vg__cmd_scan(int argc, char **argv)
     if (o.campaigns_path || o.db_path) {
         char cerr[512] = "";
         if (o.no_combined) {
-            fprintf(stderr, "vigie: error: --campaigns needs combined alerts (drop --no-combined)\n");
+            fprintf(stderr, "vigie: error: %s needs combined alerts (drop --no-combined)\n",
+                    o.campaigns_path ? "--campaigns" : "--db");
             ex = VG_EXIT_USAGE;
             goto out;
         }
@@ -1059,6 +1065,7 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_init(&c.pool[i].out, 0);
         vg__buf_init(&c.pool[i].nt_strs, 0);
         vg__buf_init(&c.pool[i].sf_strs, 0);
+        vg__buf_init(&c.pool[i].mf_strs, 0);
         c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
         if (!c.pool[i].recs) {
             ex = VG_EXIT_INPUT;
@@ -1175,6 +1182,7 @@ out:
             free(c.pool[i].sf);
             free(c.pool[i].sf_msgs);
             vg__buf_free(&c.pool[i].sf_strs);
+            vg__buf_free(&c.pool[i].mf_strs);
             free(c.pool[i].recs);
         }
         free(c.pool);
@@ -1207,9 +1215,12 @@ out:
     free(c.corr_quiet);
     free(c.ring);
     vg__corr_free(c.corr);
-    for (uint32_t i = 0; i < c.n_vis; i++)
+    for (uint32_t i = 0; i < c.n_vis; i++) {
         free(c.vis[i].days);
+        free(c.vis[i].tenant);
+    }
     free(c.vis);
+    free(c.vis_idx);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

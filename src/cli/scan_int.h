@@ -79,11 +79,12 @@ typedef struct batch {
     vg_buf nt_strs;
     /* mailbox-audit facts for visibility: one per MailItemsAccessed record */
     struct mfact {
-        char tenant[64];
+        size_t tenant; /* offset of the tenant (NUL-terminated) in mf_strs */
         double t;
         uint8_t throttled, linkable, has_time;
     } *facts;
     uint32_t n_facts, cap_facts;
+    vg_buf mf_strs;
     /* session facts (combined alerts): one per mail access, sign-in or alerted record, with
      * the signals (alerts) raised on it; strings in sf_strs, message-id hashes in sf_msgs */
     struct rsig {
@@ -179,13 +180,16 @@ typedef struct scan_ctx {
     vg_keysets *keys;
     uint64_t token_findings;
     struct tvis {
-        char tenant[64];
+        char *tenant;
         double first, last;
         uint64_t n, throttled, linkable, gaps;
-        uint8_t *days; /* one byte per day since `first`'s day, up to VIS_DAYS */
-        int64_t day0;
+        uint8_t *days; /* one byte per day from day0, VIS_DAYS of them */
+        int64_t day0;  /* set by the tenant's first record with a time */
+        bool have_day0;
     } *vis;
     uint32_t n_vis, cap_vis;
+    uint32_t *vis_idx; /* open addressing on the tenant's hash: index + 1 into vis */
+    uint32_t vis_idx_cap;
     uint64_t gaps;
     uint64_t sess_alerts, sess_by_level[5];
     vg_sessions *sess;
@@ -252,6 +256,9 @@ typedef struct worker {
     vg_buf mr_json;          /* ,"messages_read":{...} or empty */
     uint64_t *mh;            /* hashes of its distinct InternetMessageIds */
     uint32_t n_mh, cap_mh;
+    uint64_t *mh_set;        /* the same as a set, once there are many (mr_id_cb) */
+    uint32_t mh_set_cap;
+    bool mh_set_ok;
     double mops;
     vg_buf mfolders;         /* folder paths, NUL-separated */
     uint32_t n_mfolders;
@@ -272,6 +279,7 @@ void vg__scan_process_batch(worker *w, batch *b);
 /* The full session fact of a record (full: even a plain mail read), appended to b->sf. */
 void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full);
 int vg__scan_level_index(const char *lv);
+void vg__scan_time_field(worker *w, vg_eventinfo *ei);
 void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n);
 void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
 void vg__scan_hex(const uint8_t *p, size_t n, char *out);

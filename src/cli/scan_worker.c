@@ -166,9 +166,41 @@ static int mr_id_cb(void *ud, const vg_jval *v)
     size_t l;
     const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
     uint64_t h = hash64(s, l);
-    for (uint32_t i = 0; i < w->n_mh; i++)
-        if (w->mh[i] == h)
-            return 0;
+    /* distinct ids: a short list is scanned; past 32, an open-addressing set of the
+     * hashes (rebuilt as it grows), so a record with 400,000 ids stays linear */
+    if (w->n_mh < 32) {
+        for (uint32_t i = 0; i < w->n_mh; i++)
+            if (w->mh[i] == h)
+                return 0;
+    } else {
+        if (w->n_mh * 2 >= w->mh_set_cap || !w->mh_set_ok) {
+            uint32_t nc = w->mh_set_cap ? w->mh_set_cap : 128;
+            while (nc <= w->n_mh * 2)
+                nc *= 2;
+            if (nc != w->mh_set_cap) {
+                uint64_t *ns = realloc(w->mh_set, nc * sizeof *ns);
+                if (!ns)
+                    return 0;
+                w->mh_set = ns;
+                w->mh_set_cap = nc;
+            }
+            memset(w->mh_set, 0, nc * sizeof *w->mh_set);
+            for (uint32_t i = 0; i < w->n_mh; i++) {
+                uint32_t j = (uint32_t)(w->mh[i] & (nc - 1));
+                while (w->mh_set[j])
+                    j = (j + 1) & (nc - 1);
+                w->mh_set[j] = w->mh[i];
+            }
+            w->mh_set_ok = true;
+        }
+        uint32_t j = (uint32_t)(h & (w->mh_set_cap - 1));
+        while (w->mh_set[j]) {
+            if (w->mh_set[j] == h)
+                return 0;
+            j = (j + 1) & (w->mh_set_cap - 1);
+        }
+        w->mh_set[j] = h;
+    }
     if (w->n_mh == w->cap_mh) {
         uint32_t nc = w->cap_mh ? w->cap_mh * 2 : 256;
         uint64_t *n = realloc(w->mh, nc * sizeof *n);
@@ -245,6 +277,7 @@ static bool ensure_mail(worker *w, const vg_eventinfo *ei)
         return true;
     w->mdet_ok = true;
     w->n_mh = 0;
+    w->mh_set_ok = false;
     w->mops = 0;
     w->n_mfolders = 0;
     vg__buf_reset(&w->mr_json);
@@ -745,6 +778,40 @@ static void match_tokens(worker *w, batch *b, vg_eventinfo *ei)
 }
 
 
+/* A record whose shape gives no time: the time where --time-field says (epoch seconds or
+ * milliseconds, or ISO 8601). */
+void vg__scan_time_field(worker *w, vg_eventinfo *ei)
+{
+    if (ei->has_time || !w->c->o->time_field)
+        return;
+    vg_buf *tb = &w->ftext;
+    vg__buf_reset(tb);
+    field_text(w, ei, w->c->o->time_field, tb);
+    double tv;
+    char *end;
+    if (!w->ftext_found || !tb->len)
+        return;
+    tv = strtod(tb->data, &end);
+    if (*end == 0 && end != tb->data) {
+        ei->time = tv > 1e11 ? tv / 1000 : tv;
+        ei->has_time = true;
+    } else if (vg__parse_time(tb->data, tb->len, &tv) == VIGIE_OK) {
+        ei->time = tv;
+        ei->has_time = true;
+    }
+}
+
+/* Append text that becomes one NUL-terminated fact string: NUL and \x1f (separators of the
+ * facts and of session keys) inside it become '?'. */
+static void add_clean(vg_buf *o, const char *s, size_t n)
+{
+    size_t at = o->len;
+    vg__buf_add(o, s, n);
+    for (size_t k = at; k < o->len; k++)
+        if (o->data[k] == 0 || o->data[k] == 0x1f)
+            o->data[k] = '?';
+}
+
 /* Record the visibility facts of a mailbox read (worker side). */
 static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
 {
@@ -760,8 +827,12 @@ static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
         b->cap_facts = nc;
     }
     struct mfact *f = &b->facts[b->n_facts++];
-    snprintf(f->tenant, sizeof f->tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 1,
-             ei->tenant ? ei->tenant : "-");
+    f->tenant = b->mf_strs.len;
+    if (ei->tenant)
+        add_clean(&b->mf_strs, ei->tenant, ei->tenant_len);
+    else
+        vg__buf_addc(&b->mf_strs, '-');
+    vg__buf_addc(&b->mf_strs, 0);
     f->t = ei->time;
     f->has_time = ei->has_time;
     vg__buf_reset(vp);
@@ -786,8 +857,14 @@ static void first_of(worker *w, const vg_eventinfo *ei, const char *const *field
     for (size_t i = 0; i < n; i++) {
         size_t at = out->len;
         field_text(w, ei, fields[i], out);
-        if (out->len != at + 1 || out->data[at] != '-')
+        if (out->len != at + 1 || out->data[at] != '-') {
+            /* the facts are NUL-separated strings and session keys \x1f-separated: a value
+             * holding either byte (a decoded \u0000 or \u001f) must not shift or merge them */
+            for (size_t k = at; k < out->len; k++)
+                if (out->data[k] == 0 || out->data[k] == 0x1f)
+                    out->data[k] = '?';
             return;
+        }
         out->len = at;
         out->data[at] = 0;
     }
@@ -839,7 +916,7 @@ void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *
     f->strs = b->sf_strs.len;
     vg_buf *o = &b->sf_strs;
     if (ei->tenant)
-        vg__buf_add(o, ei->tenant, ei->tenant_len);
+        add_clean(o, ei->tenant, ei->tenant_len);
     else
         vg__buf_addc(o, '-');
     vg__buf_addc(o, 0);
@@ -955,6 +1032,7 @@ void vg__scan_process_batch(worker *w, batch *b)
     vg__buf_reset(&b->nt_strs);
     b->n_pend = 0;
     b->n_facts = 0;
+    vg__buf_reset(&b->mf_strs);
     b->n_sigs = 0;
     b->n_sf = 0;
     b->n_cf = 0;
@@ -991,24 +1069,7 @@ void vg__scan_process_batch(worker *w, batch *b)
         vg__buf_reset(&w->tmp);
         vg_eventinfo ei;
         vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
-        if (!ei.has_time && c->o->time_field) {
-            /* a log of unknown shape: the time where --time-field says */
-            vg_buf *tb = &w->ftext;
-            vg__buf_reset(tb);
-            field_text(w, &ei, c->o->time_field, tb);
-            double tv;
-            char *end;
-            if (w->ftext_found && tb->len) {
-                tv = strtod(tb->data, &end);
-                if (*end == 0 && end != tb->data) {
-                    ei.time = tv > 1e11 ? tv / 1000 : tv; /* epoch seconds, or milliseconds */
-                    ei.has_time = true;
-                } else if (vg__parse_time(tb->data, tb->len, &tv) == VIGIE_OK) {
-                    ei.time = tv;
-                    ei.has_time = true;
-                }
-            }
-        }
+        vg__scan_time_field(w, &ei);
         w->b = b;
         w->r = r;
         w->ei = &ei;
@@ -1068,6 +1129,7 @@ void vg__scan_worker_fini(worker *w)
     vg__buf_free(&w->mr_json);
     vg__buf_free(&w->mfolders);
     free(w->mh);
+    free(w->mh_set);
     vg__jtape_free(&w->tape);
 }
 

@@ -13,48 +13,84 @@
 #include "scan_int.h"
 
 /* Writer side: fold a batch's facts into the per-tenant visibility table. */
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+/* The visibility entry of a tenant, created when absent (hashed: many tenants stay cheap). */
+static struct tvis *vis_get(scan_ctx *c, const char *tenant)
+{
+    if ((c->n_vis + 1) * 2 > c->vis_idx_cap) {
+        uint32_t nc = c->vis_idx_cap ? c->vis_idx_cap * 2 : 64;
+        uint32_t *ni = calloc(nc, sizeof *ni);
+        if (!ni)
+            return NULL;
+        for (uint32_t k = 0; k < c->n_vis; k++) {
+            uint32_t j = (uint32_t)(str_hash(c->vis[k].tenant) & (nc - 1));
+            while (ni[j])
+                j = (j + 1) & (nc - 1);
+            ni[j] = k + 1;
+        }
+        free(c->vis_idx);
+        c->vis_idx = ni;
+        c->vis_idx_cap = nc;
+    }
+    uint32_t j = (uint32_t)(str_hash(tenant) & (c->vis_idx_cap - 1));
+    while (c->vis_idx[j]) {
+        struct tvis *t = &c->vis[c->vis_idx[j] - 1];
+        if (!strcmp(t->tenant, tenant))
+            return t;
+        j = (j + 1) & (c->vis_idx_cap - 1);
+    }
+    if (c->n_vis == c->cap_vis) {
+        uint32_t nc = c->cap_vis ? c->cap_vis * 2 : 16;
+        struct tvis *nv = realloc(c->vis, nc * sizeof *nv);
+        if (!nv)
+            return NULL;
+        c->vis = nv;
+        c->cap_vis = nc;
+    }
+    struct tvis *t = &c->vis[c->n_vis];
+    memset(t, 0, sizeof *t);
+    if (!(t->tenant = strdup(tenant)))
+        return NULL;
+    t->first = 1e18;
+    t->last = -1e18;
+    c->vis_idx[j] = ++c->n_vis;
+    return t;
+}
+
 static void fold_facts(scan_ctx *c, const batch *b)
 {
     for (uint32_t i = 0; i < b->n_facts; i++) {
         const struct mfact *f = &b->facts[i];
-        struct tvis *t = NULL;
-        for (uint32_t k = 0; k < c->n_vis; k++)
-            if (!strcmp(c->vis[k].tenant, f->tenant)) {
-                t = &c->vis[k];
-                break;
-            }
-        if (!t) {
-            if (c->n_vis == c->cap_vis) {
-                uint32_t nc = c->cap_vis ? c->cap_vis * 2 : 16;
-                struct tvis *nv = realloc(c->vis, nc * sizeof *nv);
-                if (!nv)
-                    return;
-                c->vis = nv;
-                c->cap_vis = nc;
-            }
-            t = &c->vis[c->n_vis++];
-            memset(t, 0, sizeof *t);
-            snprintf(t->tenant, sizeof t->tenant, "%s", f->tenant);
-            t->day0 = f->has_time ? (int64_t)(f->t / 86400) - VIS_DAYS / 2 : 0;
-            t->first = 1e18;
-            t->last = -1e18;
-        }
+        struct tvis *t = vis_get(c, b->mf_strs.data + f->tenant);
+        if (!t)
+            return;
         t->n++;
         t->throttled += f->throttled;
         t->linkable += f->linkable;
         if (!f->has_time)
             continue;
+        if (!t->have_day0) {
+            t->day0 = (int64_t)(f->t / 86400) - VIS_DAYS / 2;
+            t->have_day0 = true;
+        }
+        int64_t d = (int64_t)(f->t / 86400) - t->day0;
+        if (d < 0 || d >= VIS_DAYS)
+            continue; /* outside the ten years around the tenant's first record: not tracked */
         if (f->t < t->first)
             t->first = f->t;
         if (f->t > t->last)
             t->last = f->t;
-        int64_t d = (int64_t)(f->t / 86400) - t->day0;
-        if (d >= 0 && d < VIS_DAYS) {
-            if (!t->days)
-                t->days = calloc(VIS_DAYS, 1);
-            if (t->days)
-                t->days[d] = 1;
-        }
+        if (!t->days)
+            t->days = calloc(VIS_DAYS, 1);
+        if (t->days)
+            t->days[d] = 1;
     }
 }
 
@@ -75,8 +111,8 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
         vg__format_time(a->first, first, sizeof first);
         vg__format_time(a->last, last, sizeof last);
     }
-    const char *parts[] = {"combined", a->tenant, a->user, a->session ? a->session : a->day};
-    vg__scan_alert_id(parts, 4, id);
+    const char *parts[] = {"combined", a->key};
+    vg__scan_alert_id(parts, 2, id);
     /* a title a person reads: the strongest signals first */
     bool no_si = false, novel = false, tok = false, ind = false;
     for (uint32_t i = 0; i < a->n_signals; i++) {
@@ -260,17 +296,26 @@ void vg__scan_write_combined(scan_ctx *c)
     vg__buf_free(&x.o);
 }
 
-/* A gap record with its stable id (the hash of its content). */
+/* A gap record with its stable id (the hash of its content). The format's %s arguments
+ * must already be JSON-escaped. */
 static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...)
 {
-    char body[1024], id[33];
-    va_list ap;
+    char id[33];
+    va_list ap, aq;
     va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    char *body = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (body)
+        vsnprintf(body, (size_t)n + 1, fmt, aq);
+    va_end(aq);
+    if (!body)
+        return;
     const char *parts[] = {"gap", body};
     vg__scan_alert_id(parts, 2, id);
     vg__buf_printf(o, "{\"id\":\"%s\",%s}\n", id, body);
+    free(body);
     c->gaps++;
     t->gaps++;
 }
@@ -280,11 +325,21 @@ void vg__scan_write_gaps(scan_ctx *c)
 {
     vg_buf o;
     vg__buf_init(&o, 0);
+    vg_buf et;
+    vg__buf_init(&et, 0);
     for (uint32_t i = 0; i < c->n_vis; i++) {
         struct tvis *t = &c->vis[i];
         char a[40], z[40];
+        vg__buf_reset(&et);
+        vg__buf_add_json_str(&et, t->tenant, strlen(t->tenant));
+        vg__buf_addc(&et, 0);
+        const char *tenant = et.data;
         if (t->days && t->first <= t->last) {
             int64_t d0 = (int64_t)(t->first / 86400) - t->day0, d1 = (int64_t)(t->last / 86400) - t->day0;
+            if (d0 < 0)
+                d0 = 0;
+            if (d1 > VIS_DAYS - 1)
+                d1 = VIS_DAYS - 1;
             for (int64_t d = d0; d <= d1; d++) {
                 if (t->days[d])
                     continue;
@@ -297,7 +352,7 @@ void vg__scan_write_gaps(scan_ctx *c)
                     put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
                                    "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
                                    "\"detail\":\"no MailItemsAccessed record in these days\"",
-                            t->tenant, a, z, (long long)(e - d + 1));
+                            tenant, a, z, (long long)(e - d + 1));
                 }
                 d = e;
             }
@@ -306,21 +361,22 @@ void vg__scan_write_gaps(scan_ctx *c)
             put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
                            "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
                            "after 1,000 in 24 h; reads in that period are not audited\"",
-                    t->tenant, (unsigned long long)t->throttled);
+                    tenant, (unsigned long long)t->throttled);
         }
         if (t->linkable < t->n) {
             put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
                            "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
                            "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
-                    t->tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
+                    tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
         }
         if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
             put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
                            "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
                            "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
-                    t->tenant, (unsigned long long)t->linkable);
+                    tenant, (unsigned long long)t->linkable);
         }
     }
+    vg__buf_free(&et);
     if (o.len && c->o->format == FMT_JSONL)
         vg__scan_write_out(c, o.data, o.len);
     vg__buf_free(&o);
@@ -463,6 +519,7 @@ static uint32_t hydrate(scan_ctx *c, batch *b, uint32_t rec)
     w->r = r;
     w->ei = &ei;
     w->sha_ok = w->mail_ok = false;
+    vg__scan_time_field(w, &ei); /* as the worker did */
     w->sig0 = b->n_sigs;
     uint32_t before = b->n_sf;
     vg__scan_record_fact(w, b, rec, &ei, true);

@@ -8,8 +8,9 @@
  * each brings its infrastructure (client addresses, "AppId|ClientAppId" pairs, user agents or
  * ClientInfoString) and, when --asn-db gives a MaxMind-format database, the autonomous system
  * of each address. Two nodes are linked when they share a strong feature (the same public
- * address, the same /24 or IPv6 /48, the same application pair) or at least two weak ones
- * (autonomous system, user agent). Bearer-token findings add their key id to the campaign of
+ * address, the same /24 or IPv6 /48, the same application pair, the same forged-token key
+ * id) or at least two weak ones (autonomous systems, user agents; among the first 4,096
+ * nodes). Bearer-token findings add their key id to the campaign of
  * their tenant. A campaign is a connected component; it lists its organizations, users, first
  * and last activity, indicators (the features its nodes share, with how many organizations
  * each), signals, ATT&CK techniques (from the tags), what was read, and its alert ids.
@@ -167,18 +168,33 @@ static void add_feat(vg_campaigns *c, uint8_t type, const char *value, uint32_t 
 
 /* Private, loopback, link-local and documentation-free ranges are shared by every
  * organization: never a link. */
+static bool public_v4(const unsigned char *a)
+{
+    return !(a[0] == 10 || a[0] == 127 || a[0] == 0 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+             (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254) ||
+             (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] >= 224);
+}
+
+/* A public address, in a[] (4 bytes for IPv4, 16 for IPv6) with its family. An IPv4 address
+ * written in IPv6 (::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d) is the IPv4 address. */
 static bool public_ip(const char *s, unsigned char a[16], int *fam)
 {
     if (inet_pton(AF_INET, s, a) == 1) {
         *fam = 4;
-        return !(a[0] == 10 || a[0] == 127 || a[0] == 0 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-                 (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254) || a[0] >= 224);
+        return public_v4(a);
     }
     if (inet_pton(AF_INET6, s, a) == 1) {
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+        if (!memcmp(a, mapped, 12) || !memcmp(a, nat64, 12)) {
+            memmove(a, a + 12, 4);
+            *fam = 4;
+            return public_v4(a);
+        }
         *fam = 6;
         static const unsigned char zero[15];
         return !((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
-                 (!memcmp(a, zero, 15) && a[15] <= 1));
+                 a[0] == 0xff || (!memcmp(a, zero, 15) && a[15] <= 1));
     }
     return false;
 }
@@ -276,10 +292,18 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
                 free(kid);
                 kid = NULL; /* known already */
             }
-        if (tenant && kid && *kid) {
-            struct kid *nk = realloc(c->kids, (c->n_kids + 1) * sizeof *nk);
-            if (nk) {
-                c->kids = nk;
+        if (tenant && kid && *kid && c->n_kids >= VG_MAX_CAMPAIGN_KIDS) {
+            c->dropped++; /* key ids are attacker-chosen: bounded */
+        } else if (tenant && kid && *kid) {
+            if (c->n_kids == c->cap_kids) {
+                uint32_t nc = c->cap_kids ? c->cap_kids * 2 : 16;
+                struct kid *nk = realloc(c->kids, nc * sizeof *nk);
+                if (nk) {
+                    c->kids = nk;
+                    c->cap_kids = nc;
+                }
+            }
+            if (c->n_kids < c->cap_kids) {
                 c->kids[c->n_kids++] = (struct kid){tenant, kid};
                 tenant = kid = NULL;
             }

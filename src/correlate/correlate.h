@@ -137,6 +137,7 @@ typedef struct vg_sess_rec {
 } vg_sess_rec;
 
 typedef struct vg_sess_alert {
+    const char *key; /* the group's key: unique per group, stable across runs */
     const char *tenant, *user, *session, *day;
     double first, last;
     int level, score;

@@ -22,6 +22,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +42,12 @@ typedef struct sig {
     char *family;
 } sig;
 
+/* Accesses waiting for the end-of-input join, one entry per distinct (session, token): the
+ * accesses it stands for and their first and last time (NAN: some had no time). */
 typedef struct pend_id {
     uint64_t session, token; /* hashes, 0 = absent */
-    double t;
+    double t0, t1;
+    uint64_t n, untimed;
 } pend_id;
 
 typedef struct group {
@@ -90,6 +94,8 @@ struct vg_sessions {
     uint64_t si_dropped; /* ids not remembered: the set was full (the join degrades) */
     tenant_si *ts;
     uint32_t n_ts, cap_ts;
+    uint32_t *ts_idx; /* open addressing on the tenant's hash: index + 1 into ts */
+    uint32_t ts_idx_cap;
     uint64_t evicted, signins;
 };
 
@@ -194,6 +200,7 @@ void vg__sessions_free(vg_sessions *s)
     for (uint32_t i = 0; i < s->n_ts; i++)
         free(s->ts[i].tenant);
     free(s->ts);
+    free(s->ts_idx);
     free(s);
 }
 
@@ -201,7 +208,8 @@ void vg__sessions_free(vg_sessions *s)
 
 static signin *si_find(vg_sessions *s, uint64_t h, bool add)
 {
-    if (add && (s->si_n + 1) * 2 > s->si_cap) {
+    uint64_t max = s->o.max_signin_ids ? s->o.max_signin_ids : VG_MAX_SIGNIN_IDS;
+    if (add && s->si_n < max && (s->si_n + 1) * 2 > s->si_cap) { /* never grows past max */
         uint64_t nc = s->si_cap * 2;
         signin *n = calloc(nc, sizeof *n);
         if (!n)
@@ -225,7 +233,7 @@ static signin *si_find(vg_sessions *s, uint64_t h, bool add)
     }
     if (!add)
         return NULL;
-    if (s->si_n >= (s->o.max_signin_ids ? s->o.max_signin_ids : VG_MAX_SIGNIN_IDS)) {
+    if (s->si_n >= max || (s->si_n + 1) * 2 > s->si_cap) {
         s->si_dropped++;
         return NULL;
     }
@@ -238,9 +246,34 @@ static signin *si_find(vg_sessions *s, uint64_t h, bool add)
 
 static tenant_si *tenant_entry(vg_sessions *s, const char *tenant, bool add)
 {
-    for (uint32_t i = 0; i < s->n_ts; i++)
-        if (!strcmp(s->ts[i].tenant, tenant))
-            return &s->ts[i];
+    /* hashed: logs of many tenants cost no more per sign-in than those of one */
+    uint64_t h = fnv(tenant, strlen(tenant), 0xcbf29ce484222325ull);
+    if (add && (s->n_ts + 1) * 2 > s->ts_idx_cap) {
+        uint32_t nc = s->ts_idx_cap ? s->ts_idx_cap * 2 : 64;
+        uint32_t *ni = calloc(nc, sizeof *ni);
+        if (!ni)
+            return NULL;
+        for (uint32_t k = 0; k < s->n_ts; k++) {
+            uint32_t j = (uint32_t)(fnv(s->ts[k].tenant, strlen(s->ts[k].tenant),
+                                        0xcbf29ce484222325ull) & (nc - 1));
+            while (ni[j])
+                j = (j + 1) & (nc - 1);
+            ni[j] = k + 1;
+        }
+        free(s->ts_idx);
+        s->ts_idx = ni;
+        s->ts_idx_cap = nc;
+    }
+    uint32_t j = 0;
+    if (s->ts_idx_cap) {
+        j = (uint32_t)(h & (s->ts_idx_cap - 1));
+        while (s->ts_idx[j]) {
+            tenant_si *t = &s->ts[s->ts_idx[j] - 1];
+            if (!strcmp(t->tenant, tenant))
+                return t;
+            j = (j + 1) & (s->ts_idx_cap - 1);
+        }
+    }
     if (!add)
         return NULL;
     if (s->n_ts == s->cap_ts) {
@@ -257,6 +290,7 @@ static tenant_si *tenant_entry(vg_sessions *s, const char *tenant, bool add)
         return NULL;
     t->signins = 0;
     s->n_ts++;
+    s->ts_idx[j] = s->n_ts;
     return t;
 }
 
@@ -580,7 +614,20 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
             g->unlinkable++;
         } else if (known) {
             g->matched++;
-        } else if (g->n_pend < PEND_MAX) {
+        } else {
+            pend_id *pe = NULL;
+            for (uint32_t k = g->n_pend; k-- > 0 && !pe;)
+                if (g->pend[k].session == sh && g->pend[k].token == th)
+                    pe = &g->pend[k];
+            if (pe) {
+                pe->n++;
+                if (!r->has_time)
+                    pe->untimed++;
+                else if (isnan(pe->t0) || r->t < pe->t0)
+                    pe->t0 = r->t;
+                if (r->has_time && (isnan(pe->t1) || r->t > pe->t1))
+                    pe->t1 = r->t;
+            } else if (g->n_pend < PEND_MAX) {
             if (g->n_pend == g->cap_pend) {
                 uint32_t nc = g->cap_pend ? g->cap_pend * 2 : 2;
                 pend_id *np = realloc(g->pend, nc * sizeof *np);
@@ -590,9 +637,11 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                 }
             }
             if (g->n_pend < g->cap_pend)
-                g->pend[g->n_pend++] = (pend_id){sh, th, r->has_time ? r->t : NAN};
-        } else {
-            g->pend_overflow++;
+                g->pend[g->n_pend++] = (pend_id){sh, th, r->has_time ? r->t : NAN,
+                                                 r->has_time ? r->t : NAN, 1, !r->has_time};
+            } else {
+                g->pend_overflow++; /* more distinct (session, token) pairs than PEND_MAX */
+            }
         }
         for (uint32_t i = 0; i < r->n_msgs; i++)
             add_msg(g, r->msgs[i]);
@@ -690,15 +739,21 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
         uint64_t no_signin = 0, unlinked = g->unlinkable + g->pend_overflow;
         for (uint32_t k = 0; k < g->n_pend; k++) {
             const pend_id *p = &g->pend[k];
-            bool ok = !isnan(p->t) &&
-                      (signin_covers(s, p->session, p->t, s->o.session_window_s) ||
-                       signin_covers(s, p->token, p->t, s->o.signin_window_s));
+            unlinked += p->untimed; /* without a time nothing can be joined */
+            uint64_t timed = p->n - p->untimed;
+            if (!timed)
+                continue;
+            /* the first and the last access of the pair: explained at either end, all are */
+            bool ok = signin_covers(s, p->session, p->t0, s->o.session_window_s) ||
+                      signin_covers(s, p->token, p->t0, s->o.signin_window_s) ||
+                      signin_covers(s, p->session, p->t1, s->o.session_window_s) ||
+                      signin_covers(s, p->token, p->t1, s->o.signin_window_s);
             if (ok)
-                g->matched++;
+                g->matched += timed;
             else if (have_signins && !s->si_dropped)
-                no_signin++;
+                no_signin += timed;
             else
-                unlinked++; /* no sign-ins for the tenant, or not all of them remembered */
+                unlinked += timed; /* no sign-ins for the tenant, or not all of them remembered */
         }
         if (st) {
             st->no_signin += no_signin;
@@ -731,7 +786,7 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
                 primary++;
         }
         if (no_signin) {
-            sigs[ns++] = (vg_sess_signal){"no_signin", "session", NULL, "high", no_signin, NULL};
+            sigs[ns++] = (vg_sess_signal){"no_signin", "session", NULL, "medium", no_signin, NULL};
             score += 3;
             primary++;
             if (VG_SL_MEDIUM > top)
@@ -763,7 +818,8 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
         if (primary == 1)
             level = top;
         vg_sess_alert a = {
-            .tenant = g->tenant, .user = g->user, .session = g->session, .day = g->day,
+            .key = g->key, .tenant = g->tenant, .user = g->user, .session = g->session,
+            .day = g->day,
             .first = g->first, .last = g->last, .level = level, .score = score,
             .signals = sigs, .n_signals = ns, .records = g->records, .mail = g->mail,
             .messages = g->n_msgs, .messages_capped = g->msgs_capped, .ops = g->ops,
@@ -787,8 +843,7 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
 
 bool vg__sessions_tenant_has_signins(const vg_sessions *s, const char *tenant)
 {
-    for (uint32_t i = 0; i < s->n_ts; i++)
-        if (!strcmp(s->ts[i].tenant, tenant))
-            return s->ts[i].signins > 0;
-    return false;
+    /* a lookup (add false) changes nothing */
+    const tenant_si *t = tenant_entry((vg_sessions *)(uintptr_t)s, tenant, false);
+    return t && t->signins > 0;
 }

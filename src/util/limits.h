@@ -86,6 +86,8 @@
 /* Campaigns: high and critical combined alerts taken as nodes (more are counted, left out);
  * weak links (two shared weak features) are looked for among the first 4,096 only. */
 #define VG_MAX_CAMPAIGN_NODES (1u << 20)
+/* Signing key ids of forged-token findings remembered for campaigns (tenant, key id). */
+#define VG_MAX_CAMPAIGN_KIDS 4096u
 
 /* Evidence ledger (store/ledger.c): longest line of entries.jsonl or checkpoints.jsonl,
  * longest alert id, most raw records behind one alert, largest inclusion proof file. */

@@ -66,8 +66,13 @@ static void test_strong_links(void)
     add(c, "4d", "D", "high", "10.0.0.5", "owa|d", "x");               /* private: no link */
     add(c, "5e", "E", "high", "10.0.0.5", "owa|e", "q");
     add(c, "6f", "F", "medium", "203.0.113.5", "owa|actor", "x");     /* not a node */
+    add(c, "7g", "G", "high", "::ffff:10.0.0.1", "g|7", "g");          /* private, mapped */
+    add(c, "8h", "H", "high", "::ffff:192.168.7.7", "h|8", "h");
+    add(c, "9i", "I", "high", "ff02::1", "i|9", "i");                   /* multicast */
+    add(c, "aj", "J", "high", "ff02::2", "j|a", "j");
+    add(c, "bk", "K", "high", "::ffff:203.0.113.9", "k|b", "k");        /* = A's /24 */
     shape(c, got, sizeof got);
-    CHECK_EQ_STR(got, "A,B,C|D|E|");
+    CHECK_EQ_STR(got, "A,B,C,K|D|E|G|H|I|J|");
     vg__campaigns_free(c);
 }
 
