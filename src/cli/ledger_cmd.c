@@ -51,9 +51,10 @@ static int usage_verify(FILE *f, int ex)
 
 static int usage_prove(FILE *f, int ex)
 {
-    fputs("usage: vigie prove --ledger DIR (ALERT_ID | --seq N) [-o FILE]\n"
+    fputs("usage: vigie prove [--ledger DIR] (ALERT_ID | --seq N) [-o FILE]\n"
           "  prints a self-contained JSON inclusion proof of one alert's entry, checked by a\n"
-          "  third party with `vigie verify --proof FILE --key PREFIX.pub`\n",
+          "  third party with `vigie verify --proof FILE --key PREFIX.pub`; without --ledger,\n"
+          "  the ledger is $VIGIE_LEDGER, else the current directory\n",
           f);
     return ex;
 }
@@ -290,6 +291,16 @@ int vg__cmd_prove(int argc, char **argv)
             fprintf(stderr, "vigie: error: prove: one alert id at a time ('%s')\n", a);
             return EX_USAGE;
         }
+    }
+    if (!dir) {
+        /* `vigie prove ALERT_ID`: the ledger named by VIGIE_LEDGER, else the current
+         * directory when it is one */
+        const char *env = getenv("VIGIE_LEDGER");
+        struct stat st;
+        if (env && *env)
+            dir = env;
+        else if (stat("entries.jsonl", &st) == 0)
+            dir = ".";
     }
     if (!dir || (!id) == !by_seq)
         return usage_prove(stderr, EX_USAGE);

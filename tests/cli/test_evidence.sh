@@ -54,6 +54,10 @@ id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())
 check "prove" [ $? = 0 ]
 "$VIGIE" verify --proof "$T/p.json" --key "$T/key.pub" >/dev/null 2>&1
 check "the proof checks with the public key only" [ $? = 0 ]
+(cd "$T/L" && "$VIGIE" prove "$id" >"$T/p2.json" 2>/dev/null)
+check "vigie prove ALERT_ID inside the ledger directory" cmp -s "$T/p.json" "$T/p2.json"
+VIGIE_LEDGER="$T/L" "$VIGIE" prove "$id" >"$T/p3.json" 2>/dev/null
+check "vigie prove ALERT_ID with VIGIE_LEDGER" cmp -s "$T/p.json" "$T/p3.json"
 "$VIGIE" export --db "$T/v.db" --stix "$T/x.json" 2>/dev/null
 check "STIX export" [ $? = 0 ]
 check "STIX bundle valid" python3 "$ROOT/tests/tools/stix_check.py" "$T/x.json"
