@@ -92,7 +92,7 @@ static void usage(FILE *f)
           "  keygen -o PREFIX                        Ed25519 key pair for signed ledger checkpoints\n"
           "  verify --ledger DIR [--key PUB] [--inputs FILE...]\n"
           "                                          prove a ledger (and its raw records) unaltered\n"
-          "  prove --ledger DIR ALERT_ID [-o FILE]   an inclusion proof of one alert\n"
+          "  prove [--ledger DIR] ALERT_ID [-o FILE] an inclusion proof of one alert\n"
           "  verify --proof FILE --key PUB           check a proof with only the public key\n"
           "  version                                 print the version\n"
           "  help                                    this text\n"
