@@ -206,6 +206,25 @@ static size_t fill(vg_reader *r)
             return 0;
         }
         size_t before = r->win.len;
+        if (r->comp == VG_COMP_NONE && !r->mem && r->f && r->in_pos >= r->in_len && !r->in_eof) {
+            /* plain text: read straight into the window (no copy through the input block) */
+            size_t n = fread(r->win.data + r->win.len, 1, BLOCK, r->f);
+            if (n == 0) {
+                r->in_eof = true;
+                if (ferror(r->f)) {
+                    stream_fail(r, VIGIE_IO, strerror(errno));
+                    return 0;
+                }
+                r->stream_done = true;
+                r->win.data[r->win.len] = 0;
+                return 0;
+            }
+            r->st.bytes_read += n;
+            r->win.len += n;
+            r->win.data[r->win.len] = 0;
+            r->st.bytes += n;
+            return n;
+        }
         int rc = read_block(r);
         if (rc == VIGIE_IO) {
             stream_fail(r, VIGIE_IO, strerror(errno));
