@@ -9,8 +9,8 @@
  * ClientInfoString) and, when --asn-db gives a MaxMind-format database, the autonomous system
  * of each address. Two nodes are linked when they share a strong feature (the same public
  * address, the same /24 or IPv6 /48, the same application pair, the same forged-token key
- * id) or at least two weak ones (autonomous systems, user agents; among the first 4,096
- * nodes). Bearer-token findings add their key id to the campaign of
+ * id) or weak ones together (two of autonomous systems and user agents, or an autonomous
+ * system with timing: both sessions in the actor's hours; among the first 4,096 nodes). Bearer-token findings add their key id to the campaign of
  * their tenant. A campaign is a connected component; it lists its organizations, users, first
  * and last activity, indicators (the features its nodes share, with how many organizations
  * each), signals, ATT&CK techniques (from the tags), what was read, and its alert ids.
@@ -30,9 +30,10 @@
 #include "util/limits.h"
 #include "util/util.h"
 
-enum { F_IP = 0, F_NET, F_APP, F_ASN, F_UA, F_KID, F_COUNT };
-static const char *const ftype[F_COUNT] = {"ip", "net", "app-id", "asn", "user-agent", "key-id"};
-static const bool fstrong[F_COUNT] = {true, true, true, false, false, true};
+enum { F_IP = 0, F_NET, F_APP, F_ASN, F_UA, F_KID, F_TIME, F_COUNT };
+static const char *const ftype[F_COUNT] = {"ip",         "net",    "app-id", "asn",
+                                           "user-agent", "key-id", "timing"};
+static const bool fstrong[F_COUNT] = {true, true, true, false, false, true, false};
 
 typedef struct feat {
     uint8_t type;
@@ -344,6 +345,11 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
         n->messages = (uint64_t)num_at(c, get(c, mr, "internet_message_ids"));
         n->ops = (uint64_t)num_at(c, get(c, mr, "operation_count"));
         str_list(c, get(c, 0, "signals"), &n->signals, &n->n_signals);
+        /* timing: a session mostly in the actor's working hours (weak: many organizations
+         * share business hours; it links only with another weak feature) */
+        for (uint32_t k = 0; k < n->n_signals; k++)
+            if (!strcmp(n->signals[k], "actor_hours"))
+                add_feat(c, F_TIME, "actor-hours", ni);
         char **tags = NULL;
         uint32_t n_tags = 0;
         str_list(c, get(c, rule, "tags"), &tags, &n_tags);
@@ -479,8 +485,11 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
                 unite(c->nodes, c->feats[i].node, c->feats[j].node);
     }
     /* weak features: two shared ones link */
-    uint32_t *weak = calloc((size_t)c->n * c->n > 0 && c->n < 4096 ? (size_t)c->n * c->n : 1,
-                            sizeof *weak);
+    /* per pair of nodes: shared user agents (bits 0-1), autonomous systems (bits 2-3), timing
+     * (bit 4). Two user agents or systems link, or the actor's hours with the same system;
+     * the hours with a user agent do not (Client=REST... is everywhere, and so are mornings) */
+    uint8_t *weak = calloc((size_t)c->n * c->n > 0 && c->n < 4096 ? (size_t)c->n * c->n : 1,
+                           sizeof *weak);
     if (weak && c->n < 4096) {
         for (uint32_t i = 0, j; i < c->n_feats; i = j) {
             for (j = i + 1; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
@@ -492,7 +501,18 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
             for (uint32_t a = i; a < j; a++)
                 for (uint32_t b = a + 1; b < j; b++) {
                     uint32_t x = c->feats[a].node, y = c->feats[b].node;
-                    if (x != y && ++weak[(size_t)x * c->n + y] >= 2)
+                    if (x == y)
+                        continue;
+                    uint8_t *w = &weak[(size_t)x * c->n + y];
+                    uint8_t t = c->feats[i].type;
+                    if (t == F_UA && (*w & 3) < 2)
+                        *w = (uint8_t)(*w + 1);
+                    else if (t == F_ASN && ((*w >> 2) & 3) < 2)
+                        *w = (uint8_t)(*w + 4);
+                    else if (t == F_TIME)
+                        *w |= 16;
+                    unsigned ua = *w & 3, as = (*w >> 2) & 3, tm = (*w >> 4) & 1;
+                    if (ua + as >= 2 || (tm && as))
                         unite(c->nodes, x, y);
                 }
         }

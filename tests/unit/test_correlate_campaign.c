@@ -114,6 +114,32 @@ static void test_weak_links_need_two(void)
     shape(c, got, sizeof got);
     CHECK_EQ_STR(got, "A,B|C|");
     vg__campaigns_free(c);
+    /* timing is weak too, and links only with the same autonomous system: the same user
+     * agent in the actor's hours does not (mornings and REST clients are everywhere) */
+    CHECK_EQ_INT(vg__campaigns_new(NULL, &c, err, sizeof err), VIGIE_OK);
+    const char *hours = "{\"id\":\"%s\",\"rule\":{\"level\":\"high\"},\"kind\":\"combined\","
+                        "\"tenant\":\"%s\",\"signals\":[\"actor_hours\",\"no_signin\"],"
+                        "\"infrastructure\":{\"ips\":[\"%s\"],\"user_agents\":[\"%s\"]}}";
+    char l1[512], l2[512], l3[512];
+    snprintf(l1, sizeof l1, hours, "1a", "A", "192.0.2.10", "python-requests/2.31");
+    snprintf(l2, sizeof l2, hours, "2b", "B", "198.51.100.20", "python-requests/2.31");
+    snprintf(l3, sizeof l3, hours, "3c", "C", "203.0.113.30", "curl/8");
+    vg__campaigns_add_alert(c, l1, strlen(l1));
+    vg__campaigns_add_alert(c, l2, strlen(l2));
+    vg__campaigns_add_alert(c, l3, strlen(l3));
+    shape(c, got, sizeof got);
+    CHECK_EQ_STR(got, "A|B|C|");
+    vg__campaigns_free(c);
+    CHECK_EQ_INT(vg__campaigns_new(path, &c, err, sizeof err), VIGIE_OK);
+    snprintf(l1, sizeof l1, hours, "1a", "A", "192.0.2.10", "ua-a");
+    snprintf(l2, sizeof l2, hours, "2b", "B", "198.51.100.20", "ua-b"); /* same AS as A */
+    snprintf(l3, sizeof l3, hours, "3c", "C", "233.252.0.9", "ua-c");   /* another AS */
+    vg__campaigns_add_alert(c, l1, strlen(l1));
+    vg__campaigns_add_alert(c, l2, strlen(l2));
+    vg__campaigns_add_alert(c, l3, strlen(l3));
+    shape(c, got, sizeof got);
+    CHECK_EQ_STR(got, "A,B|C|");
+    vg__campaigns_free(c);
     /* a file that is not a database: a clear error */
     CHECK(vg__campaigns_new("/etc/hostname", &c, err, sizeof err) != VIGIE_OK);
     CHECK(strstr(err, "/etc/hostname") != NULL);
