@@ -16,8 +16,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +28,8 @@
 #include <openssl/sha.h>
 
 #include "cli.h"
-#include "correlate/correlate.h"
 #include "correlate/corr.h"
+#include "correlate/correlate.h"
 #include "store/ledger.h"
 #include "store/store.h"
 #include "token/token.h"
@@ -70,11 +70,11 @@ typedef struct batch {
     /* first-seen candidates: alert lines the writer keeps only if the term is new */
     struct pending {
         size_t out_start, out_end;
-        size_t strs;   /* offset of "group\0term\0" in nt_strs */
+        size_t strs; /* offset of "group\0term\0" in nt_strs */
         uint32_t rule;
         double t;
-        int state;     /* VG_NT_*, decided by the writer */
-    } *pend;
+        int state; /* VG_NT_*, decided by the writer */
+    } * pend;
     uint32_t n_pend, cap_pend;
     vg_buf nt_strs;
     /* mailbox-audit facts for visibility: one per MailItemsAccessed record */
@@ -82,19 +82,19 @@ typedef struct batch {
         size_t tenant; /* offset of the tenant (NUL-terminated) in mf_strs */
         double t;
         uint8_t throttled, linkable, has_time;
-    } *facts;
+    } * facts;
     uint32_t n_facts, cap_facts;
     vg_buf mf_strs;
     /* session facts (combined alerts): one per mail access, sign-in or alerted record, with
      * the signals (alerts) raised on it; strings in sf_strs, message-id hashes in sf_msgs */
     struct rsig {
-        size_t strs;   /* "name\0kind\0rule\0level\0alert id\0family\0" */
-        int32_t pend;  /* first-seen candidate index, or -1 */
-    } *sigs;
+        size_t strs;  /* "name\0kind\0rule\0level\0alert id\0family\0" */
+        int32_t pend; /* first-seen candidate index, or -1 */
+    } * sigs;
     uint32_t n_sigs, cap_sigs;
     struct sfact {
-        size_t strs;   /* "tenant\0user\0session\0token\0ip\0app\0ua\0" then folder paths */
-        uint32_t rec;  /* index in recs */
+        size_t strs;  /* "tenant\0user\0session\0token\0ip\0app\0ua\0" then folder paths */
+        uint32_t rec; /* index in recs */
         uint32_t sig0, n_sig;
         size_t msg0;
         uint32_t n_msg, n_folders;
@@ -102,7 +102,7 @@ typedef struct batch {
         bool has_time, mail, signin, rest;
         bool lite; /* a mail read with only tenant, user, session, token: see fold_sessions */
         uint8_t sha[32];
-    } *sf;
+    } * sf;
     uint32_t n_sf, cap_sf;
     vg_buf sf_strs;
     uint64_t *sf_msgs;
@@ -115,7 +115,7 @@ typedef struct batch {
         double t;
         char id[33];
         char tenant[64];
-    } *cf;
+    } * cf;
     uint32_t n_cf, cap_cf;
 } batch;
 
@@ -161,7 +161,7 @@ typedef struct scan_ctx {
     vg_ruleset *rs;
     vg_fieldmap *fmap;
     vg_inputs in;
-    uint8_t *rule_level;        /* per rule: LV_* */
+    uint8_t *rule_level; /* per rule: LV_* */
     FILE *out;
     int out_error;
     /* per-rule alert counts: summed from workers at the end */
@@ -186,7 +186,7 @@ typedef struct scan_ctx {
         uint8_t *days; /* one byte per day from day0, VIS_DAYS of them */
         int64_t day0;  /* set by the tenant's first record with a time */
         bool have_day0;
-    } *vis;
+    } * vis;
     uint32_t n_vis, cap_vis;
     uint32_t *vis_idx; /* open addressing on the tenant's hash: index + 1 into vis */
     uint32_t vis_idx_cap;
@@ -208,7 +208,7 @@ typedef struct scan_ctx {
     vg_corr *corr;
     const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */
     uint32_t n_corr_fields;
-    bool *corr_quiet;          /* per rule: referenced by a correlation without generate */
+    bool *corr_quiet; /* per rule: referenced by a correlation without generate */
     uint64_t corr_seq, corr_alerts, corr_untimed;
     struct cref {
         uint64_t ref;
@@ -217,7 +217,7 @@ typedef struct scan_ctx {
         char id[33];
         char tenant[64];
         uint8_t sha[32];
-    } *ring; /* recent correlated events, by ref % VG_CORR_RING */
+    } * ring; /* recent correlated events, by ref % VG_CORR_RING */
     double t_start;
     double last_progress;
     bool progress;
@@ -238,8 +238,8 @@ typedef struct worker {
     vg_jtape tape;
     vg_jscratch *js;
     vg_buf tmp;
-    vg_buf extra; /* extra JSON members of the alert being formatted */
-    vg_buf ftext; /* field text for visibility facts */
+    vg_buf extra;                  /* extra JSON members of the alert being formatted */
+    vg_buf ftext;                  /* field text for visibility facts */
     size_t redact_off, redact_len; /* a span of the event replaced by redact_with (0: none) */
     char redact_with[64];
     vg_matcher *m;
@@ -253,17 +253,17 @@ typedef struct worker {
     bool sha_ok, mail_ok, is_mail, mdet_ok;
     uint8_t sha[32];
     char sha_hex[65];
-    vg_buf mr_json;          /* ,"messages_read":{...} or empty */
-    uint64_t *mh;            /* hashes of its distinct InternetMessageIds */
+    vg_buf mr_json; /* ,"messages_read":{...} or empty */
+    uint64_t *mh;   /* hashes of its distinct InternetMessageIds */
     uint32_t n_mh, cap_mh;
-    uint64_t *mh_set;        /* the same as a set, once there are many (mr_id_cb) */
+    uint64_t *mh_set; /* the same as a set, once there are many (mr_id_cb) */
     uint32_t mh_set_cap;
     bool mh_set_ok;
     double mops;
-    vg_buf mfolders;         /* folder paths, NUL-separated */
+    vg_buf mfolders; /* folder paths, NUL-separated */
     uint32_t n_mfolders;
-    uint32_t sig0;           /* b->n_sigs when the record began */
-    bool ftext_found;        /* the last field_text found a value */
+    uint32_t sig0;              /* b->n_sigs when the record began */
+    bool ftext_found;           /* the last field_text found a value */
     bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
     char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
     char sig_family[256];       /* family of the signal being formatted ("" = its name) */
@@ -283,6 +283,9 @@ void vg__scan_time_field(worker *w, vg_eventinfo *ei);
 void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n);
 void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
 void vg__scan_hex(const uint8_t *p, size_t n, char *out);
+/* The opening of an alert line: {"id":...,"rule":{"id","title","level","tags"} */
+void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
+                         const char *level, const char *const *tags, uint32_t n_tags);
 /* Stable alert id: 32 hex of the SHA-256 of the NUL-separated parts. */
 void vg__scan_alert_id(const char *const *parts, int n, char out[33]);
 

@@ -88,8 +88,8 @@ static int first_val_cb(void *ud, const vg_jval *v)
 static void field_text(worker *w, const vg_eventinfo *ei, const char *field, vg_buf *out)
 {
     uint32_t n = 1;
-    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
-                                          : &field;
+    const char *const *paths =
+        w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n) : &field;
     first_val f = {out, {0}, false};
     vg__buf_init(&f.tmp, 0);
     for (uint32_t i = 0; i < n && !f.found; i++)
@@ -146,16 +146,6 @@ typedef struct mr_ctx {
     vg_buf *folders;
 } mr_ctx;
 
-static uint64_t hash64(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h ? h : 1;
-}
-
 static int mr_id_cb(void *ud, const vg_jval *v)
 {
     mr_ctx *x = ud;
@@ -165,7 +155,7 @@ static int mr_id_cb(void *ud, const vg_jval *v)
         return 0;
     size_t l;
     const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
-    uint64_t h = hash64(s, l);
+    uint64_t h = vg__hash64(s, l, 0);
     /* distinct ids: a short list is scanned; past 32, an open-addressing set of the
      * hashes (rebuilt as it grows), so a record with 400,000 ids stays linear */
     if (w->n_mh < 32) {
@@ -245,8 +235,8 @@ static void each_field(worker *w, const vg_eventinfo *ei, const char *field, vg_
                        void *ud)
 {
     uint32_t n = 1;
-    const char *const *paths = w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n)
-                                          : &field;
+    const char *const *paths =
+        w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n) : &field;
     for (uint32_t i = 0; i < n; i++)
         vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, fn, ud);
 }
@@ -289,8 +279,9 @@ static bool ensure_mail(worker *w, const vg_eventinfo *ei)
     each_field(w, ei, "Folders.FolderItems.InternetMessageId", mr_id_cb, &x);
     each_field(w, ei, "OperationCount", mr_ops_cb, &x);
     each_field(w, ei, "Folders.Path", mr_folder_cb, &x);
-    vg__buf_printf(&w->mr_json, ",\"messages_read\":{\"internet_message_ids\":%u,"
-                                "\"operation_count\":%.0f,\"folders\":[%s]}",
+    vg__buf_printf(&w->mr_json,
+                   ",\"messages_read\":{\"internet_message_ids\":%u,"
+                   "\"operation_count\":%.0f,\"folders\":[%s]}",
                    w->n_mh, w->mops, folders.data ? folders.data : "");
     vg__buf_free(&folders);
     vg__buf_free(&tmp);
@@ -330,6 +321,24 @@ void vg__scan_alert_id(const char *const *parts, int n, char out[33])
     SHA256((const unsigned char *)k.data, k.len, d);
     vg__buf_free(&k);
     vg__scan_hex(d, 16, out);
+}
+
+void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
+                         const char *level, const char *const *tags, uint32_t n_tags)
+{
+    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
+    vg__scan_json_str_or_null(o, rid, rid ? strlen(rid) : 0);
+    vg__buf_adds(o, ",\"title\":");
+    vg__scan_json_str_or_null(o, title, title ? strlen(title) : 0);
+    vg__buf_adds(o, ",\"level\":");
+    vg__scan_json_str_or_null(o, level, level ? strlen(level) : 0);
+    vg__buf_adds(o, ",\"tags\":[");
+    for (uint32_t k = 0; k < n_tags; k++) {
+        if (k)
+            vg__buf_addc(o, ',');
+        vg__scan_json_str_or_null(o, tags[k], strlen(tags[k]));
+    }
+    vg__buf_adds(o, "]}");
 }
 
 /* Remember a signal (an alert) raised on the current record, for its session. */
@@ -387,19 +396,8 @@ static int32_t format_alert(worker *w, const char *rid, const char *title, const
     int32_t si = push_signal(w, signal ? signal : rid, kind, rid, level, id, w->sig_family);
     switch (c->o->format) {
     case FMT_JSONL: {
-        vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
-        vg__scan_json_str_or_null(o, rule->id, rule->id ? strlen(rule->id) : 0);
-        vg__buf_adds(o, ",\"title\":");
-        vg__scan_json_str_or_null(o, rule->title, rule->title ? strlen(rule->title) : 0);
-        vg__buf_adds(o, ",\"level\":");
-        vg__scan_json_str_or_null(o, rule->level, rule->level ? strlen(rule->level) : 0);
-        vg__buf_adds(o, ",\"tags\":[");
-        for (uint32_t k = 0; k < rule->n_tags; k++) {
-            if (k)
-                vg__buf_addc(o, ',');
-            vg__scan_json_str_or_null(o, rule->tags[k], strlen(rule->tags[k]));
-        }
-        vg__buf_printf(o, "]},\"kind\":\"%s\"", kind);
+        vg__scan_alert_head(o, id, rule->id, rule->title, rule->level, rule->tags, rule->n_tags);
+        vg__buf_printf(o, ",\"kind\":\"%s\"", kind);
         if (extra && *extra)
             vg__buf_adds(o, extra);
         vg__buf_adds(o, ",\"tenant\":");
@@ -411,8 +409,9 @@ static int32_t format_alert(worker *w, const char *rid, const char *title, const
             vg__buf_adds(o, "null");
         vg__buf_adds(o, ",\"source\":{\"file\":");
         vg__scan_json_str_or_null(o, file, strlen(file));
-        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"},"
-                          "\"shape\":\"%s\",\"event\":",
+        vg__buf_printf(o,
+                       ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"},"
+                       "\"shape\":\"%s\",\"event\":",
                        (unsigned long long)r->line, (unsigned long long)r->index,
                        (unsigned long long)r->offset, w->sha_hex, vg__shape_name(ei->shape));
         /* the record as read, on one line: raw newlines can only be JSON whitespace */
@@ -566,7 +565,9 @@ static int on_match(void *ud, uint32_t ri)
     }
     int32_t si = format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
                               nt ? "new_term" : "sigma", w->extra.data,
-                              rule->name ? rule->name : rule->title ? rule->title : rule->id);
+                              rule->name    ? rule->name
+                              : rule->title ? rule->title
+                                            : rule->id);
     w->sig_family[0] = 0;
     if (nt) {
         b->pend[b->n_pend - 1].out_start = out_start;
@@ -578,7 +579,7 @@ static int on_match(void *ud, uint32_t ri)
 }
 
 /* Address fields an indicator is looked for in (resolved through the event's field map). */
-static const char *const ip_fields[] = {"ClientIP", "ClientIPAddress", "IPAddress",
+static const char *const ip_fields[] = {"ClientIP",        "ClientIPAddress", "IPAddress",
                                         "callerIpAddress", "sourceIPAddress", "client_ip",
                                         "ipAddress"};
 
@@ -597,8 +598,8 @@ static void indicator_alert(ip_ctx *x, const vg_indicator_hit *hp, const char *t
     vg_indicator_hit h = *hp;
     char title[256];
     snprintf(title, sizeof title, "%s of %s%s%s%s",
-             x->ua ? "User agent" : "Activity from an address", h.set_name,
-             h.role ? " (" : "", h.role ? h.role : "", h.role ? ")" : "");
+             x->ua ? "User agent" : "Activity from an address", h.set_name, h.role ? " (" : "",
+             h.role ? h.role : "", h.role ? ")" : "");
     char id[160];
     snprintf(id, sizeof id, "indicator:%s", h.set_id);
     vg_buf *e = &x->w->extra;
@@ -691,8 +692,8 @@ static void match_indicators(worker *w, batch *b, const vg_eventinfo *ei)
 }
 
 /* Fields that may carry a bearer token. */
-static const char *const token_fields[] = {"authorization", "headers.authorization",
-                                           "access_token", "id_token", "token"};
+static const char *const token_fields[] = {"authorization", "headers.authorization", "access_token",
+                                           "id_token", "token"};
 
 typedef struct tok_ctx {
     worker *w;
@@ -717,11 +718,15 @@ static int tok_cb(void *ud, const vg_jval *v)
     vg__jwt_check(x->w->c->keys, s, n, &r);
     if (r.verdict == VG_JWT_OK || r.verdict == VG_JWT_NOT_JWT || r.verdict == VG_JWT_NO_KEYSET)
         return 0;
-    static const char *const titles[] = {
-        "", "", "", "Bearer token with alg none", "Bearer token with an algorithm its issuer does not use",
-        "Bearer token signed with a known-compromised key",
-        "Bearer token signed with another issuer's key", "Bearer token signed with an unknown key",
-        "Bearer token with an invalid signature"};
+    static const char *const titles[] = {"",
+                                         "",
+                                         "",
+                                         "Bearer token with alg none",
+                                         "Bearer token with an algorithm its issuer does not use",
+                                         "Bearer token signed with a known-compromised key",
+                                         "Bearer token signed with another issuer's key",
+                                         "Bearer token signed with an unknown key",
+                                         "Bearer token with an invalid signature"};
     const char *level = r.verdict == VG_JWT_KEY_OTHER_ISSUER ? "critical"
                         : r.verdict == VG_JWT_KEY_UNKNOWN    ? "medium"
                                                              : "high";
@@ -740,13 +745,11 @@ static int tok_cb(void *ud, const vg_jval *v)
     vg__buf_printf(e, ",\"compromised_key\":%s}", r.compromised ? "true" : "false");
     /* a log that names no tenant (an application's gateway): the tenant is the one the token
      * claims, from its issuer (https://login.microsoftonline.com/<tenant>/v2.0) */
-    if (!x->ei->tenant) {
-        const char *p = strstr(r.issuer, "://");
-        p = p ? strchr(p + 3, '/') : NULL;
-        const char *pe = p ? strchr(p + 1, '/') : NULL;
-        size_t l = p ? (pe ? (size_t)(pe - p - 1) : strlen(p + 1)) : 0;
-        if (l && l < sizeof x->w->tok_tenant) {
-            memcpy(x->w->tok_tenant, p + 1, l);
+    size_t l = 0;
+    const char *seg = x->ei->tenant ? NULL : vg__url_first_segment(r.issuer, &l);
+    if (seg) {
+        if (l < sizeof x->w->tok_tenant) {
+            memcpy(x->w->tok_tenant, seg, l);
             x->w->tok_tenant[l] = 0;
             x->ei->tenant = x->w->tok_tenant;
             x->ei->tenant_len = l;
@@ -776,7 +779,6 @@ static void match_tokens(worker *w, batch *b, vg_eventinfo *ei)
             vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, tok_cb, &x);
     }
 }
-
 
 /* A record whose shape gives no time: the time where --time-field says (epoch seconds or
  * milliseconds, or ISO 8601). */
@@ -877,8 +879,10 @@ static void first_of(worker *w, const vg_eventinfo *ei, const char *const *field
 void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full)
 {
     static const char *const user_fields[] = {
-        "MailboxOwnerUPN", "UserId", "UserPrincipalName", "userPrincipalName", "Username",
-        "userIdentity.arn", "actor.alternateId", "protoPayload.authenticationInfo.principalEmail",
+        "MailboxOwnerUPN",   "UserId",
+        "UserPrincipalName", "userPrincipalName",
+        "Username",          "userIdentity.arn",
+        "actor.alternateId", "protoPayload.authenticationInfo.principalEmail",
         "SubjectUserName"};
     static const char *const mail_session[] = {"SessionId", "AppAccessContext.AADSessionId"};
     static const char *const mail_token[] = {"AppAccessContext.UniqueTokenId"};
@@ -946,15 +950,16 @@ void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *
     vg__buf_addc(o, 0);
     if (mail) {
         const char *se = o->data + f->strs;
-        se += strlen(se) + 1;                /* user */
-        se += strlen(se) + 1;                /* session */
+        se += strlen(se) + 1;                 /* user */
+        se += strlen(se) + 1;                 /* session */
         const char *tk = se + strlen(se) + 1; /* token */
         w->linkable = strcmp(se, "-") != 0 || strcmp(tk, "-") != 0;
         w->linkable_ok = true;
     }
     /* infrastructure, for campaigns */
-    static const char *const ipf[] = {"ClientIPAddress", "ClientIP", "IPAddress", "ipAddress",
-                                      "callerIpAddress", "sourceIPAddress", "client_ip"};
+    static const char *const ipf[] = {"ClientIPAddress", "ClientIP",        "IPAddress",
+                                      "ipAddress",       "callerIpAddress", "sourceIPAddress",
+                                      "client_ip"};
     static const char *const uaf[] = {"UserAgent", "userAgent", "user_agent", "ClientInfoString"};
     static const char *const mail_ip[] = {"ClientIPAddress", "ClientIP"};
     static const char *const mail_ua[] = {"ClientInfoString"};
@@ -1054,8 +1059,14 @@ void vg__scan_process_batch(worker *w, batch *b)
         if (rc != VIGIE_OK) {
             b->bad++;
             b->bad_by_rc[rc < VIGIE_STATUS_COUNT ? rc : VIGIE_JSON]++;
-            vigie_diag d = {VIGIE_DIAG_ERROR, rc, c->in.paths[r->file], r->line, 0,
-                            r->offset + err.offset, NULL, NULL};
+            vigie_diag d = {VIGIE_DIAG_ERROR,
+                            rc,
+                            c->in.paths[r->file],
+                            r->line,
+                            0,
+                            r->offset + err.offset,
+                            NULL,
+                            NULL};
             char msg[256];
             snprintf(msg, sizeof msg, "record %llu skipped: %s: %s (at byte %llu of the record)",
                      (unsigned long long)r->index + 1, vigie_strerror(rc), err.msg,
@@ -1132,4 +1143,3 @@ void vg__scan_worker_fini(worker *w)
     free(w->mh_set);
     vg__jtape_free(&w->tape);
 }
-

@@ -15,10 +15,7 @@
 /* Writer side: fold a batch's facts into the per-tenant visibility table. */
 static uint64_t str_hash(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
+    return vg__hash64(s, strlen(s), 0);
 }
 
 /* The visibility entry of a tenant, created when absent (hashed: many tenants stay cheap). */
@@ -204,17 +201,20 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
         vg__buf_adds(o, ",\"level\":");
         vg__scan_json_str_or_null(o, g->level, strlen(g->level));
         vg__buf_adds(o, ",\"rule\":");
-        vg__scan_json_str_or_null(o, g->rule && *g->rule ? g->rule : NULL, g->rule ? strlen(g->rule) : 0);
+        vg__scan_json_str_or_null(o, g->rule && *g->rule ? g->rule : NULL,
+                                  g->rule ? strlen(g->rule) : 0);
         vg__buf_printf(o, ",\"records\":%llu}", (unsigned long long)g->records);
     }
-    vg__buf_printf(o, "],\"records\":%llu,\"mail_records\":%llu,"
-                      "\"sign_in_join\":{\"matched\":%llu,\"no_signin\":%llu,\"unlinkable\":%llu}",
+    vg__buf_printf(o,
+                   "],\"records\":%llu,\"mail_records\":%llu,"
+                   "\"sign_in_join\":{\"matched\":%llu,\"no_signin\":%llu,\"unlinkable\":%llu}",
                    (unsigned long long)a->records, (unsigned long long)a->mail,
                    (unsigned long long)a->matched, (unsigned long long)a->no_signin,
                    (unsigned long long)a->unlinkable);
     if (a->mail) {
-        vg__buf_printf(o, ",\"messages_read\":{\"internet_message_ids\":%llu,%s"
-                          "\"operation_count\":%.0f,\"folders\":[",
+        vg__buf_printf(o,
+                       ",\"messages_read\":{\"internet_message_ids\":%llu,%s"
+                       "\"operation_count\":%.0f,\"folders\":[",
                        (unsigned long long)a->messages,
                        a->messages_capped ? "\"at_least\":true," : "", a->ops);
         for (uint32_t i = 0; i < a->n_folders; i++) {
@@ -249,16 +249,18 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
         if (i == 0) {
             vg__buf_adds(o, ",\"source\":{\"file\":");
             vg__scan_json_str_or_null(o, e->file, strlen(e->file));
-            vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}"
-                              ",\"evidence\":[",
+            vg__buf_printf(o,
+                           ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}"
+                           ",\"evidence\":[",
                            (unsigned long long)e->line, (unsigned long long)e->index,
                            (unsigned long long)e->offset, sh);
         }
         vg__buf_adds(o, i ? ",{\"file\":" : "{\"file\":");
         vg__scan_json_str_or_null(o, e->file, strlen(e->file));
-        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\",\"alerts\":[",
-                       (unsigned long long)e->line, (unsigned long long)e->index,
-                       (unsigned long long)e->offset, sh);
+        vg__buf_printf(
+            o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\",\"alerts\":[",
+            (unsigned long long)e->line, (unsigned long long)e->index,
+            (unsigned long long)e->offset, sh);
         for (const char *p = e->alert_ids; p && *p;) {
             const char *q = strchr(p, ',');
             size_t l = q ? (size_t)(q - p) : strlen(p);
@@ -335,7 +337,8 @@ void vg__scan_write_gaps(scan_ctx *c)
         vg__buf_addc(&et, 0);
         const char *tenant = et.data;
         if (t->days && t->first <= t->last) {
-            int64_t d0 = (int64_t)(t->first / 86400) - t->day0, d1 = (int64_t)(t->last / 86400) - t->day0;
+            int64_t d0 = (int64_t)(t->first / 86400) - t->day0,
+                    d1 = (int64_t)(t->last / 86400) - t->day0;
             if (d0 < 0)
                 d0 = 0;
             if (d1 > VIS_DAYS - 1)
@@ -349,30 +352,34 @@ void vg__scan_write_gaps(scan_ctx *c)
                 if (e - d + 1 >= VIS_GAP_DAYS) {
                     vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
                     vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
-                    put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
-                                   "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
-                                   "\"detail\":\"no MailItemsAccessed record in these days\"",
+                    put_gap(c, t, &o,
+                            "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
+                            "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
+                            "\"detail\":\"no MailItemsAccessed record in these days\"",
                             tenant, a, z, (long long)(e - d + 1));
                 }
                 d = e;
             }
         }
         if (t->throttled) {
-            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
-                           "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
-                           "after 1,000 in 24 h; reads in that period are not audited\"",
+            put_gap(c, t, &o,
+                    "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
+                    "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
+                    "after 1,000 in 24 h; reads in that period are not audited\"",
                     tenant, (unsigned long long)t->throttled);
         }
         if (t->linkable < t->n) {
-            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
-                           "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
-                           "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
+            put_gap(c, t, &o,
+                    "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
+                    "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
+                    "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
                     tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
         }
         if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
-            put_gap(c, t, &o, "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
-                           "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
-                           "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
+            put_gap(c, t, &o,
+                    "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
+                    "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
+                    "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
                     tenant, (unsigned long long)t->linkable);
         }
     }
@@ -419,7 +426,8 @@ static uint32_t line_sources(scan_ctx *c, vg_ledger_src *v, uint32_t cap, char (
             if (t->tok[i].type != VG_J_OBJECT)
                 continue;
             int64_t f = vg__json_obj_get(t, i, "file", 4), l = vg__json_obj_get(t, i, "line", 4);
-            int64_t ix = vg__json_obj_get(t, i, "index", 5), off = vg__json_obj_get(t, i, "offset", 6);
+            int64_t ix = vg__json_obj_get(t, i, "index", 5),
+                    off = vg__json_obj_get(t, i, "offset", 6);
             int64_t h = vg__json_obj_get(t, i, "sha256", 6);
             if (f < 0 || ix < 0)
                 continue;
@@ -432,7 +440,8 @@ static uint32_t line_sources(scan_ctx *c, vg_ledger_src *v, uint32_t cap, char (
                 e->line = (uint64_t)d;
             if (vg__json_number(t->src + t->tok[ix].off, t->tok[ix].len, &d) == VIGIE_OK)
                 e->index = (uint64_t)d;
-            if (off >= 0 && vg__json_number(t->src + t->tok[off].off, t->tok[off].len, &d) == VIGIE_OK)
+            if (off >= 0 &&
+                vg__json_number(t->src + t->tok[off].off, t->tok[off].len, &d) == VIGIE_OK)
                 e->offset = (uint64_t)d;
             char hx[80] = "";
             if (h >= 0)
@@ -490,16 +499,6 @@ void vg__scan_write_out(scan_ctx *c, const char *p, size_t n)
         sink_lines(c, p, n);
 }
 
-static bool has_sub(const char *p, size_t n, const char *needle)
-{
-    size_t k = strlen(needle);
-    for (const char *q = p; k <= n && (q = memchr(q, needle[0], n - (size_t)(q - p) - k + 1));
-         q++)
-        if (!memcmp(q, needle, k))
-            return true;
-    return false;
-}
-
 /* The full fact of a record a lite fact stood for: the writer parses it again (with its own
  * worker state) and appends the fact; returns its index, UINT32_MAX on failure. Only mail
  * reads the sign-ins do not explain come here. */
@@ -544,8 +543,13 @@ static void fold_sessions(scan_ctx *c, batch *b)
             const char *u0 = t0 + strlen(t0) + 1;
             const char *s0 = u0 + strlen(u0) + 1;
             const char *k0 = s0 + strlen(s0) + 1;
-            vg_sess_rec q = {.tenant = t0, .user = u0, .session = s0, .token = k0, .t = f->t,
-                             .has_time = f->has_time, .mail = true};
+            vg_sess_rec q = {.tenant = t0,
+                             .user = u0,
+                             .session = s0,
+                             .token = k0,
+                             .t = f->t,
+                             .has_time = f->has_time,
+                             .mail = true};
             if (!vg__sessions_needs(c->sess, &q))
                 continue; /* explained by a sign-in already seen: nothing to keep */
             uint32_t j = hydrate(c, b, f->rec);
@@ -601,13 +605,29 @@ static void fold_sessions(scan_ctx *c, batch *b)
         if (!f->mail && !ns)
             continue;
         const rec_ref *r = &b->recs[f->rec];
-        vg_sess_rec sr = {.tenant = tenant, .user = user, .session = session, .token = token,
-                          .t = f->t, .has_time = f->has_time, .mail = f->mail,
-                          .rest_client = f->rest, .signals = sigs, .n_signals = ns,
-                          .msgs = b->sf_msgs + f->msg0, .n_msgs = f->n_msg, .ops = f->ops,
-                          .folders = folders, .n_folders = nf, .file = c->in.paths[r->file],
-                          .line = r->line, .index = r->index, .offset = r->offset,
-                          .alert_ids = ids.data, .ip = ip, .app = app, .ua = ua};
+        vg_sess_rec sr = {.tenant = tenant,
+                          .user = user,
+                          .session = session,
+                          .token = token,
+                          .t = f->t,
+                          .has_time = f->has_time,
+                          .mail = f->mail,
+                          .rest_client = f->rest,
+                          .signals = sigs,
+                          .n_signals = ns,
+                          .msgs = b->sf_msgs + f->msg0,
+                          .n_msgs = f->n_msg,
+                          .ops = f->ops,
+                          .folders = folders,
+                          .n_folders = nf,
+                          .file = c->in.paths[r->file],
+                          .line = r->line,
+                          .index = r->index,
+                          .offset = r->offset,
+                          .alert_ids = ids.data,
+                          .ip = ip,
+                          .app = app,
+                          .ua = ua};
         memcpy(sr.sha256, f->sha, 32);
         vg__sessions_add(c->sess, &sr);
     }
@@ -688,39 +708,30 @@ static int corr_emit(void *ud, const vg_corr_alert *a)
             const char *base = strrchr(file, '/');
             base = base ? base + 1 : file;
             char src[64];
-            snprintf(src, sizeof src, "%.48s:%llu", base, last ? (unsigned long long)last->line : 0ull);
+            snprintf(src, sizeof src, "%.48s:%llu", base,
+                     last ? (unsigned long long)last->line : 0ull);
             vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", tend,
                            r->level ? r->level : "-", r->title ? r->title : "-",
                            last && last->tenant[0] ? last->tenant : "-", src);
         }
         return 0;
     }
-    static const char *const types[] = {"none", "event_count", "value_count", "temporal",
-                                        "temporal_ordered", "value_sum", "value_avg",
-                                        "value_percentile"};
-    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
-    vg__scan_json_str_or_null(o, r->id, r->id ? strlen(r->id) : 0);
-    vg__buf_adds(o, ",\"title\":");
-    vg__scan_json_str_or_null(o, r->title, r->title ? strlen(r->title) : 0);
-    vg__buf_adds(o, ",\"level\":");
-    vg__scan_json_str_or_null(o, r->level, r->level ? strlen(r->level) : 0);
-    vg__buf_adds(o, ",\"tags\":[");
-    for (uint32_t k = 0; k < r->n_tags; k++) {
-        if (k)
-            vg__buf_addc(o, ',');
-        vg__scan_json_str_or_null(o, r->tags[k], strlen(r->tags[k]));
-    }
-    vg__buf_printf(o, "]},\"kind\":\"correlation\",\"correlation\":{\"type\":\"%s\",\"group\":",
+    static const char *const types[] = {"none",      "event_count",      "value_count",
+                                        "temporal",  "temporal_ordered", "value_sum",
+                                        "value_avg", "value_percentile"};
+    vg__scan_alert_head(o, id, r->id, r->title, r->level, r->tags, r->n_tags);
+    vg__buf_printf(o, ",\"kind\":\"correlation\",\"correlation\":{\"type\":\"%s\",\"group\":",
                    r->corr && r->corr->type < 8 ? types[r->corr->type] : "none");
     if (a->group_len && a->group[0] == '{')
         vg__buf_add(o, a->group, a->group_len);
     else
         vg__buf_adds(o, "{}");
-    vg__buf_printf(o, ",\"value\":%.17g,\"events\":%llu,\"window\":{\"start\":\"%s\",\"end\":\"%s\"}}",
+    vg__buf_printf(o,
+                   ",\"value\":%.17g,\"events\":%llu,\"window\":{\"start\":\"%s\",\"end\":\"%s\"}}",
                    a->value, (unsigned long long)a->n_events, tstart, tend);
     vg__buf_adds(o, ",\"tenant\":");
     vg__scan_json_str_or_null(o, last && last->tenant[0] ? last->tenant : NULL,
-                         last ? strlen(last->tenant) : 0);
+                              last ? strlen(last->tenant) : 0);
     vg__buf_printf(o, ",\"time\":\"%s\",\"source\":", tend);
     if (last) {
         char sh[65];
@@ -785,8 +796,8 @@ static void feed_correlations(scan_ctx *c, batch *b)
         SHA256((const unsigned char *)b->data.data + r->off, r->len, e->sha);
         memcpy(e->tenant, f->tenant, sizeof e->tenant);
         cfeed x = {c, b, f, &out};
-        vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref,
-                      corr_emit, &x);
+        vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref, corr_emit,
+                      &x);
     }
     if (out.len)
         vg__scan_write_out(c, out.data, out.len);
@@ -822,7 +833,7 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
         for (const char *p = b->out.data, *end = b->out.data + b->out.len; p && p < end;) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            if (has_sub(p, l, "\"kind\":\"token\""))
+            if (vg__ascii_imemmem(p, l, "\"kind\":\"token\"", 14))
                 vg__campaigns_add_alert(c->camp, p, l);
             p = nl ? nl + 1 : NULL;
         }
@@ -849,4 +860,3 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
         c->by_level[i] += b->by_level[i];
     vg__scan_progress(c, false);
 }
-

@@ -10,10 +10,11 @@
  * of each address. Two nodes are linked when they share a strong feature (the same public
  * address, the same /24 or IPv6 /48, the same application pair, the same forged-token key
  * id) or weak ones together (two of autonomous systems and user agents, or an autonomous
- * system with timing: both sessions in the actor's hours; among the first 4,096 nodes). Bearer-token findings add their key id to the campaign of
- * their tenant. A campaign is a connected component; it lists its organizations, users, first
- * and last activity, indicators (the features its nodes share, with how many organizations
- * each), signals, ATT&CK techniques (from the tags), what was read, and its alert ids.
+ * system with timing: both sessions in the actor's hours; among the first 4,096 nodes).
+ * Bearer-token findings add their key id to the campaign of their tenant. A campaign is a connected
+ * component; it lists its organizations, users, first and last activity, indicators (the features
+ * its nodes share, with how many organizations each), signals, ATT&CK techniques (from the tags),
+ * what was read, and its alert ids.
  *
  * Cost: O(n log n) in nodes for strong links, O(n^2) in weak-only comparisons up to
  * VG_MAX_CAMPAIGN_NODES nodes (more are counted and left out). Not thread-safe.
@@ -26,9 +27,9 @@
 #include <string.h>
 
 #include "correlate/correlate.h"
-#include "json/json.h"
 #include "util/limits.h"
 #include "util/util.h"
+#include "json/json.h"
 
 enum { F_IP = 0, F_NET, F_APP, F_ASN, F_UA, F_KID, F_TIME, F_COUNT };
 static const char *const ftype[F_COUNT] = {"ip",         "net",    "app-id", "asn",
@@ -56,7 +57,7 @@ struct vg_campaigns {
     uint32_t n_feats, cap_feats;
     struct kid {
         char *tenant, *kid;
-    } *kids;
+    } * kids;
     uint32_t n_kids, cap_kids;
     MMDB_s mmdb;
     bool have_mmdb;
@@ -194,8 +195,8 @@ static bool public_ip(const char *s, unsigned char a[16], int *fam)
         }
         *fam = 6;
         static const unsigned char zero[15];
-        return !((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
-                 a[0] == 0xff || (!memcmp(a, zero, 15) && a[15] <= 1));
+        return !((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff ||
+                 (!memcmp(a, zero, 15) && a[15] <= 1));
     }
     return false;
 }
@@ -278,14 +279,10 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
             /* a gateway log names no tenant: the token's issuer does
              * (https://login.microsoftonline.com/<tenant>/v2.0) */
             char *iss = str_at(c, get(c, get(c, 0, "token"), "issuer"));
-            const char *p = iss ? strstr(iss, "://") : NULL;
-            p = p ? strchr(p + 3, '/') : NULL;
-            if (p) {
-                const char *e = strchr(p + 1, '/');
-                size_t l = e ? (size_t)(e - p - 1) : strlen(p + 1);
-                if (l >= 1 && l < 80)
-                    tenant = strndup(p + 1, l);
-            }
+            size_t l = 0;
+            const char *seg = vg__url_first_segment(iss, &l);
+            if (seg && l < 80)
+                tenant = strndup(seg, l);
             free(iss);
         }
         for (uint32_t k = 0; tenant && kid && k < c->n_kids; k++)
@@ -393,7 +390,8 @@ out:
     return rc;
 }
 
-/* ---- components -------------------------------------------------------------------------------- */
+/* ---- components --------------------------------------------------------------------------------
+ */
 
 static uint32_t find(node *v, uint32_t i)
 {
@@ -488,8 +486,8 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
     /* per pair of nodes: shared user agents (bits 0-1), autonomous systems (bits 2-3), timing
      * (bit 4). Two user agents or systems link, or the actor's hours with the same system;
      * the hours with a user agent do not (Client=REST... is everywhere, and so are mornings) */
-    uint8_t *weak = calloc((size_t)c->n * c->n > 0 && c->n < 4096 ? (size_t)c->n * c->n : 1,
-                           sizeof *weak);
+    uint8_t *weak =
+        calloc((size_t)c->n * c->n > 0 && c->n < 4096 ? (size_t)c->n * c->n : 1, sizeof *weak);
     if (weak && c->n < 4096) {
         for (uint32_t i = 0, j; i < c->n_feats; i = j) {
             for (j = i + 1; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
@@ -593,8 +591,9 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
         vg__buf_addc(out, ']');
         put_set(out, "signals", &sigs);
         put_set(out, "techniques", &techs);
-        vg__buf_printf(out, ",\"messages_read\":{\"internet_message_ids\":%llu,"
-                            "\"operation_count\":%llu},\"alerts\":[",
+        vg__buf_printf(out,
+                       ",\"messages_read\":{\"internet_message_ids\":%llu,"
+                       "\"operation_count\":%llu},\"alerts\":[",
                        (unsigned long long)msgs, (unsigned long long)ops);
         bool firsta = true;
         for (uint32_t i = r; i < c->n; i++) {

@@ -427,6 +427,21 @@ int vg__indicators_load_builtin(vg_indicators *x, vigie_diag_fn diag, void *diag
     return rc;
 }
 
+static void fill_hit(const vg_indicators *x, const ind *d, const char *value,
+                     vg_indicator_hit *hit)
+{
+    const iset *st = &x->sets[d->set];
+    hit->set_id = st->id;
+    hit->set_name = st->name;
+    hit->level = st->level;
+    hit->tags = (const char *const *)st->tags;
+    hit->n_tags = st->n_tags;
+    hit->role = d->role;
+    hit->value = value;
+    hit->first_seen = d->first;
+    hit->last_seen = d->last;
+}
+
 bool vg__indicators_match_ip(const vg_indicators *x, const char *s, size_t n, double t,
                              vg_indicator_hit *hit)
 {
@@ -445,16 +460,7 @@ bool vg__indicators_match_ip(const vg_indicators *x, const char *s, size_t n, do
         const ind *d = &x->v[i];
         if (t < d->from || t >= d->until)
             continue;
-        const iset *st = &x->sets[d->set];
-        hit->set_id = st->id;
-        hit->set_name = st->name;
-        hit->level = st->level;
-        hit->tags = (const char *const *)st->tags;
-        hit->n_tags = st->n_tags;
-        hit->role = d->role;
-        hit->value = d->addr;
-        hit->first_seen = d->first;
-        hit->last_seen = d->last;
+        fill_hit(x, d, d->addr, hit);
         return true;
     }
     return false;
@@ -468,22 +474,12 @@ bool vg__indicators_match_ua(const vg_indicators *x, const char *s, size_t n, do
     for (uint32_t i = 0; i < x->n_uas; i++) {
         const ind *d = &x->uas[i];
         size_t l = strlen(d->ua);
-        bool m = l == n && vg__ascii_ieq(s, n, d->ua, l);
         /* a long published string also matches inside a longer field (ClientInfoString) */
-        for (size_t k = 0; !m && l >= 16 && k + l <= n; k++)
-            m = vg__ascii_ieq(s + k, l, d->ua, l);
+        bool m = l >= 16 ? vg__ascii_imemmem(s, n, d->ua, l) != NULL
+                         : l == n && vg__ascii_ieq(s, n, d->ua, l);
         if (!m || t < d->from || t >= d->until)
             continue;
-        const iset *st = &x->sets[d->set];
-        hit->set_id = st->id;
-        hit->set_name = st->name;
-        hit->level = st->level;
-        hit->tags = (const char *const *)st->tags;
-        hit->n_tags = st->n_tags;
-        hit->role = d->role;
-        hit->value = d->ua;
-        hit->first_seen = d->first;
-        hit->last_seen = d->last;
+        fill_hit(x, d, d->ua, hit);
         return true;
     }
     return false;

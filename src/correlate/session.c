@@ -16,9 +16,9 @@
  * Memory: a group exists only for records that carry a signal or still need the join (an
  * access with identifiers not yet seen in sign-ins, or an unlinkable one); benign accesses
  * whose sign-in is already known cost nothing. Groups are bounded by VG_MAX_SESSIONS (when
- * full, the oldest eighth is dropped, groups without a signal first, and counted); per group, distinct message
- * ids are kept exactly up to VG_MAX_SESSION_MSGS, evidence up to VG_MAX_SESSION_EVIDENCE
- * records. Scoring is documented in docs/DETECTIONS.md. Not thread-safe.
+ * full, the oldest eighth is dropped, groups without a signal first, and counted); per group,
+ * distinct message ids are kept exactly up to VG_MAX_SESSION_MSGS, evidence up to
+ * VG_MAX_SESSION_EVIDENCE records. Scoring is documented in docs/DETECTIONS.md. Not thread-safe.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -57,7 +57,7 @@ typedef struct group {
     double first, last;
     uint64_t records, mail, unlinkable, actor_hours, rest;
     uint64_t seq; /* creation order: output order and eviction age */
-    sig *sigs; /* up to SIG_MAX */
+    sig *sigs;    /* up to SIG_MAX */
     uint32_t n_sigs, cap_sigs;
     pend_id *pend;
     uint32_t n_pend, cap_pend;
@@ -76,8 +76,8 @@ typedef struct group {
 } group;
 
 typedef struct signin {
-    uint64_t hash;         /* of tenant \x1f id; 0 = empty */
-    uint32_t first, last;  /* Unix seconds of its first and last sign-in (16 bytes a slot) */
+    uint64_t hash;        /* of tenant \x1f id; 0 = empty */
+    uint32_t first, last; /* Unix seconds of its first and last sign-in (16 bytes a slot) */
 } signin;
 
 typedef struct tenant_si {
@@ -99,29 +99,11 @@ struct vg_sessions {
     uint64_t evicted, signins;
 };
 
-/* A 64-bit string hash, eight bytes a step (multiply-xorshift mixing); never 0, which
- * marks an empty slot. Ids here are GUIDs and tenant ids: 30-80 bytes. */
-static uint64_t fnv(const char *s, size_t n, uint64_t h)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 32;
-    }
-    uint64_t w = 0;
-    memcpy(&w, s + i, n - i);
-    h = (h ^ w ^ (uint64_t)n << 56) * 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h ? h : 1;
-}
-
 static uint64_t id_hash(const char *tenant, const char *id)
 {
-    uint64_t h = fnv(tenant, strlen(tenant), 0xcbf29ce484222325ull);
-    h = fnv("\x1f", 1, h);
-    return fnv(id, strlen(id), h);
+    uint64_t h = vg__hash64(tenant, strlen(tenant), 0xcbf29ce484222325ull);
+    h = vg__hash64("\x1f", 1, h);
+    return vg__hash64(id, strlen(id), h);
 }
 
 static bool present(const char *s)
@@ -247,15 +229,16 @@ static signin *si_find(vg_sessions *s, uint64_t h, bool add)
 static tenant_si *tenant_entry(vg_sessions *s, const char *tenant, bool add)
 {
     /* hashed: logs of many tenants cost no more per sign-in than those of one */
-    uint64_t h = fnv(tenant, strlen(tenant), 0xcbf29ce484222325ull);
+    uint64_t h = vg__hash64(tenant, strlen(tenant), 0xcbf29ce484222325ull);
     if (add && (s->n_ts + 1) * 2 > s->ts_idx_cap) {
         uint32_t nc = s->ts_idx_cap ? s->ts_idx_cap * 2 : 64;
         uint32_t *ni = calloc(nc, sizeof *ni);
         if (!ni)
             return NULL;
         for (uint32_t k = 0; k < s->n_ts; k++) {
-            uint32_t j = (uint32_t)(fnv(s->ts[k].tenant, strlen(s->ts[k].tenant),
-                                        0xcbf29ce484222325ull) & (nc - 1));
+            uint32_t j = (uint32_t)(vg__hash64(s->ts[k].tenant, strlen(s->ts[k].tenant),
+                                               0xcbf29ce484222325ull) &
+                                    (nc - 1));
             while (ni[j])
                 j = (j + 1) & (nc - 1);
             ni[j] = k + 1;
@@ -294,8 +277,8 @@ static tenant_si *tenant_entry(vg_sessions *s, const char *tenant, bool add)
     return t;
 }
 
-void vg__sessions_signin(vg_sessions *s, const char *tenant, const char *session,
-                         const char *token, double t)
+void vg__sessions_signin(vg_sessions *s, const char *tenant, const char *session, const char *token,
+                         double t)
 {
     if (!present(tenant))
         return;
@@ -333,7 +316,7 @@ static void evict_batch(vg_sessions *s);
 
 static group *group_get(vg_sessions *s, const char *key, bool add)
 {
-    uint64_t h = fnv(key, strlen(key), 0xcbf29ce484222325ull);
+    uint64_t h = vg__hash64(key, strlen(key), 0xcbf29ce484222325ull);
     if (add && (s->n + 1) * 2 > s->cap) {
         uint64_t nc = s->cap * 2;
         group **n = calloc(nc, sizeof *n);
@@ -509,8 +492,8 @@ bool vg__sessions_actor_hours(const vg_sess_opts *o, double t)
 }
 
 /* The group key of a record, into key; *wanted says whether the record would open a group. */
-static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[16],
-                    bool *wanted, bool *known, uint64_t *sh, uint64_t *th)
+static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[16], bool *wanted,
+                    bool *known, uint64_t *sh, uint64_t *th)
 {
     const char *tenant = present(r->tenant) ? r->tenant : "-";
     const char *user = present(r->user) ? r->user : "-";
@@ -530,7 +513,10 @@ static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[
     vg__buf_adds(key, tenant);
     vg__buf_addc(key, '\x1f');
     vg__buf_adds(key, user);
-    vg__buf_adds(key, has_session ? "\x1fs:" : has_token ? "\x1ft:" : "\x1f" "d:");
+    vg__buf_adds(key, has_session ? "\x1fs:"
+                      : has_token ? "\x1ft:"
+                                  : "\x1f"
+                                    "d:");
     vg__buf_adds(key, has_session ? r->session : has_token ? r->token : day);
     *wanted = r->n_signals > 0 || (r->mail && (!linkable || !*known));
 }
@@ -571,7 +557,10 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
     vg__buf_adds(&key, tenant);
     vg__buf_addc(&key, '\x1f');
     vg__buf_adds(&key, user);
-    vg__buf_adds(&key, has_session ? "\x1fs:" : has_token ? "\x1ft:" : "\x1f" "d:");
+    vg__buf_adds(&key, has_session ? "\x1fs:"
+                       : has_token ? "\x1ft:"
+                                   : "\x1f"
+                                     "d:");
     vg__buf_adds(&key, has_session ? r->session : has_token ? r->token : day);
     group *g = group_get(s, key.data, false);
     bool wanted = r->n_signals > 0 || (r->mail && (!linkable || !known));
@@ -628,17 +617,18 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                 if (r->has_time && (isnan(pe->t1) || r->t > pe->t1))
                     pe->t1 = r->t;
             } else if (g->n_pend < PEND_MAX) {
-            if (g->n_pend == g->cap_pend) {
-                uint32_t nc = g->cap_pend ? g->cap_pend * 2 : 2;
-                pend_id *np = realloc(g->pend, nc * sizeof *np);
-                if (np) {
-                    g->pend = np;
-                    g->cap_pend = nc;
+                if (g->n_pend == g->cap_pend) {
+                    uint32_t nc = g->cap_pend ? g->cap_pend * 2 : 2;
+                    pend_id *np = realloc(g->pend, nc * sizeof *np);
+                    if (np) {
+                        g->pend = np;
+                        g->cap_pend = nc;
+                    }
                 }
-            }
-            if (g->n_pend < g->cap_pend)
-                g->pend[g->n_pend++] = (pend_id){sh, th, r->has_time ? r->t : NAN,
-                                                 r->has_time ? r->t : NAN, 1, !r->has_time};
+                if (g->n_pend < g->cap_pend)
+                    g->pend[g->n_pend++] = (pend_id){
+                        sh, th,          r->has_time ? r->t : NAN, r->has_time ? r->t : NAN,
+                        1,  !r->has_time};
             } else {
                 g->pend_overflow++; /* more distinct (session, token) pairs than PEND_MAX */
             }
@@ -765,9 +755,9 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
         int score = 0, top = -1;
         for (uint32_t k = 0; k < g->n_sigs; k++) {
             const sig *x = &g->sigs[k];
-            sigs[ns++] = (vg_sess_signal){x->name, x->kind, x->rule,
-                                          vg__sessions_level_name(x->level), x->records,
-                                          x->family};
+            sigs[ns++] =
+                (vg_sess_signal){x->name,    x->kind,  x->rule, vg__sessions_level_name(x->level),
+                                 x->records, x->family};
             /* a family counts once, at its highest level */
             bool counted = false;
             int fam_top = x->level;
@@ -799,7 +789,8 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
             score += 1;
         }
         if (g->actor_hours * 2 > g->records) {
-            sigs[ns++] = (vg_sess_signal){"actor_hours", "supporting", NULL, "low", g->actor_hours, NULL};
+            sigs[ns++] =
+                (vg_sess_signal){"actor_hours", "supporting", NULL, "low", g->actor_hours, NULL};
             score += 1;
         }
         if (g->rest) {
@@ -807,7 +798,7 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
             score += 1;
         }
         qsort(sigs, ns, sizeof *sigs, sig_cmp);
-        int level = score >= 8 ? VG_SL_CRITICAL
+        int level = score >= 8   ? VG_SL_CRITICAL
                     : score >= 5 ? VG_SL_HIGH
                     : score >= 3 ? VG_SL_MEDIUM
                                  : VG_SL_LOW;
@@ -817,18 +808,36 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
             level = top; /* never below the strongest signal's own level */
         if (primary == 1)
             level = top;
-        vg_sess_alert a = {
-            .key = g->key, .tenant = g->tenant, .user = g->user, .session = g->session,
-            .day = g->day,
-            .first = g->first, .last = g->last, .level = level, .score = score,
-            .signals = sigs, .n_signals = ns, .records = g->records, .mail = g->mail,
-            .messages = g->n_msgs, .messages_capped = g->msgs_capped, .ops = g->ops,
-            .folders = (const char *const *)g->folders, .n_folders = g->n_folders,
-            .evidence = g->ev, .n_evidence = g->n_ev, .evidence_omitted = g->ev_omitted,
-            .no_signin = no_signin, .unlinkable = unlinked, .matched = g->matched,
-            .ips = (const char *const *)g->infra[0], .n_ips = g->n_infra[0],
-            .apps = (const char *const *)g->infra[1], .n_apps = g->n_infra[1],
-            .uas = (const char *const *)g->infra[2], .n_uas = g->n_infra[2]};
+        vg_sess_alert a = {.key = g->key,
+                           .tenant = g->tenant,
+                           .user = g->user,
+                           .session = g->session,
+                           .day = g->day,
+                           .first = g->first,
+                           .last = g->last,
+                           .level = level,
+                           .score = score,
+                           .signals = sigs,
+                           .n_signals = ns,
+                           .records = g->records,
+                           .mail = g->mail,
+                           .messages = g->n_msgs,
+                           .messages_capped = g->msgs_capped,
+                           .ops = g->ops,
+                           .folders = (const char *const *)g->folders,
+                           .n_folders = g->n_folders,
+                           .evidence = g->ev,
+                           .n_evidence = g->n_ev,
+                           .evidence_omitted = g->ev_omitted,
+                           .no_signin = no_signin,
+                           .unlinkable = unlinked,
+                           .matched = g->matched,
+                           .ips = (const char *const *)g->infra[0],
+                           .n_ips = g->n_infra[0],
+                           .apps = (const char *const *)g->infra[1],
+                           .n_apps = g->n_infra[1],
+                           .uas = (const char *const *)g->infra[2],
+                           .n_uas = g->n_infra[2]};
         if (st) {
             st->alerts++;
             st->by_level[level]++;

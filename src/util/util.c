@@ -377,6 +377,35 @@ bool vg__ascii_ieq(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
+const char *vg__url_first_segment(const char *url, size_t *len)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    p = p ? strchr(p + 3, '/') : NULL;
+    if (!p)
+        return NULL;
+    p++;
+    const char *e = strchr(p, '/');
+    *len = e ? (size_t)(e - p) : strlen(p);
+    return *len ? p : NULL;
+}
+
+uint64_t vg__hash64(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *s = p;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s + i, n - i);
+    h = (h ^ w ^ (uint64_t)n << 56) * 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
 const char *vg__ascii_imemmem(const char *h, size_t hlen, const char *n, size_t nlen)
 {
     if (nlen == 0)

@@ -75,6 +75,15 @@ bool vg__ascii_ieq(const char *a, size_t alen, const char *b, size_t blen);
 /* Case-insensitive (ASCII) substring search; returns pointer or NULL. */
 const char *vg__ascii_imemmem(const char *h, size_t hlen, const char *n, size_t nlen);
 bool vg__utf8_valid(const char *s, size_t n);
+/* The first path segment of a URL ("https://host/SEG/..." gives SEG), or NULL; *len its
+ * length. A token issuer's tenant: https://login.microsoftonline.com/<tenant>/v2.0 */
+const char *vg__url_first_segment(const char *url, size_t *len);
+
+/* ---- hashing ---- */
+/* A 64-bit hash of n bytes from seed, eight bytes a step (multiply-xorshift mixing); never 0,
+ * so 0 can mark an empty slot in open-addressing tables. Not for anything adversaries must
+ * not collide: table indexes and distinct counts only. */
+uint64_t vg__hash64(const void *p, size_t n, uint64_t seed);
 
 /* base64url (RFC 4648 section 5, no padding), as JWTs and JWKS use it. Decoding also takes
  * the standard alphabet and stops at '='; VIGIE_INVAL on other bytes, VIGIE_TOOBIG when the
