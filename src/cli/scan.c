@@ -18,6 +18,8 @@
  * file:line, counted by reason and skipped.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+
 #include "scan_int.h"
 
 const char *const vg__scan_level_names[LV_COUNT] = {"informational", "low", "medium",
@@ -407,6 +409,39 @@ static void drain_done(scan_ctx *c, bool wait_all, uint64_t submitted)
     }
 }
 
+/* ---- interruption ---------------------------------------------------------------------------- */
+
+/* SIGINT / SIGTERM: the first one asks the reader to stop at the next record; batches in
+ * flight are still matched and written, the store commits, the ledger checkpoints, and the
+ * run exits 128 + signo. A second signal exits at once (_exit: what was committed and
+ * appended stays; the ledger's tail is recovered by the next open). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_signal)
+        _exit(128 + sig);
+    stop_signal = sig;
+}
+
+static void install_stop_handlers(struct sigaction old[2])
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* a read in progress completes; the reader checks the flag */
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_stop_handlers(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
 /* ---- reading ------------------------------------------------------------------------------- */
 
 typedef struct reader_side {
@@ -487,7 +522,7 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
 {
     int status = VG_EXIT_OK;
     vg_reader_opts ro = {vg__cli_diag, NULL, 0};
-    for (uint32_t i = 0; i < c->in.n; i++) {
+    for (uint32_t i = 0; i < c->in.n && !stop_signal; i++) {
         vg_reader *r = NULL;
         int rc = vg__reader_open(&r, c->in.paths[i], &ro);
         if (rc) {
@@ -497,7 +532,7 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
         }
         c->files++;
         vg_record rec;
-        while ((rc = vg__reader_next(r, &rec)) == VIGIE_OK) {
+        while (!stop_signal && (rc = vg__reader_next(r, &rec)) == VIGIE_OK) {
             if ((rc = add_record(rs, &rec, i)) != VIGIE_OK) {
                 fprintf(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
                         (unsigned long long)rec.src.line, vigie_strerror(rc));
@@ -1085,7 +1120,10 @@ int vg__cmd_scan(int argc, char **argv)
     if (nw > 1)
         for (int i = 0; i < nw; i++)
             pthread_create(&workers[i].th, NULL, worker_main, &workers[i]);
+    struct sigaction old_sa[2];
+    install_stop_handlers(old_sa);
     int rex = read_inputs(&c, &rs);
+    c.interrupted = stop_signal;
     if (nw > 1) {
         pthread_mutex_lock(&c.mu);
         drain_done(&c, true, rs.seq);
@@ -1095,9 +1133,19 @@ int vg__cmd_scan(int argc, char **argv)
         for (int i = 0; i < nw; i++)
             pthread_join(workers[i].th, NULL);
     }
-    vg__scan_write_combined(&c);
-    vg__scan_write_gaps(&c);
-    if (c.camp) {
+    if (c.interrupted) {
+        /* The sign-in join, combined alerts, gaps and campaigns need the whole input: on a
+         * part of it they would call access "without sign-in" whose sign-in was not read. */
+        fprintf(stderr,
+                "vigie: interrupted (%s): reading stopped after %llu events; the alerts found are "
+                "written; combined alerts, gaps and campaigns need the whole input and were not "
+                "made: run the scan again to complete it\n",
+                c.interrupted == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)c.events);
+    } else {
+        vg__scan_write_combined(&c);
+        vg__scan_write_gaps(&c);
+    }
+    if (c.camp && !c.interrupted) {
         vg_buf cb;
         vg__buf_init(&cb, 0);
         vg__campaigns_finish(c.camp, &cb, &c.camp_stats);
@@ -1153,14 +1201,18 @@ int vg__cmd_scan(int argc, char **argv)
         fprintf(stderr, "vigie: error: cannot write baseline %s\n", o.baseline_path);
         c.out_error = c.out_error ? c.out_error : EIO;
     }
-    if (c.out_error) {
+    if (c.out_error)
         fprintf(stderr, "vigie: error: writing alerts: %s\n", strerror(c.out_error));
+    if (c.interrupted) {
+        ex = 128 + c.interrupted; /* 130 / 143, whatever else happened */
+    } else if (c.out_error) {
         ex = VG_EXIT_INPUT;
     } else if (rex != VG_EXIT_OK || missing_input) {
         ex = VG_EXIT_INPUT;
     } else if (o.fail_on_alert && (c.alerts || c.sess_alerts)) {
         ex = VG_EXIT_ALERTS;
     }
+    restore_stop_handlers(old_sa);
 out:
     if (workers) {
         for (int i = 0; i < nw; i++)

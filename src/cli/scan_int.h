@@ -218,6 +218,7 @@ typedef struct scan_ctx {
         char tenant[64];
         uint8_t sha[32];
     } * ring; /* recent correlated events, by ref % VG_CORR_RING */
+    int interrupted; /* the signal (SIGINT, SIGTERM) that stopped reading, or 0 */
     double t_start;
     double last_progress;
     bool progress;
