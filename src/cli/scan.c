@@ -491,7 +491,7 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
         vg_reader *r = NULL;
         int rc = vg__reader_open(&r, c->in.paths[i], &ro);
         if (rc) {
-            fprintf(stderr, "vigie: error: %s: %s\n", c->in.paths[i], vigie_strerror(rc));
+            vg__print_escaped(stderr, "vigie: error: %s: %s\n", c->in.paths[i], vigie_strerror(rc));
             status = VG_EXIT_INPUT;
             continue;
         }
@@ -499,8 +499,8 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
         vg_record rec;
         while ((rc = vg__reader_next(r, &rec)) == VIGIE_OK) {
             if ((rc = add_record(rs, &rec, i)) != VIGIE_OK) {
-                fprintf(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
-                        (unsigned long long)rec.src.line, vigie_strerror(rc));
+                vg__print_escaped(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
+                                  (unsigned long long)rec.src.line, vigie_strerror(rc));
                 break;
             }
             if (rs->inline_worker && (rec.src.index & 1023) == 0)
@@ -551,9 +551,11 @@ static long peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
-static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t loaded,
+/* Returns false when --summary-json could not be written (said on stderr). */
+static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t loaded,
                           uint32_t skipped, int threads)
 {
+    bool ok = true;
     uint32_t nr = vg__ruleset_count(c->rs);
     hit *hits = calloc(nr ? nr : 1, sizeof *hits);
     uint32_t nh = 0;
@@ -621,8 +623,8 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                     (unsigned long long)c->camp_stats.campaigns, c->camp_stats.max_orgs);
         for (uint32_t i = 0; i < nh && i < 10; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
-            fprintf(stderr, "vigie:   %8llu  %-8s  %s\n", (unsigned long long)hits[i].n,
-                    r->level ? r->level : "-", r->title ? r->title : "(untitled)");
+            vg__print_escaped(stderr, "vigie:   %8llu  %-8s  %s\n", (unsigned long long)hits[i].n,
+                              r->level ? r->level : "-", r->title ? r->title : "(untitled)");
         }
     }
     if (c->o->summary_path) {
@@ -735,15 +737,15 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)c->ind_hits, c->ind ? vg__indicators_count(c->ind) : 0,
                        (unsigned long long)c->token_findings, (unsigned long long)c->gaps,
                        peak_rss_kb());
-        FILE *f = fopen(c->o->summary_path, "w");
-        if (!f || fwrite(s.data, 1, s.len, f) != s.len)
-            fprintf(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
-                    strerror(errno));
-        if (f)
-            fclose(f);
+        if (vg__safefile_write(c->o->summary_path, s.data, s.len) != VIGIE_OK) {
+            vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
+                              strerror(errno));
+            ok = false;
+        }
         vg__buf_free(&s);
     }
     free(hits);
+    return ok;
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -1024,7 +1026,7 @@ int vg__cmd_scan(int argc, char **argv)
         c.rule_level[i] = (uint8_t)vg__scan_level_index(vg__ruleset_rule(c.rs, i)->level);
 
     /* inputs and output */
-    bool missing_input = false;
+    bool missing_input = false, side_fail = false; /* side_fail: summary, campaigns, baseline */
     for (uint32_t i = 0; i < o.n_inputs; i++) {
         struct stat st;
         if (strcmp(o.inputs[i], "-") != 0 && stat(o.inputs[i], &st) != 0)
@@ -1040,7 +1042,8 @@ int vg__cmd_scan(int argc, char **argv)
     if (o.out_path && strcmp(o.out_path, "-") != 0) {
         c.out = fopen(o.out_path, "w");
         if (!c.out) {
-            fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.out_path, strerror(errno));
+            vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", o.out_path,
+                              strerror(errno));
             ex = VG_EXIT_INPUT;
             goto out;
         }
@@ -1101,15 +1104,10 @@ int vg__cmd_scan(int argc, char **argv)
         vg_buf cb;
         vg__buf_init(&cb, 0);
         vg__campaigns_finish(c.camp, &cb, &c.camp_stats);
-        if (o.campaigns_path) {
-            FILE *cf = fopen(o.campaigns_path, "w");
-            if (!cf || (cb.len && fwrite(cb.data, 1, cb.len, cf) != cb.len)) {
-                fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.campaigns_path,
-                        strerror(errno));
-                c.out_error = c.out_error ? c.out_error : EIO;
-            }
-            if (cf && fclose(cf) != 0)
-                c.out_error = c.out_error ? c.out_error : EIO;
+        if (o.campaigns_path && vg__safefile_write(o.campaigns_path, cb.data, cb.len) != VIGIE_OK) {
+            vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", o.campaigns_path,
+                              strerror(errno));
+            side_fail = true; /* exit 4, but not "writing alerts" */
         }
         for (const char *p = cb.data, *end = cb.data + cb.len; c.db && p && p < end;) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1128,7 +1126,8 @@ int vg__cmd_scan(int argc, char **argv)
         vg__scan_worker_fini(&workers[i]);
     free(workers);
     workers = NULL;
-    write_summary(&c, elapsed, load_s, loaded, skipped, nw);
+    if (!write_summary(&c, elapsed, load_s, loaded, skipped, nw))
+        side_fail = true;
     if (c.db) {
         if (vg__store_run_end(c.db, c.run_id, c.events, c.alerts + c.sess_alerts + c.gaps, c.bad) !=
                 VIGIE_OK ||
@@ -1150,13 +1149,14 @@ int vg__cmd_scan(int argc, char **argv)
         c.ledger = NULL;
     }
     if (o.baseline_path && vg__newterms_save(c.nt, o.baseline_path) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: cannot write baseline %s\n", o.baseline_path);
-        c.out_error = c.out_error ? c.out_error : EIO;
+        vg__print_escaped(stderr, "vigie: error: cannot write baseline %s: %s\n", o.baseline_path,
+                          strerror(errno));
+        side_fail = true;
     }
     if (c.out_error) {
         fprintf(stderr, "vigie: error: writing alerts: %s\n", strerror(c.out_error));
         ex = VG_EXIT_INPUT;
-    } else if (rex != VG_EXIT_OK || missing_input) {
+    } else if (rex != VG_EXIT_OK || missing_input || side_fail) {
         ex = VG_EXIT_INPUT;
     } else if (o.fail_on_alert && (c.alerts || c.sess_alerts)) {
         ex = VG_EXIT_ALERTS;

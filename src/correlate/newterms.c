@@ -206,9 +206,11 @@ static void put_json(FILE *f, const char *s, size_t n)
 
 int vg__newterms_save(const vg_newterms *nt, const char *path)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return VIGIE_IO;
+    vg_safefile *sf; /* a temporary renamed over path: a crash keeps the old baseline */
+    int rc = vg__safefile_open(path, &sf);
+    if (rc)
+        return rc;
+    FILE *f = vg__safefile_stream(sf);
     const table *tabs[2] = {&nt->groups, &nt->terms};
     for (int k = 0; k < 2; k++)
         for (uint64_t i = 0; i < tabs[k]->cap; i++) {
@@ -231,10 +233,7 @@ int vg__newterms_save(const vg_newterms *nt, const char *path)
                 fprintf(f, ",\"group_first_seen\":\"%s\"}\n", when);
             }
         }
-    int rc = ferror(f) ? VIGIE_IO : VIGIE_OK;
-    if (fclose(f) != 0)
-        rc = VIGIE_IO;
-    return rc;
+    return vg__safefile_commit(sf); /* errno says why, on failure */
 }
 
 int vg__newterms_load(vg_newterms *nt, const char *path, vigie_diag_fn diag, void *diag_ud)
