@@ -4,9 +4,9 @@
  * page (report/html.h) from a vigie store. The store is opened read-only; the page is
  * written to OUT ("-": standard output) through vg__safefile_open: a temporary beside OUT
  * renamed over it when complete (a device or FIFO is written as it is), so a half page is
- * never left behind and no planted name is followed. Exit codes: 0 written; 2 usage error, or FILE
- * is not a vigie store this vigie can read (not SQLite, other tables, newer schema); 4 FILE cannot
- * be opened, or OUT cannot be written.
+ * never left behind and no planted name is followed. Exit codes: 0 written; 2 usage error,
+ * or FILE is not a vigie store this vigie can read (not SQLite, other tables, newer
+ * schema); 4 FILE cannot be opened, or OUT cannot be written.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>

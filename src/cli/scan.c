@@ -599,11 +599,8 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
             const struct tvis *t = &c->vis[i];
             if (!t->gaps)
                 continue;
-            char safe[80]; /* a tenant from the logs, shown on a terminal: printable only */
-            size_t k = 0;
-            for (const char *p = t->tenant; *p && k + 1 < sizeof safe; p++)
-                safe[k++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
-            safe[k] = 0;
+            char safe[80]; /* a tenant from the logs, shown on a terminal: escaped */
+            vg__escape_to(safe, sizeof safe, t->tenant, strlen(t->tenant));
             fprintf(stderr, "vigie: visibility %s: %llu mail record(s), %llu throttled, %llu of "
                             "them linkable to sign-ins, %llu gap record(s)\n",
                     safe, (unsigned long long)t->n, (unsigned long long)t->throttled,
@@ -809,7 +806,8 @@ int vg__cmd_scan(int argc, char **argv)
     for (uint32_t i = 0; i < o.n_rule_paths; i++) {
         int rc = vg__ruleload_path(c.rl, o.rule_paths[i]);
         if (rc) {
-            fprintf(stderr, "vigie: error: %s: %s\n", o.rule_paths[i], vigie_strerror(rc));
+            vg__print_escaped(stderr, "vigie: error: %s: %s\n", o.rule_paths[i],
+                              vigie_strerror(rc));
             ex = VG_EXIT_RULES;
             goto out;
         }
@@ -898,7 +896,7 @@ int vg__cmd_scan(int argc, char **argv)
         struct stat bst;
         if (stat(o.baseline_path, &bst) == 0 &&
             vg__newterms_load(c.nt, o.baseline_path, vg__cli_diag, NULL) != VIGIE_OK) {
-            fprintf(stderr, "vigie: error: cannot read baseline %s\n", o.baseline_path);
+            vg__print_escaped(stderr, "vigie: error: cannot read baseline %s\n", o.baseline_path);
             ex = VG_EXIT_INPUT;
             goto out;
         }
@@ -911,7 +909,8 @@ int vg__cmd_scan(int argc, char **argv)
         for (uint32_t i = 0; i < o.n_jwks; i++) {
             int krc = vg__keysets_load(c.keys, o.jwks[i][0], o.jwks[i][1], vg__cli_diag, NULL);
             if (krc) {
-                fprintf(stderr, "vigie: error: %s: %s\n", o.jwks[i][1], vigie_strerror(krc));
+                vg__print_escaped(stderr, "vigie: error: %s: %s\n", o.jwks[i][1],
+                                  vigie_strerror(krc));
                 ex = krc == VIGIE_NOENT || krc == VIGIE_IO ? VG_EXIT_INPUT : VG_EXIT_RULES;
                 goto out;
             }
@@ -931,7 +930,8 @@ int vg__cmd_scan(int argc, char **argv)
         for (uint32_t i = 0; i < o.n_indicator_paths; i++) {
             int irc = vg__indicators_load(c.ind, o.indicator_paths[i], vg__cli_diag, NULL);
             if (irc) {
-                fprintf(stderr, "vigie: error: %s: %s\n", o.indicator_paths[i], vigie_strerror(irc));
+                vg__print_escaped(stderr, "vigie: error: %s: %s\n", o.indicator_paths[i],
+                                  vigie_strerror(irc));
                 ex = irc == VIGIE_NOENT || irc == VIGIE_IO ? VG_EXIT_INPUT : VG_EXIT_RULES;
                 goto out;
             }
