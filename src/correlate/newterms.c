@@ -3,7 +3,8 @@
  * newterms.c: first-seen state (see correlate.h). Two open-addressing hash tables keyed by
  * strings: "rule \x1f group" -> the group's first time, and "rule \x1f group \x1f term" ->
  * the term's first time. Keys are owned copies; tables double at half load. The state file
- * is JSON lines, read back with vigie's JSON reader.
+ * is JSON lines, read back with vigie's JSON reader, saved through vg__safefile (a temporary
+ * beside it, renamed over it: no planted name followed, never half a file).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "correlate.h"
@@ -206,8 +207,10 @@ static void put_json(FILE *f, const char *s, size_t n)
 
 int vg__newterms_save(const vg_newterms *nt, const char *path)
 {
-    vg_safefile *sf; /* a temporary renamed over path: a crash keeps the old baseline */
-    int rc = vg__safefile_open(path, &sf);
+    /* a temporary renamed over path: a crash keeps the old baseline. "-" is the file of that
+     * name (the one load read), not standard output. */
+    vg_safefile *sf;
+    int rc = vg__safefile_open(strcmp(path, "-") ? path : "./-", &sf);
     if (rc)
         return rc;
     FILE *f = vg__safefile_stream(sf);
