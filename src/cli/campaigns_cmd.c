@@ -4,7 +4,8 @@
  * from the alerts kept in a store (every run's combined and token alerts), write them as JSON
  * lines and replace the store's campaigns with them. The linking is the one `vigie scan
  * --campaigns` applies (src/correlate/campaign.c), so alerts of several runs, or of several
- * sites' scans loaded into one store, form one campaign.
+ * sites' scans loaded into one store, form one campaign. OUT is written whole at the end
+ * through vg__safefile_write (a temporary renamed over it; a device or FIFO as it is).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -52,11 +53,11 @@ int vg__cmd_campaigns(int argc, char **argv)
     vg_campaigns *c = NULL;
     int ex = VG_EXIT_OK;
     if (vg__store_open(db, &st, err, sizeof err) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: %s: %s\n", db, err);
+        vg__print_escaped(stderr, "vigie: error: %s: %s\n", db, err);
         return VG_EXIT_INPUT;
     }
     if (vg__campaigns_new(asn, &c, err, sizeof err) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: --asn-db %s\n", err);
+        vg__print_escaped(stderr, "vigie: error: --asn-db %s\n", err);
         vg__store_close(st);
         return VG_EXIT_INPUT;
     }
@@ -66,7 +67,7 @@ int vg__cmd_campaigns(int argc, char **argv)
     if (vg__store_each_alert(st, "combined", feed, c) != VIGIE_OK ||
         vg__store_each_alert(st, "token", feed, c) != VIGIE_OK ||
         vg__campaigns_finish(c, &lines, &cs) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: %s: cannot read the alerts\n", db);
+        vg__print_escaped(stderr, "vigie: error: %s: cannot read the alerts\n", db);
         ex = VG_EXIT_INPUT;
         goto done;
     }
@@ -74,18 +75,16 @@ int vg__cmd_campaigns(int argc, char **argv)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (l && vg__store_add_campaign(st, p, l) != VIGIE_OK) {
-            fprintf(stderr, "vigie: error: %s: cannot store a campaign\n", db);
+            vg__print_escaped(stderr, "vigie: error: %s: cannot store a campaign\n", db);
             ex = VG_EXIT_INPUT;
         }
         p = nl ? nl + 1 : NULL;
     }
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (!f || (lines.len && fwrite(lines.data, 1, lines.len, f) != lines.len)) {
-        fprintf(stderr, "vigie: error: cannot write %s: %s\n", out ? out : "stdout", strerror(errno));
+    if (vg__safefile_write(out ? out : "-", lines.data, lines.len) != VIGIE_OK) {
+        vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", out ? out : "stdout",
+                          strerror(errno));
         ex = VG_EXIT_INPUT;
     }
-    if (f && f != stdout)
-        fclose(f);
     if (!vg__cli_quiet)
         fprintf(stderr, "vigie: %llu campaign(s) from %llu high session(s), the largest across %u "
                         "organization(s)\n",

@@ -2,9 +2,11 @@
 /*
  * export.c: `vigie export --db FILE --stix OUT`: write the campaigns, organizations,
  * indicators, sightings and ATT&CK techniques of a vigie store (written by `vigie scan --db`)
- * as one STIX 2.1 bundle (src/report/stix.h, docs/STIX.md). OUT "-" is stdout; otherwise the
- * bundle goes to OUT.tmp first and is renamed over OUT only when complete, so a failed export
- * never leaves a half-written file. Exit 0 on success, 2 on a usage or I/O error.
+ * as one STIX 2.1 bundle (src/report/stix.h, docs/STIX.md). OUT is written through
+ * vg__safefile_open: "-" is stdout, a device or FIFO is written as it is, otherwise a fresh
+ * temporary beside OUT is renamed over it only when complete, so a failed export never
+ * leaves a half-written file and no planted name is followed. Exit 0 on success, 2 on a
+ * usage or I/O error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -61,58 +63,43 @@ int vg__cmd_export(int argc, char **argv)
     }
     /* Opening creates a missing store; an export of nothing is a mistake. */
     if (access(db, R_OK) != 0) {
-        fprintf(stderr, "vigie: error: %s: %s\n", db, strerror(errno));
+        vg__print_escaped(stderr, "vigie: error: %s: %s\n", db, strerror(errno));
         return VG_EXIT_USAGE;
     }
     char err[512];
     vg_store *st;
     if (vg__store_open(db, &st, err, sizeof err) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: %s: %s\n", db, err);
+        vg__print_escaped(stderr, "vigie: error: %s: %s\n", db, err);
         return VG_EXIT_USAGE;
     }
     bool to_stdout = !strcmp(stix, "-");
-    char *tmp = NULL;
-    FILE *out = stdout;
+    vg_safefile *sf = NULL;
     int ex = VG_EXIT_USAGE;
-    if (!to_stdout) {
-        size_t n = strlen(stix) + 5;
-        if (!(tmp = malloc(n))) {
-            fprintf(stderr, "vigie: error: out of memory\n");
-            goto out;
-        }
-        snprintf(tmp, n, "%s.tmp", stix);
-        if (!(out = fopen(tmp, "wb"))) {
-            fprintf(stderr, "vigie: error: %s: %s\n", tmp, strerror(errno));
-            goto out;
-        }
+    if (vg__safefile_open(stix, &sf) != VIGIE_OK) {
+        vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", stix, strerror(errno));
+        goto out;
     }
     vg_stix_stats s;
-    int rc = vg__stix_export(st, out, &s, err, sizeof err);
-    if (!to_stdout) {
-        if (fclose(out) != 0 && rc == VIGIE_OK) {
-            snprintf(err, sizeof err, "%s: %s", tmp, strerror(errno));
-            rc = VIGIE_IO;
-        }
-        if (rc == VIGIE_OK && rename(tmp, stix) != 0) {
-            snprintf(err, sizeof err, "%s: %s", stix, strerror(errno));
-            rc = VIGIE_IO;
-        }
-        if (rc != VIGIE_OK)
-            remove(tmp);
+    int rc = vg__stix_export(st, vg__safefile_stream(sf), &s, err, sizeof err);
+    if (rc != VIGIE_OK) {
+        vg__safefile_abort(sf);
+    } else if (vg__safefile_commit(sf) != VIGIE_OK) {
+        snprintf(err, sizeof err, "cannot write %s: %s", stix, strerror(errno));
+        rc = VIGIE_IO;
     }
     if (rc != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: export: %s\n", err);
+        vg__print_escaped(stderr, "vigie: error: export: %s\n", err);
         goto out;
     }
     if (!quiet)
-        fprintf(stderr,
-                "vigie: exported %u identities, %u campaigns, %u indicators, %u sightings, "
-                "%u attack patterns, %u relationships to %s\n",
-                s.identities, s.campaigns, s.indicators, s.sightings, s.attack_patterns,
-                s.relationships, to_stdout ? "stdout" : stix);
+        vg__print_escaped(
+            stderr,
+            "vigie: exported %u identities, %u campaigns, %u indicators, %u sightings, "
+            "%u attack patterns, %u relationships to %s\n",
+            s.identities, s.campaigns, s.indicators, s.sightings, s.attack_patterns,
+            s.relationships, to_stdout ? "stdout" : stix);
     ex = VG_EXIT_OK;
 out:
-    free(tmp);
     vg__store_close(st);
     return ex;
 }

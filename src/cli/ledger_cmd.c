@@ -313,12 +313,8 @@ int vg__cmd_prove(int argc, char **argv)
         fprintf(stderr, "vigie: error: %s: %s\n", dir, err);
         ex = rc == VIGIE_VERIFY ? EX_FAILED : EX_USAGE;
     } else if (out) {
-        FILE *f = fopen(out, "wb");
-        bool ok = f && fwrite(b.data, 1, b.len, f) == b.len;
-        if (f && fclose(f) != 0)
-            ok = false;
-        if (!ok) {
-            fprintf(stderr, "vigie: error: %s: cannot write: %s\n", out, strerror(errno));
+        if (vg__safefile_write(out, b.data, b.len) != VIGIE_OK) {
+            vg__print_escaped(stderr, "vigie: error: %s: cannot write: %s\n", out, strerror(errno));
             ex = EX_USAGE;
         }
     } else if (fwrite(b.data, 1, b.len, stdout) != b.len) {

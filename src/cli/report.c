@@ -2,12 +2,14 @@
 /*
  * report.c: `vigie report --db FILE -o OUT [--top N] [--title T]`: one self-contained HTML
  * page (report/html.h) from a vigie store. The store is opened read-only; the page is
- * written to OUT ("-": standard output) and removed again when writing it failed, so a
- * half page is never left behind. Exit codes: 0 written; 2 usage error, or FILE is not a
- * vigie store this vigie can read (not SQLite, other tables, newer schema); 4 FILE cannot
- * be opened, or OUT cannot be written.
+ * written to OUT ("-": standard output) through vg__safefile_open: a temporary beside OUT
+ * renamed over it when complete (a device or FIFO is written as it is), so a half page is
+ * never left behind and no planted name is followed. Exit codes: 0 written; 2 usage error,
+ * or FILE is not a vigie store this vigie can read (not SQLite, other tables, newer
+ * schema); 4 FILE cannot be opened, or OUT cannot be written.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,21 +81,24 @@ int vg__cmd_report(int argc, char **argv)
         return VG_EXIT_INPUT;
     if (rc != VIGIE_OK)
         return VG_EXIT_USAGE;
-    bool to_stdout = !strcmp(out_path, "-");
-    FILE *f = to_stdout ? stdout : fopen(out_path, "wb");
-    if (!f) {
-        fprintf(stderr, "vigie: error: %s: cannot write the report\n", out_path);
+    vg_safefile *sf;
+    if (vg__safefile_open(out_path, &sf) != VIGIE_OK) {
+        vg__print_escaped(stderr, "vigie: error: %s: cannot write the report: %s\n", out_path,
+                          strerror(errno));
         sqlite3_close(db);
         return VG_EXIT_INPUT;
     }
-    rc = vg__report_html(db, f, &o);
+    rc = vg__report_html(db, vg__safefile_stream(sf), &o);
     sqlite3_close(db);
-    if (!to_stdout && fclose(f) != 0 && rc == VIGIE_OK)
-        rc = VIGIE_IO;
     if (rc != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: %s: report not written: %s\n", out_path, vigie_strerror(rc));
-        if (!to_stdout)
-            remove(out_path);
+        vg__safefile_abort(sf);
+        vg__print_escaped(stderr, "vigie: error: %s: report not written: %s\n", out_path,
+                          vigie_strerror(rc));
+        return VG_EXIT_INPUT;
+    }
+    if (vg__safefile_commit(sf) != VIGIE_OK) {
+        vg__print_escaped(stderr, "vigie: error: %s: report not written: %s\n", out_path,
+                          strerror(errno));
         return VG_EXIT_INPUT;
     }
     return VG_EXIT_OK;

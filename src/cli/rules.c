@@ -101,7 +101,7 @@ int vg__cmd_rules(int argc, char **argv)
     for (uint32_t i = 0; rl && i < n_paths; i++) {
         int rc = vg__ruleload_path(rl, paths[i]);
         if (rc) {
-            fprintf(stderr, "vigie: error: %s: %s\n", paths[i], vigie_strerror(rc));
+            vg__print_escaped(stderr, "vigie: error: %s: %s\n", paths[i], vigie_strerror(rc));
             ex = VG_EXIT_RULES;
         }
     }

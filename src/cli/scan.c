@@ -526,7 +526,7 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
         vg_reader *r = NULL;
         int rc = vg__reader_open(&r, c->in.paths[i], &ro);
         if (rc) {
-            fprintf(stderr, "vigie: error: %s: %s\n", c->in.paths[i], vigie_strerror(rc));
+            vg__print_escaped(stderr, "vigie: error: %s: %s\n", c->in.paths[i], vigie_strerror(rc));
             status = VG_EXIT_INPUT;
             continue;
         }
@@ -534,8 +534,8 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
         vg_record rec;
         while (!stop_signal && (rc = vg__reader_next(r, &rec)) == VIGIE_OK) {
             if ((rc = add_record(rs, &rec, i)) != VIGIE_OK) {
-                fprintf(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
-                        (unsigned long long)rec.src.line, vigie_strerror(rc));
+                vg__print_escaped(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
+                                  (unsigned long long)rec.src.line, vigie_strerror(rc));
                 break;
             }
             if (rs->inline_worker && (rec.src.index & 1023) == 0)
@@ -586,9 +586,11 @@ static long peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
-static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t loaded,
+/* Returns false when --summary-json could not be written (said on stderr). */
+static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t loaded,
                           uint32_t skipped, int threads)
 {
+    bool ok = true;
     uint32_t nr = vg__ruleset_count(c->rs);
     hit *hits = calloc(nr ? nr : 1, sizeof *hits);
     uint32_t nh = 0;
@@ -632,11 +634,8 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
             const struct tvis *t = &c->vis[i];
             if (!t->gaps)
                 continue;
-            char safe[80]; /* a tenant from the logs, shown on a terminal: printable only */
-            size_t k = 0;
-            for (const char *p = t->tenant; *p && k + 1 < sizeof safe; p++)
-                safe[k++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
-            safe[k] = 0;
+            char safe[80]; /* a tenant from the logs, shown on a terminal: escaped */
+            vg__escape_to(safe, sizeof safe, t->tenant, strlen(t->tenant));
             fprintf(stderr, "vigie: visibility %s: %llu mail record(s), %llu throttled, %llu of "
                             "them linkable to sign-ins, %llu gap record(s)\n",
                     safe, (unsigned long long)t->n, (unsigned long long)t->throttled,
@@ -656,8 +655,8 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                     (unsigned long long)c->camp_stats.campaigns, c->camp_stats.max_orgs);
         for (uint32_t i = 0; i < nh && i < 10; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
-            fprintf(stderr, "vigie:   %8llu  %-8s  %s\n", (unsigned long long)hits[i].n,
-                    r->level ? r->level : "-", r->title ? r->title : "(untitled)");
+            vg__print_escaped(stderr, "vigie:   %8llu  %-8s  %s\n", (unsigned long long)hits[i].n,
+                              r->level ? r->level : "-", r->title ? r->title : "(untitled)");
         }
     }
     if (c->o->summary_path) {
@@ -770,15 +769,15 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)c->ind_hits, c->ind ? vg__indicators_count(c->ind) : 0,
                        (unsigned long long)c->token_findings, (unsigned long long)c->gaps,
                        peak_rss_kb());
-        FILE *f = fopen(c->o->summary_path, "w");
-        if (!f || fwrite(s.data, 1, s.len, f) != s.len)
-            fprintf(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
-                    strerror(errno));
-        if (f)
-            fclose(f);
+        if (vg__safefile_write(c->o->summary_path, s.data, s.len) != VIGIE_OK) {
+            vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", c->o->summary_path,
+                              strerror(errno));
+            ok = false;
+        }
         vg__buf_free(&s);
     }
     free(hits);
+    return ok;
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -842,7 +841,8 @@ int vg__cmd_scan(int argc, char **argv)
     for (uint32_t i = 0; i < o.n_rule_paths; i++) {
         int rc = vg__ruleload_path(c.rl, o.rule_paths[i]);
         if (rc) {
-            fprintf(stderr, "vigie: error: %s: %s\n", o.rule_paths[i], vigie_strerror(rc));
+            vg__print_escaped(stderr, "vigie: error: %s: %s\n", o.rule_paths[i],
+                              vigie_strerror(rc));
             ex = VG_EXIT_RULES;
             goto out;
         }
@@ -931,7 +931,7 @@ int vg__cmd_scan(int argc, char **argv)
         struct stat bst;
         if (stat(o.baseline_path, &bst) == 0 &&
             vg__newterms_load(c.nt, o.baseline_path, vg__cli_diag, NULL) != VIGIE_OK) {
-            fprintf(stderr, "vigie: error: cannot read baseline %s\n", o.baseline_path);
+            vg__print_escaped(stderr, "vigie: error: cannot read baseline %s\n", o.baseline_path);
             ex = VG_EXIT_INPUT;
             goto out;
         }
@@ -944,7 +944,8 @@ int vg__cmd_scan(int argc, char **argv)
         for (uint32_t i = 0; i < o.n_jwks; i++) {
             int krc = vg__keysets_load(c.keys, o.jwks[i][0], o.jwks[i][1], vg__cli_diag, NULL);
             if (krc) {
-                fprintf(stderr, "vigie: error: %s: %s\n", o.jwks[i][1], vigie_strerror(krc));
+                vg__print_escaped(stderr, "vigie: error: %s: %s\n", o.jwks[i][1],
+                                  vigie_strerror(krc));
                 ex = krc == VIGIE_NOENT || krc == VIGIE_IO ? VG_EXIT_INPUT : VG_EXIT_RULES;
                 goto out;
             }
@@ -964,7 +965,8 @@ int vg__cmd_scan(int argc, char **argv)
         for (uint32_t i = 0; i < o.n_indicator_paths; i++) {
             int irc = vg__indicators_load(c.ind, o.indicator_paths[i], vg__cli_diag, NULL);
             if (irc) {
-                fprintf(stderr, "vigie: error: %s: %s\n", o.indicator_paths[i], vigie_strerror(irc));
+                vg__print_escaped(stderr, "vigie: error: %s: %s\n", o.indicator_paths[i],
+                                  vigie_strerror(irc));
                 ex = irc == VIGIE_NOENT || irc == VIGIE_IO ? VG_EXIT_INPUT : VG_EXIT_RULES;
                 goto out;
             }
@@ -1059,7 +1061,7 @@ int vg__cmd_scan(int argc, char **argv)
         c.rule_level[i] = (uint8_t)vg__scan_level_index(vg__ruleset_rule(c.rs, i)->level);
 
     /* inputs and output */
-    bool missing_input = false;
+    bool missing_input = false, side_fail = false; /* side_fail: summary, campaigns, baseline */
     for (uint32_t i = 0; i < o.n_inputs; i++) {
         struct stat st;
         if (strcmp(o.inputs[i], "-") != 0 && stat(o.inputs[i], &st) != 0)
@@ -1075,7 +1077,8 @@ int vg__cmd_scan(int argc, char **argv)
     if (o.out_path && strcmp(o.out_path, "-") != 0) {
         c.out = fopen(o.out_path, "w");
         if (!c.out) {
-            fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.out_path, strerror(errno));
+            vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", o.out_path,
+                              strerror(errno));
             ex = VG_EXIT_INPUT;
             goto out;
         }
@@ -1149,15 +1152,10 @@ int vg__cmd_scan(int argc, char **argv)
         vg_buf cb;
         vg__buf_init(&cb, 0);
         vg__campaigns_finish(c.camp, &cb, &c.camp_stats);
-        if (o.campaigns_path) {
-            FILE *cf = fopen(o.campaigns_path, "w");
-            if (!cf || (cb.len && fwrite(cb.data, 1, cb.len, cf) != cb.len)) {
-                fprintf(stderr, "vigie: error: cannot write %s: %s\n", o.campaigns_path,
-                        strerror(errno));
-                c.out_error = c.out_error ? c.out_error : EIO;
-            }
-            if (cf && fclose(cf) != 0)
-                c.out_error = c.out_error ? c.out_error : EIO;
+        if (o.campaigns_path && vg__safefile_write(o.campaigns_path, cb.data, cb.len) != VIGIE_OK) {
+            vg__print_escaped(stderr, "vigie: error: cannot write %s: %s\n", o.campaigns_path,
+                              strerror(errno));
+            side_fail = true; /* exit 4, but not "writing alerts" */
         }
         for (const char *p = cb.data, *end = cb.data + cb.len; c.db && p && p < end;) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1176,7 +1174,8 @@ int vg__cmd_scan(int argc, char **argv)
         vg__scan_worker_fini(&workers[i]);
     free(workers);
     workers = NULL;
-    write_summary(&c, elapsed, load_s, loaded, skipped, nw);
+    if (!write_summary(&c, elapsed, load_s, loaded, skipped, nw))
+        side_fail = true;
     if (c.db) {
         if (vg__store_run_end(c.db, c.run_id, c.events, c.alerts + c.sess_alerts + c.gaps, c.bad) !=
                 VIGIE_OK ||
@@ -1198,8 +1197,9 @@ int vg__cmd_scan(int argc, char **argv)
         c.ledger = NULL;
     }
     if (o.baseline_path && vg__newterms_save(c.nt, o.baseline_path) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: cannot write baseline %s\n", o.baseline_path);
-        c.out_error = c.out_error ? c.out_error : EIO;
+        vg__print_escaped(stderr, "vigie: error: cannot write baseline %s: %s\n", o.baseline_path,
+                          strerror(errno));
+        side_fail = true;
     }
     if (c.out_error)
         fprintf(stderr, "vigie: error: writing alerts: %s\n", strerror(c.out_error));
@@ -1207,7 +1207,7 @@ int vg__cmd_scan(int argc, char **argv)
         ex = 128 + c.interrupted; /* 130 / 143, whatever else happened */
     } else if (c.out_error) {
         ex = VG_EXIT_INPUT;
-    } else if (rex != VG_EXIT_OK || missing_input) {
+    } else if (rex != VG_EXIT_OK || missing_input || side_fail) {
         ex = VG_EXIT_INPUT;
     } else if (o.fail_on_alert && (c.alerts || c.sess_alerts)) {
         ex = VG_EXIT_ALERTS;

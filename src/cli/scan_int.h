@@ -283,6 +283,9 @@ int vg__scan_level_index(const char *lv);
 void vg__scan_time_field(worker *w, vg_eventinfo *ei);
 void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n);
 void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
+/* One --format table line, every cell escaped (vg__escape_to) and cut to its column. */
+void vg__scan_table_line(vg_buf *o, const char *time, const char *level, const char *title,
+                         const char *tenant, size_t tenant_len, const char *file, uint64_t line);
 void vg__scan_hex(const uint8_t *p, size_t n, char *out);
 /* The opening of an alert line: {"id":...,"rule":{"id","title","level","tags"} */
 void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,

@@ -38,23 +38,46 @@ void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n)
     vg__buf_addc(o, '"');
 }
 
+/* RFC 4180 quoting, and OWASP's defence against CSV injection: a cell a spreadsheet would
+ * take for a formula (first byte = + - @ TAB CR) gets a leading ' so it stays text. */
 void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n)
 {
     bool quote = false;
+    bool formula = n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+                         s[0] == '\r');
     for (size_t i = 0; i < n; i++)
         if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
             quote = true;
     if (!quote) {
+        if (formula)
+            vg__buf_addc(o, '\'');
         vg__buf_add(o, s, n);
         return;
     }
     vg__buf_addc(o, '"');
+    if (formula)
+        vg__buf_addc(o, '\'');
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"')
             vg__buf_addc(o, '"');
         vg__buf_addc(o, s[i]);
     }
     vg__buf_addc(o, '"');
+}
+
+void vg__scan_table_line(vg_buf *o, const char *time, const char *level, const char *title,
+                         const char *tenant, size_t tenant_len, const char *file, uint64_t line)
+{
+    char lv[64], ti[61], te[37], src[49];
+    const char *base = file ? strrchr(file, '/') : NULL;
+    base = base ? base + 1 : file ? file : "-";
+    vg__escape_to(lv, sizeof lv, level ? level : "-", level ? strlen(level) : 1);
+    vg__escape_to(ti, sizeof ti, title ? title : "-", title ? strlen(title) : 1);
+    vg__escape_to(te, sizeof te, tenant && tenant_len ? tenant : "-",
+                  tenant && tenant_len ? tenant_len : 1);
+    vg__escape_to(src, sizeof src, base, strlen(base));
+    vg__buf_printf(o, "%-24s  %-13s  %-60s  %-36s  %s:%llu\n", time && *time ? time : "-", lv, ti,
+                   te, src, (unsigned long long)line);
 }
 
 /* The first value of a field on the current event, as text, appended to out ("-" when
@@ -441,7 +464,7 @@ static int32_t format_alert(worker *w, const char *rid, const char *title, const
             vg__buf_adds(o, tbuf);
         vg__buf_addc(o, ',');
         if (rule->level)
-            vg__buf_adds(o, rule->level);
+            vg__scan_csv_cell(o, rule->level, strlen(rule->level));
         vg__buf_addc(o, ',');
         if (rule->id)
             vg__scan_csv_cell(o, rule->id, strlen(rule->id));
@@ -457,16 +480,9 @@ static int32_t format_alert(worker *w, const char *rid, const char *title, const
                        (unsigned long long)r->offset);
         break;
     }
-    default: {
-        char src[64];
-        const char *base = strrchr(file, '/');
-        base = base ? base + 1 : file;
-        snprintf(src, sizeof src, "%.48s:%llu", base, (unsigned long long)r->line);
-        vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.*s  %s\n", ei->has_time ? tbuf : "-",
-                       rule->level ? rule->level : "-", rule->title ? rule->title : "-",
-                       ei->tenant ? (int)(ei->tenant_len > 36 ? 36 : ei->tenant_len) : 1,
-                       ei->tenant ? ei->tenant : "-", src);
-    }
+    default:
+        vg__scan_table_line(o, ei->has_time ? tbuf : "-", rule->level, rule->title, ei->tenant,
+                            ei->tenant_len, file, r->line);
     }
     return si;
 }

@@ -149,12 +149,8 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
             vg__buf_printf(o, ",%llu,%llu\n", e ? (unsigned long long)e->line : 0ull,
                            e ? (unsigned long long)e->offset : 0ull);
         } else {
-            char src[64];
-            const char *base = e ? strrchr(e->file, '/') : NULL;
-            base = base ? base + 1 : e ? e->file : "-";
-            snprintf(src, sizeof src, "%.48s:%llu", base, e ? (unsigned long long)e->line : 0ull);
-            vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", first[0] ? first : "-",
-                           level, title, a->tenant, src);
+            vg__scan_table_line(o, first, level, title, a->tenant, strlen(a->tenant),
+                                e ? e->file : NULL, e ? e->line : 0);
         }
         if (!c->camp)
             return 0;
@@ -693,7 +689,9 @@ static int corr_emit(void *ud, const vg_corr_alert *a)
     if (c->o->format != FMT_JSONL) {
         const char *file = last ? c->in.paths[last->file] : "-";
         if (c->o->format == FMT_CSV) {
-            vg__buf_printf(o, "%s,%s,", tend, r->level ? r->level : "");
+            vg__buf_printf(o, "%s,", tend);
+            vg__scan_csv_cell(o, r->level ? r->level : "", r->level ? strlen(r->level) : 0);
+            vg__buf_addc(o, ',');
             vg__scan_csv_cell(o, r->id ? r->id : "", r->id ? strlen(r->id) : 0);
             vg__buf_addc(o, ',');
             vg__scan_csv_cell(o, r->title ? r->title : "", r->title ? strlen(r->title) : 0);
@@ -705,14 +703,8 @@ static int corr_emit(void *ud, const vg_corr_alert *a)
             vg__buf_printf(o, ",%llu,%llu\n", last ? (unsigned long long)last->line : 0ull,
                            last ? (unsigned long long)last->offset : 0ull);
         } else {
-            const char *base = strrchr(file, '/');
-            base = base ? base + 1 : file;
-            char src[64];
-            snprintf(src, sizeof src, "%.48s:%llu", base,
-                     last ? (unsigned long long)last->line : 0ull);
-            vg__buf_printf(o, "%-24s  %-13s  %-60.60s  %-36.36s  %s\n", tend,
-                           r->level ? r->level : "-", r->title ? r->title : "-",
-                           last && last->tenant[0] ? last->tenant : "-", src);
+            vg__scan_table_line(o, tend, r->level, r->title, last ? last->tenant : NULL,
+                                last ? strlen(last->tenant) : 0, file, last ? last->line : 0);
         }
         return 0;
     }

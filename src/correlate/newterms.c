@@ -3,7 +3,8 @@
  * newterms.c: first-seen state (see correlate.h). Two open-addressing hash tables keyed by
  * strings: "rule \x1f group" -> the group's first time, and "rule \x1f group \x1f term" ->
  * the term's first time. Keys are owned copies; tables double at half load. The state file
- * is JSON lines, read back with vigie's JSON reader.
+ * is JSON lines, read back with vigie's JSON reader, saved through vg__safefile (a temporary
+ * beside it, renamed over it: no planted name followed, never half a file).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "correlate.h"
@@ -206,9 +207,13 @@ static void put_json(FILE *f, const char *s, size_t n)
 
 int vg__newterms_save(const vg_newterms *nt, const char *path)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return VIGIE_IO;
+    /* a temporary renamed over path: a crash keeps the old baseline. "-" is the file of that
+     * name (the one load read), not standard output. */
+    vg_safefile *sf;
+    int rc = vg__safefile_open(strcmp(path, "-") ? path : "./-", &sf);
+    if (rc)
+        return rc;
+    FILE *f = vg__safefile_stream(sf);
     const table *tabs[2] = {&nt->groups, &nt->terms};
     for (int k = 0; k < 2; k++)
         for (uint64_t i = 0; i < tabs[k]->cap; i++) {
@@ -231,10 +236,7 @@ int vg__newterms_save(const vg_newterms *nt, const char *path)
                 fprintf(f, ",\"group_first_seen\":\"%s\"}\n", when);
             }
         }
-    int rc = ferror(f) ? VIGIE_IO : VIGIE_OK;
-    if (fclose(f) != 0)
-        rc = VIGIE_IO;
-    return rc;
+    return vg__safefile_commit(sf); /* errno says why, on failure */
 }
 
 int vg__newterms_load(vg_newterms *nt, const char *path, vigie_diag_fn diag, void *diag_ud)

@@ -359,7 +359,7 @@ static int write_all(int fd, const void *p, size_t n)
 
 static int write_new_file(const char *path, mode_t mode, const void *p, size_t n)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return errno == EEXIST ? VIGIE_INVAL : VIGIE_IO;
     int rc = write_all(fd, p, n);

@@ -173,6 +173,84 @@ bool vg__utf8_valid(const char *s, size_t n)
     return true;
 }
 
+/* The shown form of the unit at p (one byte, or one UTF-8 sequence): written to e (at most
+ * 7 bytes) and its length returned; *used = bytes of p it stands for. */
+static size_t escape_unit(const unsigned char *p, size_t n, char e[8], size_t *used)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = p[0];
+    *used = 1;
+    if (c >= 0x20 && c < 0x7f) {
+        e[0] = (char)c;
+        return 1;
+    }
+    if (c == '\n' || c == '\r' || c == '\t') {
+        e[0] = '\\', e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        return 2;
+    }
+    size_t k = c < 0x80 ? 0 : utf8_seq(p, n);
+    if (!k) { /* C0, DEL, or a byte that is no UTF-8: a lone 0x9b is CSI to some terminals */
+        e[0] = '\\', e[1] = 'x', e[2] = hex[c >> 4], e[3] = hex[c & 15];
+        return 4;
+    }
+    *used = k;
+    if ((k == 2 && c == 0xc2 && p[1] < 0xa0) ||
+        (k == 3 && c == 0xe2 && p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae) ||
+        (k == 3 && c == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)) {
+        /* C1 controls; line and paragraph separators; bidirectional embeddings, overrides
+         * and isolates (they reorder what the reader sees) */
+        unsigned cp = k == 2 ? (unsigned)(p[1] & 0x3f) | 0x80u
+                             : 0x2000u | ((unsigned)(p[1] & 0x3f) << 6) | (unsigned)(p[2] & 0x3f);
+        e[0] = '\\', e[1] = 'u';
+        for (int i = 0; i < 4; i++)
+            e[2 + i] = hex[(cp >> (12 - 4 * i)) & 15];
+        return 6;
+    }
+    memcpy(e, p, k);
+    return k;
+}
+
+int vg__buf_add_escaped(vg_buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int rc = vg__buf_reserve(b, n);
+    size_t i = 0;
+    while (!rc && i < n) {
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7f)
+            run++;
+        if (run > i) {
+            rc = vg__buf_add(b, p + i, run - i);
+            i = run;
+            continue;
+        }
+        char e[8];
+        size_t used, el = escape_unit(p + i, n - i, e, &used);
+        rc = vg__buf_add(b, e, el);
+        i += used;
+    }
+    return rc;
+}
+
+size_t vg__escape_to(char *out, size_t cap, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, len = 0;
+    if (!cap)
+        return 0;
+    while (i < n) {
+        char e[8];
+        size_t used, el = escape_unit(p + i, n - i, e, &used);
+        if (len + el + 1 > cap)
+            break;
+        memcpy(out + len, e, el);
+        len += el;
+        i += used;
+    }
+    out[len] = 0;
+    return len;
+}
+
 int vg__buf_add_json_str(vg_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -352,18 +430,56 @@ void vg__diag_print(void *ud, const vigie_diag *d)
     FILE *f = ud ? (FILE *)ud : stderr;
     const char *lv = d->level == VIGIE_DIAG_ERROR ? "error"
                      : d->level == VIGIE_DIAG_WARNING ? "warning" : "note";
-    fprintf(f, "vigie: %s: ", lv);
+    /* file names, rule ids and messages carry input text: escaped, one line, one write */
+    vg_buf b;
+    vg__buf_init(&b, 0);
+    vg__buf_printf(&b, "vigie: %s: ", lv);
     if (d->file) {
-        fprintf(f, "%s:", d->file);
+        vg__buf_add_escaped(&b, d->file, strlen(d->file));
+        vg__buf_addc(&b, ':');
         if (d->line)
-            fprintf(f, "%llu:", (unsigned long long)d->line);
+            vg__buf_printf(&b, "%llu:", (unsigned long long)d->line);
         if (d->col)
-            fprintf(f, "%llu:", (unsigned long long)d->col);
-        fputc(' ', f);
+            vg__buf_printf(&b, "%llu:", (unsigned long long)d->col);
+        vg__buf_addc(&b, ' ');
     }
-    if (d->rule_id)
-        fprintf(f, "rule %s: ", d->rule_id);
-    fprintf(f, "%s\n", d->message);
+    if (d->rule_id) {
+        vg__buf_adds(&b, "rule ");
+        vg__buf_add_escaped(&b, d->rule_id, strlen(d->rule_id));
+        vg__buf_adds(&b, ": ");
+    }
+    if (d->message)
+        vg__buf_add_escaped(&b, d->message, strlen(d->message));
+    if (vg__buf_addc(&b, '\n') == VIGIE_OK)
+        fwrite(b.data, 1, b.len, f);
+    else
+        fprintf(f, "vigie: %s: (message lost: out of memory)\n", lv);
+    vg__buf_free(&b);
+}
+
+void vg__print_escaped(FILE *f, const char *fmt, ...)
+{
+    vg_buf raw, b;
+    vg__buf_init(&raw, 0);
+    vg__buf_init(&b, 0);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && vg__buf_reserve(&raw, (size_t)n + 1) == VIGIE_OK) {
+        va_start(ap, fmt);
+        vsnprintf(raw.data, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        raw.len = (size_t)n;
+        bool nl = raw.len && raw.data[raw.len - 1] == '\n';
+        vg__buf_add_escaped(&b, raw.data, raw.len - nl);
+        if (nl)
+            vg__buf_addc(&b, '\n');
+        if (b.data)
+            fwrite(b.data, 1, b.len, f);
+    }
+    vg__buf_free(&raw);
+    vg__buf_free(&b);
 }
 
 /* ---- strings ---- */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vigie/vigie.h"
 #include "limits.h"
@@ -47,6 +48,17 @@ int vg__buf_printf(vg_buf *b, const char *fmt, ...) VG_PRINTF(2, 3);
 /* Append s as the body of a JSON string (no surrounding quotes), escaping as RFC 8259 wants.
  * Invalid UTF-8 bytes are replaced by U+FFFD. */
 int vg__buf_add_json_str(vg_buf *b, const char *s, size_t n);
+/* Append s for a person to read (a terminal, a table, stderr): every byte that could move
+ * the cursor, recolour the terminal or start a line is shown as a visible escape instead:
+ * LF, CR, TAB as \n \r \t; other C0 controls, DEL and bytes that are not UTF-8 as \xHH; C1
+ * controls (U+0080-U+009F), U+2028/U+2029 and the bidirectional controls U+202A-U+202E,
+ * U+2066-U+2069 as \uHHHH. Everything else, backslash included, is copied unchanged, so the
+ * text stays readable; the exact bytes are in the JSON output. */
+int vg__buf_add_escaped(vg_buf *b, const char *s, size_t n);
+/* The same escaping into out (cap bytes, NUL-terminated), stopping before the first
+ * character or escape that would not fit: a table cell never ends in half an escape or half
+ * a UTF-8 sequence. Returns the length written. */
+size_t vg__escape_to(char *out, size_t cap, const char *s, size_t n);
 
 /* ---- vg_arena: bump allocator; everything freed at once. Not thread-safe. ---- */
 typedef struct vg_arena vg_arena;
@@ -63,8 +75,13 @@ size_t vg__arena_used(const vg_arena *a);
 void vg__diag(vigie_diag_fn fn, void *ud, vigie_diag_level level, int rc, const char *file,
               uint64_t line, uint64_t col, const char *rule_id, const char *fmt, ...)
     VG_PRINTF(9, 10);
-/* Standard printer: "vigie: error: file:line:col: message" to the FILE* in ud (stderr if NULL). */
+/* Standard printer: "vigie: error: file:line:col: message" to the FILE* in ud (stderr if NULL),
+ * file, rule id and message escaped (vg__buf_add_escaped), in one write. */
 void vg__diag_print(void *ud, const vigie_diag *d);
+/* Format one message, escape every control character in it (vg__buf_add_escaped) except one
+ * final newline, and write it to f in one fwrite: for stderr lines that carry a file name or
+ * a value from the input. */
+void vg__print_escaped(FILE *f, const char *fmt, ...) VG_PRINTF(2, 3);
 
 /* ---- strings ---- */
 static inline unsigned char vg__lower(unsigned char c)
@@ -101,6 +118,24 @@ int vg__read_file(const char *path, size_t cap, char **out, size_t *out_len);
  * status fn returns, and returns it. */
 typedef int (*vg_walk_fn)(void *ud, const char *path);
 int vg__walk_files(const char *dir, vg_walk_fn fn, void *ud, vigie_diag_fn diag, void *diag_ud);
+
+/* ---- writing an output file safely (safefile.c, docs/internals/output.md) ----
+ * vg__safefile_open(OUT): "-" is stdout; an existing non-regular OUT (a character device, a
+ * FIFO) is written directly and never replaced; a directory or block device is refused;
+ * otherwise the bytes go to a fresh temporary in OUT's directory (O_EXCL|O_NOFOLLOW, random
+ * name) that commit fsyncs and renames over OUT (then fsyncs the directory). Write with
+ * stdio on vg__safefile_stream(). commit and abort free the handle; abort and every failure
+ * unlink the temporary, so OUT is either untouched or the whole new content. All return a
+ * status (VIGIE_IO, VIGIE_NOMEM, VIGIE_INVAL) and leave errno saying why. One thread per
+ * handle. */
+typedef struct vg_safefile vg_safefile;
+int vg__safefile_open(const char *path, vg_safefile **out);
+FILE *vg__safefile_stream(const vg_safefile *sf);
+const char *vg__safefile_path(const vg_safefile *sf);
+int vg__safefile_commit(vg_safefile *sf);
+void vg__safefile_abort(vg_safefile *sf);
+/* Open, write len bytes, commit: a whole buffer to OUT. */
+int vg__safefile_write(const char *path, const void *data, size_t len);
 
 /* Monotonic time in seconds. */
 double vg__now(void);

@@ -1,5 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_util.c: buffers, arena, time parsing and formatting, status names. */
+/* test_util.c: buffers, arena, time parsing and formatting, status names, the escaping of
+ * text shown to people, and safe output files (no planted name followed, devices and FIFOs
+ * written as they are, nothing left behind on abort or failure). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "test.h"
 #include "util/util.h"
 
@@ -71,8 +82,186 @@ static void test_b64url(void)
     vg__buf_free(&b);
 }
 
+static void test_escape(void)
+{
+    vg_buf b;
+    vg__buf_init(&b, 0);
+    /* ESC, BEL, CR, LF, TAB, NUL, DEL, a C1 CSI (U+009B), a lone 0x9b, U+202E, and text */
+    static const char in[] = "a\x1b[31mb\x07\r\n\t\x00\x7f\xc2\x9b\x9b\xe2\x80\xae"
+                             "\xc3\xa9\\z";
+    CHECK_EQ_INT(vg__buf_add_escaped(&b, in, sizeof in - 1), VIGIE_OK);
+    CHECK_EQ_STR(b.data, "a\\x1b[31mb\\x07\\r\\n\\t\\x00\\x7f\\u009b\\x9b\\u202e\xc3\xa9\\z");
+    for (size_t i = 0; i < b.len; i++)
+        CHECK((unsigned char)b.data[i] >= 0x20 && (unsigned char)b.data[i] != 0x7f);
+    vg__buf_free(&b);
+
+    /* bounded: never half an escape, never half a UTF-8 sequence, always NUL-terminated */
+    char out[8];
+    CHECK_EQ_INT((int)vg__escape_to(out, sizeof out, "abcd\x1b", 5), 4);
+    CHECK_EQ_STR(out, "abcd");
+    CHECK_EQ_INT((int)vg__escape_to(out, sizeof out, "abc\n\x1b", 5), 5);
+    CHECK_EQ_STR(out, "abc\\n");
+    CHECK_EQ_INT((int)vg__escape_to(out, sizeof out, "abcdef\xc3\xa9", 8), 6);
+    CHECK_EQ_STR(out, "abcdef");
+    CHECK_EQ_INT((int)vg__escape_to(out, 1, "abc", 3), 0);
+    CHECK_EQ_STR(out, "");
+
+    /* diagnostics: file name, rule id and message cannot forge a line */
+    char *mem = NULL;
+    size_t ml = 0;
+    FILE *f = open_memstream(&mem, &ml);
+    vigie_diag d = {0};
+    d.level = VIGIE_DIAG_ERROR;
+    d.file = "x\n\x1b[2Jy.log";
+    d.line = 3;
+    d.rule_id = "r\r1";
+    d.message = "bad\nvigie: note: forged";
+    vg__diag_print(f, &d);
+    vg__print_escaped(f, "vigie: error: %s: %s\n", "a\x07" "b", "c");
+    fclose(f);
+    CHECK_EQ_STR(mem, "vigie: error: x\\n\\x1b[2Jy.log:3: rule r\\r1: bad\\nvigie: note: forged\n"
+                      "vigie: error: a\\x07b: c\n");
+    free(mem);
+}
+
+static char *slurp(const char *path)
+{
+    char *s = NULL;
+    size_t n;
+    return vg__read_file(path, 1 << 20, &s, &n) == VIGIE_OK ? s : NULL;
+}
+
+/* number of entries in dir other than . and .. */
+static int n_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void put(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(s, f);
+        fclose(f);
+    }
+}
+
+static void test_safefile(void)
+{
+    char dir[] = "/tmp/vigie-safefile-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char out[256], victim[256], link[256], tmp[300];
+    snprintf(out, sizeof out, "%s/out.json", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(link, sizeof link, "%s/out.json.tmp", dir);
+    put(victim, "VICTIM");
+    CHECK_EQ_INT(symlink(victim, link), 0);
+
+    /* a new file: whole content, mode 0644 less the umask, only OUT and the planted link
+     * beside the victim afterwards (no temporary left), the victim untouched */
+    mode_t um = umask(022);
+    CHECK_EQ_INT(vg__safefile_write(out, "hello\n", 6), VIGIE_OK);
+    umask(um);
+    char *got = slurp(out);
+    CHECK(got && !strcmp(got, "hello\n"));
+    free(got);
+    struct stat st;
+    CHECK_EQ_INT(lstat(out, &st), 0);
+    CHECK(S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0644);
+    got = slurp(victim);
+    CHECK(got && !strcmp(got, "VICTIM"));
+    free(got);
+    CHECK_EQ_INT(n_entries(dir), 3);
+
+    /* an existing file keeps its permission bits */
+    CHECK_EQ_INT(chmod(out, 0600), 0);
+    CHECK_EQ_INT(vg__safefile_write(out, "again", 5), VIGIE_OK);
+    CHECK_EQ_INT(stat(out, &st), 0);
+    CHECK_EQ_INT((int)(st.st_mode & 0777), 0600);
+
+    /* a symbolic link at OUT itself is replaced, its target is left alone */
+    char ln2[256];
+    snprintf(ln2, sizeof ln2, "%s/viaLink", dir);
+    CHECK_EQ_INT(symlink(victim, ln2), 0);
+    CHECK_EQ_INT(vg__safefile_write(ln2, "new", 3), VIGIE_OK);
+    CHECK_EQ_INT(lstat(ln2, &st), 0);
+    CHECK(S_ISREG(st.st_mode));
+    got = slurp(victim);
+    CHECK(got && !strcmp(got, "VICTIM"));
+    free(got);
+
+    /* abort: OUT unchanged, no temporary left */
+    int before = n_entries(dir);
+    vg_safefile *sf;
+    CHECK_EQ_INT(vg__safefile_open(out, &sf), VIGIE_OK);
+    fputs("half", vg__safefile_stream(sf));
+    vg__safefile_abort(sf);
+    got = slurp(out);
+    CHECK(got && !strcmp(got, "again"));
+    free(got);
+    CHECK_EQ_INT(n_entries(dir), before);
+
+    /* a character device is written as it is and stays a device; a failing one reports
+     * errno (ENOSPC from /dev/full) */
+    CHECK_EQ_INT(vg__safefile_write("/dev/null", "x", 1), VIGIE_OK);
+    CHECK_EQ_INT(stat("/dev/null", &st), 0);
+    CHECK(S_ISCHR(st.st_mode));
+    errno = 0;
+    CHECK_EQ_INT(vg__safefile_write("/dev/full", "x", 1), VIGIE_IO);
+    CHECK_EQ_INT(errno, ENOSPC);
+
+    /* a FIFO: written through, still a FIFO */
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    CHECK_EQ_INT(mkfifo(fifo, 0600), 0);
+    int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+    CHECK(rfd >= 0);
+    CHECK_EQ_INT(vg__safefile_write(fifo, "via fifo", 8), VIGIE_OK);
+    char rb[16] = {0};
+    CHECK_EQ_INT((int)read(rfd, rb, sizeof rb - 1), 8);
+    CHECK_EQ_STR(rb, "via fifo");
+    close(rfd);
+    CHECK_EQ_INT(lstat(fifo, &st), 0);
+    CHECK(S_ISFIFO(st.st_mode));
+
+    /* refused: a directory, a parent that is not a directory; errno says why */
+    errno = 0;
+    CHECK_EQ_INT(vg__safefile_write(dir, "x", 1), VIGIE_IO);
+    CHECK_EQ_INT(errno, EISDIR);
+    snprintf(tmp, sizeof tmp, "%s/sub", victim);
+    errno = 0;
+    CHECK_EQ_INT(vg__safefile_write(tmp, "x", 1), VIGIE_IO);
+    CHECK_EQ_INT(errno, ENOTDIR);
+
+    /* "-" is standard output */
+    CHECK_EQ_INT(vg__safefile_open("-", &sf), VIGIE_OK);
+    CHECK(vg__safefile_stream(sf) == stdout);
+    CHECK_EQ_INT(vg__safefile_commit(sf), VIGIE_OK);
+
+    /* clean up */
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(tmp, sizeof tmp, "%s/%s", dir, e->d_name);
+        unlink(tmp);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    RUN(test_escape);
+    RUN(test_safefile);
     RUN(test_b64url);
     RUN(test_buf);
     RUN(test_arena);
