@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!s)
         s = vg__jscratch_new();
     vg_reader *r;
-    vg_reader_opts o = {NULL, NULL, 4096};
+    vg_reader_opts o = {NULL, NULL, 4096, 0};
     if (vg__reader_open_mem(&r, "fuzz", data, size, &o) != VIGIE_OK)
         return 0;
     vg_record rec;

@@ -78,7 +78,7 @@ static void drain(vg_reader *r, got *g)
 static void read_mem_opt(got *g, const char *name, const void *data, size_t len, size_t max)
 {
     got_free(g);
-    vg_reader_opts o = {on_diag, g, max};
+    vg_reader_opts o = {on_diag, g, max, 0};
     vg_reader *r = NULL;
     g->rc = vg__reader_open_mem(&r, name, data, len, &o);
     if (g->rc == VIGIE_OK)
@@ -115,7 +115,7 @@ static const char *write_file(const char *name, const void *data, size_t len)
 static void read_file_path(got *g, const char *path)
 {
     got_free(g);
-    vg_reader_opts o = {on_diag, g, 0};
+    vg_reader_opts o = {on_diag, g, 0, 0};
     vg_reader *r = NULL;
     g->rc = vg__reader_open(&r, path, &o);
     if (g->rc == VIGIE_OK)
