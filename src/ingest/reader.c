@@ -3,12 +3,18 @@
  * reader.c: one input (file, stdin or memory) -> records with positions.
  *
  * Stage: ingest. Bytes are read in 256 KiB blocks, decompressed when the first bytes are a
- * gzip (1f 8b, multi-member) or zstd (28 b5 2f fd, multi-frame) magic, and appended to a
- * window buffer that holds the unconsumed text; consumed text is dropped from the front as
+ * gzip (1f 8b, multi-member) or zstd (28 b5 2f fd, multi-frame) magic (decompressed bytes
+ * bounded by --max-decompressed and a ratio, zstd windows by VG_ZSTD_MAX_WINDOW_LOG), and
+ * appended to a window buffer that holds the unconsumed text; UTF-16 input (BOM, or NUL
+ * every other byte) goes through a second block buffer and is transcoded to UTF-8 on the
+ * way (positions are in the decoded text). Consumed text is dropped from the front as
  * the window slides, so memory is bounded by the largest record (capped at max_record)
  * plus a block. A record that does not fit yet grows the window geometrically, so parsing
- * it again from its start costs O(size) overall. The format is detected once from the first
- * non-blank bytes (after a UTF-8 BOM), never from the name:
+ * it again from its start costs O(size) overall. Before the format, the first 4 KiB are
+ * sniffed once: known non-log signatures (zip, EVTX, ...), nested compression and binary
+ * content make the input unreadable (reported once, UNSUPPORTED, nothing returned). The
+ * format is detected once from the first non-blank bytes (after a UTF-8 BOM), never from
+ * the name:
  *   '['                       JSON array: elements parsed one at a time;
  *   '{' + wrapper rule        its record array's elements (the rule: wrapper_start below);
  *   '{' ... '}' on line one   NDJSON: one record per line, NOT parsed here (the worker parses
