@@ -843,6 +843,8 @@ static void test_utf16_broken(void)
 
 /* ---- inputs that are no log ---- */
 
+#define CASE(lit, looks) {lit, sizeof lit - 1, looks}
+
 static void test_unreadable(void)
 {
     static const struct {
@@ -850,12 +852,12 @@ static void test_unreadable(void)
         size_t len;
         const char *looks;
     } cases[] = {
-        {"PK\x03\x04\x14\x00\x00\x00\x08\x00 fake zip entry", 30, "looks like: zip)"},
-        {"ElfFile\0\0\0\0\0\0\0\0\0{\"not\":\"json\"}", 31, "looks like: evtx)"},
-        {"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", 27, "looks like: pdf)"},
-        {"\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", 16, "looks like: elf)"},
-        {"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, "looks like: png)"},
-        {"\x01\x02\x03\x04\x05\x06\x07\x08{\"a\":1}\n{\"b\":2}\n", 24, "looks like: binary)"},
+        CASE("PK\x03\x04\x14\x00\x00\x00\x08\x00 fake zip entry", "looks like: zip)"),
+        CASE("ElfFile\0\0\0\0\0\0\0\0\0{\"not\":\"json\"}", "looks like: evtx)"),
+        CASE("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "looks like: pdf)"),
+        CASE("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", "looks like: elf)"),
+        CASE("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "looks like: png)"),
+        CASE("\x01\x02\x03\x04\x05\x06\x07\x08{\"a\":1}\n{\"b\":2}\n", "looks like: binary)"),
     };
     got g = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
