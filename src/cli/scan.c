@@ -165,14 +165,14 @@ static int parse_bytes(const char *v, uint64_t *out)
     unsigned long long n = strtoull(v, &end, 10);
     if (end == v || errno || v[0] == '-')
         return -1;
+    static const char units[] = "KMGT";
     unsigned shift = 0;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
+    for (unsigned k = 0; k < 4 && *end; k++)
+        if ((*end & ~0x20) == units[k]) { /* ASCII case-insensitive */
+            shift = 10 * (k + 1);
+            end++;
+            break;
+        }
     if (shift && *end == 'i')
         end++;
     if (*end == 'B' || *end == 'b')

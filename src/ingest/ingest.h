@@ -76,10 +76,10 @@ typedef struct vg_reader_stats {
     uint64_t records;            /* good records returned */
     uint64_t bad_records;        /* skipped records, all reasons */
     uint64_t bad_by_rc[VIGIE_STATUS_COUNT]; /* skipped records by status (JSON, UTF8, CSV...) */
-    uint64_t unreadable;         /* 1 when the input is not a log vigie can read (a known
-                                    non-log signature, binary content, nested compression,
-                                    a CSV header over VG_MAX_CSV_COLUMNS): reported once,
-                                    no record returned, not counted in bad_records */
+    /* 1 when the input is not a log vigie can read (a known non-log signature, binary
+     * content, nested compression, a CSV header over VG_MAX_CSV_COLUMNS): reported once, no
+     * record returned; not itself a bad record */
+    uint64_t unreadable;
 } vg_reader_stats;
 
 typedef struct vg_reader_opts {

@@ -64,12 +64,12 @@ struct vg_reader {
     bool detected;
     /* decoding (sniff: once, on the first bytes of decompressed text) */
     bool sniffed;
-    int enc;               /* vg_encoding */
-    vg_buf mid;            /* UTF-16 input: decompressed bytes not yet transcoded */
+    int enc;    /* vg_encoding */
+    vg_buf mid; /* UTF-16 input: decompressed bytes not yet transcoded */
     size_t mid_pos;
-    uint64_t u16_off;      /* offset in the UTF-16 bytes of mid.data[mid_pos] */
-    bool u16_warned;       /* a lone surrogate was reported (once per input) */
-    uint64_t dec;          /* decompressed bytes so far (before transcoding): the limits */
+    uint64_t u16_off; /* offset in the UTF-16 bytes of mid.data[mid_pos] */
+    bool u16_warned;  /* a lone surrogate was reported (once per input) */
+    uint64_t dec;     /* decompressed bytes so far (before transcoding): the limits */
     /* compressed input */
     unsigned char *in;
     size_t in_len, in_pos;
@@ -254,8 +254,8 @@ static void check_limits(vg_reader *r, vg_buf *out, size_t added)
         snprintf(msg, sizeof msg,
                  "decompressed size exceeds %u times the compressed size (ratio %u:1, "
                  "VG_DECOMPRESS_MAX_RATIO, past %u MiB) after %llu bytes: rest of file not read",
-                 VG_DECOMPRESS_MAX_RATIO, VG_DECOMPRESS_MAX_RATIO,
-                 VG_DECOMPRESS_RATIO_FLOOR >> 20, (unsigned long long)keep);
+                 VG_DECOMPRESS_MAX_RATIO, VG_DECOMPRESS_MAX_RATIO, VG_DECOMPRESS_RATIO_FLOOR >> 20,
+                 (unsigned long long)keep);
     else
         snprintf(msg, sizeof msg,
                  "decompressed size exceeds %llu bytes (--max-decompressed %llu): rest of file "
@@ -318,8 +318,8 @@ static void transcode(vg_reader *r)
         if (u >= 0xD800 && u <= 0xDBFF) {
             if (i + 4 > n)
                 break; /* its low half is in the next block (or the input is cut) */
-            uint32_t l = be ? (uint32_t)s[i + 2] << 8 | s[i + 3]
-                            : (uint32_t)s[i + 3] << 8 | s[i + 2];
+            uint32_t l =
+                be ? (uint32_t)s[i + 2] << 8 | s[i + 3] : (uint32_t)s[i + 3] << 8 | s[i + 2];
             if (l >= 0xDC00 && l <= 0xDFFF) {
                 put_utf8(&o, 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00));
                 i += 4;
@@ -333,8 +333,8 @@ static void transcode(vg_reader *r)
                      "invalid UTF-16: unpaired surrogate 0x%04X at byte %llu of the UTF-16 "
                      "text; records holding one are skipped as invalid UTF-8",
                      (unsigned)u, (unsigned long long)(r->u16_off + i));
-            vigie_diag d = {VIGIE_DIAG_WARNING, VIGIE_UTF8, r->path, 0, 0,
-                            r->win_offset + (size_t)((char *)o - r->win.data), NULL, msg};
+            uint64_t at = r->win_offset + (size_t)((char *)o - r->win.data);
+            vigie_diag d = {VIGIE_DIAG_WARNING, VIGIE_UTF8, r->path, 0, 0, at, NULL, msg};
             if (r->o.diag)
                 r->o.diag(r->o.diag_ud, &d);
         }
@@ -494,8 +494,8 @@ static int detect_compression(vg_reader *r)
     } else if (r->in[0] == 0x28 && r->in[1] == 0xb5 && r->in[2] == 0x2f && r->in[3] == 0xfd) {
         r->zs = ZSTD_createDStream();
         if (!r->zs || ZSTD_isError(ZSTD_initDStream(r->zs)) ||
-            ZSTD_isError(ZSTD_DCtx_setParameter(r->zs, ZSTD_d_windowLogMax,
-                                                VG_ZSTD_MAX_WINDOW_LOG)))
+            ZSTD_isError(
+                ZSTD_DCtx_setParameter(r->zs, ZSTD_d_windowLogMax, VG_ZSTD_MAX_WINDOW_LOG)))
             return VIGIE_NOMEM;
         r->comp = VG_COMP_ZSTD;
     }
@@ -693,14 +693,14 @@ static const struct {
     {"PK\x05\x06", 4, "zip"},
     {"ElfFile\0", 8, "evtx"},
     {"%PDF-", 5, "pdf"},
-    {"\x7f" "ELF", 4, "elf"},
+    {"\x7f\x45LF", 4, "elf"},
     {"\x89PNG\r\n\x1a\n", 8, "png"},
     {"\xff\xd8\xff", 3, "jpeg"},
     {"GIF87a", 6, "gif"},
     {"GIF89a", 6, "gif"},
     {"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8, "ole2 (xls/doc/msg)"},
     {"SQLite format 3\0", 16, "sqlite"},
-    {"\xfd" "7zXZ\0", 6, "xz"},
+    {"\xfd\x37zXZ\0", 6, "xz"},
     {"7z\xbc\xaf\x27\x1c", 6, "7z"},
     {"PAR1", 4, "parquet"},
     {"\x1f\x8b", 2, "gzip"},
@@ -720,8 +720,10 @@ static void text_stats(const unsigned char *s, size_t n, size_t *ctrl, size_t *i
             i++;
             continue;
         }
-        size_t len = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3
-                     : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+        size_t len = b >= 0xC2 && b <= 0xDF   ? 2
+                     : b >= 0xE0 && b <= 0xEF ? 3
+                     : b >= 0xF0 && b <= 0xF4 ? 4
+                                              : 0;
         if (len && i + len > n)
             break;
         bool ok = len > 0;

@@ -49,9 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     const vg_reader_stats *st = vg__reader_stats(r);
-    if (st->records != n || (rc != VIGIE_EOF && rc != VIGIE_TRUNCATED &&
-                             rc != VIGIE_DECOMPRESS && rc != VIGIE_TOOBIG &&
-                             rc != VIGIE_UNSUPPORTED))
+    if (st->records != n || (rc != VIGIE_EOF && rc != VIGIE_TRUNCATED && rc != VIGIE_DECOMPRESS &&
+                             rc != VIGIE_TOOBIG && rc != VIGIE_UNSUPPORTED))
         abort();
     if ((rc == VIGIE_UNSUPPORTED) != (st->unreadable == 1))
         abort();

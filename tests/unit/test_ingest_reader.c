@@ -677,7 +677,6 @@ static void test_gzip_wrapped(void)
     got_free(&g);
 }
 
-
 /* ---- encodings ---- */
 
 /* UTF-8 text -> UTF-16 (le or be), with a BOM or not. Returns the length. */
@@ -731,8 +730,10 @@ static void test_utf16(void)
     char *text = malloc(cap);
     for (int i = 0; tl < 300000; i++)
         tl += (size_t)snprintf(text + tl, cap - tl,
-                               "{\"i\":%d,\"who\":\"Ren\xc3\xa9" "e \xe6\x9d\xb1\xe4\xba\xac\","
-                               "\"e\":\"\xf0\x9f\x98\x80" "%.*s\"}\n",
+                               "{\"i\":%d,\"who\":\"Ren\xc3\xa9"
+                               "e \xe6\x9d\xb1\xe4\xba\xac\","
+                               "\"e\":\"\xf0\x9f\x98\x80"
+                               "%.*s\"}\n",
                                i, i % 7, "abcdefg");
     got ref = {0};
     read_mem_opt(&ref, "u8.ndjson", text, tl, 0);
@@ -749,8 +750,7 @@ static void test_utf16(void)
             read_mem_opt(&g, "u16.gz", gz, gzip_member((const char *)u16, ul, gz, gcap), 0);
         else
             read_mem_opt(&g, "u16.ndjson", u16, ul, 0);
-        CHECK_MSG(g.n == ref.n && g.rc == VIGIE_EOF, "variant %d: %u records, rc %d", v, g.n,
-                  g.rc);
+        CHECK_MSG(g.n == ref.n && g.rc == VIGIE_EOF, "variant %d: %u records, rc %d", v, g.n, g.rc);
         CHECK_EQ_INT(g.fmt, VG_FMT_NDJSON);
         CHECK_EQ_INT(g.st.bad_records, 0);
         CHECK_EQ_INT(g.st.bytes, tl + (bom ? 3 : 0));
@@ -769,7 +769,8 @@ static void test_utf16(void)
     vg_record a, b;
     uint64_t same = 0;
     int ra, rb;
-    while ((ra = vg__reader_next(r8, &a)) == VIGIE_OK && (rb = vg__reader_next(r16, &b)) == VIGIE_OK)
+    while ((ra = vg__reader_next(r8, &a)) == VIGIE_OK &&
+           (rb = vg__reader_next(r16, &b)) == VIGIE_OK)
         same += a.len == b.len && !memcmp(a.data, b.data, a.len) && a.src.line == b.src.line;
     CHECK_EQ_INT(same, ref.n);
     CHECK_EQ_INT(vg__reader_encoding(r16), VG_ENC_UTF16LE);
@@ -843,7 +844,10 @@ static void test_utf16_broken(void)
 
 /* ---- inputs that are no log ---- */
 
-#define CASE(lit, looks) {lit, sizeof lit - 1, looks}
+#define CASE(lit, looks)                                                                           \
+    {                                                                                              \
+        lit, sizeof lit - 1, looks                                                                 \
+    }
 
 static void test_unreadable(void)
 {
@@ -855,7 +859,9 @@ static void test_unreadable(void)
         CASE("PK\x03\x04\x14\x00\x00\x00\x08\x00 fake zip entry", "looks like: zip)"),
         CASE("ElfFile\0\0\0\0\0\0\0\0\0{\"not\":\"json\"}", "looks like: evtx)"),
         CASE("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "looks like: pdf)"),
-        CASE("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", "looks like: elf)"),
+        CASE("\x7f"
+             "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+             "looks like: elf)"),
         CASE("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "looks like: png)"),
         CASE("\x01\x02\x03\x04\x05\x06\x07\x08{\"a\":1}\n{\"b\":2}\n", "looks like: binary)"),
     };
@@ -889,7 +895,8 @@ static void test_unreadable(void)
     CHECK_EQ_INT(g.n, 0);
     CHECK(g.n_diag == 1 && strstr(g.diag[0], "gzip inside gzip") != NULL);
     /* text with some Latin-1 bytes (invalid UTF-8) and ANSI colours is still text */
-    const char *latin = "Name,Ville,marker\nRen\xe9,Orl\xe9" "ans,\x1b[1mkeep\x1b[0m\n";
+    const char *latin = "Name,Ville,marker\nRen\xe9,Orl\xe9"
+                        "ans,\x1b[1mkeep\x1b[0m\n";
     read_mem(&g, "latin1.csv", latin);
     CHECK_MSG(g.n_diag == 0, "%s", g.diag[0]);
     CHECK_EQ_INT(g.st.unreadable, 0);
@@ -968,8 +975,8 @@ static void test_zstd_window(void)
     CHECK_EQ_INT(g.n, 2);
     CHECK_EQ_INT(g.st.bad_records, 0);
     /* magic, no flags, window descriptor exponent 22 (2^32), one raw last block "{}\n" */
-    static const unsigned char w32[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xb0, 0x19,
-                                        0x00, 0x00, '{',  '}',  '\n'};
+    static const unsigned char w32[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xb0,
+                                        0x19, 0x00, 0x00, '{',  '}',  '\n'};
     read_mem_opt(&g, "w32.zst", w32, sizeof w32, 0);
     CHECK_EQ_INT(g.rc, VIGIE_TOOBIG);
     CHECK_EQ_INT(g.n, 0);
