@@ -33,7 +33,7 @@ static void scan_usage(FILE *f)
           "\n"
           "INPUT: files, directories (recursive) or - for stdin. The format (NDJSON, JSON array,\n"
           "{\"Records\":[...]}/{\"value\":[...]}, concatenated JSON, CSV with a JSON column or with\n"
-          "field columns; gzip/zstd) is detected from the content.\n"
+          "field columns; gzip/zstd; UTF-8 or UTF-16) is detected from the content.\n"
           "\n"
           "  -r, --rules PATH        Sigma rule file or directory (repeatable); default: vigie's pack\n"
           "  -o, --output FILE       write alerts to FILE instead of stdout\n"
@@ -41,6 +41,8 @@ static void scan_usage(FILE *f)
           "  -j, --threads N         worker threads (default: number of cores)\n"
           "      --logsource=all     evaluate every rule on every event (no logsource routing)\n"
           "      --summary-json FILE write the end summary as one JSON object\n"
+          "      --max-decompressed BYTES  most decompressed bytes per input (suffix K, M, G, T;\n"
+          "                          default 64G); the rest of a file past it is not read\n"
           "  -p, --placeholder NAME=V1[,V2...]  values for |expand placeholders (repeatable)\n"
           "      --baseline FILE     first-seen state: loaded if FILE exists, saved at the end\n"
           "      --jwks ISSUER=FILE  the issuer's key set (JWKS) for bearer-token checks; ISSUER may\n"
@@ -157,6 +159,32 @@ static int parse_actor_hours(vg_sess_opts *so, const char *spec)
     return 0;
 }
 
+/* "64G", "1M", "500000": bytes, with an optional binary suffix K, M, G or T (and B/iB). */
+static int parse_bytes(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v || errno || v[0] == '-')
+        return -1;
+    static const char units[] = "KMGT";
+    unsigned shift = 0;
+    for (unsigned k = 0; k < 4 && *end; k++)
+        if ((*end & ~0x20) == units[k]) { /* ASCII case-insensitive */
+            shift = 10 * (k + 1);
+            end++;
+            break;
+        }
+    if (shift && *end == 'i')
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end || n == 0 || n > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)n << shift;
+    return 0;
+}
+
 static int parse_opts(scan_opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
@@ -228,6 +256,14 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
             o->summary_path = v;
+        } else if (opt_is(a, "--max-decompressed", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            if (parse_bytes(v, &o->max_decompressed)) {
+                fprintf(stderr, "vigie: error: --max-decompressed takes a number of bytes "
+                                "(suffix K, M, G or T), e.g. 64G\n");
+                return VG_EXIT_USAGE;
+            }
         } else if (opt_is(a, "--baseline", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
@@ -521,7 +557,7 @@ static int add_record(reader_side *rs, const vg_record *rec, uint32_t file)
 static int read_inputs(scan_ctx *c, reader_side *rs)
 {
     int status = VG_EXIT_OK;
-    vg_reader_opts ro = {vg__cli_diag, NULL, 0};
+    vg_reader_opts ro = {vg__cli_diag, NULL, 0, c->o->max_decompressed};
     for (uint32_t i = 0; i < c->in.n && !stop_signal; i++) {
         vg_reader *r = NULL;
         int rc = vg__reader_open(&r, c->in.paths[i], &ro);
@@ -552,7 +588,11 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
         c->bad += st->bad_records;
         for (int k = 0; k < VIGIE_STATUS_COUNT; k++)
             c->bad_by_rc[k] += st->bad_by_rc[k];
-        if (rc != VIGIE_EOF && rc != VIGIE_OK && st->bad_records == 0) {
+        if (st->unreadable) {
+            /* not a log: reported by the reader; 0 events; "could not be read at all" */
+            c->unreadable_files++;
+            status = VG_EXIT_INPUT;
+        } else if (rc != VIGIE_EOF && rc != VIGIE_OK && st->bad_records == 0) {
             /* a fatal stream error (truncated compression ...) counts as one bad record */
             c->bad++;
             c->bad_by_rc[rc < VIGIE_STATUS_COUNT ? rc : VIGIE_IO]++;
@@ -608,6 +648,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                         "%.1f MB/s, %d thread(s))\n",
                 (unsigned long long)c->events, mb, (unsigned long long)c->files, elapsed, eps,
                 mbps, threads);
+        if (c->unreadable_files)
+            fprintf(stderr, "vigie: unreadable files (not a log vigie can read, 0 events): %llu\n",
+                    (unsigned long long)c->unreadable_files);
         fprintf(stderr, "vigie: rules: %u loaded, %u skipped, %u dropped at compile; load %.3f s\n",
                 loaded, skipped, vg__ruleset_dropped(c->rs), load_s);
         fprintf(stderr, "vigie: bad records skipped: %llu", (unsigned long long)c->bad);
@@ -664,10 +707,10 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         vg__buf_init(&s, 0);
         vg__buf_printf(&s,
                        "{\"events\":%llu,\"bytes\":%llu,\"bytes_read\":%llu,\"files\":%llu,"
-                       "\"bad_records\":%llu,\"bad_by_reason\":{",
+                       "\"unreadable_files\":%llu,\"bad_records\":%llu,\"bad_by_reason\":{",
                        (unsigned long long)c->events, (unsigned long long)c->bytes,
                        (unsigned long long)c->bytes_read, (unsigned long long)c->files,
-                       (unsigned long long)c->bad);
+                       (unsigned long long)c->unreadable_files, (unsigned long long)c->bad);
         int first = 1;
         for (int i = 0; i < VIGIE_STATUS_COUNT; i++)
             if (c->bad_by_rc[i]) {

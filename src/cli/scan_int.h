@@ -151,6 +151,7 @@ typedef struct scan_opts {
     bool no_progress;
     bool no_prefilter;
     bool no_combined;
+    uint64_t max_decompressed; /* --max-decompressed; 0 = VG_MAX_DECOMPRESSED_BYTES */
     char **inputs;
     uint32_t n_inputs;
 } scan_opts;
@@ -172,6 +173,7 @@ typedef struct scan_ctx {
     uint64_t bad_by_rc[VIGIE_STATUS_COUNT];
     uint64_t by_level[LV_COUNT];
     uint64_t bytes, bytes_read, files;
+    uint64_t unreadable_files; /* inputs that are no log vigie can read (0 events each) */
     vg_match_stats mstats;
     vg_newterms *nt;
     uint64_t nt_first_seen;

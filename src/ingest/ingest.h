@@ -4,7 +4,8 @@
  *
  * Stage: ingest (depends on util, json). Three parts:
  *  1. inputs: files, directories (recursive, sorted), "-" for stdin;
- *  2. readers: decompress (gzip, zstd: detected by magic bytes), detect the format from the
+ *  2. readers: decompress (gzip, zstd: detected by magic bytes, bounded by limits.h), decode
+ *     UTF-16 to UTF-8, refuse what is no log (signatures, binary), detect the format from the
  *     content (NDJSON, JSON array, an object wrapping a record array such as CloudTrail's
  *     {"Records":[...]} or Azure's {"value":[...]}, concatenated JSON, CSV with a JSON column
  *     such as the Purview export's AuditData, CSV whose columns are the fields) and split the
@@ -50,11 +51,17 @@ const char *vg__format_name(int fmt);
 
 typedef enum { VG_COMP_NONE = 0, VG_COMP_GZIP, VG_COMP_ZSTD } vg_compression;
 
+/* Text encoding of an input, detected after decompression: UTF-16 is transcoded to UTF-8 as
+ * it is read, and everything after (format detection, records, positions) sees UTF-8. */
+typedef enum { VG_ENC_UTF8 = 0, VG_ENC_UTF16LE, VG_ENC_UTF16BE } vg_encoding;
+
 typedef struct vg_source {
     const char *file;  /* the input path ("-" for stdin): valid while the reader lives */
-    uint64_t line;     /* 1-based line where the record starts (decompressed text) */
+    uint64_t line;     /* 1-based line where the record starts (decoded text) */
     uint64_t index;    /* 0-based record index within the file */
-    uint64_t offset;   /* byte offset of the record's first byte (decompressed text) */
+    uint64_t offset;   /* byte offset of the record's first byte in the decoded text: after
+                          decompression and, for UTF-16 input, in its UTF-8 transcoding
+                          (the BOM counted as the 3 bytes of a UTF-8 BOM) */
 } vg_source;
 
 typedef struct vg_record {
@@ -65,24 +72,32 @@ typedef struct vg_record {
 
 typedef struct vg_reader_stats {
     uint64_t bytes_read;         /* bytes read from the file (compressed size) */
-    uint64_t bytes;              /* bytes of text after decompression */
+    uint64_t bytes;              /* bytes of decoded text (decompressed, UTF-8) */
     uint64_t records;            /* good records returned */
     uint64_t bad_records;        /* skipped records, all reasons */
     uint64_t bad_by_rc[VIGIE_STATUS_COUNT]; /* skipped records by status (JSON, UTF8, CSV...) */
+    /* 1 when the input is not a log vigie can read (a known non-log signature, binary
+     * content, nested compression, a CSV header over VG_MAX_CSV_COLUMNS): reported once, no
+     * record returned; not itself a bad record */
+    uint64_t unreadable;
 } vg_reader_stats;
 
 typedef struct vg_reader_opts {
     vigie_diag_fn diag;          /* every skipped record: file:line: reason */
     void *diag_ud;
     size_t max_record;           /* 0 = VG_MAX_RECORD_BYTES */
+    uint64_t max_decompressed;   /* decompressed bytes per input; 0 = VG_MAX_DECOMPRESSED_BYTES */
 } vg_reader_opts;
 
 typedef struct vg_reader vg_reader;
 
-/* Open path ("-" = stdin). Format and compression are detected on the first read. */
+/* Open path ("-" = stdin). Compression is detected on open; encoding (UTF-16 by BOM or by
+ * NUL every other byte), non-log content and format on the first read. */
 int vg__reader_open(vg_reader **out, const char *path, const vg_reader_opts *opts);
 /* Next good record: VIGIE_OK, VIGIE_EOF at the end, or a fatal status (I/O error, or
- * a truncated/corrupt compressed stream: reported, and the records before it were returned).
+ * a truncated/corrupt compressed stream, or a decompression limit hit: reported, and the
+ * records before it were returned; VIGIE_UNSUPPORTED when the input is not a log vigie can
+ * read: reported once, stats->unreadable set, nothing returned).
  * Bad records are never returned: they are reported, counted and skipped.
  * Validation contract: the reader checks records only as far as it needs to split them.
  * NDJSON lines are split on newlines and NOT parsed (a malformed or invalid UTF-8 line is
@@ -94,6 +109,7 @@ int vg__reader_next(vg_reader *r, vg_record *rec);
 const vg_reader_stats *vg__reader_stats(const vg_reader *r);
 int vg__reader_format(const vg_reader *r);      /* vg_format, once known */
 int vg__reader_compression(const vg_reader *r); /* vg_compression */
+int vg__reader_encoding(const vg_reader *r);    /* vg_encoding, once known */
 void vg__reader_close(vg_reader *r);
 
 /* Parse CSV text for tests and fuzzing: split into rows and cells (RFC 4180, plus the

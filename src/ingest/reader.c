@@ -3,12 +3,18 @@
  * reader.c: one input (file, stdin or memory) -> records with positions.
  *
  * Stage: ingest. Bytes are read in 256 KiB blocks, decompressed when the first bytes are a
- * gzip (1f 8b, multi-member) or zstd (28 b5 2f fd, multi-frame) magic, and appended to a
- * window buffer that holds the unconsumed text; consumed text is dropped from the front as
+ * gzip (1f 8b, multi-member) or zstd (28 b5 2f fd, multi-frame) magic (decompressed bytes
+ * bounded by --max-decompressed and a ratio, zstd windows by VG_ZSTD_MAX_WINDOW_LOG), and
+ * appended to a window buffer that holds the unconsumed text; UTF-16 input (BOM, or NUL
+ * every other byte) goes through a second block buffer and is transcoded to UTF-8 on the
+ * way (positions are in the decoded text). Consumed text is dropped from the front as
  * the window slides, so memory is bounded by the largest record (capped at max_record)
  * plus a block. A record that does not fit yet grows the window geometrically, so parsing
- * it again from its start costs O(size) overall. The format is detected once from the first
- * non-blank bytes (after a UTF-8 BOM), never from the name:
+ * it again from its start costs O(size) overall. Before the format, the first 4 KiB are
+ * sniffed once: known non-log signatures (zip, EVTX, ...), nested compression and binary
+ * content make the input unreadable (reported once, UNSUPPORTED, nothing returned). The
+ * format is detected once from the first non-blank bytes (after a UTF-8 BOM), never from
+ * the name:
  *   '['                       JSON array: elements parsed one at a time;
  *   '{' + wrapper rule        its record array's elements (the rule: wrapper_start below);
  *   '{' ... '}' on line one   NDJSON: one record per line, NOT parsed here (the worker parses
@@ -33,6 +39,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define BLOCK (256u * 1024u)
 
@@ -55,6 +62,14 @@ struct vg_reader {
     int first_fmt;         /* first non-empty format detected: what vg__reader_format says */
     int comp;
     bool detected;
+    /* decoding (sniff: once, on the first bytes of decompressed text) */
+    bool sniffed;
+    int enc;    /* vg_encoding */
+    vg_buf mid; /* UTF-16 input: decompressed bytes not yet transcoded */
+    size_t mid_pos;
+    uint64_t u16_off; /* offset in the UTF-16 bytes of mid.data[mid_pos] */
+    bool u16_warned;  /* a lone surrogate was reported (once per input) */
+    uint64_t dec;     /* decompressed bytes so far (before transcoding): the limits */
     /* compressed input */
     unsigned char *in;
     size_t in_len, in_pos;
@@ -78,6 +93,7 @@ struct vg_reader {
     /* CSV */
     vg_buf rec;            /* synthesized record */
     vg_buf cells;          /* unquoted cell bytes */
+    uint64_t csv_rows;     /* rows parsed, the header included (for messages) */
     size_t *cell_off, *cell_len;
     uint32_t cell_cap;
     char **header;
@@ -134,8 +150,22 @@ static void stream_fail(vg_reader *r, int rc, const char *what)
     report(r, rc, r->line_at_pos, "%s; the records before this point were read", detail);
 }
 
-/* One step of decompression (or copy) into the window's free space. */
-static void inflate_step(vg_reader *r, int rc)
+/* The input is not a log vigie can read: one diagnostic, nothing returned, the rest of the
+ * input not read. `line` 0 when the whole input is meant. */
+static void unreadable(vg_reader *r, uint64_t line, const char *msg)
+{
+    r->st.unreadable = 1;
+    r->stream_done = true;
+    r->stream_rc = VIGIE_UNSUPPORTED;
+    r->fmt = VG_FMT_UNKNOWN;
+    r->pos = r->win.len;
+    vigie_diag d = {VIGIE_DIAG_ERROR, VIGIE_UNSUPPORTED, r->path, line, 0, 0, NULL, msg};
+    if (r->o.diag)
+        r->o.diag(r->o.diag_ud, &d);
+}
+
+/* One step of decompression (or copy) into the free space of `out` (BLOCK reserved). */
+static void inflate_step(vg_reader *r, int rc, vg_buf *out)
 {
     if (r->comp == VG_COMP_NONE) {
         if (rc == VIGIE_EOF) {
@@ -145,8 +175,8 @@ static void inflate_step(vg_reader *r, int rc)
         size_t n = r->in_len - r->in_pos;
         if (n > BLOCK)
             n = BLOCK;
-        memcpy(r->win.data + r->win.len, r->in + r->in_pos, n);
-        r->win.len += n;
+        memcpy(out->data + out->len, r->in + r->in_pos, n);
+        out->len += n;
         r->in_pos += n;
         return;
     }
@@ -165,10 +195,10 @@ static void inflate_step(vg_reader *r, int rc)
         }
         r->z.next_in = r->in + r->in_pos;
         r->z.avail_in = (uInt)(r->in_len - r->in_pos);
-        r->z.next_out = (Bytef *)r->win.data + r->win.len;
+        r->z.next_out = (Bytef *)out->data + out->len;
         r->z.avail_out = (uInt)BLOCK;
         int zr = inflate(&r->z, Z_NO_FLUSH);
-        r->win.len = (size_t)((char *)r->z.next_out - r->win.data);
+        out->len = (size_t)((char *)r->z.next_out - out->data);
         r->in_pos = r->in_len - r->z.avail_in;
         if (zr == Z_STREAM_END)
             r->member_done = true;
@@ -177,18 +207,160 @@ static void inflate_step(vg_reader *r, int rc)
         return;
     }
     ZSTD_inBuffer ib = {r->in + r->in_pos, r->in_len - r->in_pos, 0};
-    ZSTD_outBuffer ob = {r->win.data + r->win.len, BLOCK, 0};
+    ZSTD_outBuffer ob = {out->data + out->len, BLOCK, 0};
     size_t zr = ZSTD_decompressStream(r->zs, &ob, &ib);
     r->in_pos += ib.pos;
-    r->win.len += ob.pos;
-    if (ZSTD_isError(zr))
+    out->len += ob.pos;
+    if (ZSTD_isError(zr) && ZSTD_getErrorCode(zr) == ZSTD_error_frameParameter_windowTooLarge) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "zstd frame window larger than VG_ZSTD_MAX_WINDOW_LOG (%d: %llu MiB); the "
+                 "rest of the file is not read",
+                 VG_ZSTD_MAX_WINDOW_LOG, (1ull << VG_ZSTD_MAX_WINDOW_LOG) >> 20);
+        stream_fail(r, VIGIE_TOOBIG, why);
+    } else if (ZSTD_isError(zr)) {
         stream_fail(r, VIGIE_DECOMPRESS, "corrupt zstd stream");
-    else
+    } else {
         r->member_done = zr == 0; /* a frame is complete */
+    }
+}
+
+/* Decompressed bytes bounded per input: `added` bytes just went into `out`. Past a limit,
+ * `out` is cut at the limit, the stream ends with TOOBIG and the limit is named. */
+static void check_limits(vg_reader *r, vg_buf *out, size_t added)
+{
+    r->dec += added;
+    uint64_t limit = r->o.max_decompressed;
+    bool by_ratio = false;
+    if (r->dec > VG_DECOMPRESS_RATIO_FLOOR) {
+        uint64_t rl = r->st.bytes_read * VG_DECOMPRESS_MAX_RATIO;
+        if (rl < VG_DECOMPRESS_RATIO_FLOOR)
+            rl = VG_DECOMPRESS_RATIO_FLOOR;
+        if (rl < limit) {
+            limit = rl;
+            by_ratio = true;
+        }
+    }
+    if (r->dec <= limit)
+        return;
+    uint64_t excess = r->dec - limit;
+    out->len -= excess < added ? (size_t)excess : added; /* keep the text up to the limit */
+    r->dec = limit;
+    if (r->stream_rc)
+        return; /* the stream failed in this very step: already reported */
+    uint64_t keep = limit, max = r->o.max_decompressed;
+    char msg[300];
+    if (by_ratio)
+        snprintf(msg, sizeof msg,
+                 "decompressed size exceeds %u times the compressed size (ratio %u:1, "
+                 "VG_DECOMPRESS_MAX_RATIO, past %u MiB) after %llu bytes: rest of file not read",
+                 VG_DECOMPRESS_MAX_RATIO, VG_DECOMPRESS_MAX_RATIO, VG_DECOMPRESS_RATIO_FLOOR >> 20,
+                 (unsigned long long)keep);
+    else
+        snprintf(msg, sizeof msg,
+                 "decompressed size exceeds %llu bytes (--max-decompressed %llu): rest of file "
+                 "not read",
+                 (unsigned long long)max, (unsigned long long)max);
+    r->stream_done = true;
+    r->stream_rc = VIGIE_TOOBIG;
+    r->st.bad_records++;
+    r->st.bad_by_rc[VIGIE_TOOBIG]++;
+    vigie_diag d = {VIGIE_DIAG_ERROR, VIGIE_TOOBIG, r->path, 0, 0, keep, NULL, msg};
+    if (r->o.diag)
+        r->o.diag(r->o.diag_ud, &d);
+}
+
+static void put_utf8(unsigned char **o, uint32_t cp)
+{
+    unsigned char *p = *o;
+    if (cp < 0x80) {
+        *p++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+        *p++ = (unsigned char)(0xC0 | cp >> 6);
+        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *p++ = (unsigned char)(0xE0 | cp >> 12);
+        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else {
+        *p++ = (unsigned char)(0xF0 | cp >> 18);
+        *p++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
+    }
+    *o = p;
+}
+
+/* UTF-16 (LE or BE) in mid -> UTF-8 at the end of the window (at most 3 bytes per 2: the
+ * window grows by 1.5 times what mid holds). A surrogate pair becomes one 4-byte sequence;
+ * a lone surrogate becomes its 3-byte form (ED A0..BF xx), which every UTF-8 check of vigie
+ * rejects, so the record holding it is reported and skipped like a record with invalid
+ * UTF-8 (the first one is also reported here, with its byte offset in the UTF-16 text).
+ * A unit cut by the end of mid waits for more input; at the end of the input it is a
+ * truncation (odd byte count, or a high surrogate without its low half). */
+static void transcode(vg_reader *r)
+{
+    const unsigned char *s = (const unsigned char *)r->mid.data + r->mid_pos;
+    size_t n = r->mid.len - r->mid_pos, i = 0;
+    if (vg__buf_reserve(&r->win, n / 2 * 3 + 8) != VIGIE_OK) {
+        stream_fail(r, VIGIE_NOMEM, "out of memory");
+        return;
+    }
+    bool be = r->enc == VG_ENC_UTF16BE;
+    unsigned char *o = (unsigned char *)r->win.data + r->win.len;
+    while (i + 2 <= n) {
+        uint32_t u = be ? (uint32_t)s[i] << 8 | s[i + 1] : (uint32_t)s[i + 1] << 8 | s[i];
+        if (u < 0x80) { /* ASCII: the common case */
+            *o++ = (unsigned char)u;
+            i += 2;
+            continue;
+        }
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            if (i + 4 > n)
+                break; /* its low half is in the next block (or the input is cut) */
+            uint32_t l =
+                be ? (uint32_t)s[i + 2] << 8 | s[i + 3] : (uint32_t)s[i + 3] << 8 | s[i + 2];
+            if (l >= 0xDC00 && l <= 0xDFFF) {
+                put_utf8(&o, 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00));
+                i += 4;
+                continue;
+            }
+        }
+        if (u >= 0xD800 && u <= 0xDFFF && !r->u16_warned) {
+            r->u16_warned = true;
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "invalid UTF-16: unpaired surrogate 0x%04X at byte %llu of the UTF-16 "
+                     "text; records holding one are skipped as invalid UTF-8",
+                     (unsigned)u, (unsigned long long)(r->u16_off + i));
+            uint64_t at = r->win_offset + (size_t)((char *)o - r->win.data);
+            vigie_diag d = {VIGIE_DIAG_WARNING, VIGIE_UTF8, r->path, 0, 0, at, NULL, msg};
+            if (r->o.diag)
+                r->o.diag(r->o.diag_ud, &d);
+        }
+        put_utf8(&o, u); /* BMP, or a lone surrogate in its (invalid) 3-byte form */
+        i += 2;
+    }
+    r->win.len = (size_t)((char *)o - r->win.data);
+    r->win.data[r->win.len] = 0;
+    r->mid_pos += i;
+    r->u16_off += i;
+    if (r->mid_pos == r->mid.len)
+        r->mid.len = r->mid_pos = 0;
+    if (r->stream_done && r->mid_pos < r->mid.len && !r->stream_rc) {
+        char what[160];
+        snprintf(what, sizeof what,
+                 "UTF-16 text ends inside a character (%s at byte %llu of the UTF-16 text)",
+                 r->mid.len - r->mid_pos == 1 ? "an odd last byte" : "half a surrogate pair",
+                 (unsigned long long)r->u16_off);
+        r->mid.len = r->mid_pos = 0;
+        stream_fail(r, VIGIE_TRUNCATED, what);
+    }
 }
 
 /* Append up to one block of text to the window, keeping the unconsumed text (only its
- * index changes when the window slides). Returns bytes added (0 at the end). */
+ * index changes when the window slides). UTF-16 input goes through mid and is transcoded.
+ * Returns bytes added (0 at the end). */
 static size_t fill(vg_reader *r)
 {
     for (;;) {
@@ -206,7 +378,8 @@ static size_t fill(vg_reader *r)
             return 0;
         }
         size_t before = r->win.len;
-        if (r->comp == VG_COMP_NONE && !r->mem && r->f && r->in_pos >= r->in_len && !r->in_eof) {
+        if (r->comp == VG_COMP_NONE && r->enc == VG_ENC_UTF8 && !r->mem && r->f &&
+            r->in_pos >= r->in_len && !r->in_eof) {
             /* plain text: read straight into the window (no copy through the input block) */
             size_t n = fread(r->win.data + r->win.len, 1, BLOCK, r->f);
             if (n == 0) {
@@ -225,20 +398,33 @@ static size_t fill(vg_reader *r)
             r->st.bytes += n;
             return n;
         }
+        vg_buf *out = &r->win;
+        if (r->enc != VG_ENC_UTF8) {
+            out = &r->mid;
+            if (r->mid_pos > 0) { /* keep the cut unit (at most 3 bytes) at the front */
+                memmove(r->mid.data, r->mid.data + r->mid_pos, r->mid.len - r->mid_pos);
+                r->mid.len -= r->mid_pos;
+                r->mid_pos = 0;
+            }
+            if (vg__buf_reserve(&r->mid, BLOCK) != VIGIE_OK) {
+                stream_fail(r, VIGIE_NOMEM, "out of memory");
+                return 0;
+            }
+        }
+        size_t out_before = out->len;
         int rc = read_block(r);
         if (rc == VIGIE_IO) {
             stream_fail(r, VIGIE_IO, strerror(errno));
             return 0;
         }
-        inflate_step(r, rc);
+        inflate_step(r, rc, out);
+        if (r->comp != VG_COMP_NONE)
+            check_limits(r, out, out->len - out_before);
+        if (r->enc != VG_ENC_UTF8)
+            transcode(r);
         r->win.data[r->win.len] = 0;
         size_t added = r->win.len - before;
         r->st.bytes += added;
-        if (r->comp != VG_COMP_NONE && r->st.bytes > VG_DECOMPRESS_RATIO_FLOOR &&
-            r->st.bytes / (r->st.bytes_read ? r->st.bytes_read : 1) > VG_DECOMPRESS_MAX_RATIO) {
-            stream_fail(r, VIGIE_TOOBIG, "decompression ratio too high (compression bomb?)");
-            return added;
-        }
         if (added)
             return added;
     }
@@ -279,10 +465,13 @@ static int reader_new(vg_reader **out, const char *path, const vg_reader_opts *o
         r->o = *opts;
     if (!r->o.max_record)
         r->o.max_record = VG_MAX_RECORD_BYTES;
+    if (!r->o.max_decompressed)
+        r->o.max_decompressed = VG_MAX_DECOMPRESSED_BYTES;
     r->in = malloc(BLOCK);
     vg__buf_init(&r->win, 0);
     vg__buf_init(&r->rec, 0);
     vg__buf_init(&r->cells, 0);
+    vg__buf_init(&r->mid, 0);
     vg__jtape_init(&r->tape);
     r->line_at_pos = 1;
     r->json_col = -1;
@@ -304,7 +493,9 @@ static int detect_compression(vg_reader *r)
         r->comp = VG_COMP_GZIP;
     } else if (r->in[0] == 0x28 && r->in[1] == 0xb5 && r->in[2] == 0x2f && r->in[3] == 0xfd) {
         r->zs = ZSTD_createDStream();
-        if (!r->zs || ZSTD_isError(ZSTD_initDStream(r->zs)))
+        if (!r->zs || ZSTD_isError(ZSTD_initDStream(r->zs)) ||
+            ZSTD_isError(
+                ZSTD_DCtx_setParameter(r->zs, ZSTD_d_windowLogMax, VG_ZSTD_MAX_WINDOW_LOG)))
             return VIGIE_NOMEM;
         r->comp = VG_COMP_ZSTD;
     }
@@ -372,6 +563,7 @@ void vg__reader_close(vg_reader *r)
     vg__buf_free(&r->win);
     vg__buf_free(&r->rec);
     vg__buf_free(&r->cells);
+    vg__buf_free(&r->mid);
     vg__jtape_free(&r->tape);
     free(r->in);
     free(r->path);
@@ -389,6 +581,10 @@ int vg__reader_format(const vg_reader *r)
 int vg__reader_compression(const vg_reader *r)
 {
     return r->comp;
+}
+int vg__reader_encoding(const vg_reader *r)
+{
+    return r->enc;
 }
 
 static void bad(vg_reader *r, int rc, uint64_t line, const char *why)
@@ -485,10 +681,159 @@ static int64_t line_indent(const char *s, size_t i)
     return k == 0 || s[k - 1] == '\n' ? (int64_t)(i - k) : -1;
 }
 
+/* ---- encoding and content sniffing --------------------------------------------------------- */
+
+/* Signatures of files that are not logs (first bytes), named in the message. */
+static const struct {
+    const char *magic;
+    size_t len;
+    const char *name;
+} signatures[] = {
+    {"PK\x03\x04", 4, "zip"},
+    {"PK\x05\x06", 4, "zip"},
+    {"ElfFile\0", 8, "evtx"},
+    {"%PDF-", 5, "pdf"},
+    {"\x7f\x45LF", 4, "elf"},
+    {"\x89PNG\r\n\x1a\n", 8, "png"},
+    {"\xff\xd8\xff", 3, "jpeg"},
+    {"GIF87a", 6, "gif"},
+    {"GIF89a", 6, "gif"},
+    {"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8, "ole2 (xls/doc/msg)"},
+    {"SQLite format 3\0", 16, "sqlite"},
+    {"\xfd\x37zXZ\0", 6, "xz"},
+    {"7z\xbc\xaf\x27\x1c", 6, "7z"},
+    {"PAR1", 4, "parquet"},
+    {"\x1f\x8b", 2, "gzip"},
+    {"\x28\xb5\x2f\xfd", 4, "zstd"},
+};
+
+/* Bytes of s[0, n) that are not text: C0 controls other than TAB LF VT FF CR ESC, DEL and
+ * NUL in *ctrl; bytes of invalid UTF-8 sequences in *inval (a sequence cut by the end of
+ * the sample is not counted). */
+static void text_stats(const unsigned char *s, size_t n, size_t *ctrl, size_t *inval)
+{
+    size_t c = 0, v = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char b = s[i];
+        if (b < 0x80) {
+            c += (b < 0x20 && !(b >= 0x09 && b <= 0x0d) && b != 0x1b) || b == 0x7f;
+            i++;
+            continue;
+        }
+        size_t len = b >= 0xC2 && b <= 0xDF   ? 2
+                     : b >= 0xE0 && b <= 0xEF ? 3
+                     : b >= 0xF0 && b <= 0xF4 ? 4
+                                              : 0;
+        if (len && i + len > n)
+            break;
+        bool ok = len > 0;
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (s[i + k] & 0xC0) == 0x80;
+        if (ok && len == 3)
+            ok = !(b == 0xE0 && s[i + 1] < 0xA0) && !(b == 0xED && s[i + 1] > 0x9F);
+        if (ok && len == 4)
+            ok = !(b == 0xF0 && s[i + 1] < 0x90) && !(b == 0xF4 && s[i + 1] > 0x8F);
+        if (ok) {
+            i += len;
+        } else {
+            v++;
+            i++;
+        }
+    }
+    *ctrl = c;
+    *inval = v;
+}
+
+/* UTF-16 by BOM (FF FE little-endian, FE FF big-endian; FF FE 00 00 is UTF-32 and not
+ * taken), or without one when at least 75% of the 16-bit units of the first
+ * VG_SNIFF_UTF16_BYTES have a NUL byte on the same side and a non-NUL one on the other
+ * (U+0001..U+00FF: mostly-ASCII text; UTF-8 text has no NUL at all). */
+static int sniff_utf16(const unsigned char *s, size_t n)
+{
+    if (n >= 2 && s[0] == 0xFF && s[1] == 0xFE && !(n >= 4 && s[2] == 0 && s[3] == 0))
+        return VG_ENC_UTF16LE;
+    if (n >= 2 && s[0] == 0xFE && s[1] == 0xFF)
+        return VG_ENC_UTF16BE;
+    size_t m = (n < VG_SNIFF_UTF16_BYTES ? n : VG_SNIFF_UTF16_BYTES) / 2, le = 0, be = 0;
+    for (size_t k = 0; k < m; k++) {
+        unsigned char a = s[2 * k], b = s[2 * k + 1];
+        le += b == 0 && a;
+        be += a == 0 && b;
+    }
+    if (m >= 2 && le * 4 >= m * 3)
+        return VG_ENC_UTF16LE;
+    if (m >= 2 && be * 4 >= m * 3)
+        return VG_ENC_UTF16BE;
+    return VG_ENC_UTF8;
+}
+
+/* Once per input, on its first decoded bytes: a signature of something that is no log
+ * (nested compression included) makes it unreadable; UTF-16 switches the input to
+ * transcoding (the bytes already in the window go through it); then binary content
+ * (more than 5% controls or NULs, or more than 30% invalid UTF-8 in the first
+ * VG_SNIFF_BINARY_BYTES of UTF-8 text) makes it unreadable. False when unreadable. */
+static bool sniff(vg_reader *r)
+{
+    r->sniffed = true;
+    ensure(r, VG_SNIFF_BINARY_BYTES);
+    const unsigned char *s = (const unsigned char *)(r->win.data ? r->win.data : "");
+    size_t n = r->win.len;
+    char msg[200];
+    for (size_t k = 0; k < VG_ARRAY_LEN(signatures); k++) {
+        if (n < signatures[k].len || memcmp(s, signatures[k].magic, signatures[k].len))
+            continue;
+        bool nested = k + 2 >= VG_ARRAY_LEN(signatures);
+        if (nested && r->comp == VG_COMP_NONE)
+            continue; /* cannot happen: the outer layer was detected as compression */
+        if (nested)
+            snprintf(msg, sizeof msg,
+                     "not a log vigie can read (looks like: %s inside %s; nested compression is "
+                     "not decompressed twice: decompress the outer layer first)",
+                     signatures[k].name, r->comp == VG_COMP_GZIP ? "gzip" : "zstd");
+        else
+            snprintf(msg, sizeof msg, "not a log vigie can read (looks like: %s)",
+                     signatures[k].name);
+        unreadable(r, 0, msg);
+        return false;
+    }
+    if (n >= 10 && !memcmp(s, "BZh", 3) && s[3] >= '1' && s[3] <= '9' &&
+        !memcmp(s + 4, "1AY&SY", 6)) {
+        unreadable(r, 0, "not a log vigie can read (looks like: bzip2)");
+        return false;
+    }
+    int enc = sniff_utf16(s, n);
+    if (enc != VG_ENC_UTF8) {
+        /* what was read is UTF-16: decode it, and everything after it */
+        r->enc = enc;
+        vg__buf_reset(&r->mid);
+        r->mid_pos = 0;
+        if (vg__buf_add(&r->mid, r->win.data, r->win.len) != VIGIE_OK) {
+            stream_fail(r, VIGIE_NOMEM, "out of memory");
+            return false;
+        }
+        r->st.bytes -= r->win.len;
+        r->win.len = 0;
+        transcode(r);
+        r->st.bytes += r->win.len;
+        ensure(r, VG_SNIFF_BINARY_BYTES);
+        s = (const unsigned char *)(r->win.data ? r->win.data : "");
+        n = r->win.len;
+    }
+    size_t m = n < VG_SNIFF_BINARY_BYTES ? n : VG_SNIFF_BINARY_BYTES, ctrl, inval;
+    text_stats(s, m, &ctrl, &inval);
+    if (m && (ctrl * 20 > m || inval * 10 > m * 3)) {
+        unreadable(r, 0, "not a log vigie can read (looks like: binary)");
+        return false;
+    }
+    return true;
+}
+
 static void detect(vg_reader *r)
 {
     r->detected = true;
     r->in_array = false;
+    if (!r->sniffed && !sniff(r))
+        return;
     ensure(r, 64 * 1024);
     const char *s = r->win.data ? r->win.data : "";
     size_t n = r->win.len, i = r->pos;
@@ -837,20 +1182,28 @@ static int next_json(vg_reader *r, vg_record *rec)
 
 /* ---- CSV ---------------------------------------------------------------------------------------- */
 
+/* csv_row: the row has more than VG_MAX_CSV_COLUMNS cells (its end is known). */
+#define CSV_WIDE (-2)
+
 /* Parse one CSV row at s[*pos]. Returns VIGIE_OK (row in cells), VIGIE_TRUNCATED (need more
- * text), VIGIE_CSV (unterminated quote at the end of the input). */
+ * text), VIGIE_CSV (unterminated quote at the end of the input), CSV_WIDE (more cells than
+ * VG_MAX_CSV_COLUMNS: the cells past the limit are parsed to find the row's end but not
+ * kept; *pos and *newlines are set as for VIGIE_OK). */
 static int csv_row(vg_buf *cells, size_t **off, size_t **lenv, uint32_t *cap, uint32_t *n_out,
                    const char *s, size_t n, size_t *pos, bool at_eof, uint64_t *newlines)
 {
     size_t i = *pos;
     uint32_t nc = 0;
     uint64_t nls = 0;
+    bool wide = false;
     vg__buf_reset(cells);
     for (;;) {
-        if (nc == *cap) {
+        if (nc == *cap && *cap >= VG_MAX_CSV_COLUMNS)
+            wide = true;
+        if (nc == *cap && !wide) {
             uint32_t ncap = *cap ? *cap * 2 : 32;
             if (ncap > VG_MAX_CSV_COLUMNS)
-                return VIGIE_CSV;
+                ncap = VG_MAX_CSV_COLUMNS;
             size_t *no = realloc(*off, ncap * sizeof *no);
             if (!no)
                 return VIGIE_NOMEM;
@@ -862,7 +1215,8 @@ static int csv_row(vg_buf *cells, size_t **off, size_t **lenv, uint32_t *cap, ui
             *cap = ncap;
         }
         size_t start = cells->len;
-        (*off)[nc] = start;
+        if (!wide)
+            (*off)[nc] = start;
         if (i < n && s[i] == '"') {
             i++;
             for (;;) {
@@ -902,7 +1256,10 @@ static int csv_row(vg_buf *cells, size_t **off, size_t **lenv, uint32_t *cap, ui
             vg__buf_add(cells, s + i, k - i);
             i = k;
         }
-        (*lenv)[nc] = cells->len - start;
+        if (!wide)
+            (*lenv)[nc] = cells->len - start;
+        else
+            cells->len = start; /* past the limit: parsed, not kept */
         nc++;
         if (i < n && s[i] == ',') {
             i++;
@@ -919,9 +1276,9 @@ static int csv_row(vg_buf *cells, size_t **off, size_t **lenv, uint32_t *cap, ui
         break;
     }
     *pos = i;
-    *n_out = nc;
+    *n_out = wide ? VG_MAX_CSV_COLUMNS : nc;
     *newlines = nls;
-    return VIGIE_OK;
+    return wide ? CSV_WIDE : VIGIE_OK;
 }
 
 int vg__csv_parse(const char *text, size_t len, vg_csv_row_fn fn, void *ud, uint64_t *err_line)
@@ -940,6 +1297,8 @@ int vg__csv_parse(const char *text, size_t len, vg_csv_row_fn fn, void *ud, uint
     while (pos < len) {
         uint64_t row_line = line;
         rc = csv_row(&cells, &off, &lens, &cap, &n, text, len, &pos, true, &nls);
+        if (rc == CSV_WIDE)
+            rc = VIGIE_TOOBIG;
         if (rc) {
             if (err_line)
                 *err_line = row_line;
@@ -997,6 +1356,25 @@ static int next_csv(vg_reader *r, vg_record *rec)
         }
         uint64_t line = r->line_at_pos;
         uint64_t offset = r->win_offset + r->pos;
+        if (rc == VIGIE_OK || rc == CSV_WIDE)
+            r->csv_rows++;
+        if (rc == CSV_WIDE) {
+            char why[200];
+            if (!r->header_done) {
+                snprintf(why, sizeof why,
+                         "CSV header has more than VG_MAX_CSV_COLUMNS (%u) columns: the file "
+                         "cannot be read",
+                         VG_MAX_CSV_COLUMNS);
+                unreadable(r, line, why);
+                return VIGIE_UNSUPPORTED;
+            }
+            snprintf(why, sizeof why, "CSV row %llu has more than VG_MAX_CSV_COLUMNS (%u) columns",
+                     (unsigned long long)r->csv_rows, VG_MAX_CSV_COLUMNS);
+            bad(r, VIGIE_TOOBIG, line, why);
+            r->pos = p;
+            r->line_at_pos += nls;
+            continue;
+        }
         if (rc) {
             bad(r, rc == VIGIE_TOOBIG ? VIGIE_TOOBIG : VIGIE_CSV, line,
                 rc == VIGIE_TOOBIG ? "CSV row longer than the record size limit"

@@ -42,13 +42,43 @@
 /* base64offset / windash / expand may multiply values; cap on variants per value. */
 #define VG_MAX_VALUE_VARIANTS 4096u
 
-/* CSV: most columns per row, longest header. */
-#define VG_MAX_CSV_COLUMNS 4096u
+/* CSV: most columns per row (the header included). Per reader the cell index costs 16 bytes a
+ * column (1 MiB at the limit) plus the header names; the widest real exports (Log Analytics
+ * tables with every dynamic column expanded) have a few hundred columns. A wider row is one
+ * bad record named with this limit; a wider header makes the file unreadable. */
+#define VG_MAX_CSV_COLUMNS 65536u
 
-/* Decompressed bytes per compressed byte before a stream is treated as a bomb (ratio),
- * applied only past VG_DECOMPRESS_RATIO_FLOOR decompressed bytes. */
-#define VG_DECOMPRESS_MAX_RATIO 2000u
+/* Compressed input (gzip, zstd), per input file: the stream is cut, reported and the rest
+ * of the file not read when its decompressed bytes exceed VG_MAX_DECOMPRESSED_BYTES (the
+ * default of `vigie scan --max-decompressed`), or exceed VG_DECOMPRESS_MAX_RATIO times the
+ * compressed bytes read so far once past VG_DECOMPRESS_RATIO_FLOOR.
+ * Absolute: 64 GiB, ten times the largest single export seen in practice (multi-GB Purview
+ * CSV and Sentinel exports), about a minute of scanning: a bound on the time one input may
+ * take, not a memory bound (text is streamed).
+ * Ratio: real logs compress 10:1 to 40:1 (JSON with GUIDs and timestamps in every record
+ * gets to about 100:1 at best), deflate cannot exceed about 1032:1, so 500:1 catches gzip
+ * bombs (which a ratio of 2000:1 never did) with a margin of 5 over the most repetitive
+ * real logs; zstd bombs reach far higher ratios and are caught too. The floor keeps small
+ * files (a few MiB of identical test records) out of the ratio check.
+ * A compressed stream whose content is again gzip or zstd (nested compression) is not
+ * decompressed a second time (ratios would multiply): it is reported as unreadable. */
+#define VG_MAX_DECOMPRESSED_BYTES (64ull * 1024u * 1024u * 1024u)
+#define VG_DECOMPRESS_MAX_RATIO 500u
 #define VG_DECOMPRESS_RATIO_FLOOR (64u * 1024u * 1024u)
+
+/* zstd: largest window (log2 bytes) a frame may declare. 31 (2 GiB) is what `zstd --long=31`
+ * writes and the most libzstd decodes on 64-bit systems. Cost: the decoder allocates the
+ * window a frame declares (capped by its content size when the header gives it), so one
+ * reader may map up to 2 GiB; pages are only touched as far as the text goes, and vigie
+ * reads one input at a time. A frame over it is refused with this limit named. */
+#define VG_ZSTD_MAX_WINDOW_LOG 31
+
+/* Encoding and binary sniffing (reader.c): bytes looked at at the start of each input
+ * (after decompression) to detect UTF-16 without a BOM (NUL every other byte in the first
+ * VG_SNIFF_UTF16_BYTES) and binary content / known file signatures (first
+ * VG_SNIFF_BINARY_BYTES). */
+#define VG_SNIFF_UTF16_BYTES 1024u
+#define VG_SNIFF_BINARY_BYTES 4096u
 
 /* First-seen ("new terms") state: most (rule, group, term) entries remembered. Past it,
  * new terms are still reported but no longer remembered (counted in the summary). */

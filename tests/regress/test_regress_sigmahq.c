@@ -143,7 +143,7 @@ static void test_sigmahq_regression(void)
             goto next;
         }
         cc.rs = rs;
-        vg_reader_opts ro = {quiet_diag, NULL, 0};
+        vg_reader_opts ro = {quiet_diag, NULL, 0, 0};
         if (vg__reader_open(&rd, jp, &ro) != VIGIE_OK) {
             fprintf(stderr, "FAIL %s: cannot open %s\n", l->rule_path, jp);
             failed++;

@@ -55,7 +55,7 @@ static recs read_all(const char *path)
     recs r;
     memset(&r, 0, sizeof r);
     vg_reader *rd;
-    vg_reader_opts o = {diag, NULL, 0};
+    vg_reader_opts o = {diag, NULL, 0, 0};
     n_diag = 0;
     if ((r.rc = vg__reader_open(&rd, path, &o)) != VIGIE_OK)
         return r;
@@ -195,7 +195,7 @@ static char *first_record(const char *rel)
     char p[4096];
     snprintf(p, sizeof p, "%s/datasets/%s", VIGIE_SHARED_DIR, rel);
     vg_reader *rd;
-    vg_reader_opts o = {NULL, NULL, 0};
+    vg_reader_opts o = {NULL, NULL, 0, 0};
     if (vg__reader_open(&rd, p, &o))
         return NULL;
     vg_record rec;

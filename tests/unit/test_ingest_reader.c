@@ -78,7 +78,7 @@ static void drain(vg_reader *r, got *g)
 static void read_mem_opt(got *g, const char *name, const void *data, size_t len, size_t max)
 {
     got_free(g);
-    vg_reader_opts o = {on_diag, g, max};
+    vg_reader_opts o = {on_diag, g, max, 0};
     vg_reader *r = NULL;
     g->rc = vg__reader_open_mem(&r, name, data, len, &o);
     if (g->rc == VIGIE_OK)
@@ -115,7 +115,7 @@ static const char *write_file(const char *name, const void *data, size_t len)
 static void read_file_path(got *g, const char *path)
 {
     got_free(g);
-    vg_reader_opts o = {on_diag, g, 0};
+    vg_reader_opts o = {on_diag, g, 0, 0};
     vg_reader *r = NULL;
     g->rc = vg__reader_open(&r, path, &o);
     if (g->rc == VIGIE_OK)
@@ -395,10 +395,18 @@ static void test_empty_and_garbage(void)
     read_mem(&g, "ws.json", " \n\t\r\n");
     CHECK_EQ_INT(g.n, 0);
     CHECK_EQ_INT(g.rc, VIGIE_EOF);
+    /* no log: binary content is unreadable (one diagnostic, not a bad record) */
     read_mem(&g, "bin.dat", "\x01\x02\x03{{{");
+    CHECK_EQ_INT(g.n, 0);
+    CHECK_EQ_INT(g.rc, VIGIE_UNSUPPORTED);
+    CHECK_EQ_INT(g.st.unreadable, 1);
+    CHECK_EQ_INT(g.st.bad_records, 0);
+    /* text that is neither JSON nor CSV stays one bad record */
+    read_mem(&g, "prose.txt", "hello: world!\n");
     CHECK_EQ_INT(g.n, 0);
     CHECK_EQ_INT(g.rc, VIGIE_EOF);
     CHECK_EQ_INT(g.st.bad_records, 1);
+    CHECK_EQ_INT(g.st.unreadable, 0);
     got_free(&g);
 }
 
@@ -669,6 +677,359 @@ static void test_gzip_wrapped(void)
     got_free(&g);
 }
 
+/* ---- encodings ---- */
+
+/* UTF-8 text -> UTF-16 (le or be), with a BOM or not. Returns the length. */
+static size_t to_utf16(const char *u8, size_t n, bool be, bool bom, unsigned char *out)
+{
+    size_t o = 0;
+    uint32_t units[2];
+    if (bom) {
+        out[o++] = be ? 0xFE : 0xFF;
+        out[o++] = be ? 0xFF : 0xFE;
+    }
+    for (size_t i = 0; i < n;) {
+        const unsigned char *s = (const unsigned char *)u8 + i;
+        uint32_t cp;
+        if (s[0] < 0x80) {
+            cp = s[0];
+            i += 1;
+        } else if (s[0] < 0xE0) {
+            cp = (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
+            i += 2;
+        } else if (s[0] < 0xF0) {
+            cp = (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+            i += 3;
+        } else {
+            cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
+                 (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+            i += 4;
+        }
+        int nu = 1;
+        units[0] = cp;
+        if (cp >= 0x10000) {
+            units[0] = 0xD800 + ((cp - 0x10000) >> 10);
+            units[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+            nu = 2;
+        }
+        for (int k = 0; k < nu; k++) {
+            out[o++] = (unsigned char)(be ? units[k] >> 8 : units[k] & 0xFF);
+            out[o++] = (unsigned char)(be ? units[k] & 0xFF : units[k] >> 8);
+        }
+    }
+    return o;
+}
+
+/* The same records, lines and offsets from UTF-8 and from UTF-16 LE / BE, with and without
+ * a BOM (offsets of a BOM input count it as the 3 bytes of a UTF-8 BOM), across blocks
+ * (surrogate pairs split by a block end), plain and gzip-compressed. */
+static void test_utf16(void)
+{
+    /* ~600 KiB: more than two 256 KiB blocks of UTF-16 */
+    size_t cap = 700000, tl = 0;
+    char *text = malloc(cap);
+    for (int i = 0; tl < 300000; i++)
+        tl += (size_t)snprintf(text + tl, cap - tl,
+                               "{\"i\":%d,\"who\":\"Ren\xc3\xa9"
+                               "e \xe6\x9d\xb1\xe4\xba\xac\","
+                               "\"e\":\"\xf0\x9f\x98\x80"
+                               "%.*s\"}\n",
+                               i, i % 7, "abcdefg");
+    got ref = {0};
+    read_mem_opt(&ref, "u8.ndjson", text, tl, 0);
+    CHECK_EQ_INT(ref.fmt, VG_FMT_NDJSON);
+    CHECK(ref.n > 1000);
+    unsigned char *u16 = malloc(4 * cap + 4);
+    size_t gcap = compressBound((uLong)(4 * cap)) + 64;
+    unsigned char *gz = malloc(gcap);
+    for (int v = 0; v < 6; v++) {
+        bool be = v & 1, bom = (v >> 1) & 1, zip = v >= 4;
+        size_t ul = to_utf16(text, tl, be, bom, u16);
+        got g = {0};
+        if (zip)
+            read_mem_opt(&g, "u16.gz", gz, gzip_member((const char *)u16, ul, gz, gcap), 0);
+        else
+            read_mem_opt(&g, "u16.ndjson", u16, ul, 0);
+        CHECK_MSG(g.n == ref.n && g.rc == VIGIE_EOF, "variant %d: %u records, rc %d", v, g.n, g.rc);
+        CHECK_EQ_INT(g.fmt, VG_FMT_NDJSON);
+        CHECK_EQ_INT(g.st.bad_records, 0);
+        CHECK_EQ_INT(g.st.bytes, tl + (bom ? 3 : 0));
+        for (uint32_t i = 0; i < g.n && i < MAXR; i++) {
+            CHECK_EQ_STR(g.text[i], ref.text[i]);
+            CHECK_EQ_INT(g.src[i].line, ref.src[i].line);
+            CHECK_EQ_INT(g.src[i].offset, ref.src[i].offset + (bom ? 3 : 0));
+        }
+        got_free(&g);
+    }
+    /* every record equal, the last ones too (after several blocks): through a file */
+    size_t ul = to_utf16(text, tl, false, true, u16);
+    vg_reader *r8 = NULL, *r16 = NULL;
+    CHECK_EQ_INT(vg__reader_open_mem(&r8, "a", text, tl, NULL), VIGIE_OK);
+    CHECK_EQ_INT(vg__reader_open(&r16, write_file("le.ndjson", u16, ul), NULL), VIGIE_OK);
+    vg_record a, b;
+    uint64_t same = 0;
+    int ra, rb;
+    while ((ra = vg__reader_next(r8, &a)) == VIGIE_OK &&
+           (rb = vg__reader_next(r16, &b)) == VIGIE_OK)
+        same += a.len == b.len && !memcmp(a.data, b.data, a.len) && a.src.line == b.src.line;
+    CHECK_EQ_INT(same, ref.n);
+    CHECK_EQ_INT(vg__reader_encoding(r16), VG_ENC_UTF16LE);
+    CHECK_EQ_INT(vg__reader_encoding(r8), VG_ENC_UTF8);
+    vg__reader_close(r8);
+    vg__reader_close(r16);
+    got_free(&ref);
+    free(gz);
+    free(u16);
+    free(text);
+}
+
+/* A Purview CSV saved as UTF-16LE with a BOM (Excel, PowerShell Export-Csv) reads as the
+ * UTF-8 one does. */
+static void test_utf16_purview_csv(void)
+{
+    const char *csv = "CreationDate,UserIds,Operations,AuditData\r\n"
+                      "2023-06-15T00:58:11.0000000Z,a@x.com,MailItemsAccessed,\"{\"\"Operation\"\":"
+                      "\"\"MailItemsAccessed\"\",\"\"UserId\"\":\"\"Jos\xc3\xa9\"\"}\"\r\n";
+    unsigned char u16[2048];
+    size_t ul = to_utf16(csv, strlen(csv), false, true, u16);
+    got g = {0};
+    read_mem_opt(&g, "purview16.csv", u16, ul, 0);
+    CHECK_EQ_INT(g.fmt, VG_FMT_CSV_JSON_COLUMN);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK_EQ_STR(g.text[0], "{\"Operation\":\"MailItemsAccessed\",\"UserId\":\"Jos\xc3\xa9\"}");
+    CHECK_EQ_INT(g.src[0].line, 2);
+    CHECK_EQ_INT(g.st.bad_records, 0);
+    got_free(&g);
+}
+
+/* Broken UTF-16: a lone surrogate makes its record invalid UTF-8 (the reader reports it once
+ * with its byte offset; the JSON array reader rejects the record, the others are read); an
+ * odd last byte is a truncation after the complete records. */
+static void test_utf16_broken(void)
+{
+    const char *t = "[{\"a\":1},\n{\"a\":\"X\"},\n{\"a\":3}]\n";
+    unsigned char u16[256];
+    size_t ul = to_utf16(t, strlen(t), false, true, u16);
+    /* the X (at UTF-8 byte 16, UTF-16 byte 2 + 2 * 16) becomes a lone low surrogate */
+    CHECK(u16[34] == 'X' && u16[35] == 0);
+    u16[34] = 0x00;
+    u16[35] = 0xDC;
+    got g = {0};
+    read_mem_opt(&g, "lone.json", u16, ul, 0);
+    CHECK_EQ_INT(g.n, 2);
+    CHECK_EQ_STR(g.text[1], "{\"a\":3}");
+    CHECK_EQ_INT(g.st.bad_by_rc[VIGIE_UTF8], 1);
+    CHECK(g.n_diag == 2 && strstr(g.diag[0], "unpaired surrogate 0xDC00 at byte 34") != NULL);
+    CHECK(g.n_diag == 2 && strstr(g.diag[1], "lone.json:2: record 2 skipped") != NULL);
+    got_free(&g);
+    /* odd byte count */
+    const char *nd = "{\"a\":1}\n{\"a\":2}\n";
+    ul = to_utf16(nd, strlen(nd), true, false, u16);
+    u16[ul++] = '{';
+    read_mem_opt(&g, "odd.ndjson", u16, ul, 0);
+    CHECK_EQ_INT(g.n, 2);
+    CHECK_EQ_INT(g.rc, VIGIE_TRUNCATED);
+    CHECK_EQ_INT(g.st.bad_by_rc[VIGIE_TRUNCATED], 1);
+    CHECK(g.n_diag == 1 && strstr(g.diag[0], "an odd last byte at byte 32") != NULL);
+    /* a high surrogate at the very end */
+    ul = to_utf16(nd, strlen(nd), false, false, u16);
+    u16[ul++] = 0x3D;
+    u16[ul++] = 0xD8;
+    read_mem_opt(&g, "half.ndjson", u16, ul, 0);
+    CHECK_EQ_INT(g.n, 2);
+    CHECK_EQ_INT(g.rc, VIGIE_TRUNCATED);
+    CHECK(g.n_diag == 1 && strstr(g.diag[0], "half a surrogate pair") != NULL);
+    got_free(&g);
+}
+
+/* ---- inputs that are no log ---- */
+
+#define CASE(lit, looks)                                                                           \
+    {                                                                                              \
+        lit, sizeof lit - 1, looks                                                                 \
+    }
+
+static void test_unreadable(void)
+{
+    static const struct {
+        const char *data;
+        size_t len;
+        const char *looks;
+    } cases[] = {
+        CASE("PK\x03\x04\x14\x00\x00\x00\x08\x00 fake zip entry", "looks like: zip)"),
+        CASE("ElfFile\0\0\0\0\0\0\0\0\0{\"not\":\"json\"}", "looks like: evtx)"),
+        CASE("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "looks like: pdf)"),
+        CASE("\x7f"
+             "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+             "looks like: elf)"),
+        CASE("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "looks like: png)"),
+        CASE("\x01\x02\x03\x04\x05\x06\x07\x08{\"a\":1}\n{\"b\":2}\n", "looks like: binary)"),
+    };
+    got g = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        read_mem_opt(&g, "x.log", cases[i].data, cases[i].len, 0);
+        CHECK_MSG(g.rc == VIGIE_UNSUPPORTED && g.st.unreadable == 1, "case %zu: rc %d", i, g.rc);
+        CHECK_EQ_INT(g.n, 0);
+        CHECK_EQ_INT(g.st.bad_records, 0);
+        CHECK_MSG(g.n_diag == 1 && strstr(g.diag[0], "x.log:0: not a log vigie can read (") &&
+                      strstr(g.diag[0], cases[i].looks),
+                  "case %zu: %s", i, g.n_diag ? g.diag[0] : "(no diagnostic)");
+        CHECK_EQ_INT(g.diag_rc[0], VIGIE_UNSUPPORTED);
+    }
+    /* random bytes (a fixed generator) */
+    unsigned char rnd[8192];
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < sizeof rnd; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        rnd[i] = (unsigned char)(x >> 24);
+    }
+    read_mem_opt(&g, "rnd", rnd, sizeof rnd, 0);
+    CHECK_EQ_INT(g.st.unreadable, 1);
+    CHECK(g.n_diag == 1 && strstr(g.diag[0], "looks like: binary") != NULL);
+    /* nested compression: reported as such */
+    unsigned char gz1[256], gz2[512];
+    size_t l1 = gzip_member("{\"a\":1}\n", 8, gz1, sizeof gz1);
+    size_t l2 = gzip_member((const char *)gz1, l1, gz2, sizeof gz2);
+    read_mem_opt(&g, "twice.gz", gz2, l2, 0);
+    CHECK_EQ_INT(g.st.unreadable, 1);
+    CHECK_EQ_INT(g.n, 0);
+    CHECK(g.n_diag == 1 && strstr(g.diag[0], "gzip inside gzip") != NULL);
+    /* text with some Latin-1 bytes (invalid UTF-8) and ANSI colours is still text */
+    const char *latin = "Name,Ville,marker\nRen\xe9,Orl\xe9"
+                        "ans,\x1b[1mkeep\x1b[0m\n";
+    read_mem(&g, "latin1.csv", latin);
+    CHECK_MSG(g.n_diag == 0, "%s", g.diag[0]);
+    CHECK_EQ_INT(g.st.unreadable, 0);
+    CHECK_EQ_INT(g.n, 1);
+    got_free(&g);
+}
+
+/* ---- decompression limits ---- */
+
+static void test_decompress_limits(void)
+{
+    static char text[200000];
+    size_t tl = ndjson_text(text, sizeof text, 2000);
+    size_t cap = compressBound((uLong)tl) + 64;
+    unsigned char *gz = malloc(cap);
+    size_t gl = gzip_member(text, tl, gz, cap);
+    got g = {0};
+    got_free(&g);
+    vg_reader_opts o = {on_diag, &g, 0, 10000};
+    vg_reader *r = NULL;
+    CHECK_EQ_INT(vg__reader_open_mem(&r, "lim.gz", gz, gl, &o), VIGIE_OK);
+    drain(r, &g);
+    /* the records wholly inside the first 10,000 bytes, then TOOBIG naming the limit */
+    uint32_t want = 0;
+    for (size_t i = 0, end = 0; i < tl; i++)
+        if (text[i] == '\n' && (end = i + 1) <= 10000)
+            want++;
+    CHECK_EQ_INT(g.n, want);
+    CHECK_EQ_INT(g.rc, VIGIE_TOOBIG);
+    CHECK_EQ_INT(g.st.bytes, 10000);
+    CHECK_EQ_INT(g.st.bad_by_rc[VIGIE_TOOBIG], 1);
+    CHECK(g.n_diag == 1 &&
+          strstr(g.diag[0], "lim.gz:0: decompressed size exceeds 10000 bytes "
+                            "(--max-decompressed 10000): rest of file not read") != NULL);
+    got_free(&g);
+    /* zstd too */
+    size_t zcap = ZSTD_compressBound(tl);
+    unsigned char *zs = malloc(zcap);
+    size_t zl = ZSTD_compress(zs, zcap, text, tl, 3);
+    o.diag_ud = &g;
+    CHECK_EQ_INT(vg__reader_open_mem(&r, "lim.zst", zs, zl, &o), VIGIE_OK);
+    drain(r, &g);
+    CHECK_EQ_INT(g.n, want);
+    CHECK_EQ_INT(g.rc, VIGIE_TOOBIG);
+    got_free(&g);
+    /* plain text is not bounded by it (its size is what is on disk) */
+    CHECK_EQ_INT(vg__reader_open_mem(&r, "plain", text, tl, &o), VIGIE_OK);
+    drain(r, &g);
+    CHECK_EQ_INT(g.n, 2000);
+    got_free(&g);
+    free(zs);
+    free(gz);
+}
+
+/* zstd windows: a frame declaring a 2 GiB window (zstd --long=31 on a stream of unknown
+ * size) is read; one declaring 4 GiB is refused with the limit named. */
+static void test_zstd_window(void)
+{
+    const char *t = "{\"a\":1}\n{\"a\":2}\n";
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, 31);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_enableLongDistanceMatching, 1);
+    unsigned char out[256];
+    ZSTD_outBuffer ob = {out, sizeof out, 0};
+    ZSTD_inBuffer ib = {t, strlen(t), 0};
+    /* streamed (as from a pipe): the frame does not know its size and keeps the window */
+    CHECK(!ZSTD_isError(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_continue)));
+    ZSTD_inBuffer none = {NULL, 0, 0};
+    CHECK(ZSTD_compressStream2(cc, &ob, &none, ZSTD_e_end) == 0);
+    ZSTD_freeCCtx(cc);
+    /* the frame header declares it: no single-segment flag, window exponent 21 (2^31) */
+    CHECK((out[4] & 0x20) == 0 && out[5] == 21 << 3);
+    got g = {0};
+    read_mem_opt(&g, "long31.zst", out, ob.pos, 0);
+    CHECK_EQ_INT(g.rc, VIGIE_EOF);
+    CHECK_EQ_INT(g.n, 2);
+    CHECK_EQ_INT(g.st.bad_records, 0);
+    /* magic, no flags, window descriptor exponent 22 (2^32), one raw last block "{}\n" */
+    static const unsigned char w32[] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xb0,
+                                        0x19, 0x00, 0x00, '{',  '}',  '\n'};
+    read_mem_opt(&g, "w32.zst", w32, sizeof w32, 0);
+    CHECK_EQ_INT(g.rc, VIGIE_TOOBIG);
+    CHECK_EQ_INT(g.n, 0);
+    CHECK(g.n_diag == 1 && strstr(g.diag[0], "VG_ZSTD_MAX_WINDOW_LOG (31: 2048 MiB)") != NULL);
+    got_free(&g);
+}
+
+/* ---- CSV width ---- */
+
+static void test_csv_wide(void)
+{
+    size_t cap = 600000, n = 0;
+    char *t = malloc(cap);
+    /* 5,000 columns (more than the old limit of 4,096): read */
+    for (int k = 0; k < 5000; k++)
+        n += (size_t)snprintf(t + n, cap - n, "c%d,", k);
+    n += (size_t)snprintf(t + n, cap - n, "marker\n");
+    for (int k = 0; k < 5000; k++)
+        n += (size_t)snprintf(t + n, cap - n, "v,");
+    n += (size_t)snprintf(t + n, cap - n, "keep\n");
+    got g = {0};
+    read_mem_opt(&g, "w.csv", t, n, 0);
+    CHECK_EQ_INT(g.fmt, VG_FMT_CSV_FIELDS);
+    CHECK_EQ_INT(g.n, 1);
+    CHECK(g.n == 1 && strstr(g.text[0], "\"c4999\":\"v\",\"marker\":\"keep\"}") != NULL);
+    /* one row over VG_MAX_CSV_COLUMNS among good ones: only that row is skipped, named */
+    n = (size_t)snprintf(t, cap, "marker,n\nkeep,1\nkeep,2");
+    for (uint32_t k = 0; k < VG_MAX_CSV_COLUMNS; k++)
+        t[n++] = ',';
+    n += (size_t)snprintf(t + n, cap - n, "\nkeep,\"3\n3\"\nkeep,4\n");
+    read_mem_opt(&g, "wide.csv", t, n, 0);
+    CHECK_EQ_INT(g.n, 3);
+    CHECK(g.n == 3 && strstr(g.text[1], "\"n\":\"3\\n3\"") != NULL);
+    CHECK_EQ_INT(g.src[2].line, 6);
+    CHECK_EQ_INT(g.st.bad_by_rc[VIGIE_TOOBIG], 1);
+    CHECK(g.n_diag == 1 && strstr(g.diag[0], "wide.csv:3: record 2 skipped: CSV row 3 has more "
+                                             "than VG_MAX_CSV_COLUMNS (65536) columns") != NULL);
+    /* a header over it: the file cannot be read */
+    n = 0;
+    for (uint32_t k = 0; k <= VG_MAX_CSV_COLUMNS; k++)
+        n += (size_t)snprintf(t + n, cap - n, "c,");
+    n += (size_t)snprintf(t + n, cap - n, "\nkeep,1\n");
+    read_mem_opt(&g, "widehdr.csv", t, n, 0);
+    CHECK_EQ_INT(g.n, 0);
+    CHECK_EQ_INT(g.rc, VIGIE_UNSUPPORTED);
+    CHECK_EQ_INT(g.st.unreadable, 1);
+    CHECK(g.n_diag == 1 && strstr(g.diag[0], "widehdr.csv:1: CSV header has more than "
+                                             "VG_MAX_CSV_COLUMNS (65536) columns: the file "
+                                             "cannot be read") != NULL);
+    got_free(&g);
+    free(t);
+}
+
 /* ---- inputs ---- */
 
 static void test_inputs(void)
@@ -727,6 +1088,13 @@ int main(void)
     RUN(test_gzip);
     RUN(test_zstd);
     RUN(test_gzip_wrapped);
+    RUN(test_utf16);
+    RUN(test_utf16_purview_csv);
+    RUN(test_utf16_broken);
+    RUN(test_unreadable);
+    RUN(test_decompress_limits);
+    RUN(test_zstd_window);
+    RUN(test_csv_wide);
     RUN(test_inputs);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

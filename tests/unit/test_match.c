@@ -202,7 +202,7 @@ static int rec_b(void *ud, uint32_t ri)
 static void pf_file(pf_run *p, const char *path)
 {
     vg_reader *rd;
-    vg_reader_opts o = {NULL, NULL, 0};
+    vg_reader_opts o = {NULL, NULL, 0, 0};
     if (vg__reader_open(&rd, path, &o) != VIGIE_OK)
         return;
     vg_jtape t;
