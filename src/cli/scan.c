@@ -598,7 +598,7 @@ static void write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
             fprintf(stderr, "; undetermined (regex limit) %llu", (unsigned long long)c->undetermined);
         fputc('\n', stderr);
         if (c->undetermined > c->undet_warned)
-            fprintf(stderr, "vigie: warning: %llu more undetermined record(s) not shown\n",
+            fprintf(stderr, "vigie: warning: %llu more undetermined alert(s) not shown\n",
                     (unsigned long long)(c->undetermined - c->undet_warned));
         if (c->o->regex_limit_ignore && c->mstats.undetermined)
             fprintf(stderr, "vigie: warning: %llu (record, rule) pair(s) left undecided by a regex "

@@ -125,6 +125,7 @@ typedef struct batch {
     } * undet;
     uint32_t n_undet, cap_undet;
     vg_buf undet_strs;
+    uint64_t undetermined; /* undetermined alerts written (n_undet, unless out of memory) */
 } batch;
 
 typedef struct scan_opts {

@@ -594,14 +594,6 @@ static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
     const rec_ref *r = w->r;
     const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
     const char *reason = vg__undet_reason_name(u->reason, false);
-    if (b->n_undet == b->cap_undet) {
-        uint32_t nc = b->cap_undet ? b->cap_undet * 2 : 16;
-        struct undet *n = realloc(b->undet, nc * sizeof *n);
-        if (!n)
-            return 0;
-        b->undet = n;
-        b->cap_undet = nc;
-    }
     vg_buf *x = &w->extra;
     vg__buf_reset(x);
     vg__buf_printf(x, ",\"undetermined\":{\"reason\":\"%s\",\"fields\":[", reason);
@@ -623,6 +615,15 @@ static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
     w->no_signal = false;
     b->alerts++;
     b->by_level[c->rule_level[ri]]++;
+    b->undetermined++;
+    if (b->n_undet == b->cap_undet) {
+        uint32_t nc = b->cap_undet ? b->cap_undet * 2 : 16;
+        struct undet *n = realloc(b->undet, nc * sizeof *n);
+        if (!n)
+            return 0; /* the alert is written and counted; only its warning is lost */
+        b->undet = n;
+        b->cap_undet = nc;
+    }
     struct undet *q = &b->undet[b->n_undet++];
     q->rec = (uint32_t)(r - b->recs);
     q->msg = b->undet_strs.len;
@@ -640,7 +641,7 @@ static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
 
 void vg__scan_write_undetermined(scan_ctx *c, batch *b)
 {
-    c->undetermined += b->n_undet;
+    c->undetermined += b->undetermined;
     for (uint32_t i = 0; i < b->n_undet; i++) {
         if (c->undet_warned >= VG_UNDET_MAX_WARNINGS)
             return;
@@ -1124,6 +1125,7 @@ void vg__scan_process_batch(worker *w, batch *b)
     b->n_sf_msgs = 0;
     vg__buf_reset(&b->sf_strs);
     b->n_undet = 0;
+    b->undetermined = 0;
     vg__buf_reset(&b->undet_strs);
     b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);

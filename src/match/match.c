@@ -812,7 +812,9 @@ int vg__matcher_run(vg_matcher *m, const vg_jtape *t, const vg_eventinfo *ei, vg
         if (use_pf && !r->always && m->cand_epoch[ri] != m->epoch)
             continue;
         m->st.candidates++;
-        memset(&m->u, 0, sizeof m->u);
+        m->u.reason = 0;
+        m->u.n_fields = 0;
+        m->u.more_fields = false;
         tri res = cond_eval(m, r, r->cond);
         if (res == T_T) {
             m->st.matches++;

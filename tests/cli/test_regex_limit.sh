@@ -109,6 +109,9 @@ check "only: one undetermined alert" [ "$(grep -c '"kind":"undetermined"' "$T/on
 check "only: no combined alert" [ "$(json_get "$T/only.sum" combined_alerts)" = 0 ]
 check "only: no line but the undetermined one" [ "$(wc -l <"$T/only.out")" = 1 ]
 
+scan csv -r "$T/re.yml" --format csv --no-combined "$T/only.ndjson"
+check "csv: the title says undetermined" grep -q ',high,[^,]*,undetermined: Nested quantifier,' "$T/csv.out"
+
 # 4. --regex-limit=ignore: the old behaviour, still counted
 scan ign -r "$T/re.yml" --regex-limit=ignore --no-combined "$T/ev.ndjson"
 check "ignore: exit 0" [ "$(cat "$T/ign.rc")" = 0 ]
@@ -143,7 +146,7 @@ for i in $(seq 1 150); do rec 40 bob "$i"; done >"$T/flood.ndjson"
 scan flood -r "$T/re.yml" --no-combined "$T/flood.ndjson"
 check "flood: 150 undetermined alerts" [ "$(grep -c '"kind":"undetermined"' "$T/flood.out")" = 150 ]
 check "flood: 100 warnings" [ "$(grep -c 'written as undetermined' "$T/flood.err")" = 100 ]
-check "flood: then a count" grep -q "50 more undetermined record(s) not shown" "$T/flood.err"
+check "flood: then a count" grep -q "50 more undetermined alert(s) not shown" "$T/flood.err"
 check "flood: summary 150" [ "$(json_get "$T/flood.sum" undetermined)" = 150 ]
 check "flood: the first 100 in read order" [ "$(grep -o 'record [0-9]*:' "$T/flood.err" | tail -1)" = "record 100:" ]
 scan flood1 -r "$T/re.yml" --no-combined -j 1 "$T/flood.ndjson"
