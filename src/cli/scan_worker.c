@@ -6,10 +6,11 @@
  * Per record: parse into the worker's tape, classify (shape, logsource, tenant, time; the
  * time where --time-field says for logs of unknown shape), run the matcher, the indicator
  * and bearer-token checks, and format each alert into the batch's output with its stable id
- * and the record's SHA-256. Then the facts the writer needs: first-seen candidates (kept or
- * dropped by the writer), mailbox-audit visibility, session facts (a mail read without an
- * alert carries only what the sign-in join needs), correlation facts (the values the
- * correlations read). A worker writes only to its own state and its batch; everything it
+ * and the record's SHA-256 (a rule left UNKNOWN by a regex limit: an "undetermined" alert and
+ * a warning queued for the writer, unless --regex-limit=ignore). Then the facts the writer
+ * needs: first-seen candidates (kept or dropped by the writer), mailbox-audit visibility,
+ * session facts (a mail read without an alert carries only what the sign-in join needs),
+ * correlation facts (the values the correlations read). A worker writes only to its own state and its batch; everything it
  * reads from the run is immutable. No allocation per event once buffers have grown.
  */
 #define _POSIX_C_SOURCE 200809L

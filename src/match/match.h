@@ -6,8 +6,11 @@
  * logsource -> one Vectorscan scan of the raw record marks candidate rules -> each
  * candidate's condition is evaluated, reading fields lazily through the JSON tape
  * (vg__json_path_each) with the event's field map, comparing values without copying them
- * unless an unescape is needed. Zero allocations per event in steady state: the matcher owns
- * the Vectorscan scratch, PCRE2 match data, JSON scratch and buffers, all reused.
+ * unless an unescape is needed. Conditions are three-valued: a regex stopped by a PCRE2 limit
+ * is UNKNOWN, and a rule that comes out UNKNOWN is reported apart from the matches
+ * (vg__matcher_on_undetermined; docs/SIGMA.md). Zero allocations per event in steady state:
+ * the matcher owns the Vectorscan scratch, PCRE2 match data, JSON scratch and buffers, all
+ * reused.
  *
  * Thread safety: one vg_matcher per thread; many matchers may share one vg_ruleset.
  */
