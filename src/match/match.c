@@ -489,6 +489,17 @@ static void note_limit(vg_matcher *m, const cfc *c, int rc)
         u->more_fields = true;
 }
 
+/* One regex against one text: UNKNOWN when PCRE2 stops (a limit or an error), not "no match". */
+static tri re_test(vg_matcher *m, const cfc *c, const cvalue *cv, const char *s, size_t len)
+{
+    int r = pcre2_match(cv->re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->rs->mctx);
+    if (r < PCRE2_ERROR_PARTIAL) {
+        note_limit(m, c, r);
+        return T_U;
+    }
+    return r >= 0 ? T_T : T_F;
+}
+
 /* Does one event value satisfy one rule value? Two-valued except a regex stopped by a limit. */
 static tri value_ok(vg_matcher *m, const cfc *c, const cvalue *cv, const vg_jval *ev)
 {
@@ -526,12 +537,7 @@ static tri value_ok(vg_matcher *m, const cfc *c, const cvalue *cv, const vg_jval
         s = val_text(ev, &m->s1, &len);
         if (!s || !cv->re)
             return false;
-        int r = pcre2_match(cv->re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->rs->mctx);
-        if (r < PCRE2_ERROR_PARTIAL) { /* not "no match": a limit or an error, no answer */
-            note_limit(m, c, r);
-            return T_U;
-        }
-        return r >= 0;
+        return re_test(m, c, cv, s, len);
     }
     case VG_OP_CIDR:
         s = val_text(ev, &m->s1, &len);
@@ -610,6 +616,7 @@ typedef struct kw_ctx {
     vg_matcher *m;
     const cfc *c;
     const cvalue *cv;
+    tri r;
 } kw_ctx;
 
 static int kw_cb(void *ud, const vg_jval *v)
@@ -619,18 +626,25 @@ static int kw_cb(void *ud, const vg_jval *v)
     const char *s = val_text(v, &k->m->s1, &len);
     if (!s)
         return 0;
-    return glob(k->cv->v->parts, k->cv->v->n_parts, s, len, !k->c->fc->cased);
+    const vg_value *val = k->cv->v;
+    tri t = val->op == VG_OP_RE ? re_test(k->m, k->c, k->cv, s, len)
+                                : (tri)glob(val->parts, val->n_parts, s, len, !k->c->fc->cased);
+    k->r = t_or(k->r, t);
+    return k->r == T_T;
 }
 
-static bool keyword_ok(vg_matcher *m, const cfc *c, const cvalue *cv)
+/* A keyword (a glob, or a regex from a '|re' key) against every string and number value of
+ * the event: TRUE if one matches, else UNKNOWN if a regex was stopped on one, else FALSE. */
+static tri keyword_ok(vg_matcher *m, const cfc *c, const cvalue *cv)
 {
-    if (cv->v->op != VG_OP_GLOB)
-        return false;
-    kw_ctx k = {m, c, cv};
-    return vg__json_scalars_each(m->t, 0, kw_cb, &k) != 0;
+    if (cv->v->op != VG_OP_GLOB && !(cv->v->op == VG_OP_RE && cv->re))
+        return T_F;
+    kw_ctx k = {m, c, cv, T_F};
+    vg__json_scalars_each(m->t, 0, kw_cb, &k);
+    return k.r;
 }
 
-/* A key: OR of its values (AND with |all), negated with |neq; keywords are globs only. */
+/* A key: OR of its values (AND with |all), negated with |neq. */
 static tri fc_eval(vg_matcher *m, const cfc *c)
 {
     bool all = c->fc->all;
@@ -638,7 +652,7 @@ static tri fc_eval(vg_matcher *m, const cfc *c)
     if (c->field)
         collect(m, c->field, &m->vals);
     for (uint32_t i = 0; i < c->n_vals; i++) {
-        tri ok = c->field ? value_any(m, c, &c->vals[i]) : (tri)keyword_ok(m, c, &c->vals[i]);
+        tri ok = c->field ? value_any(m, c, &c->vals[i]) : keyword_ok(m, c, &c->vals[i]);
         r = all ? t_and(r, ok) : t_or(r, ok);
         if (r == (all ? T_F : T_T))
             break;

@@ -124,10 +124,10 @@ static char tri_of(const char *detection, const char *cond, const char *ev, char
     return a.matches ? 'T' : a.undetermined ? 'U' : 'F';
 }
 
-#define assert_cond(cond, want)                                                                   \
-    do {                                                                                          \
-        char got_ = tri_of(searches, cond, event, NULL, 0);                                       \
-        CHECK_MSG(got_ == (want), "condition '%s': want %c, got %c", cond, want, got_);           \
+#define assert_cond(cond, want)                                                                    \
+    do {                                                                                           \
+        char got_ = tri_of(searches, cond, event, NULL, 0);                                        \
+        CHECK_MSG(got_ == (want), "condition '%s': want %c, got %c", cond, want, got_);            \
     } while (0)
 
 static void test_limit_is_reached(void)
@@ -135,9 +135,8 @@ static void test_limit_is_reached(void)
     outcome o;
     vg_match_stats st;
     /* below the limit the regex decides: no match, nothing undetermined */
-    CHECK_EQ_INT(eval(searches, "re", "{\"CommandLine\":\"aaaaaaaaaaaac b\"}", false, true, &o,
-                      &st),
-                 0);
+    CHECK_EQ_INT(
+        eval(searches, "re", "{\"CommandLine\":\"aaaaaaaaaaaac b\"}", false, true, &o, &st), 0);
     CHECK_EQ_INT(o.matches, 0);
     CHECK_EQ_INT(o.undetermined, 0);
     CHECK(st.regex_limit == 0);
@@ -157,8 +156,7 @@ static void test_limit_is_reached(void)
     CHECK_EQ_STR(vg__undet_reason_name(o.reason, false), "regex_match_limit");
     CHECK_EQ_STR(vg__undet_reason_name(o.reason, true), "regex match limit");
     /* without the 'b' PCRE2 requires, the regex cannot match and says so at once */
-    CHECK_EQ_INT(eval(searches, "re", "{\"CommandLine\":\"" PAD40 "c\"}", false, true, &o, &st),
-                 0);
+    CHECK_EQ_INT(eval(searches, "re", "{\"CommandLine\":\"" PAD40 "c\"}", false, true, &o, &st), 0);
     CHECK_EQ_INT(o.undetermined, 0);
     CHECK(st.regex_limit == 0);
 }
@@ -200,8 +198,8 @@ static void test_kleene_conditions(void)
     assert_cond("(re and no) or yes", 'T');
     assert_cond("(re and no) or no", 'F');
     assert_cond("re and re2", 'U');
-    assert_cond("1 of u1_*", 'U');  /* unknown or false */
-    assert_cond("1 of u2_*", 'T');  /* unknown or true */
+    assert_cond("1 of u1_*", 'U');   /* unknown or false */
+    assert_cond("1 of u2_*", 'T');   /* unknown or true */
     assert_cond("all of u1_*", 'F'); /* unknown and false */
     assert_cond("all of u2_*", 'U'); /* unknown and true */
     assert_cond("not 1 of u1_*", 'U');
@@ -233,13 +231,33 @@ static void test_inside_a_search(void)
     /* alternatives (a list of maps): OR */
     CHECK(tri_of("  s:\n    - CommandLine|re: '(a+)+b'\n    - User: alice\n", "s", event, NULL,
                  0) == 'T');
-    CHECK(tri_of("  s:\n    - CommandLine|re: '(a+)+b'\n    - User: bob\n", "s", event, NULL,
-                 0) == 'U');
+    CHECK(tri_of("  s:\n    - CommandLine|re: '(a+)+b'\n    - User: bob\n", "s", event, NULL, 0) ==
+          'U');
     /* array elements: any element */
     const char *arr_hit = "{\"CommandLine\":[\"" PAD40 "c b\",\"ab\"]}";
     const char *arr_unk = "{\"CommandLine\":[\"" PAD40 "c b\",\"zz\"]}";
     CHECK(tri_of("  s:\n    CommandLine|re: '(a+)+b'\n", "s", arr_hit, NULL, 0) == 'T');
     CHECK(tri_of("  s:\n    CommandLine|re: '(a+)+b'\n", "s", arr_unk, NULL, 0) == 'U');
+}
+
+/* A '|re' key without a field is a keyword regex over every string and number of the event:
+ * the same three values (it never matched before: keywords were globs only). */
+static void test_keyword_regex(void)
+{
+    char f[256];
+    CHECK(tri_of("  keywords:\n    '|re': '(a+)+b'\n", "keywords", event, f, sizeof f) == 'U');
+    CHECK_EQ_STR(f, "keywords");
+    CHECK(tri_of("  keywords:\n    '|re': '^ali'\n", "keywords", event, NULL, 0) == 'T');
+    CHECK(tri_of("  keywords:\n    '|re': 'zz+'\n", "keywords", event, NULL, 0) == 'F');
+    CHECK(tri_of("  keywords:\n    '|re': '(a+)+b'\n", "keywords", "{\"x\":{\"y\":[\"aab\"]}}",
+                 NULL, 0) == 'T');
+    CHECK(tri_of("  keywords:\n    '|re': '(a+)+b'\n  no:\n    User: bob\n", "keywords and no",
+                 event, NULL, 0) == 'F');
+    CHECK(tri_of("  keywords:\n    '|re': '(a+)+b'\n  yes:\n    User: alice\n", "keywords or yes",
+                 event, NULL, 0) == 'T');
+    /* a matching value elsewhere in the event decides, wherever it is */
+    CHECK(tri_of("  keywords:\n    '|re': '(a+)+b'\n", "keywords",
+                 "{\"a\":\"" PAD40 "c b\",\"b\":\"ab\"}", NULL, 0) == 'T');
 }
 
 static void test_fields_named(void)
@@ -259,6 +277,7 @@ int main(void)
     RUN(test_no_callback_is_no_match);
     RUN(test_kleene_conditions);
     RUN(test_inside_a_search);
+    RUN(test_keyword_regex);
     RUN(test_fields_named);
     return TEST_DONE();
 }
