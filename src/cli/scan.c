@@ -71,6 +71,9 @@ static void scan_usage(FILE *f)
           "      --builtin-indicators     also match the published Storm-0558 list when -r is given\n"
           "                          (always on with vigie's own pack)\n"
           "      --fail-on-alert     exit 1 when any alert was written\n"
+          "      --regex-limit=alert|ignore  a record on which a regex hits a PCRE2 limit and\n"
+          "                          leaves its rule undecided: an \"undetermined\" alert and a\n"
+          "                          warning (alert, the default), or no match (ignore)\n"
           "      --no-progress       no progress bar on a terminal\n"
           "      --no-prefilter      evaluate every routed rule (testing)\n"
           "  -q, --quiet             only errors on stderr, no summary\n",
@@ -363,6 +366,14 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
                 fprintf(stderr, "vigie: error: --placeholder wants NAME=V1[,V2...]\n");
                 return VG_EXIT_USAGE;
             }
+        } else if (opt_is(a, "--regex-limit", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            if (strcmp(v, "alert") != 0 && strcmp(v, "ignore") != 0) {
+                fprintf(stderr, "vigie: error: --regex-limit takes alert or ignore\n");
+                return VG_EXIT_USAGE;
+            }
+            o->regex_limit_ignore = strcmp(v, "ignore") == 0;
         } else if (strcmp(a, "--fail-on-alert") == 0) {
             o->fail_on_alert = true;
         } else if (strcmp(a, "--no-progress") == 0) {
@@ -663,7 +674,16 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         for (int i = LV_COUNT - 1; i >= 0; i--)
             if (c->by_level[i])
                 fprintf(stderr, ", %s %llu", vg__scan_level_names[i], (unsigned long long)c->by_level[i]);
+        if (c->undetermined)
+            fprintf(stderr, "; undetermined (regex limit) %llu", (unsigned long long)c->undetermined);
         fputc('\n', stderr);
+        if (c->undetermined > c->undet_warned)
+            fprintf(stderr, "vigie: warning: %llu more undetermined alert(s) not shown\n",
+                    (unsigned long long)(c->undetermined - c->undet_warned));
+        if (c->o->regex_limit_ignore && c->mstats.undetermined)
+            fprintf(stderr, "vigie: warning: %llu (record, rule) pair(s) left undecided by a regex "
+                            "limit were taken as no match (--regex-limit=ignore)\n",
+                    (unsigned long long)c->mstats.undetermined);
         fprintf(stderr, "vigie: combined alerts (per tenant, user, session): %llu",
                 (unsigned long long)c->sess_alerts);
         for (int i = 4; i >= 0; i--)
@@ -797,6 +817,7 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        "\"rules_skipped\":%u,\"rules_dropped\":%u,\"rules_compiled\":%u,"
                        "\"prefilter_literals\":%u,\"rules_without_prefilter\":%u,"
                        "\"routed\":%llu,\"candidates\":%llu,\"regex_limit_hits\":%llu,"
+                       "\"regex_limit\":\"%s\",\"regex_undecided\":%llu,\"undetermined\":%llu,"
                        "\"new_terms_first_seen\":%llu,\"new_terms_remembered\":%llu,"
                        "\"new_terms_dropped\":%llu,\"indicator_hits\":%llu,"
                        "\"indicators\":%u,\"token_findings\":%llu,\"gaps\":%llu,"
@@ -806,6 +827,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                        (unsigned long long)c->mstats.routed,
                        (unsigned long long)c->mstats.candidates,
                        (unsigned long long)c->mstats.regex_limit,
+                       c->o->regex_limit_ignore ? "ignore" : "alert",
+                       (unsigned long long)c->mstats.undetermined,
+                       (unsigned long long)c->undetermined,
                        (unsigned long long)c->nt_first_seen,
                        (unsigned long long)(c->nt ? vg__newterms_count(c->nt) : 0),
                        (unsigned long long)(c->nt ? vg__newterms_dropped(c->nt) : 0),
@@ -1147,6 +1171,7 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_init(&c.pool[i].nt_strs, 0);
         vg__buf_init(&c.pool[i].sf_strs, 0);
         vg__buf_init(&c.pool[i].mf_strs, 0);
+        vg__buf_init(&c.pool[i].undet_strs, 0);
         c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
         if (!c.pool[i].recs) {
             ex = VG_EXIT_INPUT;
@@ -1278,6 +1303,8 @@ out:
             free(c.pool[i].sf_msgs);
             vg__buf_free(&c.pool[i].sf_strs);
             vg__buf_free(&c.pool[i].mf_strs);
+            free(c.pool[i].undet);
+            vg__buf_free(&c.pool[i].undet_strs);
             free(c.pool[i].recs);
         }
         free(c.pool);

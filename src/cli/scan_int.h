@@ -117,6 +117,15 @@ typedef struct batch {
         char tenant[64];
     } * cf;
     uint32_t n_cf, cap_cf;
+    /* rules left UNKNOWN by a regex limit (each also an "undetermined" alert line in out):
+     * the record and the warning text in undet_strs, printed by the writer in read order */
+    struct undet {
+        uint32_t rec;
+        size_t msg;
+    } * undet;
+    uint32_t n_undet, cap_undet;
+    vg_buf undet_strs;
+    uint64_t undetermined; /* undetermined alerts written (n_undet, unless out of memory) */
 } batch;
 
 typedef struct scan_opts {
@@ -152,6 +161,7 @@ typedef struct scan_opts {
     bool no_prefilter;
     bool no_combined;
     uint64_t max_decompressed; /* --max-decompressed; 0 = VG_MAX_DECOMPRESSED_BYTES */
+    bool regex_limit_ignore; /* --regex-limit=ignore: a regex stopped by a limit is no match */
     char **inputs;
     uint32_t n_inputs;
 } scan_opts;
@@ -181,6 +191,7 @@ typedef struct scan_ctx {
     uint64_t ind_hits;
     vg_keysets *keys;
     uint64_t token_findings;
+    uint64_t undetermined, undet_warned; /* undetermined alerts; their warnings printed */
     struct tvis {
         char *tenant;
         double first, last;
@@ -270,6 +281,7 @@ typedef struct worker {
     bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
     char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
     char sig_family[256];       /* family of the signal being formatted ("" = its name) */
+    bool no_signal;             /* the alert being formatted is no signal of its session */
 } worker;
 
 #define VIS_DAYS 3660
@@ -297,6 +309,8 @@ void vg__scan_alert_id(const char *const *parts, int n, char out[33]);
 
 /* ---- scan_writer.c: in read order, on the writer -------------------------------------- */
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n);
+/* The batch's undetermined warnings on stderr (at most VG_UNDET_MAX_WARNINGS per run). */
+void vg__scan_write_undetermined(scan_ctx *c, batch *b);
 void vg__scan_write_batch(scan_ctx *c, batch *b);
 void vg__scan_write_combined(scan_ctx *c);
 void vg__scan_write_gaps(scan_ctx *c);

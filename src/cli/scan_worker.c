@@ -6,10 +6,11 @@
  * Per record: parse into the worker's tape, classify (shape, logsource, tenant, time; the
  * time where --time-field says for logs of unknown shape), run the matcher, the indicator
  * and bearer-token checks, and format each alert into the batch's output with its stable id
- * and the record's SHA-256. Then the facts the writer needs: first-seen candidates (kept or
- * dropped by the writer), mailbox-audit visibility, session facts (a mail read without an
- * alert carries only what the sign-in join needs), correlation facts (the values the
- * correlations read). A worker writes only to its own state and its batch; everything it
+ * and the record's SHA-256 (a rule left UNKNOWN by a regex limit: an "undetermined" alert and
+ * a warning queued for the writer, unless --regex-limit=ignore). Then the facts the writer
+ * needs: first-seen candidates (kept or dropped by the writer), mailbox-audit visibility,
+ * session facts (a mail read without an alert carries only what the sign-in join needs),
+ * correlation facts (the values the correlations read). A worker writes only to its own state and its batch; everything it
  * reads from the run is immutable. No allocation per event once buffers have grown.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -416,7 +417,9 @@ static int32_t format_alert(worker *w, const char *rid, const char *title, const
              ei->tenant ? ei->tenant : "");
     const char *parts[] = {kind, rid, tenant, w->sha_hex, extra};
     vg__scan_alert_id(parts, 5, id);
-    int32_t si = push_signal(w, signal ? signal : rid, kind, rid, level, id, w->sig_family);
+    int32_t si = w->no_signal
+                     ? -1
+                     : push_signal(w, signal ? signal : rid, kind, rid, level, id, w->sig_family);
     switch (c->o->format) {
     case FMT_JSONL: {
         vg__scan_alert_head(o, id, rule->id, rule->title, rule->level, rule->tags, rule->n_tags);
@@ -592,6 +595,85 @@ static int on_match(void *ud, uint32_t ri)
             b->sigs[si].pend = (int32_t)(b->n_pend - 1);
     }
     return 0;
+}
+
+/* A rule whose condition is UNKNOWN on the current record because a regex was stopped by a
+ * PCRE2 limit (match.h; docs/SIGMA.md): an alert of kind "undetermined" at the rule's level,
+ * naming the reason and the fields, in -o, the store and the ledger like any alert. It is no
+ * match: no signal of a session (it adds nothing to combined alerts), no fact for Sigma
+ * correlations or first-seen terms, not a hit of the rule. The warning is queued for the
+ * writer, which prints it in read order. */
+static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
+{
+    worker *w = ud;
+    scan_ctx *c = w->c;
+    batch *b = w->b;
+    const rec_ref *r = w->r;
+    const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
+    const char *reason = vg__undet_reason_name(u->reason, false);
+    vg_buf *x = &w->extra;
+    vg__buf_reset(x);
+    vg__buf_printf(x, ",\"undetermined\":{\"reason\":\"%s\",\"fields\":[", reason);
+    for (uint32_t k = 0; k < u->n_fields; k++) {
+        if (k)
+            vg__buf_addc(x, ',');
+        vg__scan_json_str_or_null(x, u->fields[k], strlen(u->fields[k]));
+    }
+    vg__buf_adds(x, u->more_fields ? "],\"more_fields\":true}" : "]}");
+    if (ensure_mail(w, w->ei))
+        vg__buf_adds(x, w->mr_json.data);
+    /* csv and table have no kind column: the title says it */
+    char title[300];
+    snprintf(title, sizeof title, "undetermined: %s", rule->title ? rule->title : "(untitled)");
+    w->no_signal = true;
+    w->sig_family[0] = 0;
+    format_alert(w, rule->id, c->o->format == FMT_JSONL ? rule->title : title, rule->level,
+                 rule->tags, rule->n_tags, "undetermined", x->data, NULL);
+    w->no_signal = false;
+    b->alerts++;
+    b->by_level[c->rule_level[ri]]++;
+    b->undetermined++;
+    if (b->n_undet == b->cap_undet) {
+        uint32_t nc = b->cap_undet ? b->cap_undet * 2 : 16;
+        struct undet *n = realloc(b->undet, nc * sizeof *n);
+        if (!n)
+            return 0; /* the alert is written and counted; only its warning is lost */
+        b->undet = n;
+        b->cap_undet = nc;
+    }
+    struct undet *q = &b->undet[b->n_undet++];
+    q->rec = (uint32_t)(r - b->recs);
+    q->msg = b->undet_strs.len;
+    const char *what = vg__undet_reason_name(u->reason, true);
+    vg__buf_printf(&b->undet_strs, "record %llu: rule %s (%s): %s reached on ",
+                   (unsigned long long)r->index + 1, rule->id ? rule->id : "-",
+                   rule->title ? rule->title : "untitled", what);
+    for (uint32_t k = 0; k < u->n_fields; k++)
+        vg__buf_printf(&b->undet_strs, "%s%s", k ? ", " : "", u->fields[k]);
+    vg__buf_adds(&b->undet_strs,
+                 u->more_fields ? ", ...; written as undetermined" : "; written as undetermined");
+    vg__buf_addc(&b->undet_strs, 0);
+    return 0;
+}
+
+void vg__scan_write_undetermined(scan_ctx *c, batch *b)
+{
+    c->undetermined += b->undetermined;
+    for (uint32_t i = 0; i < b->n_undet; i++) {
+        if (c->undet_warned >= VG_UNDET_MAX_WARNINGS)
+            return;
+        c->undet_warned++;
+        const rec_ref *r = &b->recs[b->undet[i].rec];
+        vigie_diag d = {VIGIE_DIAG_WARNING,
+                        VIGIE_LIMIT,
+                        c->in.paths[r->file],
+                        r->line,
+                        0,
+                        r->offset,
+                        NULL,
+                        b->undet_strs.data + b->undet[i].msg};
+        vg__cli_diag(NULL, &d);
+    }
 }
 
 /* Address fields an indicator is looked for in (resolved through the event's field map). */
@@ -1059,6 +1141,9 @@ void vg__scan_process_batch(worker *w, batch *b)
     b->n_cf = 0;
     b->n_sf_msgs = 0;
     vg__buf_reset(&b->sf_strs);
+    b->n_undet = 0;
+    b->undetermined = 0;
+    vg__buf_reset(&b->undet_strs);
     b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
     memset(b->by_level, 0, sizeof b->by_level);
@@ -1128,7 +1213,10 @@ int vg__scan_worker_init(worker *w, scan_ctx *c)
     w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
     if (!w->js || !w->hits)
         return VIGIE_NOMEM;
-    return vg__matcher_new(c->rs, &w->m);
+    int rc = vg__matcher_new(c->rs, &w->m);
+    if (rc == VIGIE_OK && !c->o->regex_limit_ignore)
+        vg__matcher_on_undetermined(w->m, on_undetermined);
+    return rc;
 }
 
 void vg__scan_worker_fini(worker *w)
@@ -1142,6 +1230,7 @@ void vg__scan_worker_fini(worker *w)
         c->mstats.candidates += st->candidates;
         c->mstats.matches += st->matches;
         c->mstats.regex_limit += st->regex_limit;
+        c->mstats.undetermined += st->undetermined;
         if (w->hits)
             for (uint32_t i = 0; i < vg__ruleset_count(c->rs); i++)
                 c->rule_hits[i] += w->hits[i];

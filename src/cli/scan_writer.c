@@ -829,6 +829,7 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
                 vg__campaigns_add_alert(c->camp, p, l);
             p = nl ? nl + 1 : NULL;
         }
+    vg__scan_write_undetermined(c, b);
     fold_facts(c, b);
     fold_sessions(c, b);
     feed_correlations(c, b);

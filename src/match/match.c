@@ -11,6 +11,15 @@
  * once into a reused list and every value of the key is tested against them. Strings are
  * compared in place unless they carry JSON escapes. Glob matching is the greedy algorithm
  * with one backtrack point (O(n*m) worst case, no blow-up); '?' takes one UTF-8 character.
+ *
+ * Conditions are evaluated in three-valued (Kleene) logic: a regex evaluation that PCRE2 stops
+ * at a limit (match, depth, JIT stack, heap) is UNKNOWN, not false; and/or/not, `1 of` and
+ * `all of`, a key's values and |all, |neq propagate it (false and unknown = false, true or
+ * unknown = true, not unknown = unknown). A TRUE rule is a match; an UNKNOWN one goes to the
+ * undetermined callback with the fields and reason of its limit hits (docs/SIGMA.md). Every
+ * other comparison is two-valued. The prefilter stays exact: a rule's literal set comes from
+ * globs only (two-valued) through and / or / all-of / union, never through not, so a record
+ * without any literal of the set makes the rule FALSE, not UNKNOWN.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "compile/compile_int.h"
@@ -31,6 +40,24 @@ typedef struct route {
     uint32_t n;
     const cgroup *grp; /* prefilter database covering every routed rule, or NULL */
 } route;
+
+/* A three-valued result: FALSE, TRUE or UNKNOWN (a regex stopped by a PCRE2 limit). */
+typedef enum tri { T_F = 0, T_T = 1, T_U = 2 } tri;
+
+static tri t_and(tri a, tri b)
+{
+    return a == T_F || b == T_F ? T_F : a == T_U || b == T_U ? T_U : T_T;
+}
+
+static tri t_or(tri a, tri b)
+{
+    return a == T_T || b == T_T ? T_T : a == T_U || b == T_U ? T_U : T_F;
+}
+
+static tri t_not(tri a)
+{
+    return a == T_U ? T_U : a == T_T ? T_F : T_T;
+}
 
 typedef struct vlist {
     vg_jval *v;
@@ -55,6 +82,8 @@ struct vg_matcher {
     const vg_jtape *t;
     const vg_eventinfo *ei;
     vg_match_stats st;
+    vg_undet_fn on_undet; /* NULL: an UNKNOWN rule is no match (--regex-limit=ignore) */
+    vg_undetermined u;    /* the limit hits of the rule being evaluated */
 };
 
 int vg__matcher_new(const vg_ruleset *rs, vg_matcher **out)
@@ -106,6 +135,25 @@ void vg__matcher_free(vg_matcher *m)
 const vg_match_stats *vg__matcher_stats(const vg_matcher *m)
 {
     return &m->st;
+}
+
+void vg__matcher_on_undetermined(vg_matcher *m, vg_undet_fn fn)
+{
+    m->on_undet = fn;
+}
+
+static const char *const reason_names[][2] = {
+    {"regex_error", "regex error"},
+    {"regex_match_limit", "regex match limit"},
+    {"regex_depth_limit", "regex depth limit"},
+    {"regex_heap_limit", "regex heap limit"},
+};
+
+const char *vg__undet_reason_name(int reason, bool text)
+{
+    if (reason < VG_UNDET_MATCH_LIMIT || reason > VG_UNDET_HEAP_LIMIT)
+        reason = 0;
+    return reason_names[reason][text];
 }
 
 /* ---- routing ----------------------------------------------------------------------------------- */
@@ -409,8 +457,51 @@ static bool ip_in(const char *s, size_t len, const vg_value *v)
     return true;
 }
 
-/* Does one event value satisfy one rule value? */
-static bool value_ok(vg_matcher *m, const cfc *c, const cvalue *cv, const vg_jval *ev)
+/* A regex evaluation of field condition c stopped by PCRE2 (rc < -1): remember its field
+ * (once) and the first reason, for the rule's undetermined result. */
+static void note_limit(vg_matcher *m, const cfc *c, int rc)
+{
+    vg_undetermined *u = &m->u;
+    m->st.regex_limit++;
+    if (!u->reason)
+        switch (rc) {
+        case PCRE2_ERROR_MATCHLIMIT:
+            u->reason = VG_UNDET_MATCH_LIMIT;
+            break;
+        case PCRE2_ERROR_DEPTHLIMIT:
+        case PCRE2_ERROR_JIT_STACKLIMIT:
+            u->reason = VG_UNDET_DEPTH_LIMIT;
+            break;
+        case PCRE2_ERROR_HEAPLIMIT:
+        case PCRE2_ERROR_NOMEMORY:
+            u->reason = VG_UNDET_HEAP_LIMIT;
+            break;
+        default:
+            u->reason = VG_UNDET_ERROR;
+        }
+    const char *f = c->fc->field ? c->fc->field : "keywords";
+    for (uint32_t i = 0; i < u->n_fields; i++)
+        if (strcmp(u->fields[i], f) == 0)
+            return;
+    if (u->n_fields < VG_UNDET_MAX_FIELDS)
+        u->fields[u->n_fields++] = f;
+    else
+        u->more_fields = true;
+}
+
+/* One regex against one text: UNKNOWN when PCRE2 stops (a limit or an error), not "no match". */
+static tri re_test(vg_matcher *m, const cfc *c, const cvalue *cv, const char *s, size_t len)
+{
+    int r = pcre2_match(cv->re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->rs->mctx);
+    if (r < PCRE2_ERROR_PARTIAL) {
+        note_limit(m, c, r);
+        return T_U;
+    }
+    return r >= 0 ? T_T : T_F;
+}
+
+/* Does one event value satisfy one rule value? Two-valued except a regex stopped by a limit. */
+static tri value_ok(vg_matcher *m, const cfc *c, const cvalue *cv, const vg_jval *ev)
 {
     const vg_value *v = cv->v;
     const vg_jtok *k = &ev->tape->tok[ev->tok];
@@ -446,11 +537,7 @@ static bool value_ok(vg_matcher *m, const cfc *c, const cvalue *cv, const vg_jva
         s = val_text(ev, &m->s1, &len);
         if (!s || !cv->re)
             return false;
-        int r = pcre2_match(cv->re, (PCRE2_SPTR)s, len, 0, 0, m->md, m->rs->mctx);
-        if (r == PCRE2_ERROR_MATCHLIMIT || r == PCRE2_ERROR_DEPTHLIMIT ||
-            r == PCRE2_ERROR_JIT_STACKLIMIT)
-            m->st.regex_limit++;
-        return r >= 0;
+        return re_test(m, c, cv, s, len);
     }
     case VG_OP_CIDR:
         s = val_text(ev, &m->s1, &len);
@@ -503,8 +590,9 @@ static bool value_ok(vg_matcher *m, const cfc *c, const cvalue *cv, const vg_jva
     }
 }
 
-/* One rule value against the collected field values. */
-static bool value_any(vg_matcher *m, const cfc *c, const cvalue *cv)
+/* One rule value against the collected field values: TRUE if one value satisfies it, else
+ * UNKNOWN if one could not be decided, else FALSE. */
+static tri value_any(vg_matcher *m, const cfc *c, const cvalue *cv)
 {
     const vg_value *v = cv->v;
     if (v->op == VG_OP_NULL)
@@ -518,16 +606,17 @@ static bool value_any(vg_matcher *m, const cfc *c, const cvalue *cv)
         if (!m->refs.present)
             return false;
     }
-    for (uint32_t i = 0; i < m->vals.n; i++)
-        if (value_ok(m, c, cv, &m->vals.v[i]))
-            return true;
-    return false;
+    tri r = T_F;
+    for (uint32_t i = 0; i < m->vals.n && r != T_T; i++)
+        r = t_or(r, value_ok(m, c, cv, &m->vals.v[i]));
+    return r;
 }
 
 typedef struct kw_ctx {
     vg_matcher *m;
     const cfc *c;
     const cvalue *cv;
+    tri r;
 } kw_ctx;
 
 static int kw_cb(void *ud, const vg_jval *v)
@@ -537,90 +626,86 @@ static int kw_cb(void *ud, const vg_jval *v)
     const char *s = val_text(v, &k->m->s1, &len);
     if (!s)
         return 0;
-    return glob(k->cv->v->parts, k->cv->v->n_parts, s, len, !k->c->fc->cased);
+    const vg_value *val = k->cv->v;
+    tri t = val->op == VG_OP_RE ? re_test(k->m, k->c, k->cv, s, len)
+                                : (tri)glob(val->parts, val->n_parts, s, len, !k->c->fc->cased);
+    k->r = t_or(k->r, t);
+    return k->r == T_T;
 }
 
-static bool keyword_ok(vg_matcher *m, const cfc *c, const cvalue *cv)
+/* A keyword (a glob, or a regex from a '|re' key) against every string and number value of
+ * the event: TRUE if one matches, else UNKNOWN if a regex was stopped on one, else FALSE. */
+static tri keyword_ok(vg_matcher *m, const cfc *c, const cvalue *cv)
 {
-    if (cv->v->op != VG_OP_GLOB)
-        return false;
-    kw_ctx k = {m, c, cv};
-    return vg__json_scalars_each(m->t, 0, kw_cb, &k) != 0;
+    if (cv->v->op != VG_OP_GLOB && !(cv->v->op == VG_OP_RE && cv->re))
+        return T_F;
+    kw_ctx k = {m, c, cv, T_F};
+    vg__json_scalars_each(m->t, 0, kw_cb, &k);
+    return k.r;
 }
 
-static bool fc_eval(vg_matcher *m, const cfc *c)
+/* A key: OR of its values (AND with |all), negated with |neq. */
+static tri fc_eval(vg_matcher *m, const cfc *c)
 {
     bool all = c->fc->all;
-    bool r = all;
-    if (!c->field) {
-        for (uint32_t i = 0; i < c->n_vals; i++) {
-            bool ok = keyword_ok(m, c, &c->vals[i]);
-            if (all && !ok) {
-                r = false;
-                break;
-            }
-            if (!all && ok) {
-                r = true;
-                break;
-            }
-        }
-        return c->fc->neg ? !r : r;
-    }
-    collect(m, c->field, &m->vals);
+    tri r = all ? T_T : T_F;
+    if (c->field)
+        collect(m, c->field, &m->vals);
     for (uint32_t i = 0; i < c->n_vals; i++) {
-        bool ok = value_any(m, c, &c->vals[i]);
-        if (all && !ok) {
-            r = false;
+        tri ok = c->field ? value_any(m, c, &c->vals[i]) : keyword_ok(m, c, &c->vals[i]);
+        r = all ? t_and(r, ok) : t_or(r, ok);
+        if (r == (all ? T_F : T_T))
             break;
-        }
-        if (!all && ok) {
-            r = true;
-            break;
-        }
     }
-    if (c->n_vals == 0)
-        r = false;
-    return c->fc->neg ? !r : r;
+    if (c->field && c->n_vals == 0)
+        r = T_F;
+    return c->fc->neg ? t_not(r) : r;
 }
 
-static bool search_eval(vg_matcher *m, const csearch *s)
+/* A search: OR of its alternatives, each the AND of its keys. */
+static tri search_eval(vg_matcher *m, const csearch *s)
 {
-    for (uint32_t a = 0; a < s->n; a++) {
+    tri any = T_F;
+    for (uint32_t a = 0; a < s->n && any != T_T; a++) {
         const cmap *cm = &s->alts[a];
-        bool ok = true;
-        for (uint32_t f = 0; ok && f < cm->n; f++)
-            ok = fc_eval(m, &cm->fcs[f]);
-        if (ok)
-            return true;
+        tri ok = T_T;
+        for (uint32_t f = 0; ok != T_F && f < cm->n; f++)
+            ok = t_and(ok, fc_eval(m, &cm->fcs[f]));
+        any = t_or(any, ok);
     }
-    return false;
+    return any;
 }
 
-static bool cond_eval(vg_matcher *m, const crule *r, const vg_cond *c)
+/* The condition, short-circuit where the Kleene result is already fixed (false and x, true
+ * or x): an UNKNOWN side never hides a decisive other side. */
+static tri cond_eval(vg_matcher *m, const crule *r, const vg_cond *c)
 {
+    tri x;
     switch (c->kind) {
     case VG_C_SEARCH:
-        return c->search < r->n_searches && search_eval(m, &r->searches[c->search]);
+        return c->search < r->n_searches ? search_eval(m, &r->searches[c->search]) : T_F;
     case VG_C_AND:
-        return cond_eval(m, r, c->a) && cond_eval(m, r, c->b);
+        x = cond_eval(m, r, c->a);
+        return x == T_F ? T_F : t_and(x, cond_eval(m, r, c->b));
     case VG_C_OR:
-        return cond_eval(m, r, c->a) || cond_eval(m, r, c->b);
+        x = cond_eval(m, r, c->a);
+        return x == T_T ? T_T : t_or(x, cond_eval(m, r, c->b));
     case VG_C_NOT:
-        return !cond_eval(m, r, c->a);
+        return t_not(cond_eval(m, r, c->a));
     case VG_C_OF_ANY:
-        for (uint32_t i = 0; i < c->n_searches; i++)
-            if (search_eval(m, &r->searches[c->searches[i]]))
-                return true;
-        return false;
+        x = T_F;
+        for (uint32_t i = 0; i < c->n_searches && x != T_T; i++)
+            x = t_or(x, search_eval(m, &r->searches[c->searches[i]]));
+        return x;
     case VG_C_OF_ALL:
-        for (uint32_t i = 0; i < c->n_searches; i++)
-            if (!search_eval(m, &r->searches[c->searches[i]]))
-                return false;
-        return true;
+        x = T_T;
+        for (uint32_t i = 0; i < c->n_searches && x != T_F; i++)
+            x = t_and(x, search_eval(m, &r->searches[c->searches[i]]));
+        return x;
     case VG_C_TRUE:
-        return true;
+        return T_T;
     default:
-        return false;
+        return T_F;
     }
 }
 
@@ -741,9 +826,17 @@ int vg__matcher_run(vg_matcher *m, const vg_jtape *t, const vg_eventinfo *ei, vg
         if (use_pf && !r->always && m->cand_epoch[ri] != m->epoch)
             continue;
         m->st.candidates++;
-        if (cond_eval(m, r, r->cond)) {
+        m->u.reason = 0;
+        m->u.n_fields = 0;
+        m->u.more_fields = false;
+        tri res = cond_eval(m, r, r->cond);
+        if (res == T_T) {
             m->st.matches++;
             if (fn && fn(ud, ri))
+                break;
+        } else if (res == T_U) {
+            m->st.undetermined++;
+            if (m->on_undet && m->on_undet(ud, ri, &m->u))
                 break;
         }
     }

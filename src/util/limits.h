@@ -38,6 +38,11 @@
 /* PCRE2: match limit and depth limit per regex evaluation (backtracking bound). */
 #define VG_PCRE2_MATCH_LIMIT 100000u
 #define VG_PCRE2_DEPTH_LIMIT 10000u
+/* A regex evaluation stopped by either makes its rule UNKNOWN on that record: an alert of kind
+ * "undetermined" names at most this many fields, and stderr shows at most this many such
+ * records per run (then a count), so hostile values cannot flood either. */
+#define VG_UNDET_MAX_FIELDS 8u
+#define VG_UNDET_MAX_WARNINGS 100u
 
 /* base64offset / windash / expand may multiply values; cap on variants per value. */
 #define VG_MAX_VALUE_VARIANTS 4096u
