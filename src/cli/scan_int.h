@@ -205,7 +205,7 @@ typedef struct scan_ctx {
     vg_ledger *ledger;
     vg_jtape sink_tape;
     vg_buf sink_tmp;
-    uint64_t ledgered, ledger_ck; /* entries appended; at the last checkpoint */
+    uint64_t ledgered, ledger_ck;  /* entries appended; at the last checkpoint */
     bool db_failed, ledger_failed; /* said once; the run went on without it; exit 4 */
     vg_corr *corr;
     const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */

@@ -502,7 +502,8 @@ static void sink_lines(scan_ctx *c, const char *p, size_t n)
     for (const char *end = p + n; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (l && c->db && !c->db_failed && vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK) {
+        if (l && c->db && !c->db_failed &&
+            vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK) {
             if (vg__store_failure(c->db))
                 vg__scan_store_failed(c);
             else /* a line the store refuses: one of ours, so a bug; the store stays usable */
@@ -516,8 +517,10 @@ static void sink_lines(scan_ctx *c, const char *p, size_t n)
                               sizeof id);
             uint32_t ns = line_sources(c, srcs, VG_ARRAY_LEN(srcs), files);
             if (!id[0]) {
-                fprintf(stderr, "vigie: error: --ledger %s: an alert line without \"id\" was not "
-                                "appended\n", c->o->ledger_dir);
+                fprintf(stderr,
+                        "vigie: error: --ledger %s: an alert line without \"id\" was not "
+                        "appended\n",
+                        c->o->ledger_dir);
                 c->ledger_failed = true;
             } else if (vg__ledger_append(c->ledger, id, p, l, srcs, ns) != VIGIE_OK) {
                 vg__scan_ledger_failed(c);

@@ -19,7 +19,8 @@
  * Migrations: `migrations[]` lists, per schema version, the SQL that takes a store from the
  * version before it; open applies those above PRAGMA user_version, each in its own
  * transaction with the new user_version, so a store is always at one exact version. Version 1
- * is the schema of docs/STORE.md, created from an empty file by the same path.
+ * is created from an empty file by the same path; version 2 (the schema of docs/STORE.md)
+ * adds the runs' state, pid and host and the evidence's unique position.
  *
  * Invariants: an alerts row exists for every evidence row (evidence is written in the
  * transaction of its alert line, after the alert row is there: new or already stored);
@@ -45,16 +46,16 @@
 
 struct vg_store {
     sqlite3 *db;
-    bool in_tx;               /* a write transaction is open */
-    uint32_t pending;         /* rows written in the open transaction */
-    double tx_started;        /* monotonic seconds when the open transaction began */
-    uint64_t tx_alerts;       /* new alert rows in the open transaction */
-    uint64_t tx_evidence;     /* new evidence rows in the open transaction */
-    int failed;               /* sticky status of the first failed write; 0 while healthy */
-    int failed_sqlite;        /* its SQLite result code */
-    char cause[512];          /* its cause, for vg__store_failure */
-    vg_jtape tape;            /* reused for every line */
-    vg_buf tmp;               /* unescape scratch */
+    bool in_tx;           /* a write transaction is open */
+    uint32_t pending;     /* rows written in the open transaction */
+    double tx_started;    /* monotonic seconds when the open transaction began */
+    uint64_t tx_alerts;   /* new alert rows in the open transaction */
+    uint64_t tx_evidence; /* new evidence rows in the open transaction */
+    int failed;           /* sticky status of the first failed write; 0 while healthy */
+    int failed_sqlite;    /* its SQLite result code */
+    char cause[512];      /* its cause, for vg__store_failure */
+    vg_jtape tape;        /* reused for every line */
+    vg_buf tmp;           /* unescape scratch */
     vg_store_stats stats;
     sqlite3_stmt *ins_alert, *ins_evidence, *ins_campaign, *del_corgs, *del_calerts, *ins_corg,
         *ins_calert;
@@ -400,8 +401,8 @@ void vg__store_close(vg_store *st)
         return;
     if (st->db) {
         tx_commit(st);
-        sqlite3_stmt *all[] = {st->ins_alert, st->ins_evidence, st->ins_campaign, st->del_corgs,
-                               st->del_calerts, st->ins_corg, st->ins_calert};
+        sqlite3_stmt *all[] = {st->ins_alert,   st->ins_evidence, st->ins_campaign, st->del_corgs,
+                               st->del_calerts, st->ins_corg,     st->ins_calert};
         for (size_t i = 0; i < VG_ARRAY_LEN(all); i++)
             sqlite3_finalize(all[i]);
         sqlite3_close_v2(st->db);
@@ -446,8 +447,8 @@ static int mark_interrupted(vg_store *st, const char *me)
 {
     sqlite3_stmt *s = NULL, *u = NULL;
     int rc = VIGIE_OK, r;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, pid, host FROM runs WHERE state = 'running'", -1,
-                           &s, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(st->db, "SELECT id, pid, host FROM runs WHERE state = 'running'", -1, &s,
+                           NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "UPDATE runs SET state = 'interrupted' WHERE id = ?1", -1, &u,
                            NULL) != SQLITE_OK) {
         rc = sqlerr(st, "marking interrupted runs");
@@ -753,8 +754,7 @@ static int insert_alert(vg_store *st, int64_t run_id, const char *line, size_t l
     if (!is_str(t, user)) {
         /* Alerts on one record: the user named by the record (UAL, then Graph sign-in). */
         int64_t ev = get(t, 0, "event");
-        static const char *const user_keys[] = {"UserId", "userPrincipalName",
-                                                "MailboxOwnerUPN"};
+        static const char *const user_keys[] = {"UserId", "userPrincipalName", "MailboxOwnerUPN"};
         for (size_t i = 0; i < VG_ARRAY_LEN(user_keys) && !is_str(t, user); i++)
             user = get(t, ev, user_keys[i]);
     }

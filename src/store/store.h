@@ -12,11 +12,11 @@
  * Input: the JSON lines `vigie scan` writes, one alert or one campaign per line. Alerts are
  * keyed by their stable "id": adding the same alert again (a second run over the same logs,
  * or the same record in another file) stores no second alert row, is counted as a duplicate,
- * and adds only the evidence positions the alert did not have yet. Campaigns are keyed by "id" and replaced whole. A line
- * that is not JSON, not an object, or lacks what a row needs ("kind" for an alert, "id" for a
- * campaign) is refused with a status and a message (vg__store_errmsg) naming the byte offset;
- * the store is unchanged and the caller reports it with its own position and goes on. Fields
- * that are missing, null or of another type become NULL columns.
+ * and adds only the evidence positions the alert did not have yet. Campaigns are keyed by "id" and
+ * replaced whole. A line that is not JSON, not an object, or lacks what a row needs ("kind" for an
+ * alert, "id" for a campaign) is refused with a status and a message (vg__store_errmsg) naming the
+ * byte offset; the store is unchanged and the caller reports it with its own position and goes on.
+ * Fields that are missing, null or of another type become NULL columns.
  *
  * Cost: writes are batched: a commit every VG_STORE_BATCH rows or VG_STORE_COMMIT_MS,
  * whichever comes first (checked on each add and by vg__store_tick), so a crash loses at most
@@ -63,13 +63,13 @@ typedef struct vg_store vg_store;
 
 /* Counters since open. */
 typedef struct vg_store_stats {
-    uint64_t alerts_added;    /* new alert rows written (a rolled-back transaction's taken off) */
-    uint64_t alerts_stored;   /* of those, committed */
-    uint64_t alerts_dup;      /* alert lines whose id was already stored (evidence only) */
-    uint64_t evidence_added;  /* new evidence rows written (as alerts_added) */
+    uint64_t alerts_added;     /* new alert rows written (a rolled-back transaction's taken off) */
+    uint64_t alerts_stored;    /* of those, committed */
+    uint64_t alerts_dup;       /* alert lines whose id was already stored (evidence only) */
+    uint64_t evidence_added;   /* new evidence rows written (as alerts_added) */
     uint64_t runs_interrupted; /* runs marked 'interrupted' by vg__store_run_begin */
-    uint64_t campaigns;       /* campaign lines stored (new or replaced) */
-    uint64_t bad;             /* lines refused (malformed JSON, no kind, no id, ...) */
+    uint64_t campaigns;        /* campaign lines stored (new or replaced) */
+    uint64_t bad;              /* lines refused (malformed JSON, no kind, no id, ...) */
 } vg_store_stats;
 
 /* Open (creating if absent) the store at `path` (":memory:" for a private in-memory store),
@@ -81,8 +81,7 @@ typedef struct vg_store_stats {
 int vg__store_open(const char *path, vg_store **out, char *err, size_t errlen);
 /* vg__store_open with a busy timeout of busy_ms milliseconds (--db-timeout) instead of
  * VG_STORE_BUSY_MS: how long a write waits for another writer's lock. */
-int vg__store_open_wait(const char *path, int busy_ms, vg_store **out, char *err,
-                        size_t errlen);
+int vg__store_open_wait(const char *path, int busy_ms, vg_store **out, char *err, size_t errlen);
 
 /* Commit pending writes and free the handle. NULL is a no-op. */
 void vg__store_close(vg_store *st);

@@ -204,15 +204,19 @@ static void test_every_kind_from_sample(void)
     /* sigma: rule columns, messages, one evidence row from "source" */
     const char *a1 = "'a1000000000000000000000000000001'";
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT level || '|' || rule_title || '|' || tenant || '|' || user"
+    snprintf(sql, sizeof sql,
+             "SELECT level || '|' || rule_title || '|' || tenant || '|' || user"
              " || '|' || time || '|' || first_time || '|' || last_time || '|' || messages || '|'"
-             " || operation_count FROM alerts WHERE id = %s", a1);
+             " || operation_count FROM alerts WHERE id = %s",
+             a1);
     CHECK_EQ_STR(q_text(db, sql),
                  "high|Mailbox Read With a Consumer-Tenant Token|3bfa5ce3-1c2d-4e5f-8a9b-"
                  "0c1d2e3f4a01|alice@org01.example|2023-06-07T01:33:15.000Z|2023-06-07T01:33:"
                  "15.000Z|2023-06-07T01:33:15.000Z|60|228");
-    snprintf(sql, sizeof sql, "SELECT seq || '|' || file || '|' || line || '|' || idx || '|' ||"
-             " offset || '|' || substr(sha256, 1, 4) FROM evidence WHERE alert_id = %s", a1);
+    snprintf(sql, sizeof sql,
+             "SELECT seq || '|' || file || '|' || line || '|' || idx || '|' ||"
+             " offset || '|' || substr(sha256, 1, 4) FROM evidence WHERE alert_id = %s",
+             a1);
     CHECK_EQ_STR(q_text(db, sql), "0|/tmp/sim/org01.example/audit.ndjson|123|122|135300|aaaa");
     /* combined: time span from messages_read, score, user, evidence list in order */
     CHECK_EQ_STR(q_text(db, "SELECT first_time || '|' || last_time || '|' || score || '|' || user"
@@ -234,22 +238,24 @@ static void test_every_kind_from_sample(void)
                            " alerts WHERE kind = 'gap')"),
                  0);
     /* nulls everywhere: stored, every column NULL but id/kind/json, no evidence */
-    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE id = 'd4000000000000000000000000000001'"
-                           " AND rule_id IS NULL AND tenant IS NULL AND time IS NULL AND"
-                           " messages IS NULL"),
+    CHECK_EQ_INT(q_int(db,
+                       "SELECT count(*) FROM alerts WHERE id = 'd4000000000000000000000000000001'"
+                       " AND rule_id IS NULL AND tenant IS NULL AND time IS NULL AND"
+                       " messages IS NULL"),
                  1);
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM evidence WHERE alert_id ="
                            " 'd4000000000000000000000000000001'"),
                  0);
     /* escapes unescaped; fields of another type become NULL (line "12" is a string) */
-    CHECK_EQ_STR(q_text(db, "SELECT rule_title FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
-                 "Title with \"quotes\", a \\ backslash and \xc3\xa9t\xc3\xa9");
+    CHECK_EQ_STR(
+        q_text(db, "SELECT rule_title FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
+        "Title with \"quotes\", a \\ backslash and \xc3\xa9t\xc3\xa9");
     CHECK_EQ_STR(q_text(db, "SELECT coalesce(line, 'NULL') || '|' || idx || '|' || offset || '|' ||"
                             " coalesce(sha256, 'NULL') FROM evidence WHERE alert_id ="
                             " 'd4000000000000000000000000000002'"),
                  "NULL|11|-1|NULL");
-    CHECK_EQ_INT(q_int(db, "SELECT messages FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
-                 -1);
+    CHECK_EQ_INT(
+        q_int(db, "SELECT messages FROM alerts WHERE id = 'd4000000000000000000000000000002'"), -1);
     /* the stored line is the line, and JSON1 reads it */
     CHECK_EQ_STR(q_text(db, "SELECT json_extract(json, '$.token.verdict') FROM alerts WHERE kind ="
                             " 'token'"),
@@ -319,7 +325,8 @@ static void test_duplicates_across_runs(void)
         vg__store_stats_get(st, &s);
         CHECK_EQ_INT(s.alerts_added, pass ? 0 : 16);
         CHECK_EQ_INT(s.alerts_dup, pass ? 17 : 1);
-        CHECK_EQ_INT(vg__store_run_end(st, run, VG_RUN_FINISHED, 10, s.alerts_added, s.bad), VIGIE_OK);
+        CHECK_EQ_INT(vg__store_run_end(st, run, VG_RUN_FINISHED, 10, s.alerts_added, s.bad),
+                     VIGIE_OK);
         vg__store_close(st);
     }
     sqlite3 *raw = raw_open(p);
@@ -338,8 +345,9 @@ static void test_campaign_replace(void)
     vg_store *st = open_ok(":memory:");
     if (!st)
         return;
-    const char *c1 = "{\"id\":\"campaign-x\",\"organizations\":[\"A\",\"B\",\"B\",7],\"first_seen\":"
-                     "\"2023-06-01T00:00:00Z\",\"alerts\":[\"x\",\"y\"]}";
+    const char *c1 =
+        "{\"id\":\"campaign-x\",\"organizations\":[\"A\",\"B\",\"B\",7],\"first_seen\":"
+        "\"2023-06-01T00:00:00Z\",\"alerts\":[\"x\",\"y\"]}";
     const char *c2 = "{\"id\":\"campaign-x\",\"organizations\":[\"C\"],\"last_seen\":"
                      "\"2023-07-01T00:00:00Z\",\"alerts\":[\"z\"]}";
     const char *c3 = "{\"id\":\"campaign-y\",\"organizations\":null,\"alerts\":{}}";
@@ -541,8 +549,9 @@ static void test_run_states(void)
     CHECK_EQ_INT(vg__store_run_begin(st, "d", &r4), VIGIE_OK);
     sqlite3 *db = vg__store_db(st);
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE state = 'running' AND pid = %d"
-                              " AND host IS NOT NULL AND finished IS NULL",
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM runs WHERE state = 'running' AND pid = %d"
+             " AND host IS NOT NULL AND finished IS NULL",
              (int)getpid());
     CHECK_EQ_INT(q_int(db, sql), 4);
     CHECK_EQ_INT(vg__store_run_end(st, r4, VG_RUN_FAILED, 1, 2, 3), VIGIE_OK);
@@ -596,7 +605,8 @@ static void test_full_disk(void)
     char line[2048];
     int rc = VIGIE_OK, i;
     for (i = 0; i < 20000 && rc == VIGIE_OK; i++) {
-        int n = snprintf(line, sizeof line, "{\"id\":\"full-%06d\",\"kind\":\"combined\",\"evidence\":[", i);
+        int n = snprintf(line, sizeof line,
+                         "{\"id\":\"full-%06d\",\"kind\":\"combined\",\"evidence\":[", i);
         for (int k = 0; k < 3; k++)
             n += snprintf(line + n, sizeof line - (size_t)n,
                           "%s{\"file\":\"/logs/org%d/mail-%06d.json\",\"line\":%d,\"index\":%d,"
