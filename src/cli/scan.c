@@ -303,7 +303,8 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             double s = strtod(v, &end);
             /* a day at most: the busy timeout is an int of milliseconds */
             if (end == v || *end || !(s >= 0 && s <= 86400)) {
-                fprintf(stderr, "vigie: error: --db-timeout takes a number of seconds (0 to 86400)\n");
+                fprintf(stderr,
+                        "vigie: error: --db-timeout takes a number of seconds (0 to 86400)\n");
                 return VG_EXIT_USAGE;
             }
             o->db_timeout_ms = (int)(s * 1000);
