@@ -6,7 +6,7 @@
  * cadence (1,000 alerts or 2 s) seen from a second connection, WAL mode, the readers; schema
  * 2: migration of a version-1 file, run states and interrupted runs, a full disk (SQLITE_FULL
  * from PRAGMA max_page_count) that rolls back whole and is sticky, the same alert's evidence
- * from two files kept once per position.
+ * from two files kept once per position, a store locked by another writer.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sqlite3.h>
@@ -645,6 +645,47 @@ static void test_full_disk(void)
     sqlite3_close(raw);
 }
 
+/* A store locked by another writer: the second handle waits its busy timeout (here 200 ms),
+ * then fails with SQLite's "database is locked", stickily; run_end does not wait again. */
+static void test_locked(void)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    vg_store *a = open_ok(p);
+    if (!a)
+        return;
+    vg_store *b = NULL;
+    char err[256];
+    CHECK_EQ_INT(vg__store_open_wait(p, 200, &b, err, sizeof err), VIGIE_OK);
+    if (!b) {
+        vg__store_close(a);
+        return;
+    }
+    int64_t ra, rb;
+    CHECK_EQ_INT(vg__store_run_begin(a, "a", &ra), VIGIE_OK);
+    CHECK_EQ_INT(add_bulk(a, ra, 0, 10), VIGIE_OK); /* a's transaction stays open */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ_INT(vg__store_run_begin(b, "b", &rb), VIGIE_IO);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK_MSG(waited >= 0.15 && waited < 5, "waited %.3f s", waited);
+    const char *cause = vg__store_failure(b);
+    CHECK(cause && strstr(cause, "database is locked"));
+    CHECK(strstr(vg__store_errmsg(b), "database is locked") != NULL);
+    CHECK_EQ_INT(add_bulk(b, 0, 100, 101), VIGIE_IO);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ_INT(vg__store_run_end(b, 1, VG_RUN_FINISHED, 0, 0, 0), VIGIE_IO);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(t1.tv_sec - t0.tv_sec < 1);
+    vg__store_close(b);
+    CHECK_EQ_INT(vg__store_run_end(a, ra, VG_RUN_FINISHED, 0, 10, 0), VIGIE_OK);
+    sqlite3 *db = vg__store_db(a);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts"), 10);
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(args || ':' || state) FROM runs"), "a:finished");
+    vg__store_close(a);
+}
+
 /* The same record in two files: one alert, both positions as evidence; the same lines again
  * (a second run) add no row. */
 static void test_evidence_two_files(void)
@@ -705,6 +746,7 @@ int main(void)
     RUN(test_run_states);
     RUN(test_full_disk);
     RUN(test_evidence_two_files);
+    RUN(test_locked);
     cleanup();
     return TEST_DONE();
 }
