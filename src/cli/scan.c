@@ -60,6 +60,8 @@ static void scan_usage(FILE *f)
           "                          autonomous system too\n"
           "      --db FILE           also keep alerts, evidence and campaigns in a SQLite store\n"
           "                          (docs/STORE.md); runs append without duplicates\n"
+          "      --db-timeout SECONDS  wait this long for another writer of the --db store\n"
+          "                          (default 30), then fail with \"database is locked\"\n"
           "      --ledger DIR        append every alert, with the SHA-256 and position of each\n"
           "                          record behind it, to a tamper-evident ledger (docs/LEDGER.md)\n"
           "      --key PREFIX        sign the ledger's checkpoints with vigie keygen's key\n"
@@ -195,6 +197,7 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
     o->threads = nproc > 0 ? (int)nproc : 1;
     o->indicator_margin_days = 7;
     o->lateness_s = 3600;
+    o->db_timeout_ms = 30000;
     o->argc = argc;
     o->argv = argv;
     o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs);
@@ -334,6 +337,18 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
             o->db_path = v;
+        } else if (opt_is(a, "--db-timeout", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            char *end;
+            double s = strtod(v, &end);
+            /* a day at most: the busy timeout is an int of milliseconds */
+            if (end == v || *end || !(s >= 0 && s <= 86400)) {
+                fprintf(stderr,
+                        "vigie: error: --db-timeout takes a number of seconds (0 to 86400)\n");
+                return VG_EXIT_USAGE;
+            }
+            o->db_timeout_ms = (int)(s * 1000);
         } else if (opt_is(a, "--ledger", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
@@ -1058,15 +1073,21 @@ int vg__cmd_scan(int argc, char **argv)
                 vg__buf_addc(&args, ' ');
             vg__buf_adds(&args, o.argv[i]);
         }
-        int drc = vg__store_open(o.db_path, &c.db, derr, sizeof derr);
-        if (drc == VIGIE_OK)
-            drc = vg__store_run_begin(c.db, args.data ? args.data : "", &c.run_id);
+        int drc = vg__store_open_wait(o.db_path, o.db_timeout_ms, &c.db, derr, sizeof derr);
+        if (drc == VIGIE_OK &&
+            (drc = vg__store_run_begin(c.db, args.data ? args.data : "", &c.run_id)) != VIGIE_OK)
+            snprintf(derr, sizeof derr, "%s", vg__store_errmsg(c.db));
         vg__buf_free(&args);
         if (drc != VIGIE_OK) {
             fprintf(stderr, "vigie: error: --db %s: %s\n", o.db_path, derr[0] ? derr : vigie_strerror(drc));
             ex = VG_EXIT_INPUT;
             goto out;
         }
+        vg_store_stats dst;
+        vg__store_stats_get(c.db, &dst);
+        if (dst.runs_interrupted && !vg__cli_quiet)
+            fprintf(stderr, "vigie: --db %s: %llu earlier run(s) marked interrupted\n", o.db_path,
+                    (unsigned long long)dst.runs_interrupted);
     }
     if (o.ledger_dir) {
         char lerr[512] = "";
@@ -1244,19 +1265,13 @@ int vg__cmd_scan(int argc, char **argv)
     workers = NULL;
     if (!write_summary(&c, elapsed, load_s, loaded, skipped, nw))
         side_fail = true;
-    if (c.db) {
-        if (vg__store_run_end(c.db, c.run_id, c.events, c.alerts + c.sess_alerts + c.gaps, c.bad) !=
-                VIGIE_OK ||
-            vg__store_flush(c.db) != VIGIE_OK) {
-            fprintf(stderr, "vigie: error: --db %s: cannot finish the run\n", o.db_path);
-            c.out_error = c.out_error ? c.out_error : EIO;
-        }
-    }
+    if (c.db && !c.db_failed && vg__store_failure(c.db))
+        vg__scan_store_failed(&c); /* the campaigns' lines failed */
     if (c.ledger) {
         char lerr[512] = "";
         if (vg__ledger_close(c.ledger, lerr, sizeof lerr) != VIGIE_OK) {
             fprintf(stderr, "vigie: error: --ledger %s: %s\n", o.ledger_dir, lerr);
-            c.out_error = c.out_error ? c.out_error : EIO;
+            c.ledger_failed = true;
         } else if (!vg__cli_quiet) {
             fprintf(stderr, "vigie: ledger: %llu alert(s) appended to %s, checkpoint %s\n",
                     (unsigned long long)c.ledgered, o.ledger_dir,
@@ -1269,11 +1284,26 @@ int vg__cmd_scan(int argc, char **argv)
                           strerror(errno));
         side_fail = true;
     }
+    /* Last, so that the run's state covers every output: 'failed' when any was not written,
+     * 'interrupted' when a signal stopped reading. */
+    if (c.db) {
+        bool failed = c.out_error || c.db_failed || c.ledger_failed || side_fail;
+        int state = c.interrupted ? VG_RUN_INTERRUPTED : failed ? VG_RUN_FAILED : VG_RUN_FINISHED;
+        if (vg__store_run_end(c.db, c.run_id, state, c.events, c.alerts + c.sess_alerts + c.gaps,
+                              c.bad) != VIGIE_OK &&
+            !c.db_failed) {
+            fprintf(stderr, "vigie: error: --db %s: cannot finish the run: %s\n", o.db_path,
+                    vg__store_errmsg(c.db));
+            c.db_failed = true;
+        }
+    }
     if (c.out_error)
         fprintf(stderr, "vigie: error: writing alerts: %s\n", strerror(c.out_error));
     if (c.interrupted) {
         ex = 128 + c.interrupted; /* 130 / 143, whatever else happened */
     } else if (c.out_error) {
+        ex = VG_EXIT_INPUT;
+    } else if (c.db_failed || c.ledger_failed) {
         ex = VG_EXIT_INPUT;
     } else if (rex != VG_EXIT_OK || missing_input || side_fail) {
         ex = VG_EXIT_INPUT;

@@ -140,6 +140,7 @@ typedef struct scan_opts {
     const char *time_field;
     double lateness_s;
     const char *db_path;
+    int db_timeout_ms; /* --db-timeout: how long the store waits for another writer */
     const char *ledger_dir;
     const char *key_prefix;
     int argc;
@@ -217,7 +218,8 @@ typedef struct scan_ctx {
     vg_ledger *ledger;
     vg_jtape sink_tape;
     vg_buf sink_tmp;
-    uint64_t ledgered, ledger_ck; /* entries appended; at the last checkpoint */
+    uint64_t ledgered, ledger_ck;  /* entries appended; at the last checkpoint */
+    bool db_failed, ledger_failed; /* said once; the run went on without it; exit 4 */
     vg_corr *corr;
     const char ***corr_fields; /* per rule: NULL-terminated fields its correlations read */
     uint32_t n_corr_fields;
@@ -311,6 +313,9 @@ void vg__scan_alert_id(const char *const *parts, int n, char out[33]);
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n);
 /* The batch's undetermined warnings on stderr (at most VG_UNDET_MAX_WARNINGS per run). */
 void vg__scan_write_undetermined(scan_ctx *c, batch *b);
+/* The store (the ledger) failed: say so once, stop using it, exit 4 at the end. */
+void vg__scan_store_failed(scan_ctx *c);
+void vg__scan_ledger_failed(scan_ctx *c);
 void vg__scan_write_batch(scan_ctx *c, batch *b);
 void vg__scan_write_combined(scan_ctx *c);
 void vg__scan_write_gaps(scan_ctx *c);

@@ -459,7 +459,38 @@ static uint32_t line_sources(scan_ctx *c, vg_ledger_src *v, uint32_t cap, char (
     return n;
 }
 
-/* Every alert line written also goes to the store and the ledger. */
+void vg__scan_store_failed(scan_ctx *c)
+{
+    if (c->db_failed || !c->db)
+        return;
+    c->db_failed = true;
+    vg_store_stats s;
+    vg__store_stats_get(c->db, &s);
+    const char *cause = vg__store_failure(c->db);
+    fprintf(stderr,
+            "vigie: error: --db %s: %s after %llu alerts stored; the run goes on without the "
+            "store\n",
+            c->o->db_path, cause ? cause : vg__store_errmsg(c->db),
+            (unsigned long long)s.alerts_stored);
+}
+
+void vg__scan_ledger_failed(scan_ctx *c)
+{
+    if (c->ledger_failed || !c->ledger)
+        return;
+    c->ledger_failed = true;
+    fprintf(stderr,
+            "vigie: error: --ledger %s: %s after %llu alerts appended; the run goes on without "
+            "the ledger\n",
+            c->o->ledger_dir, vg__ledger_error(c->ledger), (unsigned long long)c->ledgered);
+    /* A handle that failed on I/O refuses every call (no checkpoint is written over entries
+     * that may be torn); closing it releases the ledger's lock. */
+    vg__ledger_close(c->ledger, NULL, 0);
+    c->ledger = NULL;
+}
+
+/* Every alert line written also goes to the store and the ledger. A store or ledger that
+ * fails is said once and left (vg__scan_store_failed / _ledger_failed); -o goes on. */
 static void sink_lines(scan_ctx *c, const char *p, size_t n)
 {
     static vg_ledger_src srcs[VG_MAX_SESSION_EVIDENCE + 4];
@@ -467,18 +498,28 @@ static void sink_lines(scan_ctx *c, const char *p, size_t n)
     for (const char *end = p + n; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (l && c->db && vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK && !c->out_error)
-            fprintf(stderr, "vigie: error: --db: an alert line could not be stored\n");
+        if (l && c->db && !c->db_failed &&
+            vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK) {
+            if (vg__store_failure(c->db))
+                vg__scan_store_failed(c);
+            else /* a line the store refuses: one of ours, so a bug; the store stays usable */
+                fprintf(stderr, "vigie: error: --db %s: an alert line could not be stored: %s\n",
+                        c->o->db_path, vg__store_errmsg(c->db));
+        }
         if (l && c->ledger && vg__json_parse(&c->sink_tape, p, l, NULL) == VIGIE_OK &&
             c->sink_tape.tok[0].type == VG_J_OBJECT) {
             char id[128] = "";
             vg__json_str_copy(&c->sink_tape, vg__json_obj_get(&c->sink_tape, 0, "id", 2), id,
                               sizeof id);
             uint32_t ns = line_sources(c, srcs, VG_ARRAY_LEN(srcs), files);
-            if (!id[0] || vg__ledger_append(c->ledger, id, p, l, srcs, ns) != VIGIE_OK) {
-                if (!c->out_error)
-                    fprintf(stderr, "vigie: error: --ledger: cannot append alert %s\n", id);
-                c->out_error = c->out_error ? c->out_error : EIO;
+            if (!id[0]) {
+                fprintf(stderr,
+                        "vigie: error: --ledger %s: an alert line without \"id\" was not "
+                        "appended\n",
+                        c->o->ledger_dir);
+                c->ledger_failed = true;
+            } else if (vg__ledger_append(c->ledger, id, p, l, srcs, ns) != VIGIE_OK) {
+                vg__scan_ledger_failed(c);
             } else {
                 c->ledgered++;
             }
@@ -835,11 +876,8 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
     feed_correlations(c, b);
     /* a signed checkpoint every 4,096 entries: a crash loses at most the entries after it */
     if (c->ledger && c->ledgered - c->ledger_ck >= 4096) {
-        if (vg__ledger_checkpoint(c->ledger) != VIGIE_OK && !c->out_error) {
-            fprintf(stderr, "vigie: error: --ledger: checkpoint failed: %s\n",
-                    vg__ledger_error(c->ledger));
-            c->out_error = EIO;
-        }
+        if (vg__ledger_checkpoint(c->ledger) != VIGIE_OK)
+            vg__scan_ledger_failed(c);
         c->ledger_ck = c->ledgered;
     }
     c->events += b->events;
@@ -852,4 +890,7 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
     for (int i = 0; i < LV_COUNT; i++)
         c->by_level[i] += b->by_level[i];
     vg__scan_progress(c, false);
+    /* the store commits at least every VG_STORE_COMMIT_MS, also when no alert comes */
+    if (c->db && !c->db_failed && vg__store_tick(c->db) != VIGIE_OK)
+        vg__scan_store_failed(c);
 }

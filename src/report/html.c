@@ -1309,7 +1309,7 @@ int vg__report_open(const char *path, sqlite3 **out, vigie_diag_fn diag, void *d
         sqlite3_step(st) == SQLITE_ROW)
         tables = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version != VG_REPORT_STORE_VERSION || tables != 7) {
+    if (version < 1 || tables != 7) {
         vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_INVAL, path, 0, 0, NULL,
                  "not a vigie store (schema version %d, %d of the 7 store tables)", version,
                  tables);

@@ -20,8 +20,9 @@
 
 #include "util/util.h"
 
-/* The store schema version this code reads (PRAGMA user_version). */
-#define VG_REPORT_STORE_VERSION 1
+/* The newest store schema version this code reads (PRAGMA user_version); it reads 1 and 2
+ * alike (2 only adds columns to runs and an index on evidence). */
+#define VG_REPORT_STORE_VERSION 2
 
 typedef struct vg_report_opts {
     const char *title;     /* page title; NULL: "vigie report" (copied into the page) */

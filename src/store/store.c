@@ -5,38 +5,57 @@
  *
  * Workload: one writer (the scan's writer thread) appends up to millions of alerts per run,
  * in bursts; readers (report, export) walk them afterwards. So: WAL journal, synchronous
- * NORMAL (a crash loses at most the last uncommitted batch, never the file), statements
- * prepared once, VG_STORE_BATCH rows per transaction, and the line parsed once into a tape
+ * NORMAL (a crash loses at most the last uncommitted transaction, never the file), statements
+ * prepared once, a commit every VG_STORE_BATCH alerts or VG_STORE_COMMIT_MS, whichever comes
+ * first (checked on every add and by vg__store_tick), and the line parsed once into a tape
  * that the handle reuses (no allocation per alert once it has grown).
+ *
+ * Failures: the first SQLite failure of a write (disk full, I/O error, a lock held past the
+ * busy timeout) is sticky (`failed`, like SQLite's own mallocFailed): the open transaction is
+ * rolled back whole, whether or not SQLite already did it (sqlite3_get_autocommit tells), so
+ * the store keeps exactly the committed alerts, each with all its evidence; every later write
+ * returns the same status without touching the file. vg__store_failure names the cause.
  *
  * Migrations: `migrations[]` lists, per schema version, the SQL that takes a store from the
  * version before it; open applies those above PRAGMA user_version, each in its own
  * transaction with the new user_version, so a store is always at one exact version. Version 1
- * is the schema of docs/STORE.md, created from an empty file by the same path.
+ * is created from an empty file by the same path; version 2 (the schema of docs/STORE.md)
+ * adds the runs' state, pid and host and the evidence's unique position.
  *
- * Invariants: an alerts row exists for every evidence row (evidence is written only with a
- * new alert); campaign_orgs/campaign_alerts hold exactly the lists of the last stored line of
- * their campaign; `in_tx` is true exactly when a write transaction is open on `db`.
+ * Invariants: an alerts row exists for every evidence row (evidence is written in the
+ * transaction of its alert line, after the alert row is there: new or already stored);
+ * evidence positions (alert, file, line, offset, sha256) are unique; campaign_orgs/
+ * campaign_alerts hold exactly the lists of the last stored line of their campaign; `in_tx`
+ * is true exactly when a write transaction is open on `db`; after `failed` no write reaches
+ * `db`.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "store/store.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json/json.h"
 
 struct vg_store {
     sqlite3 *db;
-    bool in_tx;               /* a write transaction is open */
-    uint32_t pending;         /* rows written in the open transaction */
-    vg_jtape tape;            /* reused for every line */
-    vg_buf tmp;               /* unescape scratch */
+    bool in_tx;           /* a write transaction is open */
+    uint32_t pending;     /* rows written in the open transaction */
+    double tx_started;    /* monotonic seconds when the open transaction began */
+    uint64_t tx_alerts;   /* new alert rows in the open transaction */
+    uint64_t tx_evidence; /* new evidence rows in the open transaction */
+    int failed;           /* sticky status of the first failed write; 0 while healthy */
+    int failed_sqlite;    /* its SQLite result code */
+    char cause[512];      /* its cause, for vg__store_failure */
+    vg_jtape tape;        /* reused for every line */
+    vg_buf tmp;           /* unescape scratch */
     vg_store_stats stats;
     sqlite3_stmt *ins_alert, *ins_evidence, *ins_campaign, *del_corgs, *del_calerts, *ins_corg,
         *ins_calert;
@@ -69,6 +88,19 @@ static const struct {
         " PRIMARY KEY(campaign_id, alert_id));\n"
         "INSERT INTO meta(key, value) VALUES('schema_version', '1');\n"
         "INSERT INTO meta(key, value) VALUES('created_by', 'vigie " VIGIE_VERSION "');\n"},
+    /* 2: the state of each run (and who ran it, to tell a crashed run from a live one);
+     * evidence keyed by its position, so the same alert found in two files keeps both. */
+    {2, "ALTER TABLE runs ADD COLUMN state TEXT CHECK(state IN ('running', 'finished',"
+        " 'interrupted', 'failed'));\n"
+        "ALTER TABLE runs ADD COLUMN pid INTEGER;\n"
+        "ALTER TABLE runs ADD COLUMN host TEXT;\n"
+        "UPDATE runs SET state = CASE WHEN finished IS NULL THEN 'interrupted' ELSE 'finished'"
+        " END;\n"
+        "DELETE FROM evidence WHERE rowid NOT IN (SELECT min(rowid) FROM evidence GROUP BY"
+        " alert_id, ifnull(file, ''), ifnull(line, -1), ifnull(offset, -1), ifnull(sha256, ''));\n"
+        "CREATE UNIQUE INDEX evidence_position ON evidence(alert_id, ifnull(file, ''),"
+        " ifnull(line, -1), ifnull(offset, -1), ifnull(sha256, ''));\n"
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version';\n"},
 };
 
 /* ---- errors ---------------------------------------------------------------------------- */
@@ -89,9 +121,53 @@ static int sqlerr(vg_store *st, const char *what)
     return code == SQLITE_NOMEM ? VIGIE_NOMEM : VIGIE_IO;
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int exec(vg_store *st, const char *sql);
+
+/* A write failed with rc (message in st->err): roll the open transaction back whole (SQLite
+ * may have done it already on SQLITE_FULL, IOERR or NOMEM: sqlite3_get_autocommit says so),
+ * forget what it held, and make the failure sticky. Returns rc. */
+static int write_failed(vg_store *st, int rc)
+{
+    int code = sqlite3_errcode(st->db);
+    if (!st->failed) {
+        st->failed = rc;
+        st->failed_sqlite = code;
+        if (code == SQLITE_FULL)
+            snprintf(st->cause, sizeof st->cause, "disk full");
+        else
+            snprintf(st->cause, sizeof st->cause, "%s", st->err[0] ? st->err : vigie_strerror(rc));
+    }
+    if (st->in_tx) {
+        if (!sqlite3_get_autocommit(st->db)) {
+            char keep[sizeof st->err];
+            memcpy(keep, st->err, sizeof keep);
+            exec(st, "ROLLBACK");
+            memcpy(st->err, keep, sizeof keep);
+        }
+        st->stats.alerts_added -= st->tx_alerts;
+        st->stats.evidence_added -= st->tx_evidence;
+        st->in_tx = false;
+        st->pending = 0;
+        st->tx_alerts = st->tx_evidence = 0;
+    }
+    return rc;
+}
+
 const char *vg__store_errmsg(const vg_store *st)
 {
     return st ? st->err : "no store";
+}
+
+const char *vg__store_failure(const vg_store *st)
+{
+    return st && st->failed ? st->cause : NULL;
 }
 
 void vg__store_stats_get(const vg_store *st, vg_store_stats *out)
@@ -122,36 +198,46 @@ static int exec(vg_store *st, const char *sql)
 
 static int tx_begin(vg_store *st)
 {
+    if (st->failed)
+        return st->failed;
     if (st->in_tx)
         return VIGIE_OK;
     int rc = exec(st, "BEGIN IMMEDIATE");
-    if (rc == VIGIE_OK) {
-        st->in_tx = true;
-        st->pending = 0;
-    }
-    return rc;
+    if (rc != VIGIE_OK)
+        return write_failed(st, rc);
+    st->in_tx = true;
+    st->pending = 0;
+    st->tx_alerts = st->tx_evidence = 0;
+    st->tx_started = mono_now();
+    return VIGIE_OK;
 }
 
 static int tx_commit(vg_store *st)
 {
+    if (st->failed)
+        return st->failed;
     if (!st->in_tx)
         return VIGIE_OK;
     int rc = exec(st, "COMMIT");
-    if (rc != VIGIE_OK) {
-        char keep[sizeof st->err];
-        memcpy(keep, st->err, sizeof keep);
-        exec(st, "ROLLBACK");
-        memcpy(st->err, keep, sizeof keep);
-    }
+    if (rc != VIGIE_OK)
+        return write_failed(st, rc);
+    st->stats.alerts_stored += st->tx_alerts;
     st->in_tx = false;
     st->pending = 0;
-    return rc;
+    st->tx_alerts = st->tx_evidence = 0;
+    return VIGIE_OK;
 }
 
-/* One row written: commit when the batch is full. */
+static bool tx_old(const vg_store *st)
+{
+    return st->in_tx && mono_now() - st->tx_started >= VG_STORE_COMMIT_MS / 1000.0;
+}
+
+/* One row written: commit when VG_STORE_BATCH rows are pending or the transaction is
+ * VG_STORE_COMMIT_MS old. */
 static int tx_row(vg_store *st)
 {
-    if (++st->pending >= VG_STORE_BATCH)
+    if (++st->pending >= VG_STORE_BATCH || tx_old(st))
         return tx_commit(st);
     return VIGIE_OK;
 }
@@ -159,6 +245,13 @@ static int tx_row(vg_store *st)
 int vg__store_flush(vg_store *st)
 {
     return tx_commit(st);
+}
+
+int vg__store_tick(vg_store *st)
+{
+    if (st->failed)
+        return st->failed;
+    return tx_old(st) ? tx_commit(st) : VIGIE_OK;
 }
 
 /* ---- open / migrate / close -------------------------------------------------------------- */
@@ -233,6 +326,11 @@ static int prepare(vg_store *st, sqlite3_stmt **s, const char *sql)
 
 int vg__store_open(const char *path, vg_store **out, char *err, size_t errlen)
 {
+    return vg__store_open_wait(path, VG_STORE_BUSY_MS, out, err, errlen);
+}
+
+int vg__store_open_wait(const char *path, int busy_ms, vg_store **out, char *err, size_t errlen)
+{
     *out = NULL;
     if (err && errlen)
         err[0] = 0;
@@ -252,7 +350,7 @@ int vg__store_open(const char *path, vg_store **out, char *err, size_t errlen)
         goto out;
     }
     sqlite3_extended_result_codes(st->db, 0);
-    sqlite3_busy_timeout(st->db, VG_STORE_BUSY_MS);
+    sqlite3_busy_timeout(st->db, busy_ms < 0 ? 0 : busy_ms);
     /* journal_mode answers with the mode in force: "wal" on a file, "memory" for :memory:. */
     if ((rc = exec(st, "PRAGMA journal_mode=WAL")) != VIGIE_OK ||
         (rc = exec(st, "PRAGMA synchronous=NORMAL")) != VIGIE_OK ||
@@ -267,7 +365,8 @@ int vg__store_open(const char *path, vg_store **out, char *err, size_t errlen)
                       "?14,?15)")) != VIGIE_OK ||
         (rc = prepare(st, &st->ins_evidence,
                       "INSERT OR IGNORE INTO evidence(alert_id, seq, file, line, idx, offset,"
-                      " sha256) VALUES(?1,?2,?3,?4,?5,?6,?7)")) != VIGIE_OK ||
+                      " sha256) SELECT ?1, ifnull((SELECT max(seq) + 1 FROM evidence WHERE"
+                      " alert_id = ?1), 0), ?2, ?3, ?4, ?5, ?6")) != VIGIE_OK ||
         (rc = prepare(st, &st->ins_campaign,
                       "INSERT OR REPLACE INTO campaigns(id, first_seen, last_seen, n_orgs, json)"
                       " VALUES(?1,?2,?3,?4,?5)")) != VIGIE_OK ||
@@ -302,8 +401,8 @@ void vg__store_close(vg_store *st)
         return;
     if (st->db) {
         tx_commit(st);
-        sqlite3_stmt *all[] = {st->ins_alert, st->ins_evidence, st->ins_campaign, st->del_corgs,
-                               st->del_calerts, st->ins_corg, st->ins_calert};
+        sqlite3_stmt *all[] = {st->ins_alert,   st->ins_evidence, st->ins_campaign, st->del_corgs,
+                               st->del_calerts, st->ins_corg,     st->ins_calert};
         for (size_t i = 0; i < VG_ARRAY_LEN(all); i++)
             sqlite3_finalize(all[i]);
         sqlite3_close_v2(st->db);
@@ -321,58 +420,150 @@ sqlite3 *vg__store_db(vg_store *st)
 
 /* ---- runs ------------------------------------------------------------------------------ */
 
+static void host_name(char *out, size_t cap)
+{
+    if (gethostname(out, cap) != 0)
+        out[0] = 0;
+    out[cap - 1] = 0;
+}
+
+/* A run recorded as 'running' by process `pid` on `host`: is that process still there? Only a
+ * process of this host can be asked (kill(pid, 0)); a run of another host is presumed alive.
+ * A reused pid makes a dead run look alive (it stays 'running'), never the reverse. */
+static bool run_alive(int64_t pid, const char *host, const char *me)
+{
+    if (!host || strcmp(host, me) != 0)
+        return host != NULL;
+    if (pid <= 0 || pid > INT32_MAX)
+        return false;
+    if ((pid_t)pid == getpid())
+        return true;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Mark 'interrupted' every run left 'running' by a process that is gone. In the open
+ * transaction. */
+static int mark_interrupted(vg_store *st, const char *me)
+{
+    sqlite3_stmt *s = NULL, *u = NULL;
+    int rc = VIGIE_OK, r;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, pid, host FROM runs WHERE state = 'running'", -1, &s,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "UPDATE runs SET state = 'interrupted' WHERE id = ?1", -1, &u,
+                           NULL) != SQLITE_OK) {
+        rc = sqlerr(st, "marking interrupted runs");
+        goto out;
+    }
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *host = (const char *)sqlite3_column_text(s, 2);
+        if (run_alive(sqlite3_column_int64(s, 1), host, me))
+            continue;
+        sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
+        if (sqlite3_step(u) != SQLITE_DONE) {
+            rc = sqlerr(st, "marking interrupted runs");
+            goto out;
+        }
+        sqlite3_reset(u);
+        st->stats.runs_interrupted++;
+    }
+    if (r != SQLITE_DONE)
+        rc = sqlerr(st, "marking interrupted runs");
+out:
+    sqlite3_finalize(s);
+    sqlite3_finalize(u);
+    return rc;
+}
+
 int vg__store_run_begin(vg_store *st, const char *args, int64_t *run_id)
 {
     *run_id = 0;
-    char now[40];
+    char now[40], host[256];
     now_iso(now, sizeof now);
+    host_name(host, sizeof host);
     sqlite3_stmt *s = NULL;
     int rc = tx_begin(st);
     if (rc != VIGIE_OK)
         return rc;
+    if ((rc = mark_interrupted(st, host)) != VIGIE_OK)
+        return write_failed(st, rc);
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO runs(started, vigie_version, args) VALUES(?1, ?2, ?3)", -1,
-                           &s, NULL) != SQLITE_OK)
-        return sqlerr(st, "starting a run");
+                           "INSERT INTO runs(started, vigie_version, args, state, pid, host)"
+                           " VALUES(?1, ?2, ?3, 'running', ?4, ?5)",
+                           -1, &s, NULL) != SQLITE_OK)
+        return write_failed(st, sqlerr(st, "starting a run"));
     sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, VIGIE_VERSION, -1, SQLITE_STATIC);
     if (args)
         sqlite3_bind_text(s, 3, args, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)getpid());
+    sqlite3_bind_text(s, 5, host, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(s) != SQLITE_DONE)
         rc = sqlerr(st, "starting a run");
     else
         *run_id = sqlite3_last_insert_rowid(st->db);
     sqlite3_finalize(s);
-    return rc == VIGIE_OK ? tx_commit(st) : rc;
+    return rc == VIGIE_OK ? tx_commit(st) : write_failed(st, rc);
 }
 
-int vg__store_run_end(vg_store *st, int64_t run_id, uint64_t events, uint64_t alerts, uint64_t bad)
+static const char *const run_state_names[] = {"finished", "failed", "interrupted"};
+
+int vg__store_run_end(vg_store *st, int64_t run_id, vg_run_state state, uint64_t events,
+                      uint64_t alerts, uint64_t bad)
 {
+    /* After a failed write the run is 'failed': one more try to say so (a small update often
+     * fits where a batch did not), unless the failure was a lock we already waited for. The
+     * store stays failed either way. */
+    int failed = st->failed, failed_sqlite = st->failed_sqlite;
+    char cause[sizeof st->cause], err[sizeof st->err];
+    if (failed) {
+        if (failed_sqlite == SQLITE_BUSY || failed_sqlite == SQLITE_LOCKED)
+            return failed;
+        state = VG_RUN_FAILED;
+        memcpy(cause, st->cause, sizeof cause);
+        memcpy(err, st->err, sizeof err);
+        st->failed = 0;
+    }
+    if ((unsigned)state >= VG_ARRAY_LEN(run_state_names))
+        state = VG_RUN_FAILED;
     char now[40];
     now_iso(now, sizeof now);
     sqlite3_stmt *s = NULL;
     int rc = tx_begin(st);
     if (rc != VIGIE_OK)
-        return rc;
+        goto out;
     if (sqlite3_prepare_v2(st->db,
-                           "UPDATE runs SET finished = ?1, events = ?2, alerts = ?3, bad = ?4"
-                           " WHERE id = ?5",
-                           -1, &s, NULL) != SQLITE_OK)
-        return sqlerr(st, "ending a run");
+                           "UPDATE runs SET finished = ?1, events = ?2, alerts = ?3, bad = ?4,"
+                           " state = ?6 WHERE id = ?5",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = write_failed(st, sqlerr(st, "ending a run"));
+        goto out;
+    }
     sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)events);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)alerts);
     sqlite3_bind_int64(s, 4, (sqlite3_int64)bad);
     sqlite3_bind_int64(s, 5, run_id);
+    sqlite3_bind_text(s, 6, run_state_names[state], -1, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
-        rc = sqlerr(st, "ending a run");
+        rc = write_failed(st, sqlerr(st, "ending a run"));
     sqlite3_finalize(s);
     if (rc == VIGIE_OK && sqlite3_changes(st->db) == 0) {
         seterr(st, "no run %lld in the store", (long long)run_id);
         rc = VIGIE_NOTFOUND;
     }
     int rc2 = tx_commit(st);
-    return rc != VIGIE_OK ? rc : rc2;
+    rc = rc != VIGIE_OK ? rc : rc2;
+out:
+    if (failed) {
+        if (st->in_tx)
+            write_failed(st, VIGIE_IO);
+        st->failed = failed;
+        st->failed_sqlite = failed_sqlite;
+        memcpy(st->cause, cause, sizeof cause);
+        memcpy(st->err, err, sizeof err);
+        return failed;
+    }
+    return rc;
 }
 
 /* ---- reading the line -------------------------------------------------------------------- */
@@ -458,13 +649,27 @@ static int parse_line(vg_store *st, const char *line, size_t len)
     return VIGIE_OK;
 }
 
-static int step_done(vg_store *st, sqlite3_stmt *s, const char *what)
+/* Run one write statement; a failure is sticky (write_failed), except, when `refusable`, a
+ * row refused by a constraint (an alert of an unknown run): SQLite undid that one statement,
+ * the transaction goes on, VIGIE_INVAL. Only the first statement of a line is refusable, so a
+ * refusal never leaves part of a line behind. */
+static int step_row(vg_store *st, sqlite3_stmt *s, const char *what, bool refusable)
 {
     int r = sqlite3_step(s);
     int rc = r == SQLITE_DONE ? VIGIE_OK : sqlerr(st, what);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    return rc;
+    if (rc == VIGIE_OK)
+        return rc;
+    if (refusable && sqlite3_errcode(st->db) == SQLITE_CONSTRAINT &&
+        !sqlite3_get_autocommit(st->db))
+        return VIGIE_INVAL;
+    return write_failed(st, rc);
+}
+
+static int step_done(vg_store *st, sqlite3_stmt *s, const char *what)
+{
+    return step_row(st, s, what, false);
 }
 
 /* The id of an alert without one: "<kind>-<32 hex of SHA-256(line)>". */
@@ -480,20 +685,26 @@ static void derived_id(const char *kind, size_t kind_len, const char *line, size
         snprintf(out + o, cap - o, "%02x", d[i]);
 }
 
-static int add_evidence(vg_store *st, const char *id, size_t id_len, int64_t seq, int64_t obj)
+/* One evidence row, unless the alert already has one at this position (file, line, offset,
+ * sha256); a new row takes the alert's next seq. */
+static int add_evidence(vg_store *st, const char *id, size_t id_len, int64_t obj)
 {
     const vg_jtape *t = &st->tape;
     if (obj < 0 || t->tok[obj].type != VG_J_OBJECT)
         return VIGIE_OK;
     sqlite3_stmt *s = st->ins_evidence;
     sqlite3_bind_text64(s, 1, id, id_len, SQLITE_TRANSIENT, SQLITE_UTF8);
-    sqlite3_bind_int64(s, 2, seq);
-    bind_str(st, s, 3, get(t, obj, "file"));
-    bind_int(s, 4, t, get(t, obj, "line"));
-    bind_int(s, 5, t, get(t, obj, "index"));
-    bind_int(s, 6, t, get(t, obj, "offset"));
-    bind_str(st, s, 7, get(t, obj, "sha256"));
-    return step_done(st, s, "storing evidence");
+    bind_str(st, s, 2, get(t, obj, "file"));
+    bind_int(s, 3, t, get(t, obj, "line"));
+    bind_int(s, 4, t, get(t, obj, "index"));
+    bind_int(s, 5, t, get(t, obj, "offset"));
+    bind_str(st, s, 6, get(t, obj, "sha256"));
+    int rc = step_done(st, s, "storing evidence");
+    if (rc == VIGIE_OK && sqlite3_changes(st->db) > 0) {
+        st->stats.evidence_added++;
+        st->tx_evidence++;
+    }
+    return rc;
 }
 
 /* Insert the alert on the tape (line = its text, trimmed). */
@@ -543,8 +754,7 @@ static int insert_alert(vg_store *st, int64_t run_id, const char *line, size_t l
     if (!is_str(t, user)) {
         /* Alerts on one record: the user named by the record (UAL, then Graph sign-in). */
         int64_t ev = get(t, 0, "event");
-        static const char *const user_keys[] = {"UserId", "userPrincipalName",
-                                                "MailboxOwnerUPN"};
+        static const char *const user_keys[] = {"UserId", "userPrincipalName", "MailboxOwnerUPN"};
         for (size_t i = 0; i < VG_ARRAY_LEN(user_keys) && !is_str(t, user); i++)
             user = get(t, ev, user_keys[i]);
     }
@@ -567,21 +777,23 @@ static int insert_alert(vg_store *st, int64_t run_id, const char *line, size_t l
     bind_int(s, 13, t, get(t, mr, "internet_message_ids"));
     bind_int(s, 14, t, get(t, mr, "operation_count"));
     sqlite3_bind_text64(s, 15, line, len, SQLITE_TRANSIENT, SQLITE_UTF8);
-    if ((rc = step_done(st, s, "storing an alert")) != VIGIE_OK)
+    if ((rc = step_row(st, s, "storing an alert", true)) != VIGIE_OK)
         goto out;
+    /* A stored id: the same alert found again (a second run, or the same record in another
+     * file); its evidence is still added, each position once. */
     if (sqlite3_changes(st->db) == 0) {
         st->stats.alerts_dup++;
-        goto out;
+    } else {
+        st->stats.alerts_added++;
+        st->tx_alerts++;
     }
-    st->stats.alerts_added++;
     int64_t ev = get(t, 0, "evidence");
     if (ev >= 0 && t->tok[ev].type == VG_J_ARRAY) {
-        int64_t seq = 0;
         for (uint32_t i = (uint32_t)ev + 1; i < t->tok[ev].next && rc == VIGIE_OK;
              i = t->tok[i].next)
-            rc = add_evidence(st, id, id_len, seq++, i);
+            rc = add_evidence(st, id, id_len, i);
     } else {
-        rc = add_evidence(st, id, id_len, 0, get(t, 0, "source"));
+        rc = add_evidence(st, id, id_len, get(t, 0, "source"));
     }
     if (rc == VIGIE_OK)
         rc = tx_row(st);

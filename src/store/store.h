@@ -10,15 +10,27 @@
  * migration (PRAGMA user_version), never in place.
  *
  * Input: the JSON lines `vigie scan` writes, one alert or one campaign per line. Alerts are
- * keyed by their stable "id": adding the same alert again (a second run over the same logs)
- * is a no-op, counted as a duplicate. Campaigns are keyed by "id" and replaced whole. A line
- * that is not JSON, not an object, or lacks what a row needs ("kind" for an alert, "id" for a
- * campaign) is refused with a status and a message (vg__store_errmsg) naming the byte offset;
- * the store is unchanged and the caller reports it with its own position and goes on. Fields
- * that are missing, null or of another type become NULL columns.
+ * keyed by their stable "id": adding the same alert again (a second run over the same logs,
+ * or the same record in another file) stores no second alert row, is counted as a duplicate,
+ * and adds only the evidence positions the alert did not have yet. Campaigns are keyed by "id" and
+ * replaced whole. A line that is not JSON, not an object, or lacks what a row needs ("kind" for an
+ * alert, "id" for a campaign) is refused with a status and a message (vg__store_errmsg) naming the
+ * byte offset; the store is unchanged and the caller reports it with its own position and goes on.
+ * Fields that are missing, null or of another type become NULL columns.
  *
- * Cost: writes are batched, VG_STORE_BATCH rows per transaction (one fsync per batch in WAL
- * mode); readers (vg__store_each_*) first commit what is pending.
+ * Cost: writes are batched: a commit every VG_STORE_BATCH rows or VG_STORE_COMMIT_MS,
+ * whichever comes first (checked on each add and by vg__store_tick), so a crash loses at most
+ * that much; an alert and its evidence rows are always in one transaction. Readers
+ * (vg__store_each_*) first commit what is pending.
+ *
+ * Failures: the first failed write (disk full, I/O error, a lock held past the busy timeout)
+ * rolls the open transaction back whole and is sticky: every later write returns the same
+ * status at once and vg__store_failure names the cause. The store then holds exactly the
+ * committed alerts (vg_store_stats.alerts_stored), each with all its evidence.
+ *
+ * Runs: each run row has a state, 'running' until vg__store_run_end, and the pid and host of
+ * its writer; vg__store_run_begin marks 'interrupted' the runs left 'running' by a process of
+ * this host that is gone (docs/STORE.md).
  *
  * Ownership: a vg_store is owned by the caller of vg__store_open and freed by
  * vg__store_close; strings passed in are copied (bound to SQLite) before the call returns;
@@ -26,7 +38,8 @@
  *
  * Thread safety: one vg_store is used by one thread at a time (the caller serialises). Several
  * handles, in threads or processes, may open the same file: WAL mode lets readers run beside
- * one writer, and a writer waits up to VG_STORE_BUSY_MS for another before failing.
+ * one writer, and a writer waits up to its busy timeout (VG_STORE_BUSY_MS, or the one given
+ * to vg__store_open_wait) for another before failing with "database is locked".
  */
 #ifndef VG_STORE_H
 #define VG_STORE_H
@@ -40,18 +53,23 @@ typedef struct sqlite3 sqlite3;
 typedef struct vg_store vg_store;
 
 /* Schema version this build writes (PRAGMA user_version after migration). */
-#define VG_STORE_SCHEMA_VERSION 1
-/* Rows written per transaction before an automatic commit. */
-#define VG_STORE_BATCH 10000u
+#define VG_STORE_SCHEMA_VERSION 2
+/* Rows (alert or campaign lines) written per transaction before an automatic commit. */
+#define VG_STORE_BATCH 1000u
+/* Age of the open transaction after which the next add (or vg__store_tick) commits it. */
+#define VG_STORE_COMMIT_MS 2000
 /* How long a write waits for another connection's lock (SQLite busy timeout). */
 #define VG_STORE_BUSY_MS 10000
 
 /* Counters since open. */
 typedef struct vg_store_stats {
-    uint64_t alerts_added;    /* new alert rows */
-    uint64_t alerts_dup;      /* alert lines whose id was already stored (ignored) */
-    uint64_t campaigns;       /* campaign lines stored (new or replaced) */
-    uint64_t bad;             /* lines refused (malformed JSON, no kind, no id, ...) */
+    uint64_t alerts_added;     /* new alert rows written (a rolled-back transaction's taken off) */
+    uint64_t alerts_stored;    /* of those, committed */
+    uint64_t alerts_dup;       /* alert lines whose id was already stored (evidence only) */
+    uint64_t evidence_added;   /* new evidence rows written (as alerts_added) */
+    uint64_t runs_interrupted; /* runs marked 'interrupted' by vg__store_run_begin */
+    uint64_t campaigns;        /* campaign lines stored (new or replaced) */
+    uint64_t bad;              /* lines refused (malformed JSON, no kind, no id, ...) */
 } vg_store_stats;
 
 /* Open (creating if absent) the store at `path` (":memory:" for a private in-memory store),
@@ -61,12 +79,23 @@ typedef struct vg_store_stats {
  * On failure *out is NULL and err (if non-NULL) holds a message; returns VIGIE_IO, VIGIE_NOMEM,
  * VIGIE_INVAL (not a vigie store) or VIGIE_UNSUPPORTED (newer schema). */
 int vg__store_open(const char *path, vg_store **out, char *err, size_t errlen);
+/* vg__store_open with a busy timeout of busy_ms milliseconds (--db-timeout) instead of
+ * VG_STORE_BUSY_MS: how long a write waits for another writer's lock. */
+int vg__store_open_wait(const char *path, int busy_ms, vg_store **out, char *err, size_t errlen);
 
 /* Commit pending writes and free the handle. NULL is a no-op. */
 void vg__store_close(vg_store *st);
 
 /* Commit pending writes now. */
 int vg__store_flush(vg_store *st);
+
+/* Commit the open transaction if it is VG_STORE_COMMIT_MS old (cheap otherwise: one clock
+ * read). The scan writer calls it once per batch, so alerts do not wait for the next add. */
+int vg__store_tick(vg_store *st);
+
+/* NULL while the store is healthy; after a failed write, its cause ("disk full", or SQLite's
+ * message: "storing an alert: disk I/O error", "database is locked"). */
+const char *vg__store_failure(const vg_store *st);
 
 /* Message of the last failure on this handle ("" if none); valid until the next call. */
 const char *vg__store_errmsg(const vg_store *st);
@@ -76,19 +105,31 @@ void vg__store_stats_get(const vg_store *st, vg_store_stats *out);
 /* PRAGMA user_version of the open store (VG_STORE_SCHEMA_VERSION after a successful open). */
 int vg__store_user_version(vg_store *st, int *out);
 
+/* How a run ended (runs.state). */
+typedef enum vg_run_state {
+    VG_RUN_FINISHED,    /* every output written */
+    VG_RUN_FAILED,      /* an output (-o, the store, the ledger, ...) could not be written */
+    VG_RUN_INTERRUPTED, /* stopped early (a signal) */
+} vg_run_state;
+
 /* Record the start of a run (wall-clock time, vigie version, the command line `args`, may be
- * NULL) and return its id, to pass to vg__store_add_alert. */
+ * NULL, state 'running', this process's pid and host) and return its id, to pass to
+ * vg__store_add_alert. First marks 'interrupted' every run left 'running' by a process of
+ * this host that no longer exists (stats.runs_interrupted counts them). */
 int vg__store_run_begin(vg_store *st, const char *args, int64_t *run_id);
-/* Record the end of run `run_id` with its counts, and commit. */
-int vg__store_run_end(vg_store *st, int64_t run_id, uint64_t events, uint64_t alerts,
-                      uint64_t bad);
+/* Record the end of run `run_id`: its state, end time and counts, and commit. After a failed
+ * write the state is 'failed' whatever `state` says; one attempt is made to record it (none
+ * after a lock timeout) and the sticky status is returned. */
+int vg__store_run_end(vg_store *st, int64_t run_id, vg_run_state state, uint64_t events,
+                      uint64_t alerts, uint64_t bad);
 
 /* Add one alert line (kinds sigma, new_term, indicator, token, combined, correlation, gap,
  * or any other "kind"). run_id <= 0 stores NULL. An alert without "id" gets
  * "<kind>-<first 32 hex of SHA-256 of the line>", stable across runs. The line is stored
  * verbatim (surrounding whitespace trimmed) in alerts.json.
  * Returns VIGIE_OK (also for a duplicate, see vg_store_stats), VIGIE_JSON (not JSON),
- * VIGIE_INVAL (not an object, no "kind"), VIGIE_TOOBIG, or VIGIE_IO (SQLite failed). */
+ * VIGIE_INVAL (not an object, no "kind"), VIGIE_TOOBIG (the store is unchanged and stays
+ * usable), or VIGIE_IO / VIGIE_NOMEM (SQLite failed: sticky, see vg__store_failure). */
 int vg__store_add_alert(vg_store *st, int64_t run_id, const char *line, size_t len);
 
 /* Add or replace one campaign line; its organization and alert rows are replaced too.

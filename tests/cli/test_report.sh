@@ -78,7 +78,7 @@ check "text file: no output left" [ ! -e "$T/x.html" ]
 python3 -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute("CREATE TABLE t(x)"); d.commit()' "$T/other.db"
 "$VIGIE" report --db "$T/other.db" -o "$T/x.html" 2>"$T/err"
 check "other SQLite file: exit 2 and says why" bash -c "[ $? = 2 ] && grep -q 'not a vigie store' '$T/err'"
-python3 "$FIX" --user-version 2 "$T/newer.db"
+python3 "$FIX" --user-version 3 "$T/newer.db"
 "$VIGIE" report --db "$T/newer.db" -o "$T/x.html" 2>"$T/err"
 check "newer store: exit 2 and says newer" bash -c "[ $? = 2 ] && grep -q 'newer vigie' '$T/err'"
 "$VIGIE" report --db "$T/missing.db" -o "$T/x.html" 2>"$T/err"

@@ -2,8 +2,11 @@
 /*
  * test_store.c: the SQLite alert store: migration from an empty file, refusal of foreign or
  * newer databases, every alert kind of tests/data/alerts_sample.jsonl (with malformed and
- * partial lines), duplicates across runs and handles, campaign replacement, batching seen
- * from a second connection, WAL mode, the readers.
+ * partial lines), duplicates across runs and handles, campaign replacement, the commit
+ * cadence (1,000 alerts or 2 s) seen from a second connection, WAL mode, the readers; schema
+ * 2: migration of a version-1 file, run states and interrupted runs, a full disk (SQLITE_FULL
+ * from PRAGMA max_page_count) that rolls back whole and is sticky, the same alert's evidence
+ * from two files kept once per position, a store locked by another writer.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sqlite3.h>
@@ -11,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -112,7 +117,7 @@ static void test_open_empty_file_migrates(void)
     CHECK_EQ_INT(vg__store_user_version(st, &v), VIGIE_OK);
     CHECK_EQ_INT(v, VG_STORE_SCHEMA_VERSION);
     sqlite3 *db = vg__store_db(st);
-    CHECK_EQ_STR(q_text(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+    CHECK_EQ_STR(q_text(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
                            " ('meta','runs','alerts','evidence','campaigns','campaign_orgs',"
                            "'campaign_alerts')"),
@@ -132,7 +137,7 @@ static void test_open_empty_file_migrates(void)
     sqlite3 *raw = raw_open(p);
     CHECK(raw != NULL);
     CHECK_EQ_STR(q_text(raw, "PRAGMA journal_mode"), "wal");
-    CHECK_EQ_INT(q_int(raw, "PRAGMA user_version"), 1);
+    CHECK_EQ_INT(q_int(raw, "PRAGMA user_version"), 2);
     sqlite3_close(raw);
 }
 
@@ -191,7 +196,7 @@ static void test_every_kind_from_sample(void)
     CHECK_EQ_INT(s.alerts_dup, 1);
     CHECK_EQ_INT(s.campaigns, 1);
     CHECK_EQ_INT(s.bad, 3);
-    CHECK_EQ_INT(vg__store_run_end(st, run, 1000, 17, 3), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_run_end(st, run, VG_RUN_FINISHED, 1000, 17, 3), VIGIE_OK);
     sqlite3 *db = vg__store_db(st);
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts"), 16);
     CHECK_EQ_INT(q_int(db, "SELECT count(DISTINCT kind) FROM alerts"), 7);
@@ -199,15 +204,19 @@ static void test_every_kind_from_sample(void)
     /* sigma: rule columns, messages, one evidence row from "source" */
     const char *a1 = "'a1000000000000000000000000000001'";
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT level || '|' || rule_title || '|' || tenant || '|' || user"
+    snprintf(sql, sizeof sql,
+             "SELECT level || '|' || rule_title || '|' || tenant || '|' || user"
              " || '|' || time || '|' || first_time || '|' || last_time || '|' || messages || '|'"
-             " || operation_count FROM alerts WHERE id = %s", a1);
+             " || operation_count FROM alerts WHERE id = %s",
+             a1);
     CHECK_EQ_STR(q_text(db, sql),
                  "high|Mailbox Read With a Consumer-Tenant Token|3bfa5ce3-1c2d-4e5f-8a9b-"
                  "0c1d2e3f4a01|alice@org01.example|2023-06-07T01:33:15.000Z|2023-06-07T01:33:"
                  "15.000Z|2023-06-07T01:33:15.000Z|60|228");
-    snprintf(sql, sizeof sql, "SELECT seq || '|' || file || '|' || line || '|' || idx || '|' ||"
-             " offset || '|' || substr(sha256, 1, 4) FROM evidence WHERE alert_id = %s", a1);
+    snprintf(sql, sizeof sql,
+             "SELECT seq || '|' || file || '|' || line || '|' || idx || '|' ||"
+             " offset || '|' || substr(sha256, 1, 4) FROM evidence WHERE alert_id = %s",
+             a1);
     CHECK_EQ_STR(q_text(db, sql), "0|/tmp/sim/org01.example/audit.ndjson|123|122|135300|aaaa");
     /* combined: time span from messages_read, score, user, evidence list in order */
     CHECK_EQ_STR(q_text(db, "SELECT first_time || '|' || last_time || '|' || score || '|' || user"
@@ -229,22 +238,24 @@ static void test_every_kind_from_sample(void)
                            " alerts WHERE kind = 'gap')"),
                  0);
     /* nulls everywhere: stored, every column NULL but id/kind/json, no evidence */
-    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE id = 'd4000000000000000000000000000001'"
-                           " AND rule_id IS NULL AND tenant IS NULL AND time IS NULL AND"
-                           " messages IS NULL"),
+    CHECK_EQ_INT(q_int(db,
+                       "SELECT count(*) FROM alerts WHERE id = 'd4000000000000000000000000000001'"
+                       " AND rule_id IS NULL AND tenant IS NULL AND time IS NULL AND"
+                       " messages IS NULL"),
                  1);
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM evidence WHERE alert_id ="
                            " 'd4000000000000000000000000000001'"),
                  0);
     /* escapes unescaped; fields of another type become NULL (line "12" is a string) */
-    CHECK_EQ_STR(q_text(db, "SELECT rule_title FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
-                 "Title with \"quotes\", a \\ backslash and \xc3\xa9t\xc3\xa9");
+    CHECK_EQ_STR(
+        q_text(db, "SELECT rule_title FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
+        "Title with \"quotes\", a \\ backslash and \xc3\xa9t\xc3\xa9");
     CHECK_EQ_STR(q_text(db, "SELECT coalesce(line, 'NULL') || '|' || idx || '|' || offset || '|' ||"
                             " coalesce(sha256, 'NULL') FROM evidence WHERE alert_id ="
                             " 'd4000000000000000000000000000002'"),
                  "NULL|11|-1|NULL");
-    CHECK_EQ_INT(q_int(db, "SELECT messages FROM alerts WHERE id = 'd4000000000000000000000000000002'"),
-                 -1);
+    CHECK_EQ_INT(
+        q_int(db, "SELECT messages FROM alerts WHERE id = 'd4000000000000000000000000000002'"), -1);
     /* the stored line is the line, and JSON1 reads it */
     CHECK_EQ_STR(q_text(db, "SELECT json_extract(json, '$.token.verdict') FROM alerts WHERE kind ="
                             " 'token'"),
@@ -294,7 +305,7 @@ static void test_add_alert_refusals(void)
     /* an unknown run is refused by the foreign key, not silently kept */
     const char *orphan = "{\"kind\":\"sigma\",\"id\":\"m2\"}";
     CHECK(vg__store_add_alert(st, 4242, orphan, strlen(orphan)) != VIGIE_OK);
-    CHECK_EQ_INT(vg__store_run_end(st, 4242, 0, 0, 0), VIGIE_NOTFOUND);
+    CHECK_EQ_INT(vg__store_run_end(st, 4242, VG_RUN_FINISHED, 0, 0, 0), VIGIE_NOTFOUND);
     vg__store_close(st);
 }
 
@@ -314,7 +325,8 @@ static void test_duplicates_across_runs(void)
         vg__store_stats_get(st, &s);
         CHECK_EQ_INT(s.alerts_added, pass ? 0 : 16);
         CHECK_EQ_INT(s.alerts_dup, pass ? 17 : 1);
-        CHECK_EQ_INT(vg__store_run_end(st, run, 10, s.alerts_added, s.bad), VIGIE_OK);
+        CHECK_EQ_INT(vg__store_run_end(st, run, VG_RUN_FINISHED, 10, s.alerts_added, s.bad),
+                     VIGIE_OK);
         vg__store_close(st);
     }
     sqlite3 *raw = raw_open(p);
@@ -333,8 +345,9 @@ static void test_campaign_replace(void)
     vg_store *st = open_ok(":memory:");
     if (!st)
         return;
-    const char *c1 = "{\"id\":\"campaign-x\",\"organizations\":[\"A\",\"B\",\"B\",7],\"first_seen\":"
-                     "\"2023-06-01T00:00:00Z\",\"alerts\":[\"x\",\"y\"]}";
+    const char *c1 =
+        "{\"id\":\"campaign-x\",\"organizations\":[\"A\",\"B\",\"B\",7],\"first_seen\":"
+        "\"2023-06-01T00:00:00Z\",\"alerts\":[\"x\",\"y\"]}";
     const char *c2 = "{\"id\":\"campaign-x\",\"organizations\":[\"C\"],\"last_seen\":"
                      "\"2023-07-01T00:00:00Z\",\"alerts\":[\"z\"]}";
     const char *c3 = "{\"id\":\"campaign-y\",\"organizations\":null,\"alerts\":{}}";
@@ -399,8 +412,23 @@ static void test_readers(void)
     vg__store_close(st);
 }
 
-/* 25,000 alerts: two batches are committed on their own (a second connection sees them, WAL
- * lets it read while the writer holds its transaction), the rest at flush. */
+static int add_bulk(vg_store *st, int64_t run, int from, int to)
+{
+    char line[256];
+    int rc = VIGIE_OK;
+    for (int i = from; i < to && rc == VIGIE_OK; i++) {
+        int n = snprintf(line, sizeof line,
+                         "{\"id\":\"bulk-%06d\",\"kind\":\"sigma\",\"tenant\":\"t%d\",\"time\":"
+                         "\"2023-06-01T00:00:00.000Z\",\"source\":{\"line\":%d}}",
+                         i, i % 7, i + 1);
+        rc = vg__store_add_alert(st, run, line, (size_t)n);
+    }
+    return rc;
+}
+
+/* The cadence: a second connection sees nothing of 999 alerts (the transaction is open), all
+ * 1,000 at the 1,000th (committed without close or flush), 25,000 after 25,000; an alert
+ * alone is committed by the next add or vg__store_tick once its transaction is 2 s old. */
 static void test_batches(void)
 {
     char p[128];
@@ -409,23 +437,280 @@ static void test_batches(void)
         return;
     int64_t run;
     CHECK_EQ_INT(vg__store_run_begin(st, NULL, &run), VIGIE_OK);
-    char line[256];
-    int rc = VIGIE_OK;
-    for (int i = 0; i < 25000 && rc == VIGIE_OK; i++) {
-        int n = snprintf(line, sizeof line,
-                         "{\"id\":\"bulk-%06d\",\"kind\":\"sigma\",\"tenant\":\"t%d\",\"time\":"
-                         "\"2023-06-01T00:00:00.000Z\",\"source\":{\"line\":%d}}",
-                         i, i % 7, i + 1);
-        rc = vg__store_add_alert(st, run, line, (size_t)n);
-    }
-    CHECK_EQ_INT(rc, VIGIE_OK);
     sqlite3 *raw = raw_open(p);
-    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 2 * VG_STORE_BATCH);
-    CHECK_EQ_INT(vg__store_flush(st), VIGIE_OK);
+    CHECK_EQ_INT(add_bulk(st, run, 0, 999), VIGIE_OK);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 0);
+    CHECK_EQ_INT(add_bulk(st, run, 999, 1000), VIGIE_OK);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 1000);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM evidence"), 1000);
+    CHECK_EQ_INT(add_bulk(st, run, 1000, 25000), VIGIE_OK);
     CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 25000);
     CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM evidence"), 25000);
     CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts WHERE tenant = 't3'"), 3571);
+    /* time: one alert waits in its transaction; 2 s later the next add commits both */
+    CHECK_EQ_INT(add_bulk(st, run, 25000, 25001), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_tick(st), VIGIE_OK);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 25000);
+    nanosleep(&(struct timespec){2, 100000000}, NULL);
+    CHECK_EQ_INT(add_bulk(st, run, 25001, 25002), VIGIE_OK);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 25002);
+    /* and vg__store_tick commits an old transaction when no add comes */
+    CHECK_EQ_INT(add_bulk(st, run, 25002, 25003), VIGIE_OK);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 25002);
+    nanosleep(&(struct timespec){2, 100000000}, NULL);
+    CHECK_EQ_INT(vg__store_tick(st), VIGIE_OK);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), 25003);
+    vg_store_stats s;
+    vg__store_stats_get(st, &s);
+    CHECK_EQ_INT(s.alerts_stored, 25003);
     sqlite3_close(raw);
+    vg__store_close(st);
+}
+
+/* The schema of version 1, as vigie 0.x wrote it: a fixture of the old format. */
+static const char v1_schema[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE runs(id INTEGER PRIMARY KEY, started TEXT, finished TEXT, vigie_version TEXT,"
+    " args TEXT, events INTEGER, alerts INTEGER, bad INTEGER);"
+    "CREATE TABLE alerts(id TEXT PRIMARY KEY, run_id INTEGER REFERENCES runs(id), kind TEXT NOT"
+    " NULL, rule_id TEXT, rule_title TEXT, level TEXT, tenant TEXT, user TEXT, time TEXT,"
+    " first_time TEXT, last_time TEXT, score REAL, messages INTEGER, operation_count INTEGER,"
+    " json TEXT NOT NULL);"
+    "CREATE INDEX alerts_tenant ON alerts(tenant, time);"
+    "CREATE INDEX alerts_kind ON alerts(kind, level);"
+    "CREATE TABLE evidence(alert_id TEXT NOT NULL REFERENCES alerts(id), seq INTEGER NOT NULL,"
+    " file TEXT, line INTEGER, idx INTEGER, offset INTEGER, sha256 TEXT,"
+    " PRIMARY KEY(alert_id, seq));"
+    "CREATE TABLE campaigns(id TEXT PRIMARY KEY, first_seen TEXT, last_seen TEXT, n_orgs"
+    " INTEGER, json TEXT NOT NULL);"
+    "CREATE TABLE campaign_orgs(campaign_id TEXT NOT NULL, tenant TEXT NOT NULL,"
+    " PRIMARY KEY(campaign_id, tenant));"
+    "CREATE TABLE campaign_alerts(campaign_id TEXT NOT NULL, alert_id TEXT NOT NULL,"
+    " PRIMARY KEY(campaign_id, alert_id));"
+    "INSERT INTO meta VALUES('schema_version', '1');"
+    "INSERT INTO runs(id, started, finished, args) VALUES(1, 't0', 't1', 'done'),"
+    " (2, 't2', NULL, 'crashed');"
+    "INSERT INTO alerts(id, run_id, kind, json) VALUES('x', 1, 'sigma', '{}');"
+    "INSERT INTO evidence VALUES('x', 0, 'a.json', 3, 2, 100, 'aa'), ('x', 1, 'a.json', 3, 2,"
+    " 100, 'aa'), ('x', 2, 'b.json', 3, 2, 100, 'aa');"
+    "PRAGMA user_version = 1;";
+
+/* A version-1 store opens and is migrated: runs get their state (a run never finished was
+ * interrupted), evidence its unique position (a repeated position kept once), data kept. */
+static void test_migrate_v1(void)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    sqlite3 *raw = raw_open(p);
+    CHECK(raw != NULL);
+    CHECK_EQ_INT(sqlite3_exec(raw, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    vg_store *st = open_ok(p);
+    if (!st)
+        return;
+    int v = 0;
+    CHECK_EQ_INT(vg__store_user_version(st, &v), VIGIE_OK);
+    CHECK_EQ_INT(v, 2);
+    sqlite3 *db = vg__store_db(st);
+    CHECK_EQ_STR(q_text(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(args || ':' || state, ',') FROM runs"),
+                 "done:finished,crashed:interrupted");
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(file, ',') FROM evidence WHERE alert_id = 'x'"
+                            " ORDER BY seq"),
+                 "a.json,b.json");
+    /* the new key holds: the same position again adds nothing, a new one is seq 3 */
+    const char *a = "{\"kind\":\"sigma\",\"id\":\"x\",\"source\":{\"file\":\"a.json\",\"line\":3,"
+                    "\"index\":2,\"offset\":100,\"sha256\":\"aa\"}}";
+    const char *c = "{\"kind\":\"sigma\",\"id\":\"x\",\"source\":{\"file\":\"c.json\",\"line\":3,"
+                    "\"index\":2,\"offset\":100,\"sha256\":\"aa\"}}";
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, a, strlen(a)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, c, strlen(c)), VIGIE_OK);
+    db = vg__store_db(st);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM evidence"), 3);
+    CHECK_EQ_INT(q_int(db, "SELECT seq FROM evidence WHERE file = 'c.json'"), 3);
+    CHECK_EQ_STR(q_text(db, "PRAGMA integrity_check"), "ok");
+    vg__store_close(st);
+}
+
+/* Runs: 'running' with pid and host, then finished / failed; a run left 'running' by a dead
+ * process of this host is marked 'interrupted' by the next run_begin; one of a live process
+ * (our parent) or of another host is left alone. */
+static void test_run_states(void)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    vg_store *st = open_ok(p);
+    if (!st)
+        return;
+    int64_t r1, r2, r3, r4;
+    CHECK_EQ_INT(vg__store_run_begin(st, "a", &r1), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_run_begin(st, "b", &r2), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_run_begin(st, "c", &r3), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_run_begin(st, "d", &r4), VIGIE_OK);
+    sqlite3 *db = vg__store_db(st);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM runs WHERE state = 'running' AND pid = %d"
+             " AND host IS NOT NULL AND finished IS NULL",
+             (int)getpid());
+    CHECK_EQ_INT(q_int(db, sql), 4);
+    CHECK_EQ_INT(vg__store_run_end(st, r4, VG_RUN_FAILED, 1, 2, 3), VIGIE_OK);
+    vg__store_close(st);
+    /* a pid that is gone: a child that has exited and been reaped */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+    sqlite3 *raw = raw_open(p);
+    snprintf(sql, sizeof sql,
+             "UPDATE runs SET pid = %d WHERE id = 1; UPDATE runs SET pid = %d WHERE id = 2;"
+             " UPDATE runs SET pid = %d, host = 'elsewhere.invalid' WHERE id = 3;",
+             (int)child, (int)getppid(), (int)child);
+    CHECK_EQ_INT(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    st = open_ok(p);
+    if (!st)
+        return;
+    int64_t r5;
+    CHECK_EQ_INT(vg__store_run_begin(st, "e", &r5), VIGIE_OK);
+    vg_store_stats s;
+    vg__store_stats_get(st, &s);
+    CHECK_EQ_INT(s.runs_interrupted, 1);
+    CHECK_EQ_INT(vg__store_run_end(st, r5, VG_RUN_FINISHED, 0, 0, 0), VIGIE_OK);
+    db = vg__store_db(st);
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(args || ':' || state || ':' ||"
+                            " (finished IS NOT NULL), ',') FROM runs"),
+                 "a:interrupted:0,b:running:0,c:running:0,d:failed:1,e:finished:1");
+    vg__store_close(st);
+}
+
+/* A full disk (SQLITE_FULL through max_page_count): the failing transaction is rolled back
+ * whole, the failure is sticky (no more writes, the same status at once), the store holds
+ * exactly alerts_stored alerts, each with all three of its evidence rows, and the run ends
+ * 'failed'. */
+static void test_full_disk(void)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    vg_store *st = open_ok(p);
+    if (!st)
+        return;
+    int64_t run;
+    CHECK_EQ_INT(vg__store_run_begin(st, "full", &run), VIGIE_OK);
+    sqlite3 *db = vg__store_db(st);
+    long long pages = q_int(db, "PRAGMA page_count");
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", pages + 1000);
+    CHECK(q_int(db, sql) >= pages + 1000);
+    char line[2048];
+    int rc = VIGIE_OK, i;
+    for (i = 0; i < 20000 && rc == VIGIE_OK; i++) {
+        int n = snprintf(line, sizeof line,
+                         "{\"id\":\"full-%06d\",\"kind\":\"combined\",\"evidence\":[", i);
+        for (int k = 0; k < 3; k++)
+            n += snprintf(line + n, sizeof line - (size_t)n,
+                          "%s{\"file\":\"/logs/org%d/mail-%06d.json\",\"line\":%d,\"index\":%d,"
+                          "\"offset\":%d,\"sha256\":\"%064d\"}",
+                          k ? "," : "", k, i, i + k, i, 100 * i + k, i);
+        n += snprintf(line + n, sizeof line - (size_t)n, "],\"pad\":\"%0300d\"}", i);
+        rc = vg__store_add_alert(st, run, line, (size_t)n);
+    }
+    CHECK_EQ_INT(rc, VIGIE_IO);
+    CHECK(i < 20000);
+    fprintf(stderr, "full disk at alert %d\n", i);
+    CHECK_EQ_STR(vg__store_failure(st) ? vg__store_failure(st) : "(null)", "disk full");
+    CHECK(strstr(vg__store_errmsg(st), "full") != NULL);
+    CHECK_EQ_INT(sqlite3_get_autocommit(db), 1); /* nothing left open */
+    vg_store_stats s;
+    vg__store_stats_get(st, &s);
+    CHECK(s.alerts_stored > 0);
+    CHECK_EQ_INT(s.alerts_added, s.alerts_stored);
+    /* sticky: the next add fails at once and writes nothing */
+    const char *late = "{\"kind\":\"sigma\",\"id\":\"late\"}";
+    CHECK_EQ_INT(vg__store_add_alert(st, run, late, strlen(late)), VIGIE_IO);
+    CHECK_EQ_INT(vg__store_flush(st), VIGIE_IO);
+    CHECK_EQ_INT(vg__store_tick(st), VIGIE_IO);
+    CHECK_EQ_INT(vg__store_run_end(st, run, VG_RUN_FINISHED, 1, 2, 3), VIGIE_IO);
+    vg__store_close(st);
+    sqlite3 *raw = raw_open(p);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts"), (long long)s.alerts_stored);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM evidence"), 3 * (long long)s.alerts_stored);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts a WHERE (SELECT count(*) FROM evidence e"
+                            " WHERE e.alert_id = a.id) != json_array_length(a.json, '$.evidence')"),
+                 0);
+    CHECK_EQ_INT(q_int(raw, "SELECT count(*) FROM alerts WHERE id = 'late'"), 0);
+    CHECK_EQ_STR(q_text(raw, "PRAGMA integrity_check"), "ok");
+    /* the small update that ends the run fitted: the run says it failed */
+    CHECK_EQ_STR(q_text(raw, "SELECT state FROM runs WHERE args = 'full'"), "failed");
+    sqlite3_close(raw);
+}
+
+/* A store locked by another writer: the second handle waits its busy timeout (here 200 ms),
+ * then fails with SQLite's "database is locked", stickily; run_end does not wait again. */
+static void test_locked(void)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    vg_store *a = open_ok(p);
+    if (!a)
+        return;
+    vg_store *b = NULL;
+    char err[256];
+    CHECK_EQ_INT(vg__store_open_wait(p, 200, &b, err, sizeof err), VIGIE_OK);
+    if (!b) {
+        vg__store_close(a);
+        return;
+    }
+    int64_t ra, rb;
+    CHECK_EQ_INT(vg__store_run_begin(a, "a", &ra), VIGIE_OK);
+    CHECK_EQ_INT(add_bulk(a, ra, 0, 10), VIGIE_OK); /* a's transaction stays open */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ_INT(vg__store_run_begin(b, "b", &rb), VIGIE_IO);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK_MSG(waited >= 0.15 && waited < 5, "waited %.3f s", waited);
+    const char *cause = vg__store_failure(b);
+    CHECK(cause && strstr(cause, "database is locked"));
+    CHECK(strstr(vg__store_errmsg(b), "database is locked") != NULL);
+    CHECK_EQ_INT(add_bulk(b, 0, 100, 101), VIGIE_IO);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ_INT(vg__store_run_end(b, 1, VG_RUN_FINISHED, 0, 0, 0), VIGIE_IO);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(t1.tv_sec - t0.tv_sec < 1);
+    vg__store_close(b);
+    CHECK_EQ_INT(vg__store_run_end(a, ra, VG_RUN_FINISHED, 0, 10, 0), VIGIE_OK);
+    sqlite3 *db = vg__store_db(a);
+    CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts"), 10);
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(args || ':' || state) FROM runs"), "a:finished");
+    vg__store_close(a);
+}
+
+/* The same record in two files: one alert, both positions as evidence; the same lines again
+ * (a second run) add no row. */
+static void test_evidence_two_files(void)
+{
+    char p[128];
+    vg_store *st = open_ok(db_path(p, sizeof p));
+    if (!st)
+        return;
+    const char *fmt = "{\"kind\":\"sigma\",\"id\":\"same\",\"source\":{\"file\":\"%s\",\"line\":1,"
+                      "\"index\":0,\"offset\":0,\"sha256\":\"%064d\"}}";
+    char a[256], b[256];
+    int na = snprintf(a, sizeof a, fmt, "a.json", 7), nb = snprintf(b, sizeof b, fmt, "b.json", 7);
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK_EQ_INT(vg__store_add_alert(st, 0, a, (size_t)na), VIGIE_OK);
+        CHECK_EQ_INT(vg__store_add_alert(st, 0, b, (size_t)nb), VIGIE_OK);
+        vg_store_stats s;
+        vg__store_stats_get(st, &s);
+        CHECK_EQ_INT(s.alerts_added, 1);
+        CHECK_EQ_INT(s.evidence_added, 2);
+        sqlite3 *db = vg__store_db(st);
+        CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts"), 1);
+        CHECK_EQ_STR(q_text(db, "SELECT group_concat(seq || ':' || file, ',') FROM (SELECT * FROM"
+                                " evidence WHERE alert_id = 'same' ORDER BY seq)"),
+                     "0:a.json,1:b.json");
+    }
     vg__store_close(st);
 }
 
@@ -457,6 +742,11 @@ int main(void)
     RUN(test_campaign_replace);
     RUN(test_readers);
     RUN(test_batches);
+    RUN(test_migrate_v1);
+    RUN(test_run_states);
+    RUN(test_full_disk);
+    RUN(test_evidence_two_files);
+    RUN(test_locked);
     cleanup();
     return TEST_DONE();
 }

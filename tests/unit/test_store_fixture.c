@@ -31,7 +31,7 @@ static int build(const char *db, int n_in, char **in, vg_store_stats *stats)
         rc = vg__store_load_jsonl(st, run, in[i], vg__diag_print, stderr);
     vg__store_stats_get(st, stats);
     if (rc == VIGIE_OK)
-        rc = vg__store_run_end(st, run, 0, stats->alerts_added, stats->bad);
+        rc = vg__store_run_end(st, run, VG_RUN_FINISHED, 0, stats->alerts_added, stats->bad);
     if (rc != VIGIE_OK)
         fprintf(stderr, "vigie: error: %s: %s\n", db, vg__store_errmsg(st));
     vg__store_close(st);
