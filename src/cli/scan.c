@@ -966,7 +966,8 @@ int vg__cmd_scan(int argc, char **argv)
     }
     if (o.ledger_dir) {
         char lerr[512] = "";
-        if (vg__ledger_open(o.ledger_dir, o.key_prefix, &c.ledger, lerr, sizeof lerr) != VIGIE_OK) {
+        if (vg__ledger_open(o.ledger_dir, o.key_prefix, vg__cli_diag, NULL, &c.ledger, lerr,
+                            sizeof lerr) != VIGIE_OK) {
             fprintf(stderr, "vigie: error: --ledger %s: %s\n", o.ledger_dir, lerr);
             ex = VG_EXIT_INPUT;
             goto out;

@@ -329,13 +329,15 @@ static int make_ledger(const char *dir, const char *key, const char *const *inpu
     char err[512];
     vg_ledger *l;
     uint64_t n = 0;
-    int rc = vg__ledger_open(dir, key, &l, err, sizeof err);
+    int rc = vg__ledger_open(dir, key, NULL, NULL, &l, err, sizeof err);
     if (rc) {
         fprintf(stderr, "open: %s\n", err);
         return rc;
     }
     int half = n_in > 1 ? n_in / 2 : n_in;
     rc = append_inputs(l, inputs, half, &n);
+    if (!rc) /* the run manifest, as a scan appends it */
+        rc = vg__ledger_append_manifest(l, inputs, (uint32_t)half, NULL);
     if (!rc)
         rc = vg__ledger_checkpoint(l);
     int rc2 = vg__ledger_close(l, err, sizeof err);
@@ -343,11 +345,13 @@ static int make_ledger(const char *dir, const char *key, const char *const *inpu
         return rc ? rc : rc2;
     if (half == n_in)
         return VIGIE_OK;
-    if ((rc = vg__ledger_open(dir, key, &l, err, sizeof err))) {
+    if ((rc = vg__ledger_open(dir, key, NULL, NULL, &l, err, sizeof err))) {
         fprintf(stderr, "reopen: %s\n", err);
         return rc;
     }
     rc = append_inputs(l, inputs + half, n_in - half, &n);
+    if (!rc)
+        rc = vg__ledger_append_manifest(l, inputs + half, (uint32_t)(n_in - half), NULL);
     rc2 = vg__ledger_close(l, err, sizeof err);
     return rc ? rc : rc2;
 }
@@ -386,11 +390,11 @@ static void test_keygen(void)
     vg_ledger *l;
     cp_r(tmp_path("k1"), tmp_path("kopen"));
     chmod(tmp_path("kopen"), 0644);
-    CHECK_EQ_INT(vg__ledger_open(tmp_path("lk"), tmp_path("kopen"), &l, err, sizeof err),
+    CHECK_EQ_INT(vg__ledger_open(tmp_path("lk"), tmp_path("kopen"), NULL, NULL, &l, err, sizeof err),
                  VIGIE_INVAL);
     CHECK(strstr(err, "chmod 600") != NULL);
     /* the public key is not a private key */
-    CHECK_EQ_INT(vg__ledger_open(tmp_path("lk"), tmp_path("k1.pub"), &l, err, sizeof err),
+    CHECK_EQ_INT(vg__ledger_open(tmp_path("lk"), tmp_path("k1.pub"), NULL, NULL, &l, err, sizeof err),
                  VIGIE_INVAL);
     rm_rf(tmp_path("lk"));
 }
@@ -408,11 +412,14 @@ static void test_append_reopen_prove(void)
     diag_count dc = {0};
     CHECK_EQ_INT(verify_dir(dir, NULL, inputs, 2, &dc, &res), VIGIE_OK);
     CHECK_MSG(dc.errors == 0, "%s", dc.first);
-    CHECK_EQ_INT(res.entries, 17);
-    CHECK_EQ_INT(res.signed_size, 17);
+    /* 9 alerts, the first run's manifest (seq 9), 8 alerts, the second run's (seq 18) */
+    CHECK_EQ_INT(res.entries, 19);
+    CHECK_EQ_INT(res.signed_size, 19);
     CHECK(res.is_signed);
     CHECK_EQ_INT(res.sources, res.sources_checked);
     CHECK(res.sources > 17);
+    CHECK_EQ_INT(res.manifests, 2);
+    CHECK_EQ_INT(res.files_checked, 2);
     CHECK_EQ_INT(verify_dir(dir, tmp_path("k1.pub"), NULL, 0, NULL, &res), VIGIE_OK);
     CHECK(res.key_pinned);
     /* pinned to another key: refused */
@@ -423,28 +430,28 @@ static void test_append_reopen_prove(void)
     /* a third run continues the chain and the tree */
     vg_ledger *l;
     char err[512];
-    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), &l, err, sizeof err), VIGIE_OK);
-    CHECK_EQ_INT(vg__ledger_size(l), 17);
+    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__ledger_size(l), 19);
     vg_ledger_src s = {.file = "x.json", .line = 1, .index = 0, .offset = 0};
     CHECK_EQ_INT(vg__ledger_append(l, "late", "{}", 2, &s, 1), VIGIE_OK);
     CHECK_EQ_INT(vg__ledger_append(l, "", "{}", 2, NULL, 0), VIGIE_INVAL);
     /* a second writer is refused while the first holds the ledger */
     vg_ledger *l2;
-    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), &l2, err, sizeof err), VIGIE_IO);
+    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), NULL, NULL, &l2, err, sizeof err), VIGIE_IO);
     CHECK(strstr(err, "in use") != NULL);
     CHECK_EQ_INT(vg__ledger_close(l, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(verify_dir(dir, tmp_path("k1.pub"), NULL, 0, NULL, &res), VIGIE_OK);
-    CHECK_EQ_INT(res.entries, 18);
+    CHECK_EQ_INT(res.entries, 20);
     /* with inputs: x.json does not exist */
     dc.errors = 0;
     CHECK_EQ_INT(verify_dir(dir, NULL, inputs, 2, &dc, NULL), VIGIE_VERIFY);
     CHECK_EQ_INT(dc.errors, 1);
-    CHECK_MSG(strstr(dc.first, "missing file") && strstr(dc.first, "entry 17"), "%s", dc.first);
+    CHECK_MSG(strstr(dc.first, "missing file") && strstr(dc.first, "entry 19"), "%s", dc.first);
 
     /* a reopen without the key, or of a signed ledger as unsigned, is refused */
-    CHECK_EQ_INT(vg__ledger_open(dir, NULL, &l, err, sizeof err), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__ledger_open(dir, NULL, NULL, NULL, &l, err, sizeof err), VIGIE_INVAL);
     CHECK(strstr(err, "private key is needed") != NULL);
-    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k2"), &l, err, sizeof err), VIGIE_VERIFY);
+    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k2"), NULL, NULL, &l, err, sizeof err), VIGIE_VERIFY);
 
     /* proofs for every entry, checked with only the public key */
     size_t pl, ql;
@@ -461,7 +468,7 @@ static void test_append_reopen_prove(void)
         vg_ledger_proof_info info;
         rc = vg__ledger_verify_proof(b.data, b.len, pub, pl, &info, err, sizeof err);
         CHECK_MSG(rc == VIGIE_OK, "verify proof %s: %s", id, err);
-        bad += info.seq != (uint64_t)i || info.tree_size != 18;
+        bad += info.seq != (uint64_t)(i < 9 ? i : i < 17 ? i + 1 : 19) || info.tree_size != 20;
         bad += vg__ledger_verify_proof(b.data, b.len, other, ql, NULL, err, sizeof err) !=
                VIGIE_VERIFY;
         /* every byte of the proof matters, except spacing between JSON tokens */
@@ -479,6 +486,12 @@ static void test_append_reopen_prove(void)
     CHECK_EQ_INT(vg__ledger_prove(dir, "nope", 0, &b, err, sizeof err), VIGIE_NOTFOUND);
     CHECK_EQ_INT(vg__ledger_prove(dir, NULL, 3, &b, err, sizeof err), VIGIE_OK);
     CHECK(strstr(b.data, "\"alert_id\": \"alert-3\"") != NULL);
+    /* a manifest is never an alert: prove by id skips it, --seq proves it */
+    vg__buf_reset(&b);
+    CHECK_EQ_INT(vg__ledger_prove(dir, "", 0, &b, err, sizeof err), VIGIE_NOTFOUND);
+    CHECK_EQ_INT(vg__ledger_prove(dir, NULL, 9, &b, err, sizeof err), VIGIE_OK);
+    CHECK(strstr(b.data, "\\\"manifest\\\":[") != NULL);
+    CHECK_EQ_INT(vg__ledger_verify_proof(b.data, b.len, pub, pl, NULL, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(vg__ledger_verify_proof(b.data, b.len, "x", 1, NULL, err, sizeof err),
                  VIGIE_INVAL);
     vg__buf_free(&b);
@@ -495,7 +508,8 @@ static void test_every_byte_flip(void)
     make_input(tmp_path("in3.ndjson"), 7);
     const char *inputs[] = {tmp_path("in3.ndjson")};
     CHECK_EQ_INT(make_ledger(dir, tmp_path("k1"), inputs, 1), VIGIE_OK);
-    static const char *const files[] = {"entries.jsonl", "checkpoints.jsonl", "ledger.pub"};
+    static const char *const files[] = {"entries.jsonl", "checkpoints.jsonl", "ledger.pub",
+                                        "checkpoint"};
     static const uint8_t flips[] = {0x01, 0x20, 0x80, 0x04};
     cp_r(dir, work);
     for (size_t f = 0; f < VG_ARRAY_LEN(files); f++) {
@@ -525,25 +539,61 @@ static void test_every_byte_flip(void)
         free(orig);
         CHECK_EQ_INT(verify_dir(work, NULL, inputs, 1, NULL, NULL), VIGIE_OK);
     }
-    /* the input: every byte belongs to a referenced record or separates two */
+    /* the input, flipped where the ledger recorded it: every byte belongs to a referenced
+     * record or separates two, and the run manifest holds the whole file's SHA-256 */
     size_t len;
     char *orig = slurp(inputs[0], &len);
-    mkdir(tmp_path("copy"), 0755); /* same base name, elsewhere: matched by --inputs */
-    const char *copy = tmp_path("copy/in3.ndjson");
-    const char *ins[] = {copy};
-    int missed = 0;
+    int missed = 0, missed_records = 0;
     for (size_t i = 0; orig && i < len; i++) {
         orig[i] = (char)(orig[i] ^ flips[i % 4]);
-        FILE *o = fopen(copy, "wb");
+        FILE *o = fopen(inputs[0], "wb");
         fwrite(orig, 1, len, o);
         fclose(o);
         orig[i] = (char)(orig[i] ^ flips[i % 4]);
         diag_count dc = {0};
-        if (verify_dir(dir, NULL, ins, 1, &dc, NULL) != VIGIE_VERIFY || !dc.errors)
+        if (verify_dir(dir, NULL, inputs, 1, &dc, NULL) != VIGIE_VERIFY || !dc.errors)
             missed++;
+        else if (!strstr(dc.first, "record") && !strstr(dc.first, "missing"))
+            missed_records++; /* the record check, not only the manifest, must see it */
     }
     CHECK_MSG(missed == 0, "input: %d flips not detected", missed);
+    CHECK_MSG(missed_records == 0, "input: %d flips seen by the manifest only", missed_records);
+    FILE *o = fopen(inputs[0], "wb");
+    if (orig)
+        fwrite(orig, 1, len, o);
+    fclose(o);
     free(orig);
+}
+
+/* Cut a ledger back to its first `keep` checkpoint lines and the entries the last of them
+ * covers; returns that size. */
+static uint64_t rollback(const char *dir, int keep)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/checkpoints.jsonl", dir);
+    size_t len;
+    char *s = slurp(p, &len), *e = s;
+    uint64_t size = 0;
+    for (int i = 0; e && *e && i < keep; i++) {
+        sscanf(e, "{\"size\":%llu", (unsigned long long *)&size);
+        e = strchr(e, '\n') + 1;
+    }
+    if (e) {
+        *e = 0;
+        write_text(p, s);
+    }
+    free(s);
+    snprintf(p, sizeof p, "%s/entries.jsonl", dir);
+    s = slurp(p, &len);
+    e = s;
+    for (uint64_t i = 0; e && i < size; i++)
+        e = strchr(e, '\n') + 1;
+    if (e) {
+        *e = 0;
+        write_text(p, s);
+    }
+    free(s);
+    return size;
 }
 
 static void test_cuts_and_limits(void)
@@ -571,7 +621,7 @@ static void test_cuts_and_limits(void)
     }
     dc = (diag_count){0};
     CHECK_EQ_INT(verify_dir(work, NULL, NULL, 0, &dc, NULL), VIGIE_VERIFY);
-    CHECK_MSG(strstr(dc.first, "covers 12 entries but entries.jsonl has 11"), "%s", dc.first);
+    CHECK_MSG(strstr(dc.first, "covers 14 entries but entries.jsonl has 13"), "%s", dc.first);
     /* an entry appended after the last checkpoint (a copy of the one before): not covered */
     cp_r(dir, work);
     if (last_line) {
@@ -584,7 +634,7 @@ static void test_cuts_and_limits(void)
     dc = (diag_count){0};
     CHECK_EQ_INT(verify_dir(work, NULL, NULL, 0, &dc, NULL), VIGIE_VERIFY);
     vg_ledger *l;
-    CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), &l, err, sizeof err), VIGIE_VERIFY);
+    CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_VERIFY);
     CHECK_MSG(strstr(err, "not appended to") != NULL, "%s", err);
 
     /* the checkpoints removed */
@@ -605,37 +655,61 @@ static void test_cuts_and_limits(void)
     /* not a ledger at all */
     CHECK_EQ_INT(verify_dir(tmp_path("nothing-here"), NULL, NULL, 0, NULL, NULL), VIGIE_NOENT);
 
-    /* Documented limit: a rollback of both files to an earlier checkpoint (drop the last
-     * checkpoint line and the entries after the one before) is consistent and verifies.
-     * Only a checkpoint kept elsewhere (or a proof) shows it. */
+    /* A rollback of both files to an earlier checkpoint: DIR/checkpoint (the last signed
+     * tree head as a note) is then ahead of the ledger; verify fails and the next open
+     * refuses instead of re-signing the cut ledger */
     cp_r(dir, work);
-    snprintf(p, sizeof p, "%s/checkpoints.jsonl", work);
-    s = slurp(p, &len);
-    uint64_t size = 0;
-    int n_cp = 0;
-    for (char *q = s; q && (q = strstr(q, "\"size\":")); q++)
-        n_cp++;
-    CHECK(n_cp >= 3);
-    char *cut = s ? memrchr(s, '\n', len - 1) : NULL;
-    if (cut) {
-        cut[1] = 0;
-        char *prevline = memrchr(s, '\n', (size_t)(cut - s));
-        sscanf(prevline ? prevline + 1 : s, "{\"size\":%llu", (unsigned long long *)&size);
-        write_text(p, s);
-    }
-    free(s);
-    snprintf(p, sizeof p, "%s/entries.jsonl", work);
-    s = slurp(p, &len);
-    char *e = s;
-    for (uint64_t i = 0; e && i < size; i++)
-        e = strchr(e, '\n') + 1;
-    if (e) {
-        *e = 0;
-        write_text(p, s);
-    }
-    free(s);
-    CHECK(size > 0 && size < 12);
+    size_t saved_len;
+    char *saved = slurp(tmp_path("l3/checkpoint"), &saved_len);
+    write_text(tmp_path("saved-checkpoint"), saved ? saved : "");
+    free(saved);
+    uint64_t size = rollback(work, 2);
+    CHECK(size > 0 && size < 14);
+    dc = (diag_count){0};
+    CHECK_EQ_INT(verify_dir(work, NULL, NULL, 0, &dc, NULL), VIGIE_VERIFY);
+    CHECK_MSG(strstr(dc.first, "rolled back"), "%s", dc.first);
+    CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), NULL, NULL, &l, err, sizeof err),
+                 VIGIE_VERIFY);
+    /* Documented limit: with the note removed too, the directory alone is consistent (and
+     * the next open writes a note for it); only a checkpoint kept elsewhere shows the cut */
+    snprintf(p, sizeof p, "%s/checkpoint", work);
+    unlink(p);
+    CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__ledger_close(l, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(verify_dir(work, NULL, NULL, 0, NULL, NULL), VIGIE_OK);
+    vg_ledger_verify_opts o = {.checkpoint_path = tmp_path("saved-checkpoint"),
+                               .diag = count_diag, .diag_ud = &dc};
+    vg_ledger_verify_result res;
+    dc = (diag_count){0};
+    CHECK_EQ_INT(vg__ledger_verify(work, &o, &res), VIGIE_VERIFY);
+    CHECK_MSG(strstr(dc.first, "fewer than the 14"), "%s", dc.first);
+    /* cut to 0 entries: the same */
+    cp_r(dir, work);
+    CHECK_EQ_INT(rollback(work, 1), 0);
+    unlink(p);
+    dc = (diag_count){0};
+    CHECK_EQ_INT(vg__ledger_verify(work, &o, &res), VIGIE_VERIFY);
+    /* the untouched ledger extends its own saved checkpoint, and so does a longer one */
+    dc = (diag_count){0};
+    CHECK_EQ_INT(vg__ledger_verify(dir, &o, &res), VIGIE_OK);
+    CHECK_MSG(dc.errors == 0, "%s", dc.first);
+    CHECK_EQ_INT(res.cp_size, 14);
+    cp_r(dir, work);
+    CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_OK);
+    vg_ledger_src src = {.file = inputs[0], .line = 1};
+    CHECK_EQ_INT(vg__ledger_append(l, "more", "{}", 2, &src, 0), VIGIE_OK);
+    CHECK_EQ_INT(vg__ledger_close(l, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__ledger_verify(work, &o, &res), VIGIE_OK);
+    /* a rewritten history of the same length (an entry replaced and the chain redone by
+     * the key holder) does not extend the saved checkpoint: simulated with another ledger
+     * signed by the same key */
+    const char *other = tmp_path("l3o");
+    rm_rf(other);
+    const char *rev[] = {inputs[1], inputs[0]};
+    CHECK_EQ_INT(make_ledger(other, tmp_path("k1"), rev, 2), VIGIE_OK);
+    dc = (diag_count){0};
+    CHECK_EQ_INT(vg__ledger_verify(other, &o, &res), VIGIE_VERIFY);
+    CHECK_MSG(strstr(dc.first, "does not extend"), "%s", dc.first);
 }
 
 static void test_unsigned(void)
@@ -648,14 +722,14 @@ static void test_unsigned(void)
     vg_ledger_verify_result res;
     CHECK_EQ_INT(verify_dir(dir, NULL, inputs, 1, NULL, &res), VIGIE_OK);
     CHECK(!res.is_signed);
-    CHECK_EQ_INT(res.entries, 5);
+    CHECK_EQ_INT(res.entries, 6);
     /* a key given later: signatures are required, and there are none */
     keys();
     CHECK_EQ_INT(verify_dir(dir, tmp_path("k1.pub"), NULL, 0, NULL, NULL), VIGIE_VERIFY);
     char err[512];
     vg_ledger *l;
-    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), &l, err, sizeof err), VIGIE_INVAL);
-    CHECK_EQ_INT(vg__ledger_open(dir, NULL, &l, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__ledger_open(dir, NULL, NULL, NULL, &l, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(vg__ledger_close(l, err, sizeof err), VIGIE_OK);
     /* a proof from an unsigned ledger proves nothing to a third party */
     vg_buf b;
