@@ -1644,6 +1644,10 @@ static int hash_file(const char *path, uint64_t *size, uint8_t sha[VG_LEDGER_HAS
                      const char **why)
 {
     *why = NULL;
+    if (!strcmp(path, "-")) {
+        *why = "standard input cannot be read again";
+        return VIGIE_INVAL;
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         *why = strerror(errno);
