@@ -145,11 +145,13 @@ check "flips: many positions tried ($runs)" [ "${runs:-0}" -gt 400 ]
 
 # proofs
 "$VIGIE" prove --ledger L alert-5 -o p.json 2>prove.err
-check "prove: exit 0 ($(cat prove.err))" [ $? = 0 ]
+rc=$?
+check "prove: exit 0 ($(cat prove.err))" [ $rc = 0 ]
 "$VIGIE" prove --ledger L --seq 13 >p13.json
 check "prove --seq to stdout: exit 0" [ $? = 0 ]
 "$VIGIE" verify --proof p.json --key k.pub >pv.out 2>pv.err
-check "verify --proof: exit 0 ($(cat pv.err))" [ $? = 0 ]
+rc=$?
+check "verify --proof: exit 0 ($(cat pv.err))" [ $rc = 0 ]
 check "verify --proof: names the alert" grep -q "alert alert-5 is entry 5 of a ledger of 16 entries" pv.out
 "$VIGIE" verify --proof p13.json --pub k.pub >/dev/null 2>&1
 check "verify --proof (--pub): exit 0" [ $? = 0 ]
@@ -246,7 +248,8 @@ head -c 150 R/entries.jsonl | tail -c 40 >>R/entries.jsonl  # a line written in 
 run_verify torn --ledger R --key k.pub
 check "torn last line: verify fails" [ "$(cat torn.rc)" = 1 ]
 "$VIGIE" ledger recover --ledger R --key k >rec.out 2>rec.err
-check "ledger recover: exit 0 ($(cat rec.err))" [ $? = 0 ]
+rc=$?
+check "ledger recover: exit 0 ($(cat rec.err))" [ $rc = 0 ]
 check "ledger recover: says what it dropped" grep -q "entries.jsonl: recovered: cut a torn last line (40 bytes at offset" rec.err
 check "ledger recover: says the ledger is sound" grep -q "recovered: 16 entries" rec.out
 run_verify afterrec --ledger R --key k.pub --checkpoint saved.cp
