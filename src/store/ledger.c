@@ -10,7 +10,11 @@
  * the fields it parses to, so one change anywhere in a file is either a syntax error, a
  * non-canonical line, a different leaf, root or signed message: there is no silent way to
  * alter a byte. Hashes and signatures are compared with CRYPTO_memcmp; key material read or
- * written goes through buffers wiped with OPENSSL_cleanse.
+ * written goes through buffers wiped with OPENSSL_cleanse. Besides alerts, entries.jsonl holds
+ * one run manifest per scan (input paths, sizes, SHA-256), a leaf like any other. Every signed
+ * checkpoint is also DIR/checkpoint, a C2SP signed note replaced by rename. Opening recovers
+ * exactly what a crash can leave (a torn last line, an unsigned but intact tail, a note one
+ * checkpoint behind, a stale temporary) after verifying the rest, and refuses anything else.
  */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -29,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -2222,6 +2227,19 @@ static int open_existing(vg_ledger *l, bool has_pub, char *err, size_t errlen)
                  "write)", (unsigned long long)(cut[i].size - cut[i].keep),
                  (unsigned long long)cut[i].keep);
     }
+    /* temporaries of a note write cut short by a crash */
+    DIR *d = opendir(l->dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (strncmp(de->d_name, ".checkpoint.", 12) != 0)
+            continue;
+        char tp[PATH_MAX + 300];
+        snprintf(tp, sizeof tp, "%s/%s", l->dir, de->d_name);
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, tp, 0, 0, NULL,
+                     "recovered: removed a temporary left by an interrupted checkpoint");
+    }
+    if (d)
+        closedir(d);
     l->tree = c.tree;
     memcpy(l->prev, c.last_leaf, VG_LEDGER_HASH);
     l->has_cp = c.n_cps > 0;

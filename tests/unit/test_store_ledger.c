@@ -1007,14 +1007,18 @@ static void test_recovery(void)
               "%s", g.text);
     CHECK_EQ_INT(file_size(p), sz);
     CHECK_EQ_INT(verify_dir(w, tmp_path("k1.pub"), NULL, 0, NULL, NULL), VIGIE_OK);
-    /* the note missing (a ledger written before it existed): written again */
+    /* the note missing (a ledger written before it existed): written again; a temporary
+     * of an interrupted note write: removed */
     snprintf(p, sizeof p, "%s/checkpoint", w);
     unlink(p);
     CHECK_EQ_INT(verify_dir(w, NULL, NULL, 0, NULL, NULL), VIGIE_VERIFY);
+    write_text(tmp_path("l6w/.checkpoint.Ab12Cd"), "vigie.ledger/");
     g = (diag_log){{0}, 0};
     CHECK_EQ_INT(vg__ledger_open(w, tmp_path("k1"), log_diag, &g, &l, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(vg__ledger_close(l, err, sizeof err), VIGIE_OK);
     CHECK_MSG(strstr(g.text, "rewrote the checkpoint note"), "%s", g.text);
+    CHECK_MSG(strstr(g.text, "removed a temporary"), "%s", g.text);
+    CHECK(access(tmp_path("l6w/.checkpoint.Ab12Cd"), F_OK) != 0);
     CHECK_EQ_INT(verify_dir(w, tmp_path("k1.pub"), NULL, 0, NULL, NULL), VIGIE_OK);
 
     /* tampering is not recovery: an entry in the middle altered, with an unsigned tail and
