@@ -218,7 +218,7 @@ int vg__cmd_verify(int argc, char **argv)
     }
     if (pub && (trust_own || allow_unsigned)) {
         fprintf(stderr, "vigie: error: verify: --key names the key to trust; --trust-ledger-key "
-                "and --unsigned are for when there is none\n");
+                        "and --unsigned are for when there is none\n");
         goto out;
     }
     if (want_inputs && n_inputs == 0) {
@@ -244,8 +244,12 @@ int vg__cmd_verify(int argc, char **argv)
             all[n_all++] = files.paths[k];
         }
     }
-    vg_ledger_verify_opts o = {.pub_path = pub, .check_inputs = want_inputs, .inputs = all,
-                               .n_inputs = n_all, .checkpoint_path = cpf, .diag = vg__cli_diag};
+    vg_ledger_verify_opts o = {.pub_path = pub,
+                               .check_inputs = want_inputs,
+                               .inputs = all,
+                               .n_inputs = n_all,
+                               .checkpoint_path = cpf,
+                               .diag = vg__cli_diag};
     vg_ledger_verify_result r;
     int rc = vg__ledger_verify(dir, &o, &r);
     if (rc && rc != VIGIE_VERIFY) {
@@ -255,15 +259,18 @@ int vg__cmd_verify(int argc, char **argv)
     /* which key is trusted is the caller's decision, never a silent default */
     uint64_t policy = 0;
     if (r.is_signed && !pub && !trust_own) {
-        fprintf(stderr, "vigie: error: %s: no trusted key: give --key PREFIX.pub; or "
+        fprintf(stderr,
+                "vigie: error: %s: no trusted key: give --key PREFIX.pub; or "
                 "--trust-ledger-key to trust the ledger's own %s/ledger.pub (key id %s), "
-                "which whoever can replace the directory can replace too\n", dir, dir,
-                r.key_id[0] ? r.key_id : "unreadable");
+                "which whoever can replace the directory can replace too\n",
+                dir, dir, r.key_id[0] ? r.key_id : "unreadable");
         policy++;
     } else if (!r.is_signed && !allow_unsigned) {
-        fprintf(stderr, "vigie: error: %s: the ledger is unsigned (no ledger.pub, no "
+        fprintf(stderr,
+                "vigie: error: %s: the ledger is unsigned (no ledger.pub, no "
                 "signatures: stripped, or made without --key); --unsigned checks its "
-                "consistency only, which proves nothing against rollback or rewrite\n", dir);
+                "consistency only, which proves nothing against rollback or rewrite\n",
+                dir);
         policy++;
     }
     if (rc == VIGIE_VERIFY || policy) {
@@ -274,12 +281,16 @@ int vg__cmd_verify(int argc, char **argv)
         goto out;
     }
     if (!r.is_signed)
-        fprintf(stderr, "vigie: warning: %s: the ledger is unsigned: its checkpoints prove "
-                "consistency, not origin, and nothing against rollback or rewrite\n", dir);
+        fprintf(stderr,
+                "vigie: warning: %s: the ledger is unsigned: its checkpoints prove "
+                "consistency, not origin, and nothing against rollback or rewrite\n",
+                dir);
     else if (!r.key_pinned)
-        fprintf(stderr, "vigie: warning: %s: checked against the ledger's own ledger.pub (key id "
+        fprintf(stderr,
+                "vigie: warning: %s: checked against the ledger's own ledger.pub (key id "
                 "%s), as --trust-ledger-key asked; --key PREFIX.pub checks it against the key "
-                "you trust\n", dir, r.key_id);
+                "you trust\n",
+                dir, r.key_id);
     printf("ledger %s: OK: %llu entries, %llu checkpoints, the last covering all entries",
            dir, (unsigned long long)r.entries, (unsigned long long)r.checkpoints);
     if (r.is_signed)
@@ -288,7 +299,8 @@ int vg__cmd_verify(int argc, char **argv)
         printf("; extends the checkpoint of size %llu in %s", (unsigned long long)r.cp_size, cpf);
     if (want_inputs)
         printf("; %llu of %llu raw records re-read and unaltered; %llu file%s as in the run "
-               "manifests", (unsigned long long)r.sources_checked, (unsigned long long)r.sources,
+               "manifests",
+               (unsigned long long)r.sources_checked, (unsigned long long)r.sources,
                (unsigned long long)r.files_checked, r.files_checked == 1 ? "" : "s");
     printf("\n");
     ex = EX_OK;
@@ -427,8 +439,10 @@ int vg__cmd_ledger(int argc, char **argv)
     snprintf(pe, sizeof pe, "%s/entries.jsonl", dir);
     snprintf(pc, sizeof pc, "%s/checkpoints.jsonl", dir);
     if (stat(pe, &st) != 0 && stat(pc, &st) != 0) {
-        fprintf(stderr, "vigie: error: %s: not a vigie ledger (no entries.jsonl, no "
-                "checkpoints.jsonl)\n", dir);
+        fprintf(stderr,
+                "vigie: error: %s: not a vigie ledger (no entries.jsonl, no "
+                "checkpoints.jsonl)\n",
+                dir);
         return EX_USAGE;
     }
     recover_report rep = {0};
@@ -438,7 +452,8 @@ int vg__cmd_ledger(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "vigie: error: %s\n", err);
         if (rc == VIGIE_VERIFY)
-            fprintf(stderr, "vigie: error: %s: not recovered: the ledger is damaged beyond an "
+            fprintf(stderr,
+                    "vigie: error: %s: not recovered: the ledger is damaged beyond an "
                     "interrupted write (vigie verify lists every problem); nothing was changed\n",
                     dir);
         return rc == VIGIE_VERIFY ? EX_FAILED : EX_USAGE;

@@ -95,7 +95,7 @@ static void usage(FILE *f)
           "                                          prove a ledger (and its raw records) unaltered\n"
           "  ledger recover --ledger DIR [--key PREFIX]\n"
           "                                          recover a ledger after a crash (torn line,\n"
-          "                                          unsigned tail), say what was kept and dropped\n"
+          "                                          unsigned tail) and say what was dropped\n"
           "  prove [--ledger DIR] ALERT_ID [-o FILE] an inclusion proof of one alert\n"
           "  verify --proof FILE --key PUB           check a proof with only the public key\n"
           "  version                                 print the version\n"

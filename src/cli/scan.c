@@ -1150,8 +1150,10 @@ int vg__cmd_scan(int argc, char **argv)
                     vg__ledger_error(c.ledger));
             c.out_error = c.out_error ? c.out_error : EIO;
         } else if (!vg__cli_quiet) {
-            fprintf(stderr, "vigie: ledger: run manifest of %u file(s), %llu bytes hashed in "
-                    "%.2f s\n", c.in.n, (unsigned long long)mbytes, vg__now() - mt);
+            fprintf(stderr,
+                    "vigie: ledger: run manifest of %u file(s), %llu bytes hashed in "
+                    "%.2f s\n",
+                    c.in.n, (unsigned long long)mbytes, vg__now() - mt);
         }
         if (vg__ledger_close(c.ledger, lerr, sizeof lerr) != VIGIE_OK) {
             fprintf(stderr, "vigie: error: --ledger %s: %s\n", o.ledger_dir, lerr);

@@ -20,6 +20,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ledger.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -251,8 +251,8 @@ static void subproof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n, uint64
     }
 }
 
-int vg__ledger_consistency_proof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n,
-                                 uint64_t m, uint8_t (*path)[VG_LEDGER_HASH], uint32_t *n_path)
+int vg__ledger_consistency_proof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n, uint64_t m,
+                                 uint8_t (*path)[VG_LEDGER_HASH], uint32_t *n_path)
 {
     *n_path = 0;
     if (m == 0 || m > n)
@@ -563,7 +563,8 @@ static int note_key_hash(EVP_PKEY *k, const char *name, uint8_t out[4])
     return VIGIE_OK;
 }
 
-static int note_body(vg_buf *b, const char *origin, uint64_t size, const uint8_t root[VG_LEDGER_HASH])
+static int note_body(vg_buf *b, const char *origin, uint64_t size,
+                     const uint8_t root[VG_LEDGER_HASH])
 {
     char r64[64];
     int rc = b64(root, VG_LEDGER_HASH, r64, sizeof r64);
@@ -1159,8 +1160,8 @@ typedef struct chk {
     char p_entries[PATH_MAX + 32], p_cps[PATH_MAX + 32], p_pub[PATH_MAX + 32];
     char p_note[PATH_MAX + 32];
     uint64_t lim_entries, lim_cps; /* bytes read of each file (recovery leaves a torn tail) */
-    bool recover;             /* an unsigned tail and a stale note are not failures */
-    bool note_ok;             /* DIR/checkpoint holds the last checkpoint, validly signed */
+    bool recover;                  /* an unsigned tail and a stale note are not failures */
+    bool note_ok;                  /* DIR/checkpoint holds the last checkpoint, validly signed */
     vigie_diag_fn diag;
     void *diag_ud;
     uint64_t failures;
@@ -1183,7 +1184,7 @@ typedef struct chk {
     bool want_leaves;
     uint8_t (*leaves)[VG_LEDGER_HASH];
     uint64_t cap_leaves;
-    mf_rec *mfs;              /* every file of every manifest, in ledger order */
+    mf_rec *mfs; /* every file of every manifest, in ledger order */
     size_t n_mfs, cap_mfs;
     uint64_t n_manifests;
     bool find;                /* look for an entry: by find_id, else by find_seq */
@@ -1588,8 +1589,10 @@ static void chk_note(chk *c)
     int rc = vg__read_file(c->p_note, NOTE_CAP, &text, &len);
     if (!c->is_signed) {
         if (rc != VIGIE_NOENT)
-            fail(c, c->p_note, 0, "a signed checkpoint note in a ledger without signatures or "
-                 "%s: the signatures were stripped", F_PUB);
+            fail(c, c->p_note, 0,
+                 "a signed checkpoint note in a ledger without signatures or "
+                 "%s: the signatures were stripped",
+                 F_PUB);
         free(text);
         return;
     }
@@ -1603,17 +1606,21 @@ static void chk_note(chk *c)
     else
         why = note_problem(c->pub, c->key_id, text, len, &size, root);
     free(text);
-    if (!why && c->n_cps && (size != c->cps[c->n_cps - 1].size || !heq(root, c->cps[c->n_cps - 1].root))) {
+    if (!why && c->n_cps &&
+        (size != c->cps[c->n_cps - 1].size || !heq(root, c->cps[c->n_cps - 1].root))) {
         /* a crash between checkpoints.jsonl and the note leaves the note one checkpoint
          * behind; a note ahead of every checkpoint, or matching none, is a rollback */
         bool known = false;
         for (uint32_t i = 0; i < c->n_cps && !known; i++)
             known = c->cps[i].size == size && heq(c->cps[i].root, root);
         if (!known)
-            fail(c, c->p_note, 0, "is a signed checkpoint of size %llu that the ledger does "
-                 "not hold: the ledger was rolled back or rewritten", (unsigned long long)size);
+            fail(c, c->p_note, 0,
+                 "is a signed checkpoint of size %llu that the ledger does "
+                 "not hold: the ledger was rolled back or rewritten",
+                 (unsigned long long)size);
         else if (!c->recover)
-            fail(c, c->p_note, 0, "is an earlier checkpoint than the last of checkpoints.jsonl "
+            fail(c, c->p_note, 0,
+                 "is an earlier checkpoint than the last of checkpoints.jsonl "
                  "(stale after a crash: vigie ledger recover rewrites it)");
         c->note_ok = false;
         return;
@@ -1878,9 +1885,11 @@ static void chk_inputs(chk *c, const vg_ledger_verify_opts *o, vg_ledger_verify_
             char a[VG_LEDGER_HEX], b[VG_LEDGER_HEX];
             to_hex(h->sha, VG_LEDGER_HASH, a);
             to_hex(m->sha, VG_LEDGER_HASH, b);
-            fail(c, path, 0, "file differs from the run manifest in ledger entry %llu (size %llu, "
+            fail(c, path, 0,
+                 "file differs from the run manifest in ledger entry %llu (size %llu, "
                  "SHA-256 %.16s...; recorded %llu, %.16s...): altered, cut or appended to since "
-                 "the scan", (unsigned long long)m->seq, (unsigned long long)h->size, a,
+                 "the scan",
+                 (unsigned long long)m->seq, (unsigned long long)h->size, a,
                  (unsigned long long)m->size, b);
         } else {
             res->files_checked++;
@@ -1889,12 +1898,13 @@ static void chk_inputs(chk *c, const vg_ledger_verify_opts *o, vg_ledger_verify_
     if (res->files_unchecked)
         vg__diag(c->diag, c->diag_ud, VIGIE_DIAG_WARNING, VIGIE_NOTFOUND, c->dir, 0, 0, NULL,
                  "%llu file%s of the run manifests not checked: not given with --inputs and not "
-                 "at the recorded path", (unsigned long long)res->files_unchecked,
-                 res->files_unchecked == 1 ? "" : "s");
+                 "at the recorded path",
+                 (unsigned long long)res->files_unchecked, res->files_unchecked == 1 ? "" : "s");
     for (uint32_t k = 0; k < ni; k++)
         if (!g[k].used)
             vg__diag(c->diag, c->diag_ud, VIGIE_DIAG_WARNING, VIGIE_NOTFOUND, o->inputs[k], 0, 0,
-                     NULL, "not referenced by the ledger (no recorded path and no manifest has "
+                     NULL,
+                     "not referenced by the ledger (no recorded path and no manifest has "
                      "its SHA-256): nothing checked in it");
 out:
     for (uint32_t k = 0; g && k < ni; k++)
@@ -1928,8 +1938,10 @@ static void chk_extends(chk *c, const char *path, vg_ledger_verify_result *res)
     }
     res->cp_size = m;
     if (m > c->n) {
-        fail(c, path, 0, "the ledger has %llu entries, fewer than the %llu of this checkpoint: "
-             "cut back (rolled back) since", (unsigned long long)c->n, (unsigned long long)m);
+        fail(c, path, 0,
+             "the ledger has %llu entries, fewer than the %llu of this checkpoint: "
+             "cut back (rolled back) since",
+             (unsigned long long)c->n, (unsigned long long)m);
         return;
     }
     uint8_t path_h[VG_LEDGER_MAX_CONSISTENCY][VG_LEDGER_HASH];
@@ -1942,7 +1954,8 @@ static void chk_extends(chk *c, const char *path, vg_ledger_verify_result *res)
     }
     if (vg__ledger_verify_consistency(m, c->n, old_root, new_root,
                                       (const uint8_t(*)[VG_LEDGER_HASH])path_h, np) != VIGIE_OK)
-        fail(c, path, 0, "the ledger does not extend this checkpoint: its first %llu entries "
+        fail(c, path, 0,
+             "the ledger does not extend this checkpoint: its first %llu entries "
              "have another root (rewritten, or rolled back and appended to)",
              (unsigned long long)m);
 }
@@ -2097,8 +2110,8 @@ static int write_checkpoint(vg_ledger *l)
     l->cp_mono = vg__now();
     if (l->key && ((rc = note_make(l->key, l->key_id, l->tree.size, root, &l->note)) ||
                    (rc = note_write(l->dir, &l->note)))) {
-        seterr(l->err, sizeof l->err, "%s/checkpoint: cannot write the checkpoint note: %s",
-               l->dir, vigie_strerror(rc));
+        seterr(l->err, sizeof l->err, "%s/checkpoint: cannot write the checkpoint note: %s", l->dir,
+               vigie_strerror(rc));
         goto bad;
     }
     return VIGIE_OK;
@@ -2224,8 +2237,8 @@ static int open_existing(vg_ledger *l, bool has_pub, char *err, size_t errlen)
         }
         vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, cut[i].path, 0, 0, NULL,
                  "recovered: cut a torn last line (%llu bytes at offset %llu, an interrupted "
-                 "write)", (unsigned long long)(cut[i].size - cut[i].keep),
-                 (unsigned long long)cut[i].keep);
+                 "write)",
+                 (unsigned long long)(cut[i].size - cut[i].keep), (unsigned long long)cut[i].keep);
     }
     /* temporaries of a note write cut short by a crash */
     DIR *d = opendir(l->dir);
@@ -2245,8 +2258,9 @@ static int open_existing(vg_ledger *l, bool has_pub, char *err, size_t errlen)
     l->has_cp = c.n_cps > 0;
     l->cp_size = l->has_cp ? c.cps[c.n_cps - 1].size : 0;
     if (!l->has_cp || l->cp_size < l->tree.size) {
-        vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, c.p_entries, l->cp_size + 1,
-                 0, NULL, "recovered: kept %llu entr%s (%llu..%llu) after the last checkpoint, "
+        vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, c.p_entries, l->cp_size + 1, 0,
+                 NULL,
+                 "recovered: kept %llu entr%s (%llu..%llu) after the last checkpoint, "
                  "hash chain and form intact; checkpoint%s now",
                  (unsigned long long)(l->tree.size - l->cp_size),
                  l->tree.size - l->cp_size == 1 ? "y" : "ies", (unsigned long long)l->cp_size,
@@ -2414,8 +2428,7 @@ static int emit_entry(vg_ledger *l, vg_buf *b)
     return VIGIE_OK;
 }
 
-int vg__ledger_append_manifest(vg_ledger *l, const char *const *paths, uint32_t n,
-                               uint64_t *bytes)
+int vg__ledger_append_manifest(vg_ledger *l, const char *const *paths, uint32_t n, uint64_t *bytes)
 {
     if (bytes)
         *bytes = 0;

@@ -76,8 +76,7 @@ int vg__ledger_open(const char *dir, const char *key_prefix, vigie_diag_fn diag,
  * file ("-", a FIFO) or cannot be read is left out and reported through the open's diag.
  * *bytes (may be NULL) receives the bytes hashed. Part of the chain and tree like an alert;
  * never matched by an alert id. */
-int vg__ledger_append_manifest(vg_ledger *l, const char *const *paths, uint32_t n,
-                               uint64_t *bytes);
+int vg__ledger_append_manifest(vg_ledger *l, const char *const *paths, uint32_t n, uint64_t *bytes);
 
 /* True when entries were appended since the last checkpoint and that checkpoint is
  * VG_LEDGER_CHECKPOINT_SECONDS old or more at `now` (vg__now's monotonic clock). */
@@ -134,10 +133,10 @@ typedef struct vg_ledger_verify_result {
     bool is_signed;            /* the ledger has ledger.pub and signed checkpoints */
     bool key_pinned;           /* opts.pub_path was given and matched */
     char key_id[VG_LEDGER_HEX];
-    uint64_t manifests;        /* manifest entries */
-    uint64_t files_checked;    /* manifest files re-read with the size and SHA-256 recorded */
-    uint64_t files_unchecked;  /* manifest files neither given nor at their recorded path */
-    uint64_t cp_size;          /* with checkpoint_path: the size of that checkpoint */
+    uint64_t manifests;       /* manifest entries */
+    uint64_t files_checked;   /* manifest files re-read with the size and SHA-256 recorded */
+    uint64_t files_unchecked; /* manifest files neither given nor at their recorded path */
+    uint64_t cp_size;         /* with checkpoint_path: the size of that checkpoint */
 } vg_ledger_verify_result;
 
 /* Verify the ledger in dir: every entry line (canonical form, seq, hash chain, leaf hash),
@@ -204,8 +203,8 @@ void vg__ledger_tree_root(const vg_ledger_tree *t, uint8_t out[VG_LEDGER_HASH]);
 /* Consistency proof between the trees of the first m and of all n leaves (RFC 9162
  * 2.1.4.1, 0 < m <= n; empty for m == n). path must hold VG_LEDGER_MAX_CONSISTENCY hashes.
  * VIGIE_INVAL when m == 0 or m > n. */
-int vg__ledger_consistency_proof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n,
-                                 uint64_t m, uint8_t (*path)[VG_LEDGER_HASH], uint32_t *n_path);
+int vg__ledger_consistency_proof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n, uint64_t m,
+                                 uint8_t (*path)[VG_LEDGER_HASH], uint32_t *n_path);
 /* Check a consistency proof (RFC 9162 2.1.4.2): VIGIE_OK when the tree of size n with root
  * new_root extends the tree of size m with root old_root; VIGIE_VERIFY otherwise. m == n
  * needs an empty proof and equal roots; m == 0 needs an empty proof and old_root the hash

@@ -456,12 +456,14 @@ static void test_keygen(void)
     vg_ledger *l;
     cp_r(tmp_path("k1"), tmp_path("kopen"));
     chmod(tmp_path("kopen"), 0644);
-    CHECK_EQ_INT(vg__ledger_open(tmp_path("lk"), tmp_path("kopen"), NULL, NULL, &l, err, sizeof err),
-                 VIGIE_INVAL);
+    CHECK_EQ_INT(
+        vg__ledger_open(tmp_path("lk"), tmp_path("kopen"), NULL, NULL, &l, err, sizeof err),
+        VIGIE_INVAL);
     CHECK(strstr(err, "chmod 600") != NULL);
     /* the public key is not a private key */
-    CHECK_EQ_INT(vg__ledger_open(tmp_path("lk"), tmp_path("k1.pub"), NULL, NULL, &l, err, sizeof err),
-                 VIGIE_INVAL);
+    CHECK_EQ_INT(
+        vg__ledger_open(tmp_path("lk"), tmp_path("k1.pub"), NULL, NULL, &l, err, sizeof err),
+        VIGIE_INVAL);
     rm_rf(tmp_path("lk"));
 }
 
@@ -517,7 +519,8 @@ static void test_append_reopen_prove(void)
     /* a reopen without the key, or of a signed ledger as unsigned, is refused */
     CHECK_EQ_INT(vg__ledger_open(dir, NULL, NULL, NULL, &l, err, sizeof err), VIGIE_INVAL);
     CHECK(strstr(err, "private key is needed") != NULL);
-    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k2"), NULL, NULL, &l, err, sizeof err), VIGIE_VERIFY);
+    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k2"), NULL, NULL, &l, err, sizeof err),
+                 VIGIE_VERIFY);
 
     /* proofs for every entry, checked with only the public key */
     size_t pl, ql;
@@ -700,7 +703,8 @@ static void test_cuts_and_limits(void)
     dc = (diag_count){0};
     CHECK_EQ_INT(verify_dir(work, NULL, NULL, 0, &dc, NULL), VIGIE_VERIFY);
     vg_ledger *l;
-    CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_VERIFY);
+    CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), NULL, NULL, &l, err, sizeof err),
+                 VIGIE_VERIFY);
     CHECK_MSG(strstr(err, "not appended to") != NULL, "%s", err);
 
     /* the checkpoints removed */
@@ -743,8 +747,8 @@ static void test_cuts_and_limits(void)
     CHECK_EQ_INT(vg__ledger_open(work, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(vg__ledger_close(l, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(verify_dir(work, NULL, NULL, 0, NULL, NULL), VIGIE_OK);
-    vg_ledger_verify_opts o = {.checkpoint_path = tmp_path("saved-checkpoint"),
-                               .diag = count_diag, .diag_ud = &dc};
+    vg_ledger_verify_opts o = {
+        .checkpoint_path = tmp_path("saved-checkpoint"), .diag = count_diag, .diag_ud = &dc};
     vg_ledger_verify_result res;
     dc = (diag_count){0};
     CHECK_EQ_INT(vg__ledger_verify(work, &o, &res), VIGIE_VERIFY);
@@ -794,7 +798,8 @@ static void test_unsigned(void)
     CHECK_EQ_INT(verify_dir(dir, tmp_path("k1.pub"), NULL, 0, NULL, NULL), VIGIE_VERIFY);
     char err[512];
     vg_ledger *l;
-    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__ledger_open(dir, tmp_path("k1"), NULL, NULL, &l, err, sizeof err),
+                 VIGIE_INVAL);
     CHECK_EQ_INT(vg__ledger_open(dir, NULL, NULL, NULL, &l, err, sizeof err), VIGIE_OK);
     CHECK_EQ_INT(vg__ledger_close(l, err, sizeof err), VIGIE_OK);
     /* a proof from an unsigned ledger proves nothing to a third party */
@@ -1036,8 +1041,7 @@ static void test_recovery(void)
     fputs("{\"seq\"", f);
     fclose(f);
     sz = file_size(p);
-    CHECK_EQ_INT(vg__ledger_open(w, tmp_path("k1"), NULL, NULL, &l, err, sizeof err),
-                 VIGIE_VERIFY);
+    CHECK_EQ_INT(vg__ledger_open(w, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_VERIFY);
     CHECK_MSG(strstr(err, "does not verify") && strstr(err, "entry 1"), "%s", err);
     CHECK_EQ_INT(file_size(p), sz);
     /* a checkpoint that does not match its entries: refused */
@@ -1050,8 +1054,7 @@ static void test_recovery(void)
         write_text(p, s);
     }
     free(s);
-    CHECK_EQ_INT(vg__ledger_open(w, tmp_path("k1"), NULL, NULL, &l, err, sizeof err),
-                 VIGIE_VERIFY);
+    CHECK_EQ_INT(vg__ledger_open(w, tmp_path("k1"), NULL, NULL, &l, err, sizeof err), VIGIE_VERIFY);
 }
 
 /* The run manifest covers files no alert references (the sign-in logs a no_signin alert
@@ -1089,8 +1092,8 @@ static void test_manifest_inputs(void)
     cp_r(all[1], tmp_path("elsewhere/ual.ndjson"));
     const char *copy[] = {tmp_path("elsewhere/ual.ndjson")};
     diag_log g = {{0}, 0};
-    vg_ledger_verify_opts o = {.check_inputs = true, .inputs = copy, .n_inputs = 1,
-                               .diag = log_diag, .diag_ud = &g};
+    vg_ledger_verify_opts o = {
+        .check_inputs = true, .inputs = copy, .n_inputs = 1, .diag = log_diag, .diag_ud = &g};
     CHECK_EQ_INT(vg__ledger_verify(dir, &o, &res), VIGIE_OK);
     CHECK_MSG(g.warnings == 0, "%s", g.text);
     /* a file the ledger does not know: a warning, not a failure */
@@ -1106,7 +1109,8 @@ static void test_manifest_inputs(void)
     dc = (diag_count){0};
     CHECK_EQ_INT(verify_dir(dir, NULL, one, 1, &dc, &res), VIGIE_VERIFY);
     CHECK_MSG(strstr(dc.first, "signin.ndjson") && strstr(dc.first, "differs from the run "
-              "manifest"), "%s", dc.first);
+                                                                    "manifest"),
+              "%s", dc.first);
     /* removed: a warning that it was not checked */
     unlink(all[2]);
     g = (diag_log){{0}, 0};
