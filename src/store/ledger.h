@@ -4,7 +4,9 @@
  * alert is an entry carrying the SHA-256 of the alert and of each raw record behind it with
  * its source position. Entries are hash-chained (each names the leaf hash of the one before)
  * and are the leaves of a Merkle tree shaped as in RFC 6962 / RFC 9162; signed checkpoints
- * (Ed25519 through OpenSSL 3) commit to the tree size and root. Verification re-reads the
+ * (Ed25519 through OpenSSL 3) commit to the tree size and root, the last one also as a C2SP
+ * signed note (DIR/checkpoint); each scan run appends a manifest entry (every input file's
+ * path, size, SHA-256). Opening recovers an interrupted run. Verification re-reads the
  * whole directory, and optionally the raw records; an inclusion proof lets a third party
  * check one entry with only the public key. The on-disk format is in docs/LEDGER.md.
  *
