@@ -26,6 +26,7 @@ int vg__cmd_evaluate(int argc, char **argv);
 int vg__cmd_keygen(int argc, char **argv); /* ledger_cmd.c: evidence ledger commands */
 int vg__cmd_verify(int argc, char **argv);
 int vg__cmd_prove(int argc, char **argv);
+int vg__cmd_ledger(int argc, char **argv); /* vigie ledger recover */
 int vg__cmd_export(int argc, char **argv);
 int vg__cmd_campaigns(int argc, char **argv); /* campaigns_cmd.c */
 int vg__cmd_report(int argc, char **argv);

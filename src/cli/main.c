@@ -90,8 +90,12 @@ static void usage(FILE *f)
           "                                          one self-contained HTML report of a store\n"
           "  campaigns --db FILE [-o OUT]            rebuild campaigns from a store's alerts\n"
           "  keygen -o PREFIX                        Ed25519 key pair for signed ledger checkpoints\n"
-          "  verify --ledger DIR [--key PUB] [--inputs FILE...]\n"
+          "  verify --ledger DIR (--key PUB | --trust-ledger-key | --unsigned)\n"
+          "         [--checkpoint FILE] [--inputs FILE...]\n"
           "                                          prove a ledger (and its raw records) unaltered\n"
+          "  ledger recover --ledger DIR [--key PREFIX]\n"
+          "                                          recover a ledger after a crash (torn line,\n"
+          "                                          unsigned tail) and say what was dropped\n"
           "  prove [--ledger DIR] ALERT_ID [-o FILE] an inclusion proof of one alert\n"
           "  verify --proof FILE --key PUB           check a proof with only the public key\n"
           "  version                                 print the version\n"
@@ -131,6 +135,7 @@ static const struct {
     {"keygen", vg__cmd_keygen},
     {"verify", vg__cmd_verify},
     {"prove", vg__cmd_prove},
+    {"ledger", vg__cmd_ledger},
     {"export", vg__cmd_export},
     {"report", vg__cmd_report},
     {"campaigns", vg__cmd_campaigns},

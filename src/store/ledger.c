@@ -10,12 +10,17 @@
  * the fields it parses to, so one change anywhere in a file is either a syntax error, a
  * non-canonical line, a different leaf, root or signed message: there is no silent way to
  * alter a byte. Hashes and signatures are compared with CRYPTO_memcmp; key material read or
- * written goes through buffers wiped with OPENSSL_cleanse.
+ * written goes through buffers wiped with OPENSSL_cleanse. Besides alerts, entries.jsonl holds
+ * one run manifest per scan (input paths, sizes, SHA-256), a leaf like any other. Every signed
+ * checkpoint is also DIR/checkpoint, a C2SP signed note replaced by rename. Opening recovers
+ * exactly what a crash can leave (a torn last line, an unsigned but intact tail, a note one
+ * checkpoint behind, a stale temporary) after verifying the rest, and refuses anything else.
  */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #include "ledger.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,6 +231,85 @@ int vg__ledger_root_from_path(const uint8_t leaf[VG_LEDGER_HASH], uint64_t m, ui
     return VIGIE_OK;
 }
 
+/* RFC 9162 2.1.4.1: SUBPROOF(m, D[0:n], b). `whole` is b: true while the old tree is still
+ * the left edge of the subtree, whose root the verifier already has. */
+static void subproof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n, uint64_t m, bool whole,
+                     uint8_t (*path)[VG_LEDGER_HASH], uint32_t *np)
+{
+    if (m == n) {
+        if (!whole)
+            vg__ledger_mth(leaves, n, path[(*np)++]);
+        return;
+    }
+    uint64_t k = split_point(n);
+    if (m <= k) {
+        subproof(leaves, k, m, whole, path, np);
+        vg__ledger_mth(leaves + k, n - k, path[(*np)++]);
+    } else {
+        subproof(leaves + k, n - k, m - k, false, path, np);
+        vg__ledger_mth(leaves, k, path[(*np)++]);
+    }
+}
+
+int vg__ledger_consistency_proof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n, uint64_t m,
+                                 uint8_t (*path)[VG_LEDGER_HASH], uint32_t *n_path)
+{
+    *n_path = 0;
+    if (m == 0 || m > n)
+        return VIGIE_INVAL;
+    subproof(leaves, n, m, true, path, n_path);
+    return VIGIE_OK;
+}
+
+int vg__ledger_verify_consistency(uint64_t m, uint64_t n, const uint8_t old_root[VG_LEDGER_HASH],
+                                  const uint8_t new_root[VG_LEDGER_HASH],
+                                  const uint8_t (*path)[VG_LEDGER_HASH], uint32_t n_path)
+{
+    if (m > n || n_path > VG_LEDGER_MAX_CONSISTENCY)
+        return VIGIE_VERIFY;
+    if (m == 0) {
+        uint8_t empty[VG_LEDGER_HASH];
+        vg__ledger_sha256(NULL, 0, empty);
+        return n_path == 0 && heq(old_root, empty) ? VIGIE_OK : VIGIE_VERIFY;
+    }
+    if (m == n)
+        return n_path == 0 && heq(old_root, new_root) ? VIGIE_OK : VIGIE_VERIFY;
+    /* 2.1.4.2, step by step; a power-of-two old tree is itself the first node of the path */
+    const uint8_t *first = NULL;
+    uint32_t i = 0;
+    if ((m & (m - 1)) == 0)
+        first = old_root;
+    else if (n_path == 0)
+        return VIGIE_VERIFY;
+    else
+        first = path[i++];
+    uint64_t fn = m - 1, sn = n - 1;
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    uint8_t fr[VG_LEDGER_HASH], sr[VG_LEDGER_HASH];
+    memcpy(fr, first, VG_LEDGER_HASH);
+    memcpy(sr, first, VG_LEDGER_HASH);
+    for (; i < n_path; i++) {
+        if (sn == 0)
+            return VIGIE_VERIFY;
+        if ((fn & 1) || fn == sn) {
+            vg__ledger_node_hash(path[i], fr, fr);
+            vg__ledger_node_hash(path[i], sr, sr);
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            vg__ledger_node_hash(sr, path[i], sr);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && heq(fr, old_root) && heq(sr, new_root) ? VIGIE_OK : VIGIE_VERIFY;
+}
+
 /* ---- keys ------------------------------------------------------------------------------- */
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) VG_PRINTF(3, 4);
@@ -427,6 +511,178 @@ out:
     return rc;
 }
 
+/* ---- DIR/checkpoint: a C2SP tlog-checkpoint signed note ----------------------------------- */
+
+/* https://c2sp.org/tlog-checkpoint and https://c2sp.org/signed-note: the body is the origin
+ * line, the tree size in decimal and the root in standard base64, each ending in '\n'; a
+ * blank line; then one line per signature, "\u2014 <key name> <base64(key hash || sig)>",
+ * with the key hash the first 4 bytes of SHA-256(key name || 0x0A || 0x01 || raw Ed25519
+ * public key) and the signature over the body. The key name is the origin. */
+#define EM_DASH "\xe2\x80\x94"
+#define NOTE_CAP 4096u
+
+static void origin_of(const char *key_id, char *out, size_t cap)
+{
+    snprintf(out, cap, VG_LEDGER_ORIGIN_PREFIX "%.16s", key_id);
+}
+
+static int b64(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    if (4 * ((n + 2) / 3) + 1 > cap)
+        return VIGIE_INVAL;
+    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+    return VIGIE_OK;
+}
+
+/* Strict standard base64 of exactly n bytes: decoded, then encoded again to the same text. */
+static bool unb64(const char *s, size_t len, uint8_t *out, size_t n)
+{
+    unsigned char tmp[128];
+    char again[200];
+    if (len != 4 * ((n + 2) / 3) || len >= sizeof again || (n + 2) / 3 * 3 > sizeof tmp)
+        return false;
+    if (EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)len) < 0)
+        return false;
+    if (b64(tmp, n, again, sizeof again) || strlen(again) != len || memcmp(again, s, len) != 0)
+        return false;
+    memcpy(out, tmp, n);
+    return true;
+}
+
+static int note_key_hash(EVP_PKEY *k, const char *name, uint8_t out[4])
+{
+    uint8_t raw[32], h[VG_LEDGER_HASH];
+    size_t rl = sizeof raw;
+    if (EVP_PKEY_get_raw_public_key(k, raw, &rl) != 1 || rl != sizeof raw) {
+        ERR_clear_error();
+        return VIGIE_CRYPTO;
+    }
+    static const uint8_t sep[2] = {0x0a, 0x01};
+    hash_parts(name, strlen(name), sep, 2, raw, sizeof raw, h);
+    memcpy(out, h, 4);
+    return VIGIE_OK;
+}
+
+static int note_body(vg_buf *b, const char *origin, uint64_t size,
+                     const uint8_t root[VG_LEDGER_HASH])
+{
+    char r64[64];
+    int rc = b64(root, VG_LEDGER_HASH, r64, sizeof r64);
+    return rc ? rc : vg__buf_printf(b, "%s\n%llu\n%s\n", origin, (unsigned long long)size, r64);
+}
+
+/* The whole note for (size, root), signed with k (the writer's private key). */
+static int note_make(EVP_PKEY *k, const char *key_id, uint64_t size,
+                     const uint8_t root[VG_LEDGER_HASH], vg_buf *out)
+{
+    char origin[64], s64[128];
+    uint8_t blob[4 + SIG_LEN];
+    origin_of(key_id, origin, sizeof origin);
+    vg__buf_reset(out);
+    int rc = note_body(out, origin, size, root);
+    if (!rc)
+        rc = note_key_hash(k, origin, blob);
+    if (!rc)
+        rc = sign_msg(k, out->data, out->len, blob + 4);
+    if (!rc)
+        rc = b64(blob, sizeof blob, s64, sizeof s64);
+    if (!rc)
+        rc = vg__buf_printf(out, "\n" EM_DASH " %s %s\n", origin, s64);
+    return rc;
+}
+
+/* Check a note against pub: NULL when its syntax holds and one signature line is a valid
+ * signature by pub under the expected origin, with size and root filled; else the reason.
+ * Signature lines of other keys (cosigners) are ignored. */
+static const char *note_problem(EVP_PKEY *pub, const char *key_id, const char *text, size_t len,
+                                uint64_t *size, uint8_t root[VG_LEDGER_HASH])
+{
+    char origin[64];
+    origin_of(key_id, origin, sizeof origin);
+    if (len > NOTE_CAP || memchr(text, 0, len))
+        return "not a checkpoint note (too long or binary)";
+    const char *blank = NULL;
+    for (size_t i = 0; i + 1 < len; i++)
+        if (text[i] == '\n' && text[i + 1] == '\n') {
+            blank = text + i + 1;
+            break;
+        }
+    if (!blank || len == 0 || text[len - 1] != '\n')
+        return "not a signed note (no blank line before the signatures, or no final newline)";
+    size_t blen = (size_t)(blank - text); /* the body, with its last newline */
+    const char *l1 = text, *e1 = memchr(l1, '\n', blen);
+    const char *l2 = e1 + 1, *e2 = memchr(l2, '\n', blen - (size_t)(l2 - text));
+    if (!e2)
+        return "checkpoint body needs an origin, a size and a root line";
+    const char *l3 = e2 + 1, *e3 = memchr(l3, '\n', blen - (size_t)(l3 - text));
+    if (!e3)
+        return "checkpoint body needs an origin, a size and a root line";
+    if ((size_t)(e1 - l1) != strlen(origin) || memcmp(l1, origin, strlen(origin)) != 0)
+        return "origin line is not this ledger's (another key, or altered)";
+    size_t sl = (size_t)(e2 - l2);
+    uint64_t v = 0;
+    if (sl == 0 || sl > 20 || (sl > 1 && l2[0] == '0'))
+        return "tree size is not a decimal number";
+    for (size_t i = 0; i < sl; i++) {
+        if (l2[i] < '0' || l2[i] > '9' || v > (UINT64_MAX - (uint64_t)(l2[i] - '0')) / 10)
+            return "tree size is not a decimal number";
+        v = v * 10 + (uint64_t)(l2[i] - '0');
+    }
+    if (!unb64(l3, (size_t)(e3 - l3), root, VG_LEDGER_HASH))
+        return "root hash is not 32 bytes in standard base64";
+    *size = v;
+    uint8_t want[4];
+    if (note_key_hash(pub, origin, want))
+        return "cannot compute the key hash";
+    bool good = false;
+    for (const char *p = blank + 1; p < text + len;) {
+        const char *e = memchr(p, '\n', (size_t)(text + len - p));
+        size_t ll = (size_t)(e - p);
+        if (ll < 5 || memcmp(p, EM_DASH " ", 4) != 0)
+            return "a signature line does not start with an em dash and a space";
+        const char *name = p + 4, *sp = memchr(name, ' ', ll - 4);
+        if (!sp || sp == name)
+            return "a signature line has no key name";
+        size_t nl = (size_t)(sp - name);
+        uint8_t blob[4 + SIG_LEN];
+        if (nl == strlen(origin) && memcmp(name, origin, nl) == 0 &&
+            unb64(sp + 1, (size_t)(e - sp - 1), blob, sizeof blob) &&
+            CRYPTO_memcmp(blob, want, 4) == 0 && verify_sig(pub, text, blen, blob + 4))
+            good = true;
+        p = e + 1;
+    }
+    return good ? NULL : "no valid signature by the ledger's key (stripped, forged or altered)";
+}
+
+/* Write DIR/checkpoint atomically: a unique temporary in DIR, fsync, rename, fsync DIR. */
+static int note_write(const char *dir, const vg_buf *note)
+{
+    char tmp[PATH_MAX + 32], dst[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s/.checkpoint.XXXXXX", dir);
+    snprintf(dst, sizeof dst, "%s/checkpoint", dir);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return VIGIE_IO;
+    int rc = write_all(fd, note->data, note->len);
+    if (!rc && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+        rc = VIGIE_IO;
+    if (close(fd) != 0 && !rc)
+        rc = VIGIE_IO;
+    if (!rc && rename(tmp, dst) != 0)
+        rc = VIGIE_IO;
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return VIGIE_IO;
+    if (fsync(dfd) != 0)
+        rc = VIGIE_IO;
+    close(dfd);
+    return rc;
+}
+
 /* ---- lines: a bounded line reader ------------------------------------------------------- */
 
 typedef struct lines {
@@ -435,6 +691,7 @@ typedef struct lines {
     size_t pos;
     bool eof;
     uint64_t lineno;
+    uint64_t limit, consumed; /* read no further than limit bytes (recovery cuts a tail) */
 } lines;
 
 static void lines_init(lines *r, FILE *f)
@@ -444,6 +701,8 @@ static void lines_init(lines *r, FILE *f)
     r->pos = 0;
     r->eof = false;
     r->lineno = 0;
+    r->limit = UINT64_MAX;
+    r->consumed = 0;
 }
 
 static void lines_free(lines *r)
@@ -490,11 +749,13 @@ static int lines_next(lines *r, const char **s, size_t *n, bool *nl)
         int rc = vg__buf_reserve(&r->b, 65536);
         if (rc)
             return rc;
-        size_t got = fread(r->b.data + r->b.len, 1, 65536, r->f);
+        size_t want = r->limit - r->consumed < 65536 ? (size_t)(r->limit - r->consumed) : 65536;
+        size_t got = want ? fread(r->b.data + r->b.len, 1, want, r->f) : 0;
+        r->consumed += got;
         r->b.len += got;
         r->b.data[r->b.len] = 0;
         if (got == 0) {
-            if (ferror(r->f))
+            if (want && ferror(r->f))
                 return VIGIE_IO;
             r->eof = true;
         }
@@ -535,6 +796,28 @@ static int entry_src(vg_buf *b, bool first, const char *file, size_t flen, uint6
         rc = vg__buf_printf(b, "\",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"",
                             (unsigned long long)line, (unsigned long long)index,
                             (unsigned long long)offset);
+    if (!rc)
+        rc = add_hex(b, sha, VG_LEDGER_HASH);
+    if (!rc)
+        rc = vg__buf_adds(b, "\"}");
+    return rc;
+}
+
+/* A manifest entry: {"seq":N,"manifest":[{"path":...,"size":N,"sha256":...},...],"prev":...,
+ * "leaf":...}; the same tail (entry_tail, entry_finish) as an alert entry. */
+static int manifest_head(vg_buf *b, uint64_t seq)
+{
+    return vg__buf_printf(b, "{\"seq\":%llu,\"manifest\":[", (unsigned long long)seq);
+}
+
+static int manifest_file(vg_buf *b, bool first, const char *path, size_t plen, uint64_t size,
+                         const uint8_t sha[VG_LEDGER_HASH])
+{
+    int rc = vg__buf_adds(b, first ? "{\"path\":\"" : ",{\"path\":\"");
+    if (!rc)
+        rc = vg__buf_add_json_str(b, path, plen);
+    if (!rc)
+        rc = vg__buf_printf(b, "\",\"size\":%llu,\"sha256\":\"", (unsigned long long)size);
     if (!rc)
         rc = add_hex(b, sha, VG_LEDGER_HASH);
     if (!rc)
@@ -633,6 +916,7 @@ typedef struct entry {
     uint8_t calc[VG_LEDGER_HASH]; /* the leaf hash recomputed from the bytes */
     uint32_t n_sources;
     uint32_t sources_tok;         /* the sources array on the tape */
+    bool is_manifest;             /* a run manifest: no alert id; files in sources_tok */
 } entry;
 
 typedef struct scratch {
@@ -652,6 +936,55 @@ static void scratch_free(scratch *s)
     vg__jtape_free(&s->t);
     vg__buf_free(&s->tmp);
     vg__buf_free(&s->canon);
+}
+
+/* The manifest form of an entry line (parse_entry has parsed it and read seq). */
+static int parse_manifest(scratch *s, const char *line, size_t n, int64_t mf, entry *e, char *why,
+                          size_t wl)
+{
+    vg_jtape *t = &s->t;
+    e->is_manifest = true;
+    snprintf(e->alert_id, sizeof e->alert_id, "(run manifest)");
+    e->alert_id_len = 0; /* never matched by an alert id */
+    if (t->tok[mf].type != VG_J_ARRAY || !tok_hex(t, GET(t, 0, "prev"), e->prev, VG_LEDGER_HASH) ||
+        !tok_hex(t, GET(t, 0, "leaf"), e->leaf, VG_LEDGER_HASH)) {
+        seterr(why, wl, "manifest: needs \"manifest\" (an array), \"prev\" and \"leaf\"");
+        return -1;
+    }
+    e->sources_tok = (uint32_t)mf;
+    e->n_sources = t->tok[mf].len;
+    vg_buf *c = &s->canon;
+    vg__buf_reset(c);
+    if (manifest_head(c, e->seq))
+        goto toolong;
+    uint32_t no = 0;
+    for (uint32_t i = (uint32_t)mf + 1; i < t->tok[mf].next; i = t->tok[i].next, no++) {
+        uint64_t size;
+        uint8_t sh[VG_LEDGER_HASH];
+        int64_t f = t->tok[i].type == VG_J_OBJECT ? GET(t, i, "path") : -1;
+        if (f < 0 || t->tok[f].type != VG_J_STRING || !tok_u64(t, GET(t, i, "size"), &size) ||
+            !tok_hex(t, GET(t, i, "sha256"), sh, VG_LEDGER_HASH)) {
+            seterr(why, wl, "manifest file %u: needs path, size and sha256", no);
+            return -1;
+        }
+        size_t fl;
+        const char *fs = vg__json_str(t, (uint32_t)f, &s->tmp, &fl);
+        if (manifest_file(c, no == 0, fs, fl, size, sh))
+            goto toolong;
+    }
+    if (entry_tail(c, e->prev))
+        goto toolong;
+    entry_leaf_hash(c, e->calc);
+    if (entry_finish(c, e->leaf))
+        goto toolong;
+    if (c->len != n || memcmp(c->data, line, n) != 0) {
+        seterr(why, wl, "not in canonical form (members, order, spacing or escapes differ)");
+        return -1;
+    }
+    return 0;
+toolong:
+    seterr(why, wl, "entry longer than %u bytes", VG_MAX_LEDGER_LINE);
+    return -1;
 }
 
 /* Parse one entry line and check it is the canonical encoding of its fields; e->calc is
@@ -675,6 +1008,9 @@ static int parse_entry(scratch *s, const char *line, size_t n, entry *e, char *w
         seterr(why, wl, "missing or invalid \"seq\"");
         return -1;
     }
+    int64_t mf = GET(t, 0, "manifest");
+    if (mf >= 0 && id < 0)
+        return parse_manifest(s, line, n, mf, e, why, wl);
     if (id < 0 || t->tok[id].type != VG_J_STRING) {
         seterr(why, wl, "missing or invalid \"alert_id\"");
         return -1;
@@ -813,9 +1149,19 @@ typedef struct src_ref {
     uint8_t sha[VG_LEDGER_HASH];
 } src_ref;
 
+typedef struct mf_rec {
+    uint32_t file;
+    uint64_t seq, size;
+    uint8_t sha[VG_LEDGER_HASH];
+} mf_rec;
+
 typedef struct chk {
     char dir[PATH_MAX];
     char p_entries[PATH_MAX + 32], p_cps[PATH_MAX + 32], p_pub[PATH_MAX + 32];
+    char p_note[PATH_MAX + 32];
+    uint64_t lim_entries, lim_cps; /* bytes read of each file (recovery leaves a torn tail) */
+    bool recover;                  /* an unsigned tail and a stale note are not failures */
+    bool note_ok;                  /* DIR/checkpoint holds the last checkpoint, validly signed */
     vigie_diag_fn diag;
     void *diag_ud;
     uint64_t failures;
@@ -838,6 +1184,9 @@ typedef struct chk {
     bool want_leaves;
     uint8_t (*leaves)[VG_LEDGER_HASH];
     uint64_t cap_leaves;
+    mf_rec *mfs; /* every file of every manifest, in ledger order */
+    size_t n_mfs, cap_mfs;
+    uint64_t n_manifests;
     bool find;                /* look for an entry: by find_id, else by find_seq */
     const char *find_id;
     uint64_t find_seq;
@@ -880,6 +1229,8 @@ static int chk_init(chk *c, const char *dir, vigie_diag_fn diag, void *ud)
     snprintf(c->p_entries, sizeof c->p_entries, "%s/%s", dir, F_ENTRIES);
     snprintf(c->p_cps, sizeof c->p_cps, "%s/%s", dir, F_CPS);
     snprintf(c->p_pub, sizeof c->p_pub, "%s/%s", dir, F_PUB);
+    snprintf(c->p_note, sizeof c->p_note, "%s/checkpoint", dir);
+    c->lim_entries = c->lim_cps = UINT64_MAX;
     return VIGIE_OK;
 }
 
@@ -889,6 +1240,7 @@ static void chk_free(chk *c)
     EVP_PKEY_free(c->pub);
     free(c->cps);
     free(c->srcs);
+    free(c->mfs);
     for (uint32_t i = 0; i < c->n_files; i++)
         free(c->files[i]);
     free(c->files);
@@ -962,6 +1314,7 @@ static int chk_checkpoints(chk *c)
     }
     lines r;
     lines_init(&r, f);
+    r.limit = c->lim_cps;
     const char *s;
     size_t n;
     bool nl;
@@ -1077,6 +1430,33 @@ static int collect_sources(chk *c, const entry *e)
     return VIGIE_OK;
 }
 
+static int collect_manifest(chk *c, const entry *e)
+{
+    vg_jtape *t = &c->s.t;
+    c->n_manifests++;
+    for (uint32_t i = e->sources_tok + 1; i < t->tok[e->sources_tok].next; i = t->tok[i].next) {
+        if (c->n_mfs == c->cap_mfs) {
+            size_t nc = c->cap_mfs ? c->cap_mfs * 2 : 64;
+            mf_rec *nm = realloc(c->mfs, nc * sizeof *nm);
+            if (!nm)
+                return VIGIE_NOMEM;
+            c->mfs = nm;
+            c->cap_mfs = nc;
+        }
+        mf_rec *m = &c->mfs[c->n_mfs];
+        size_t fl;
+        const char *fs = vg__json_str(t, (uint32_t)GET(t, i, "path"), &c->s.tmp, &fl);
+        int rc = intern_file(c, fs, fl, &m->file);
+        if (rc)
+            return rc;
+        tok_u64(t, GET(t, i, "size"), &m->size);
+        tok_hex(t, GET(t, i, "sha256"), m->sha, VG_LEDGER_HASH);
+        m->seq = e->seq;
+        c->n_mfs++;
+    }
+    return VIGIE_OK;
+}
+
 static void check_cps_at(chk *c, uint32_t *k)
 {
     uint8_t root[VG_LEDGER_HASH];
@@ -1105,6 +1485,7 @@ static int chk_entries(chk *c)
     }
     lines r;
     lines_init(&r, f);
+    r.limit = c->lim_entries;
     const char *s;
     size_t n;
     bool nl;
@@ -1137,9 +1518,13 @@ static int chk_entries(chk *c)
                      "bytes (entry altered)", (unsigned long long)c->n, e.alert_id);
             memcpy(leaf, e.calc, VG_LEDGER_HASH);
             memcpy(c->last_leaf, e.leaf, VG_LEDGER_HASH);
-            if (c->want_sources && (ret = collect_sources(c, &e)))
+            if (c->want_sources && e.is_manifest && (ret = collect_manifest(c, &e)))
                 break;
-            if (c->find && (c->find_id ? (e.alert_id_len == strlen(c->find_id) &&
+            if (c->want_sources && !e.is_manifest && (ret = collect_sources(c, &e)))
+                break;
+            if (!c->want_sources && e.is_manifest)
+                c->n_manifests++;
+            if (c->find && (c->find_id ? (!e.is_manifest && e.alert_id_len == strlen(c->find_id) &&
                                           memcmp(e.alert_id, c->find_id, e.alert_id_len) == 0)
                                        : e.seq == c->find_seq)) {
                 if (c->n_found++ == 0) {
@@ -1181,14 +1566,70 @@ static int chk_entries(chk *c)
             fail(c, c->p_cps, c->cps[k].line, "checkpoint covers %llu entries but %s has %llu "
                  "(entries removed or the file cut)", (unsigned long long)c->cps[k].size,
                  F_ENTRIES, (unsigned long long)c->n);
+    if (c->recover)
+        return VIGIE_OK; /* an unsigned tail is what recovery checkpoints */
     if (c->n_cps == 0)
         fail(c, c->p_cps, 0, "no checkpoint: nothing in this ledger is signed");
     else if (c->cps[c->n_cps - 1].size < c->n)
         fail(c, c->p_entries, c->cps[c->n_cps - 1].size + 1,
              "entries %llu..%llu follow the last checkpoint: not covered by a signature "
-             "(interrupted run, or appended by someone else)",
+             "(interrupted run, or appended by someone else: vigie ledger recover checkpoints "
+             "an intact tail)",
              (unsigned long long)c->cps[c->n_cps - 1].size, (unsigned long long)c->n - 1);
     return VIGIE_OK;
+}
+
+/* DIR/checkpoint: in a signed ledger, the last checkpoint as a signed note (stale or missing
+ * is a failure, except for recovery, which rewrites it); in an unsigned ledger it must not
+ * exist (its presence means the signatures were stripped). */
+static void chk_note(chk *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = vg__read_file(c->p_note, NOTE_CAP, &text, &len);
+    if (!c->is_signed) {
+        if (rc != VIGIE_NOENT)
+            fail(c, c->p_note, 0,
+                 "a signed checkpoint note in a ledger without signatures or "
+                 "%s: the signatures were stripped",
+                 F_PUB);
+        free(text);
+        return;
+    }
+    const char *why = NULL;
+    uint64_t size = 0;
+    uint8_t root[VG_LEDGER_HASH];
+    if (rc)
+        why = rc == VIGIE_NOENT ? "missing (vigie ledger recover writes it)" : vigie_strerror(rc);
+    else if (!c->pub)
+        why = "cannot be checked without a public key";
+    else
+        why = note_problem(c->pub, c->key_id, text, len, &size, root);
+    free(text);
+    if (!why && c->n_cps &&
+        (size != c->cps[c->n_cps - 1].size || !heq(root, c->cps[c->n_cps - 1].root))) {
+        /* a crash between checkpoints.jsonl and the note leaves the note one checkpoint
+         * behind; a note ahead of every checkpoint, or matching none, is a rollback */
+        bool known = false;
+        for (uint32_t i = 0; i < c->n_cps && !known; i++)
+            known = c->cps[i].size == size && heq(c->cps[i].root, root);
+        if (!known)
+            fail(c, c->p_note, 0,
+                 "is a signed checkpoint of size %llu that the ledger does "
+                 "not hold: the ledger was rolled back or rewritten",
+                 (unsigned long long)size);
+        else if (!c->recover)
+            fail(c, c->p_note, 0,
+                 "is an earlier checkpoint than the last of checkpoints.jsonl "
+                 "(stale after a crash: vigie ledger recover rewrites it)");
+        c->note_ok = false;
+        return;
+    }
+    c->note_ok = why == NULL;
+    /* in recovery a missing note (a ledger older than the note) is written; a note that is
+     * there but does not verify was not left by a crash (it is written by rename) */
+    if (why && (!c->recover || rc != VIGIE_NOENT))
+        fail(c, c->p_note, 0, "%s", why);
 }
 
 /* The whole check of a ledger directory (no raw records). VIGIE_OK unless fatal; failures
@@ -1205,6 +1646,60 @@ static int chk_run(chk *c, EVP_PKEY *pinned)
         rc = chk_checkpoints(c);
     if (!rc)
         rc = chk_entries(c);
+    if (!rc)
+        chk_note(c);
+    return rc;
+}
+
+/* SHA-256 and size of a regular file's bytes, streaming. */
+static int hash_file(const char *path, uint64_t *size, uint8_t sha[VG_LEDGER_HASH],
+                     const char **why)
+{
+    *why = NULL;
+    if (!strcmp(path, "-")) {
+        *why = "standard input cannot be read again";
+        return VIGIE_INVAL;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *why = strerror(errno);
+        return VIGIE_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        *why = "not a regular file";
+        return VIGIE_INVAL;
+    }
+    enum { CHUNK = 1 << 20 };
+    char *buf = malloc(CHUNK);
+    EVP_MD_CTX *x = EVP_MD_CTX_new();
+    int rc = buf && x && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 ? VIGIE_OK : VIGIE_NOMEM;
+    uint64_t total = 0;
+    while (!rc) {
+        ssize_t r = read(fd, buf, CHUNK);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            *why = strerror(errno);
+            rc = VIGIE_IO;
+        } else if (r == 0) {
+            break;
+        } else if (EVP_DigestUpdate(x, buf, (size_t)r) != 1) {
+            rc = VIGIE_CRYPTO;
+        } else {
+            total += (uint64_t)r;
+        }
+    }
+    unsigned int ol = 0;
+    if (!rc && EVP_DigestFinal_ex(x, sha, &ol) != 1)
+        rc = VIGIE_CRYPTO;
+    EVP_MD_CTX_free(x);
+    free(buf);
+    close(fd);
+    *size = total;
+    if (rc && !*why)
+        *why = vigie_strerror(rc);
     return rc;
 }
 
@@ -1218,12 +1713,6 @@ static int src_cmp(const void *a, const void *b)
     if (x->index != y->index)
         return x->index < y->index ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
 }
 
 static void check_file(chk *c, const char *path, const src_ref *g, size_t n, uint64_t *ok)
@@ -1288,40 +1777,82 @@ static void check_file(chk *c, const char *path, const src_ref *g, size_t n, uin
     vg__reader_close(r);
 }
 
+/* What verify knows of one given input: its realpath and, once needed, size and SHA-256. */
+typedef struct given {
+    char *real;
+    bool hashed, hash_ok, used;
+    uint64_t size;
+    uint8_t sha[VG_LEDGER_HASH];
+} given;
+
+static void given_hash(given *g, const char *path)
+{
+    if (g->hashed)
+        return;
+    const char *why;
+    g->hashed = true;
+    g->hash_ok = hash_file(path, &g->size, g->sha, &why) == VIGIE_OK;
+}
+
+/* Inputs to ledger file names: the recorded path (exact string, then realpath), then the
+ * SHA-256 a run manifest recorded for that name; never a base name. Then every referenced
+ * record is re-read, and every manifest file is hashed and compared with its last record. */
 static void chk_inputs(chk *c, const vg_ledger_verify_opts *o, vg_ledger_verify_result *res)
 {
+    uint32_t nf = c->n_files, ni = o->n_inputs;
+    int64_t *map = malloc((nf + 1) * sizeof *map);
+    given *g = calloc(ni + 1, sizeof *g);
+    int64_t *last_mf = malloc((nf + 1) * sizeof *last_mf);
+    bool *referenced = calloc(nf + 1, sizeof *referenced);
+    if (!map || !g || !last_mf || !referenced) {
+        fail(c, c->dir, 0, "out of memory");
+        goto out;
+    }
+    for (uint32_t f = 0; f < nf; f++)
+        map[f] = last_mf[f] = -1;
+    for (size_t i = 0; i < c->n_mfs; i++)
+        last_mf[c->mfs[i].file] = (int64_t)i;
+    for (size_t i = 0; i < c->n_srcs; i++)
+        referenced[c->srcs[i].file] = true;
+    for (uint32_t k = 0; k < ni; k++)
+        g[k].real = realpath(o->inputs[k], NULL);
+    for (uint32_t f = 0; f < nf; f++) {
+        for (uint32_t k = 0; k < ni && map[f] < 0; k++)
+            if (!strcmp(o->inputs[k], c->files[f]))
+                map[f] = k;
+        if (map[f] >= 0)
+            continue;
+        char *rf = realpath(c->files[f], NULL);
+        for (uint32_t k = 0; rf && k < ni && map[f] < 0; k++)
+            if (g[k].real && !strcmp(g[k].real, rf))
+                map[f] = k;
+        free(rf);
+    }
+    for (uint32_t f = 0; f < nf; f++)
+        if (map[f] >= 0)
+            g[map[f]].used = true;
+    /* an input not matched by path: a name whose manifest records its exact bytes */
+    for (uint32_t k = 0; k < ni; k++) {
+        if (g[k].used)
+            continue;
+        given_hash(&g[k], o->inputs[k]);
+        for (size_t i = 0; g[k].hash_ok && i < c->n_mfs; i++) {
+            const mf_rec *m = &c->mfs[i];
+            if (map[m->file] < 0 && m->size == g[k].size && heq(m->sha, g[k].sha)) {
+                map[m->file] = k;
+                g[k].used = true;
+            }
+        }
+    }
     if (c->n_srcs)
         qsort(c->srcs, c->n_srcs, sizeof *c->srcs, src_cmp);
-    bool *used = calloc(o->n_inputs + 1, sizeof *used);
     for (size_t i = 0; i < c->n_srcs;) {
         size_t j = i;
         while (j < c->n_srcs && c->srcs[j].file == c->srcs[i].file)
             j++;
-        const char *name = c->files[c->srcs[i].file], *path = NULL;
-        uint32_t n_base = 0, which = 0;
-        for (uint32_t k = 0; k < o->n_inputs && !path; k++)
-            if (!strcmp(o->inputs[k], name)) {
-                path = o->inputs[k];
-                if (used)
-                    used[k] = true;
-            }
-        for (uint32_t k = 0; k < o->n_inputs && !path; k++)
-            if (!strcmp(base_name(o->inputs[k]), base_name(name))) {
-                n_base++;
-                which = k;
-            }
-        if (!path && n_base > 1) {
-            fail(c, name, 0, "several --inputs have this file's base name: give its exact path");
-            c->failures += j - i - 1;
-            i = j;
-            continue;
-        }
-        if (!path && n_base == 1) {
-            path = o->inputs[which];
-            if (used)
-                used[which] = true;
-        }
-        if (!path && !exists(name)) {
+        uint32_t f = c->srcs[i].file;
+        const char *name = c->files[f], *path = map[f] >= 0 ? o->inputs[map[f]] : name;
+        if (map[f] < 0 && !exists(name)) {
             fail(c, name, c->srcs[i].line, "missing file: record %llu behind ledger entry %llu "
                  "(alert %s)%s cannot be checked (give the file with --inputs)",
                  (unsigned long long)c->srcs[i].index, (unsigned long long)c->srcs[i].seq,
@@ -1330,14 +1861,103 @@ static void chk_inputs(chk *c, const vg_ledger_verify_opts *o, vg_ledger_verify_
             i = j;
             continue;
         }
-        check_file(c, path ? path : name, c->srcs + i, j - i, &res->sources_checked);
+        check_file(c, path, c->srcs + i, j - i, &res->sources_checked);
         i = j;
     }
-    for (uint32_t k = 0; used && k < o->n_inputs; k++)
-        if (!used[k])
+    /* every file of the manifests: the bytes are those the last run that read it recorded */
+    for (uint32_t f = 0; f < nf; f++) {
+        if (last_mf[f] < 0)
+            continue;
+        const mf_rec *m = &c->mfs[last_mf[f]];
+        const char *name = c->files[f];
+        const char *path = map[f] >= 0 ? o->inputs[map[f]] : name;
+        if (map[f] < 0 && !exists(name)) {
+            if (!referenced[f]) /* a referenced file is reported missing above */
+                res->files_unchecked++;
+            continue;
+        }
+        given tmp = {0}, *h = map[f] >= 0 ? &g[map[f]] : &tmp;
+        given_hash(h, path);
+        if (!h->hash_ok) {
+            fail(c, path, 0, "cannot read to compare with the run manifest (ledger entry %llu)",
+                 (unsigned long long)m->seq);
+        } else if (h->size != m->size || !heq(h->sha, m->sha)) {
+            char a[VG_LEDGER_HEX], b[VG_LEDGER_HEX];
+            to_hex(h->sha, VG_LEDGER_HASH, a);
+            to_hex(m->sha, VG_LEDGER_HASH, b);
+            fail(c, path, 0,
+                 "file differs from the run manifest in ledger entry %llu (size %llu, "
+                 "SHA-256 %.16s...; recorded %llu, %.16s...): altered, cut or appended to since "
+                 "the scan",
+                 (unsigned long long)m->seq, (unsigned long long)h->size, a,
+                 (unsigned long long)m->size, b);
+        } else {
+            res->files_checked++;
+        }
+    }
+    if (res->files_unchecked)
+        vg__diag(c->diag, c->diag_ud, VIGIE_DIAG_WARNING, VIGIE_NOTFOUND, c->dir, 0, 0, NULL,
+                 "%llu file%s of the run manifests not checked: not given with --inputs and not "
+                 "at the recorded path",
+                 (unsigned long long)res->files_unchecked, res->files_unchecked == 1 ? "" : "s");
+    for (uint32_t k = 0; k < ni; k++)
+        if (!g[k].used)
             vg__diag(c->diag, c->diag_ud, VIGIE_DIAG_WARNING, VIGIE_NOTFOUND, o->inputs[k], 0, 0,
-                     NULL, "not referenced by the ledger: nothing checked in it");
-    free(used);
+                     NULL,
+                     "not referenced by the ledger (no recorded path and no manifest has "
+                     "its SHA-256): nothing checked in it");
+out:
+    for (uint32_t k = 0; g && k < ni; k++)
+        free(g[k].real);
+    free(g);
+    free(map);
+    free(last_mf);
+    free(referenced);
+}
+
+/* --checkpoint FILE: a note kept elsewhere, signed by the ledger's key; the ledger must be
+ * the same tree or extend it (RFC 9162 2.1.4 consistency proof from the leaves). */
+static void chk_extends(chk *c, const char *path, vg_ledger_verify_result *res)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = vg__read_file(path, NOTE_CAP, &text, &len);
+    uint64_t m = 0;
+    uint8_t old_root[VG_LEDGER_HASH], new_root[VG_LEDGER_HASH];
+    const char *why = NULL;
+    if (rc)
+        why = vigie_strerror(rc);
+    else if (!c->pub)
+        why = "an unsigned ledger cannot be checked against a checkpoint";
+    else
+        why = note_problem(c->pub, c->key_id, text, len, &m, old_root);
+    free(text);
+    if (why) {
+        fail(c, path, 0, "checkpoint: %s", why);
+        return;
+    }
+    res->cp_size = m;
+    if (m > c->n) {
+        fail(c, path, 0,
+             "the ledger has %llu entries, fewer than the %llu of this checkpoint: "
+             "cut back (rolled back) since",
+             (unsigned long long)c->n, (unsigned long long)m);
+        return;
+    }
+    uint8_t path_h[VG_LEDGER_MAX_CONSISTENCY][VG_LEDGER_HASH];
+    uint32_t np = 0;
+    const uint8_t(*lv)[VG_LEDGER_HASH] = (const uint8_t(*)[VG_LEDGER_HASH])c->leaves;
+    vg__ledger_mth(lv, c->n, new_root);
+    if (m > 0 && vg__ledger_consistency_proof(lv, c->n, m, path_h, &np) != VIGIE_OK) {
+        fail(c, path, 0, "cannot build the consistency proof");
+        return;
+    }
+    if (vg__ledger_verify_consistency(m, c->n, old_root, new_root,
+                                      (const uint8_t(*)[VG_LEDGER_HASH])path_h, np) != VIGIE_OK)
+        fail(c, path, 0,
+             "the ledger does not extend this checkpoint: its first %llu entries "
+             "have another root (rewritten, or rolled back and appended to)",
+             (unsigned long long)m);
 }
 
 static int read_pub_file(const char *path, EVP_PKEY **out)
@@ -1375,10 +1995,14 @@ int vg__ledger_verify(const char *dir, const vg_ledger_verify_opts *opts,
         goto out;
     }
     c.want_sources = o->check_inputs;
+    c.want_leaves = o->checkpoint_path != NULL;
     if ((rc = chk_run(&c, pinned)))
         goto out;
     if (o->check_inputs)
         chk_inputs(&c, o, res);
+    if (o->checkpoint_path)
+        chk_extends(&c, o->checkpoint_path, res);
+    res->manifests = c.n_manifests;
     res->entries = c.n;
     for (uint32_t i = 0; i < c.n_cps; i++)
         res->checkpoints++;
@@ -1408,7 +2032,10 @@ struct vg_ledger {
     uint64_t cp_size;        /* size of the last checkpoint */
     bool has_cp;
     int broken;              /* first I/O failure: every later call returns it */
-    vg_buf line, msg;
+    double cp_mono;          /* vg__now() at the last checkpoint (or the open) */
+    vigie_diag_fn diag;      /* recovery and manifest reports (may be NULL) */
+    void *diag_ud;
+    vg_buf line, msg, note;
     char err[512];
 };
 
@@ -1480,10 +2107,86 @@ static int write_checkpoint(vg_ledger *l)
     }
     l->cp_size = l->tree.size;
     l->has_cp = true;
+    l->cp_mono = vg__now();
+    if (l->key && ((rc = note_make(l->key, l->key_id, l->tree.size, root, &l->note)) ||
+                   (rc = note_write(l->dir, &l->note)))) {
+        seterr(l->err, sizeof l->err, "%s/checkpoint: cannot write the checkpoint note: %s", l->dir,
+               vigie_strerror(rc));
+        goto bad;
+    }
     return VIGIE_OK;
 bad:
     l->broken = rc;
     return rc;
+}
+
+bool vg__ledger_checkpoint_due(const vg_ledger *l, double now)
+{
+    return l && !l->broken && l->tree.size > l->cp_size &&
+           now - l->cp_mono >= VG_LEDGER_CHECKPOINT_SECONDS;
+}
+
+static char *last_nl(char *b, size_t n)
+{
+    while (n-- > 0)
+        if (b[n] == '\n')
+            return b + n;
+    return NULL;
+}
+
+/* The torn tail of a ledger file after a crash: the bytes after its last newline, else its
+ * last line when that does not parse (a write cut short and padded). *keep: the bytes to
+ * keep (= *size when nothing is torn). Only the last line is ever a candidate. */
+static void find_torn(const char *path, bool entries, scratch *s, uint64_t *keep, uint64_t *size)
+{
+    *keep = *size = UINT64_MAX;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return;
+    }
+    uint64_t sz = (uint64_t)st.st_size, win = 2u * (VG_MAX_LEDGER_LINE + 1u);
+    *keep = *size = sz;
+    if (win > sz)
+        win = sz;
+    char *b = win ? malloc(win) : NULL;
+    if (!b || pread(fd, b, win, (off_t)(sz - win)) != (ssize_t)win) {
+        free(b);
+        close(fd);
+        return;
+    }
+    close(fd);
+    uint64_t base = sz - win;
+    if (b[win - 1] != '\n') {
+        char *p = last_nl(b, win);
+        if (p)
+            *keep = base + (uint64_t)(p - b) + 1;
+        else if (base == 0)
+            *keep = 0;
+    } else {
+        char *q = win > 1 ? last_nl(b, win - 1) : NULL;
+        char *start = q ? q + 1 : base == 0 ? b : NULL;
+        if (start) {
+            size_t n = (size_t)(b + win - 1 - start);
+            char why[256];
+            bool bad;
+            if (entries) {
+                entry e;
+                bad = parse_entry(s, start, n, &e, why, sizeof why) != 0;
+            } else {
+                cp_rec cp;
+                vg_jerr je;
+                bad = vg__json_parse(&s->t, start, n, &je) != VIGIE_OK ||
+                      parse_cp(s, 0, start, n, &cp, why, sizeof why) != 0;
+            }
+            if (bad)
+                *keep = base + (uint64_t)(start - b);
+        }
+    }
+    free(b);
 }
 
 static int open_existing(vg_ledger *l, bool has_pub, char *err, size_t errlen)
@@ -1501,26 +2204,87 @@ static int open_existing(vg_ledger *l, bool has_pub, char *err, size_t errlen)
     first_msg fm = {msg, sizeof msg, false};
     chk c;
     int rc = chk_init(&c, l->dir, keep_first, &fm);
-    if (!rc)
+    uint64_t keep_e = 0, size_e = 0, keep_c = 0, size_c = 0;
+    if (!rc) {
+        find_torn(c.p_entries, true, &c.s, &keep_e, &size_e);
+        find_torn(c.p_cps, false, &c.s, &keep_c, &size_c);
+        c.lim_entries = keep_e;
+        c.lim_cps = keep_c;
+        c.recover = true;
         rc = chk_run(&c, l->key);
+    }
     if (!rc && c.failures)
         rc = VIGIE_VERIFY;
     if (rc) {
         seterr(err, errlen, "ledger %s does not verify, not appended to (%llu problem%s; "
                "first: %s)", l->dir, (unsigned long long)c.failures, c.failures == 1 ? "" : "s",
                msg[0] ? msg : vigie_strerror(rc));
-    } else {
-        l->tree = c.tree;
-        memcpy(l->prev, c.last_leaf, VG_LEDGER_HASH);
-        l->has_cp = c.n_cps > 0;
-        l->cp_size = l->has_cp ? c.cps[c.n_cps - 1].size : 0;
+        goto out;
     }
+    const struct {
+        int fd;
+        const char *path;
+        uint64_t keep, size;
+    } cut[2] = {{l->fd_entries, c.p_entries, keep_e, size_e}, {l->fd_cps, c.p_cps, keep_c, size_c}};
+    for (int i = 0; i < 2; i++) {
+        if (cut[i].keep >= cut[i].size)
+            continue;
+        if (ftruncate(cut[i].fd, (off_t)cut[i].keep) != 0 || fsync(cut[i].fd) != 0) {
+            rc = VIGIE_IO;
+            seterr(err, errlen, "%s: cannot cut the torn last line: %s", cut[i].path,
+                   strerror(errno));
+            goto out;
+        }
+        vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, cut[i].path, 0, 0, NULL,
+                 "recovered: cut a torn last line (%llu bytes at offset %llu, an interrupted "
+                 "write)",
+                 (unsigned long long)(cut[i].size - cut[i].keep), (unsigned long long)cut[i].keep);
+    }
+    /* temporaries of a note write cut short by a crash */
+    DIR *d = opendir(l->dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (strncmp(de->d_name, ".checkpoint.", 12) != 0)
+            continue;
+        char tp[PATH_MAX + 300];
+        snprintf(tp, sizeof tp, "%s/%s", l->dir, de->d_name);
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, tp, 0, 0, NULL,
+                     "recovered: removed a temporary left by an interrupted checkpoint");
+    }
+    if (d)
+        closedir(d);
+    l->tree = c.tree;
+    memcpy(l->prev, c.last_leaf, VG_LEDGER_HASH);
+    l->has_cp = c.n_cps > 0;
+    l->cp_size = l->has_cp ? c.cps[c.n_cps - 1].size : 0;
+    if (!l->has_cp || l->cp_size < l->tree.size) {
+        vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, c.p_entries, l->cp_size + 1, 0,
+                 NULL,
+                 "recovered: kept %llu entr%s (%llu..%llu) after the last checkpoint, "
+                 "hash chain and form intact; checkpoint%s now",
+                 (unsigned long long)(l->tree.size - l->cp_size),
+                 l->tree.size - l->cp_size == 1 ? "y" : "ies", (unsigned long long)l->cp_size,
+                 (unsigned long long)l->tree.size - 1, l->key ? " signed" : "ed");
+        if ((rc = write_checkpoint(l)))
+            seterr(err, errlen, "%s", l->err);
+    } else if (l->key && !c.note_ok) {
+        uint8_t root[VG_LEDGER_HASH];
+        vg__ledger_tree_root(&l->tree, root);
+        if ((rc = note_make(l->key, l->key_id, l->tree.size, root, &l->note)) ||
+            (rc = note_write(l->dir, &l->note))) {
+            seterr(err, errlen, "%s/checkpoint: cannot write: %s", l->dir, vigie_strerror(rc));
+            goto out;
+        }
+        vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_OK, c.p_note, 0, 0, NULL,
+                 "recovered: rewrote the checkpoint note (it was missing or stale)");
+    }
+out:
     chk_free(&c);
     return rc;
 }
 
-int vg__ledger_open(const char *dir, const char *key_prefix, vg_ledger **out, char *err,
-                    size_t errlen)
+int vg__ledger_open(const char *dir, const char *key_prefix, vigie_diag_fn diag, void *diag_ud,
+                    vg_ledger **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!dir || !*dir || strlen(dir) + 32 >= PATH_MAX) {
@@ -1533,7 +2297,11 @@ int vg__ledger_open(const char *dir, const char *key_prefix, vg_ledger **out, ch
     l->fd_entries = l->fd_cps = -1;
     vg__buf_init(&l->line, VG_MAX_LEDGER_LINE + 1);
     vg__buf_init(&l->msg, 0);
+    vg__buf_init(&l->note, 0);
     vg__ledger_tree_init(&l->tree);
+    l->diag = diag;
+    l->diag_ud = diag_ud;
+    l->cp_mono = vg__now();
     snprintf(l->dir, sizeof l->dir, "%s", dir);
     char pe[PATH_MAX + 32], pc[PATH_MAX + 32], pp[PATH_MAX + 32];
     snprintf(pe, sizeof pe, "%s/%s", dir, F_ENTRIES);
@@ -1598,6 +2366,8 @@ bad:
     return rc;
 }
 
+static int emit_entry(vg_ledger *l, vg_buf *b);
+
 int vg__ledger_append(vg_ledger *l, const char *alert_id, const char *alert_json, size_t len,
                       const vg_ledger_src *srcs, uint32_t n_srcs)
 {
@@ -1616,7 +2386,7 @@ int vg__ledger_append(vg_ledger *l, const char *alert_id, const char *alert_json
             seterr(l->err, sizeof l->err, "alert %s: source %u has no file", alert_id, i);
             return VIGIE_INVAL;
         }
-    uint8_t asha[VG_LEDGER_HASH], leaf[VG_LEDGER_HASH];
+    uint8_t asha[VG_LEDGER_HASH];
     vg__ledger_sha256(alert_json, len, asha);
     vg_buf *b = &l->line;
     vg__buf_reset(b);
@@ -1624,18 +2394,29 @@ int vg__ledger_append(vg_ledger *l, const char *alert_id, const char *alert_json
     for (uint32_t i = 0; i < n_srcs && !rc; i++)
         rc = entry_src(b, i == 0, srcs[i].file, strlen(srcs[i].file), srcs[i].line,
                        srcs[i].index, srcs[i].offset, srcs[i].sha256);
-    if (!rc)
-        rc = entry_tail(b, l->prev);
+    if (rc) {
+        seterr(l->err, sizeof l->err, "alert %s: entry over %u bytes", alert_id,
+               VG_MAX_LEDGER_LINE);
+        return rc;
+    }
+    return emit_entry(l, b);
+}
+
+/* Finish the entry in b (its head and members written): prev, leaf, newline; one write(2);
+ * then the tree and the chain. */
+static int emit_entry(vg_ledger *l, vg_buf *b)
+{
+    uint8_t leaf[VG_LEDGER_HASH];
+    int rc = entry_tail(b, l->prev);
     if (!rc) {
         entry_leaf_hash(b, leaf);
         rc = entry_finish(b, leaf);
     }
     if (!rc)
         rc = vg__buf_addc(b, '\n');
-    if (rc) {
-        seterr(l->err, sizeof l->err, "alert %s: entry over %u bytes", alert_id,
-               VG_MAX_LEDGER_LINE);
-        return rc;
+    if (rc || b->len > VG_MAX_LEDGER_LINE + 1) {
+        seterr(l->err, sizeof l->err, "entry over %u bytes", VG_MAX_LEDGER_LINE);
+        return rc ? rc : VIGIE_TOOBIG;
     }
     if ((rc = write_all(l->fd_entries, b->data, b->len))) {
         seterr(l->err, sizeof l->err, "%s/%s: write: %s", l->dir, F_ENTRIES, strerror(errno));
@@ -1645,6 +2426,54 @@ int vg__ledger_append(vg_ledger *l, const char *alert_id, const char *alert_json
     vg__ledger_tree_push(&l->tree, leaf);
     memcpy(l->prev, leaf, VG_LEDGER_HASH);
     return VIGIE_OK;
+}
+
+int vg__ledger_append_manifest(vg_ledger *l, const char *const *paths, uint32_t n, uint64_t *bytes)
+{
+    if (bytes)
+        *bytes = 0;
+    if (!l)
+        return VIGIE_INVAL;
+    if (l->broken)
+        return l->broken;
+    vg_buf *b = &l->line, *item = &l->msg;
+    uint32_t in_entry = 0;
+    int rc = VIGIE_OK;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        uint64_t size;
+        uint8_t sha[VG_LEDGER_HASH];
+        const char *why;
+        if (hash_file(paths[i], &size, sha, &why) != VIGIE_OK) {
+            vg__diag(l->diag, l->diag_ud, VIGIE_DIAG_WARNING, VIGIE_IO, paths[i], 0, 0, NULL,
+                     "left out of the ledger's run manifest: %s", why);
+            continue;
+        }
+        if (bytes)
+            *bytes += size;
+        vg__buf_reset(item);
+        if ((rc = manifest_file(item, in_entry == 0, paths[i], strlen(paths[i]), size, sha)))
+            break;
+        if (in_entry && b->len + item->len + 1 + LEAF_SUFFIX_LEN + 80 > VG_MAX_LEDGER_LINE) {
+            if ((rc = emit_entry(l, b)))
+                break;
+            in_entry = 0;
+            vg__buf_reset(item);
+            if ((rc = manifest_file(item, true, paths[i], strlen(paths[i]), size, sha)))
+                break;
+        }
+        if (in_entry == 0) {
+            vg__buf_reset(b);
+            if ((rc = manifest_head(b, l->tree.size)))
+                break;
+        }
+        rc = vg__buf_add(b, item->data, item->len);
+        in_entry++;
+    }
+    if (!rc && in_entry)
+        rc = emit_entry(l, b);
+    if (rc && !l->err[0])
+        seterr(l->err, sizeof l->err, "run manifest: %s", vigie_strerror(rc));
+    return rc;
 }
 
 int vg__ledger_checkpoint(vg_ledger *l)
@@ -1668,6 +2497,7 @@ int vg__ledger_close(vg_ledger *l, char *err, size_t errlen)
     EVP_PKEY_free(l->key);
     vg__buf_free(&l->line);
     vg__buf_free(&l->msg);
+    vg__buf_free(&l->note);
     free(l);
     return rc;
 }

@@ -4,7 +4,9 @@
  * alert is an entry carrying the SHA-256 of the alert and of each raw record behind it with
  * its source position. Entries are hash-chained (each names the leaf hash of the one before)
  * and are the leaves of a Merkle tree shaped as in RFC 6962 / RFC 9162; signed checkpoints
- * (Ed25519 through OpenSSL 3) commit to the tree size and root. Verification re-reads the
+ * (Ed25519 through OpenSSL 3) commit to the tree size and root, the last one also as a C2SP
+ * signed note (DIR/checkpoint); each scan run appends a manifest entry (every input file's
+ * path, size, SHA-256). Opening recovers an interrupted run. Verification re-reads the
  * whole directory, and optionally the raw records; an inclusion proof lets a third party
  * check one entry with only the public key. The on-disk format is in docs/LEDGER.md.
  *
@@ -23,6 +25,15 @@
 #define VG_LEDGER_HASH 32     /* SHA-256 */
 #define VG_LEDGER_HEX 65      /* 64 lowercase hex digits and a NUL */
 #define VG_LEDGER_MAX_PATH 64 /* audit path length bound: trees of up to 2^64 leaves */
+#define VG_LEDGER_MAX_CONSISTENCY 130 /* consistency proof length bound (2 log2 n + 2) */
+/* A checkpoint at least this often while a run appends (checked by the scan writer at
+ * batch boundaries), as well as every VG_LEDGER_CHECKPOINT_ENTRIES entries: what a crash
+ * leaves unsigned is bounded in time as well as in count. */
+#define VG_LEDGER_CHECKPOINT_SECONDS 30.0
+#define VG_LEDGER_CHECKPOINT_ENTRIES 4096
+/* The origin line of DIR/checkpoint (C2SP tlog-checkpoint) and the signed-note key name:
+ * this prefix and the first 16 hex digits of the key id. */
+#define VG_LEDGER_ORIGIN_PREFIX "vigie.ledger/"
 
 /* ---- writing -------------------------------------------------------------------------- */
 
@@ -46,14 +57,32 @@ int vg__ledger_keygen(const char *prefix, char key_id[VG_LEDGER_HEX], char *err,
 
 /* Open the ledger in `dir` for appending; the directory (one level) and its files are
  * created when absent. An existing ledger is verified in full first (chain, tree, every
- * checkpoint) and refused if anything fails or if entries follow the last checkpoint (an
- * interrupted run: `vigie verify` names them). `key_prefix` is the private key file
- * (vigie keygen's PREFIX; refused when group or others may read it); NULL makes an
- * unsigned ledger whose checkpoints carry the root without a signature (tests, or when
- * the checkpoints are kept elsewhere). A ledger is signed or not for life: the other kind
- * of open is refused. On failure *out is NULL and err holds one line. */
-int vg__ledger_open(const char *dir, const char *key_prefix, vg_ledger **out, char *err,
-                    size_t errlen);
+ * checkpoint) and recovered from an interrupted run: a torn last line of entries.jsonl or
+ * checkpoints.jsonl (no newline, or a last line that does not parse) is cut off; entries
+ * after the last checkpoint whose chain and canonical form are intact are kept and a
+ * checkpoint over them is appended (signed when there is a key); DIR/checkpoint is
+ * rewritten when it is missing or stale. Each of these is reported through diag (one
+ * VIGIE_DIAG_WARNING line each: what was cut, at which offset, what was kept; diag may be
+ * NULL). Anything else that fails verification (a broken chain before the tail, a
+ * checkpoint that does not match) is refused: tampering is not recovered. `key_prefix` is
+ * the private key file (vigie keygen's PREFIX; refused when group or others may read it);
+ * NULL makes an unsigned ledger whose checkpoints carry the root without a signature. A
+ * ledger is signed or not for life: the other kind of open is refused. On failure *out is
+ * NULL and err holds one line. */
+int vg__ledger_open(const char *dir, const char *key_prefix, vigie_diag_fn diag, void *diag_ud,
+                    vg_ledger **out, char *err, size_t errlen);
+
+/* Append one manifest entry (docs/LEDGER.md) listing each of paths[0..n) with its size and
+ * the SHA-256 of its bytes as they are on disk now (each file is read once, streaming);
+ * several entries when one would exceed VG_MAX_LEDGER_LINE. A path that is not a regular
+ * file ("-", a FIFO) or cannot be read is left out and reported through the open's diag.
+ * *bytes (may be NULL) receives the bytes hashed. Part of the chain and tree like an alert;
+ * never matched by an alert id. */
+int vg__ledger_append_manifest(vg_ledger *l, const char *const *paths, uint32_t n, uint64_t *bytes);
+
+/* True when entries were appended since the last checkpoint and that checkpoint is
+ * VG_LEDGER_CHECKPOINT_SECONDS old or more at `now` (vg__now's monotonic clock). */
+bool vg__ledger_checkpoint_due(const vg_ledger *l, double now);
 
 /* Append one alert. alert_id: the caller's id (non-empty, at most VG_MAX_LEDGER_ALERT_ID
  * bytes; unique ids make `vigie prove ALERT_ID` unambiguous); alert_json/len: the exact
@@ -82,11 +111,16 @@ void vg__ledger_sha256(const void *p, size_t n, uint8_t out[VG_LEDGER_HASH]);
 
 typedef struct vg_ledger_verify_opts {
     const char *pub_path;       /* trusted public key (PEM); NULL: trust DIR/ledger.pub */
-    bool check_inputs;          /* re-read and hash every raw record the entries name */
+    bool check_inputs;          /* re-read and hash every raw record the entries name, and
+                                   check every file of the run manifests */
     const char *const *inputs;  /* where those files are now: a ledger file name is matched
-                                   to an input with the same path, else the same base name;
-                                   unmatched names are opened at their recorded path */
+                                   to an input with the same path (string, then realpath),
+                                   else with the SHA-256 its manifest records; never by base
+                                   name. Unmatched names are opened at their recorded path;
+                                   an input matching nothing is a warning */
     uint32_t n_inputs;
+    const char *checkpoint_path; /* a C2SP checkpoint kept elsewhere: its signature must
+                                    verify and the ledger must extend it (RFC 9162 2.1.4) */
     vigie_diag_fn diag;         /* every failure: file:line: message (NULL: silent) */
     void *diag_ud;
 } vg_ledger_verify_opts;
@@ -101,6 +135,10 @@ typedef struct vg_ledger_verify_result {
     bool is_signed;            /* the ledger has ledger.pub and signed checkpoints */
     bool key_pinned;           /* opts.pub_path was given and matched */
     char key_id[VG_LEDGER_HEX];
+    uint64_t manifests;       /* manifest entries */
+    uint64_t files_checked;   /* manifest files re-read with the size and SHA-256 recorded */
+    uint64_t files_unchecked; /* manifest files neither given nor at their recorded path */
+    uint64_t cp_size;         /* with checkpoint_path: the size of that checkpoint */
 } vg_ledger_verify_result;
 
 /* Verify the ledger in dir: every entry line (canonical form, seq, hash chain, leaf hash),
@@ -163,6 +201,19 @@ void vg__ledger_tree_init(vg_ledger_tree *t);
 void vg__ledger_tree_push(vg_ledger_tree *t, const uint8_t leaf[VG_LEDGER_HASH]);
 /* Merkle tree hash of the leaves so far (SHA-256 of nothing for the empty tree). */
 void vg__ledger_tree_root(const vg_ledger_tree *t, uint8_t out[VG_LEDGER_HASH]);
+
+/* Consistency proof between the trees of the first m and of all n leaves (RFC 9162
+ * 2.1.4.1, 0 < m <= n; empty for m == n). path must hold VG_LEDGER_MAX_CONSISTENCY hashes.
+ * VIGIE_INVAL when m == 0 or m > n. */
+int vg__ledger_consistency_proof(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n, uint64_t m,
+                                 uint8_t (*path)[VG_LEDGER_HASH], uint32_t *n_path);
+/* Check a consistency proof (RFC 9162 2.1.4.2): VIGIE_OK when the tree of size n with root
+ * new_root extends the tree of size m with root old_root; VIGIE_VERIFY otherwise. m == n
+ * needs an empty proof and equal roots; m == 0 needs an empty proof and old_root the hash
+ * of the empty tree. */
+int vg__ledger_verify_consistency(uint64_t m, uint64_t n, const uint8_t old_root[VG_LEDGER_HASH],
+                                  const uint8_t new_root[VG_LEDGER_HASH],
+                                  const uint8_t (*path)[VG_LEDGER_HASH], uint32_t n_path);
 
 /* Merkle tree hash of leaves[0..n) (recursive, O(n)). */
 void vg__ledger_mth(const uint8_t (*leaves)[VG_LEDGER_HASH], uint64_t n,
