@@ -95,12 +95,13 @@ rows = db.execute("SELECT id, level FROM alerts WHERE kind = 'undetermined'").fe
 assert len(rows) == 1 and rows[0][1] == "high", rows
 ev = db.execute("SELECT line FROM evidence WHERE alert_id = ?", (rows[0][0],)).fetchall()
 assert ev == [(1,)], ev
-led = {json.loads(l)["alert_id"] for l in open(sys.argv[2])}
+led = {json.loads(l).get("alert_id") for l in open(sys.argv[2])}
 assert rows[0][0] in led
 assert {json.loads(l)["id"] for l in open(sys.argv[3])} <= led
 PY
-"$VIGIE" verify --ledger "$T/led" --trust-ledger-key >/dev/null 2>&1 || "$VIGIE" verify --ledger "$T/led" >/dev/null 2>&1
-check "one: the ledger verifies" [ $? = 0 ]
+"$VIGIE" verify --ledger "$T/led" --unsigned >/dev/null 2>&1
+rc=$?
+check "one: the (unsigned) ledger verifies" [ $rc = 0 ]
 
 # 3. only the padded record: nothing for combined alerts
 rec 40 bob 1 >"$T/only.ndjson"
