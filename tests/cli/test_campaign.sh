@@ -6,7 +6,8 @@ for seed in 1 2023 77; do
   "$VIGIE" simulate --orgs 25 --days 14 --victims 5 --seed "$seed" -o "$T/s$seed" 2>/dev/null
   "$VIGIE" scan -q --no-progress --campaigns "$T/c$seed.jsonl" -o "$T/a$seed.jsonl" "$T/s$seed"
   "$VIGIE" evaluate "$T/s$seed/truth.json" "$T/a$seed.jsonl" >"$T/e$seed.txt"
-  check "seed $seed: every victim flagged high, no clean organization ($(tail -1 "$T/e$seed.txt"))" [ $? = 0 ]
+  rc=$?
+  check "seed $seed: every victim flagged high, no clean organization ($(tail -1 "$T/e$seed.txt"))" [ $rc = 0 ]
   check "seed $seed: precision and recall 1.00" grep -q "precision 1.00, recall 1.00" "$T/e$seed.txt"
   # one campaign holds every victim organization and no clean one
   python3 - "$T/s$seed/truth.json" "$T/c$seed.jsonl" <<'PY' || bad "seed $seed: one campaign = the victims"

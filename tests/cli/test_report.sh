@@ -11,7 +11,8 @@ PNG="$ROOT/tests/tools/png_stats.py"
 
 python3 "$FIX" "$T/store.db" || { bad "fixture store not built"; finish; exit 1; }
 "$VIGIE" report --db "$T/store.db" -o "$T/report.html" --title 'Case 2023-06 <b>"mail"</b>' 2>"$T/err"
-check "report exits 0 ($(cat "$T/err"))" [ $? = 0 ]
+rc=$?
+check "report exits 0 ($(cat "$T/err"))" [ $rc = 0 ]
 H="$T/report.html"
 for id in summary campaigns organizations timeline timeline-chart top-alerts gaps runs \
           alert-1 campaign-1 total-messages; do
@@ -53,7 +54,8 @@ else
   check "chromium wrote a screenshot ($(tail -1 "$T/chrome.log"))" [ -s "$T/report.png" ]
   python3 "$PNG" "$T/report.png" --min-colors 16 --min-nonwhite 0.05 \
     --color c62828 --color 14213d --min-color-pixels 200 >"$T/stats.json"
-  check "screenshot is not blank: $(cat "$T/stats.json")" [ $? = 0 ]
+  rc=$?
+  check "screenshot is not blank: $(cat "$T/stats.json")" [ $rc = 0 ]
   # the checker itself: a blank page must fail it
   printf '<!DOCTYPE html><html><body></body></html>\n' >"$T/blank.html"
   shot "$T/blank.html" "$T/blank.png"
@@ -64,7 +66,8 @@ fi
 # An empty store: a page that says so.
 python3 "$FIX" --empty "$T/empty.db"
 "$VIGIE" report --db "$T/empty.db" -o "$T/empty.html" 2>"$T/err"
-check "empty store: exit 0 ($(cat "$T/err"))" [ $? = 0 ]
+rc=$?
+check "empty store: exit 0 ($(cat "$T/err"))" [ $rc = 0 ]
 check "empty store: says no alerts" grep -q 'No alerts in this store' "$T/empty.html"
 check "empty store: every section still there" bash -c "grep -q 'id=\"gaps\"' '$T/empty.html' &&
   grep -q 'id=\"timeline\"' '$T/empty.html' && grep -q 'id=\"campaigns\"' '$T/empty.html'"

@@ -36,7 +36,8 @@ ln -s "$T/ghost" "$W/base.jsonl" # dangling: following it would create $T/ghost
 ln -s "$T/victim" "$W/base.jsonl.tmp"
 "$VIGIE" scan -q --no-progress --db "$T/s.db" --summary-json "$W/sum.json" \
   --campaigns "$W/camp.jsonl" --baseline "$W/base.jsonl" -o "$T/a.jsonl" "$T/sim" 2>"$T/scan.err"
-check "scan with planted links exits 0 ($(head -3 "$T/scan.err"))" [ $? = 0 ]
+rc=$?
+check "scan with planted links exits 0 ($(head -3 "$T/scan.err"))" [ $rc = 0 ]
 check "scan: the victim is unchanged" victim_ok
 check "scan: the dangling baseline link was not followed" [ ! -e "$T/ghost" ]
 check "scan: --summary-json is a regular file now" regular "$W/sum.json"
@@ -48,7 +49,8 @@ check "scan: the planted OUT.tmp links are left as they were" is_link "$W/sum.js
 
 ln -s "$T/victim" "$W/b.json"
 "$VIGIE" export -q --db "$T/s.db" --stix "$W/b.json" 2>"$T/export.err"
-check "export with planted links exits 0 ($(head -3 "$T/export.err"))" [ $? = 0 ]
+rc=$?
+check "export with planted links exits 0 ($(head -3 "$T/export.err"))" [ $rc = 0 ]
 check "export: the victim is unchanged" victim_ok
 check "export: OUT is a regular file with the bundle" bash -c \
   "[ -f '$W/b.json' ] && [ ! -L '$W/b.json' ] && grep -q '\"type\": *\"bundle\"' '$W/b.json'"
@@ -56,14 +58,16 @@ check "export: OUT.tmp is still the planted link" is_link "$W/b.json.tmp"
 
 ln -s "$T/victim" "$W/r.html"
 "$VIGIE" report --db "$T/s.db" -o "$W/r.html" 2>"$T/report.err"
-check "report with planted links exits 0 ($(head -3 "$T/report.err"))" [ $? = 0 ]
+rc=$?
+check "report with planted links exits 0 ($(head -3 "$T/report.err"))" [ $rc = 0 ]
 check "report: the victim is unchanged" victim_ok
 check "report: OUT is a regular HTML file" bash -c "[ -f '$W/r.html' ] && [ ! -L '$W/r.html' ] && grep -qi '<html' '$W/r.html'"
 
 ln -s "$T/victim" "$W/c2.jsonl"
 "$VIGIE" campaigns -q --db "$T/s.db" -o "$W/c2.jsonl" 2>"$T/camp.err" ||
   "$VIGIE" campaigns --db "$T/s.db" -o "$W/c2.jsonl" 2>"$T/camp.err"
-check "campaigns -o with planted links exits 0 ($(head -3 "$T/camp.err"))" [ $? = 0 ]
+rc=$?
+check "campaigns -o with planted links exits 0 ($(head -3 "$T/camp.err"))" [ $rc = 0 ]
 check "campaigns: the victim is unchanged" victim_ok
 check "campaigns: OUT is a regular file" regular "$W/c2.jsonl"
 check "no temporary left behind ($(find "$W" -name '*.tmp' ! -type l))" no_temp_left "$W"
@@ -72,7 +76,8 @@ check "no temporary left behind ($(find "$W" -name '*.tmp' ! -type l))" no_temp_
 chr() { [ "$(stat -c %F "$1")" = "character special file" ]; }
 if mknod "$T/nulldev" c 1 3 2>/dev/null; then
   "$VIGIE" export -q --db "$T/s.db" --stix "$T/nulldev" 2>"$T/dev.err"
-  check "export --stix to a device exits 0 ($(head -2 "$T/dev.err"))" [ $? = 0 ]
+  rc=$?
+  check "export --stix to a device exits 0 ($(head -2 "$T/dev.err"))" [ $rc = 0 ]
   check "export --stix: a private /dev/null copy stays a character device" chr "$T/nulldev"
   "$VIGIE" scan -q --no-progress --summary-json "$T/nulldev" -o /dev/null "$T/sim"
   check "--summary-json: a private /dev/null copy stays a character device" chr "$T/nulldev"
@@ -82,7 +87,8 @@ else
 fi
 if [ "$safe_for_devnull" = yes ]; then
   "$VIGIE" export -q --db "$T/s.db" --stix /dev/null 2>"$T/dev.err"
-  check "export --stix /dev/null exits 0 ($(head -2 "$T/dev.err"))" [ $? = 0 ]
+  rc=$?
+  check "export --stix /dev/null exits 0 ($(head -2 "$T/dev.err"))" [ $rc = 0 ]
   check "export --stix /dev/null: /dev/null is a character device" chr /dev/null
   "$VIGIE" scan -q --no-progress --summary-json /dev/null -o /dev/null "$T/sim"
   check "--summary-json /dev/null exits 0" [ $? = 0 ]
@@ -95,7 +101,8 @@ mkfifo "$T/f1" "$T/f2"
 timeout 30 cat "$T/f1" >"$T/f1.got" &
 reader=$!
 timeout 30 "$VIGIE" export -q --db "$T/s.db" --stix "$T/f1" 2>"$T/f1.err"
-check "export --stix FIFO exits 0 ($(head -2 "$T/f1.err"))" [ $? = 0 ]
+rc=$?
+check "export --stix FIFO exits 0 ($(head -2 "$T/f1.err"))" [ $rc = 0 ]
 wait "$reader"
 check "the FIFO's reader received the bundle" python3 -c '
 import json, sys; b = json.load(open(sys.argv[1])); assert b["type"] == "bundle"' "$T/f1.got"
@@ -143,7 +150,8 @@ rec() { # rec TENANT-JSON-STRING N
 } >"$T/inj.ndjson"
 "$VIGIE" scan -q --no-progress --no-combined --logsource=all -r "$RULE" --format csv \
   "$T/inj.ndjson" >"$T/inj.csv" 2>"$T/inj.err"
-check "csv scan exits 0 ($(head -2 "$T/inj.err"))" [ $? = 0 ]
+rc=$?
+check "csv scan exits 0 ($(head -2 "$T/inj.err"))" [ $rc = 0 ]
 python3 - "$T/inj.csv" <<'PY' || bad "CSV cells that start a formula get a leading '"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
