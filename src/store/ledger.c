@@ -938,6 +938,27 @@ static void scratch_free(scratch *s)
     vg__buf_free(&s->canon);
 }
 
+/* The end of an entry (alert or manifest) whose members are in c: prev, the leaf hash of
+ * the canonical bytes (e->calc), leaf; then the line must be exactly those bytes. 0, or -1
+ * with the reason in why. */
+static int entry_close_canonical(vg_buf *c, entry *e, const char *line, size_t n, char *why,
+                                 size_t wl)
+{
+    if (entry_tail(c, e->prev))
+        goto toolong;
+    entry_leaf_hash(c, e->calc);
+    if (entry_finish(c, e->leaf))
+        goto toolong;
+    if (c->len != n || memcmp(c->data, line, n) != 0) {
+        seterr(why, wl, "not in canonical form (members, order, spacing or escapes differ)");
+        return -1;
+    }
+    return 0;
+toolong:
+    seterr(why, wl, "entry longer than %u bytes", VG_MAX_LEDGER_LINE);
+    return -1;
+}
+
 /* The manifest form of an entry line (parse_entry has parsed it and read seq). */
 static int parse_manifest(scratch *s, const char *line, size_t n, int64_t mf, entry *e, char *why,
                           size_t wl)
@@ -972,16 +993,7 @@ static int parse_manifest(scratch *s, const char *line, size_t n, int64_t mf, en
         if (manifest_file(c, no == 0, fs, fl, size, sh))
             goto toolong;
     }
-    if (entry_tail(c, e->prev))
-        goto toolong;
-    entry_leaf_hash(c, e->calc);
-    if (entry_finish(c, e->leaf))
-        goto toolong;
-    if (c->len != n || memcmp(c->data, line, n) != 0) {
-        seterr(why, wl, "not in canonical form (members, order, spacing or escapes differ)");
-        return -1;
-    }
-    return 0;
+    return entry_close_canonical(c, e, line, n, why, wl);
 toolong:
     seterr(why, wl, "entry longer than %u bytes", VG_MAX_LEDGER_LINE);
     return -1;
@@ -1056,16 +1068,7 @@ static int parse_entry(scratch *s, const char *line, size_t n, entry *e, char *w
         if (entry_src(c, si_no == 0, fs, fl, sl, si, so, sh))
             goto toolong;
     }
-    if (entry_tail(c, e->prev))
-        goto toolong;
-    entry_leaf_hash(c, e->calc);
-    if (entry_finish(c, e->leaf))
-        goto toolong;
-    if (c->len != n || memcmp(c->data, line, n) != 0) {
-        seterr(why, wl, "not in canonical form (members, order, spacing or escapes differ)");
-        return -1;
-    }
-    return 0;
+    return entry_close_canonical(c, e, line, n, why, wl);
 toolong:
     seterr(why, wl, "entry longer than %u bytes", VG_MAX_LEDGER_LINE);
     return -1;
