@@ -129,4 +129,23 @@ for sig in TERM INT; do
   rc=$?
   check "SIG$sig: ledger verifies with no recovery ($(tail -1 $d/verify.err))" [ $rc = 0 ]
 done
+# a second signal exits at once: the reader is blocked on a FIFO that stays open, so the
+# first signal can only set the flag; the second one ends the process (128 + its number)
+mkfifo fifo
+(exec 3>fifo; head -200 in.ndjson >&3; sleep 20) &
+feeder=$!
+"$VIGIE" scan -j 1 --db sig2.db -o sig2.jsonl fifo 2>sig2.err &
+pid=$!
+sleep 0.5
+kill -TERM $pid
+sleep 0.3
+check "second signal: still running after the first (blocked on its input)" kill -0 $pid
+kill -INT $pid
+for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+check "second signal: exits at once" bash -c "! kill -0 $pid 2>/dev/null"
+wait $pid
+rc=$?
+check "second signal: exit 130 (got $rc)" [ $rc = 130 ]
+kill $feeder 2>/dev/null
+wait $feeder 2>/dev/null
 finish
