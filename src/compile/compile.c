@@ -66,15 +66,21 @@ static void set_free(lset *s)
     s->n = 0;
 }
 
+/* Add l unless already there (ASCII case-insensitively). A set never holds more than
+ * MAX_SET + 1 literals (every caller gives up on a set past MAX_SET: a key of 100,000
+ * values has no useful literal set), so the duplicate check is bounded and the cost of a
+ * list stays linear in its length. Storage grows geometrically. */
 static int set_add(lset *s, lit l)
 {
     for (uint32_t i = 0; i < s->n; i++)
         if (s->l[i].len == l.len && vg__ascii_ieq(s->l[i].s, l.len, l.s, l.len))
             return VIGIE_OK;
-    lit *n = realloc(s->l, (s->n + 1) * sizeof *n);
-    if (!n)
-        return VIGIE_NOMEM;
-    s->l = n;
+    if ((s->n & (s->n - 1)) == 0) { /* n is 0 or a power of two: capacity is full */
+        lit *n = realloc(s->l, (s->n ? s->n * 2 : 4) * sizeof *n);
+        if (!n)
+            return VIGIE_NOMEM;
+        s->l = n;
+    }
     s->l[s->n++] = l;
     return VIGIE_OK;
 }
@@ -88,16 +94,12 @@ static lset set_union(lset a, lset b)
         return set_none();
     }
     for (uint32_t i = 0; i < b.n; i++)
-        if (set_add(&a, b.l[i])) {
+        if (set_add(&a, b.l[i]) || a.n > MAX_SET) { /* sets only grow: past MAX_SET is final */
             set_free(&a);
             set_free(&b);
             return set_none();
         }
     set_free(&b);
-    if (a.n > MAX_SET) {
-        set_free(&a);
-        return set_none();
-    }
     return a;
 }
 
@@ -173,9 +175,11 @@ static lset fc_set(const vg_fieldcond *fc)
             return set_none();
         return s;
     }
+    /* past MAX_SET distinct literals the set is dropped by the union that consumes it
+     * (search_set), so dropping it here already gives the same prefilter */
     for (uint32_t i = 0; i < fc->n_values; i++) {
         lit l;
-        if (!value_lit(&fc->values[i], &l) || set_add(&s, l)) {
+        if (!value_lit(&fc->values[i], &l) || set_add(&s, l) || s.n > MAX_SET) {
             set_free(&s);
             return set_none();
         }
@@ -538,6 +542,8 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     int rc = VIGIE_OK;
     uint32_t n = vg__ruleload_count(rl);
     lset *sets = NULL;
+    const vg_rule **filters = NULL;
+    uint32_t n_filters = 0, cap_filters = 0;
     if (!rs->a) {
         rc = VIGIE_NOMEM;
         goto out;
@@ -556,17 +562,33 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     pcre2_set_match_limit(rs->mctx, VG_PCRE2_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, VG_PCRE2_DEPTH_LIMIT);
 
+    /* the filter documents, in load order, found once: a rule looks at these only, so
+     * 100,000 rules without filters cost 100,000 steps, not 100,000 squared */
+    for (uint32_t k = 0; k < n; k++) {
+        const vg_rule *f = vg__ruleload_get(rl, k);
+        if (f->kind != VG_RULE_FILTER || !f->cond)
+            continue;
+        if (n_filters == cap_filters) {
+            uint32_t ncap = cap_filters ? cap_filters * 2 : 16;
+            const vg_rule **nf = realloc(filters, ncap * sizeof *nf);
+            if (!nf) {
+                rc = VIGIE_NOMEM;
+                goto out;
+            }
+            filters = nf;
+            cap_filters = ncap;
+        }
+        filters[n_filters++] = f;
+    }
     for (uint32_t i = 0; i < n; i++) {
         const vg_rule *r = vg__ruleload_get(rl, i);
         if (r->kind != VG_RULE_DETECTION || !r->cond)
             continue;
         /* searches of the rule plus those of every filter that names it */
         uint32_t ns = r->n_searches;
-        for (uint32_t k = 0; k < n; k++) {
-            const vg_rule *f = vg__ruleload_get(rl, k);
-            if (f->kind == VG_RULE_FILTER && f->cond && filter_applies(f, r))
-                ns += f->n_searches;
-        }
+        for (uint32_t k = 0; k < n_filters; k++)
+            if (filter_applies(filters[k], r))
+                ns += filters[k]->n_searches;
         crule *cr = &rs->rules[rs->n_rules];
         memset(cr, 0, sizeof *cr);
         cr->r = r;
@@ -579,9 +601,9 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
         int brc = build_searches(&b, r, cr, 0);
         const vg_cond *cond = r->cond;
         uint32_t off = r->n_searches;
-        for (uint32_t k = 0; !brc && k < n; k++) {
-            const vg_rule *f = vg__ruleload_get(rl, k);
-            if (f->kind != VG_RULE_FILTER || !f->cond || !filter_applies(f, r))
+        for (uint32_t k = 0; !brc && k < n_filters; k++) {
+            const vg_rule *f = filters[k];
+            if (!filter_applies(f, r))
                 continue;
             brc = build_searches(&b, f, cr, off);
             vg_cond *both = vg__arena_alloc(rs->a, sizeof *both);
@@ -658,6 +680,7 @@ out:
     for (uint32_t i = 0; sets && i < rs->n_rules; i++)
         set_free(&sets[i]);
     free(sets);
+    free(filters);
     free(b.fields);
     if (rc) {
         vg__ruleset_free(rs);

@@ -635,15 +635,25 @@ static int on_doc(void *ud, uint32_t doc, uint32_t line, const ynode *root,
     return VIGIE_OK;
 }
 
+/* A file over VG_MAX_RULE_FILE_BYTES: reported naming the limit, the other files load. */
+static void too_big(vg_ruleload *rl, const char *path)
+{
+    char why[160];
+    snprintf(why, sizeof why, "rule file exceeds VG_MAX_RULE_FILE_BYTES (%u MiB, %u bytes)",
+             (unsigned)(VG_MAX_RULE_FILE_BYTES / (1024u * 1024u)),
+             (unsigned)VG_MAX_RULE_FILE_BYTES);
+    vg__diag(rl->opts.diag, rl->opts.diag_ud, VIGIE_DIAG_ERROR, VIGIE_TOOBIG, path, 0, 0, NULL,
+             "%s: skipped", why);
+    add_status(rl, path, 1, 1, NULL, NULL, VIGIE_TOOBIG, why);
+}
+
 int vg__ruleload_string(vg_ruleload *rl, const char *name, const char *yaml, size_t len)
 {
     const char *path = vg__arena_strdup(rl->a, name ? name : "<string>");
     if (!path)
         return VIGIE_NOMEM;
     if (len > VG_MAX_RULE_FILE_BYTES) {
-        vg__diag(rl->opts.diag, rl->opts.diag_ud, VIGIE_DIAG_ERROR, VIGIE_TOOBIG, path, 0, 0,
-                 NULL, "rule file larger than %u bytes: skipped", (unsigned)VG_MAX_RULE_FILE_BYTES);
-        add_status(rl, path, 1, 1, NULL, NULL, VIGIE_TOOBIG, "rule file too large");
+        too_big(rl, path);
         return VIGIE_OK;
     }
     vg_arena *tmp = vg__arena_new(64 * 1024);
@@ -668,6 +678,13 @@ static int load_file(vg_ruleload *rl, const char *path)
     char *text;
     size_t len;
     int rc = vg__read_file(path, VG_MAX_RULE_FILE_BYTES, &text, &len);
+    if (rc == VIGIE_TOOBIG) {
+        const char *p = vg__arena_strdup(rl->a, path);
+        if (!p)
+            return VIGIE_NOMEM;
+        too_big(rl, p);
+        return VIGIE_OK;
+    }
     if (rc) {
         const char *p = vg__arena_strdup(rl->a, path);
         vg__diag(rl->opts.diag, rl->opts.diag_ud, VIGIE_DIAG_ERROR, rc, p, 0, 0, NULL,
