@@ -470,16 +470,95 @@ static vg_cond *cond_shift(vg_arena *a, const vg_cond *c, uint32_t off)
     return n;
 }
 
-static bool filter_applies(const vg_rule *f, const vg_rule *r)
+/* Filters by the rule id or name they list: name -> the filters (indices in load order)
+ * naming it, so a rule finds its filters with two probes whatever the number of filters. */
+typedef struct fname {
+    const char *name;
+    uint32_t *v, n;
+} fname;
+
+typedef struct filter_index {
+    nidx idx;
+    fname *names;
+    uint32_t n_names;
+    const char *want; /* the name fname_is compares with */
+} filter_index;
+
+static bool fname_is(const void *ud, uint32_t id)
 {
-    for (uint32_t i = 0; i < f->n_filter_rules; i++) {
-        const char *x = f->filter_rules[i];
-        if (!x)
-            continue;
-        if ((r->id && !strcmp(x, r->id)) || (r->name && !strcmp(x, r->name)))
-            return true;
+    const filter_index *fx = ud;
+    return strcmp(fx->names[id].name, fx->want) == 0;
+}
+
+static const fname *fname_get(filter_index *fx, const char *name)
+{
+    uint32_t at;
+    if (!name || !fx->idx.cap)
+        return NULL;
+    fx->want = name;
+    uint32_t id = nidx_find(&fx->idx, lit_hash(name, (uint32_t)strlen(name)), fname_is, fx, &at);
+    return id == UINT32_MAX ? NULL : &fx->names[id];
+}
+
+static void filter_index_free(filter_index *fx)
+{
+    for (uint32_t i = 0; i < fx->n_names; i++)
+        free(fx->names[i].v);
+    free(fx->names);
+    nidx_free(&fx->idx);
+}
+
+/* Index filters[0..n): each name a filter lists, once per filter. */
+static int filter_index_build(filter_index *fx, const vg_rule *const *filters, uint32_t n)
+{
+    uint32_t total = 0;
+    for (uint32_t k = 0; k < n; k++)
+        total += filters[k]->n_filter_rules;
+    fx->names = calloc(total ? total : 1, sizeof *fx->names);
+    if (!fx->names)
+        return VIGIE_NOMEM;
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < filters[k]->n_filter_rules; i++) {
+            const char *x = filters[k]->filter_rules[i];
+            if (!x)
+                continue;
+            uint32_t h = lit_hash(x, (uint32_t)strlen(x)), at = 0;
+            if (nidx_reserve(&fx->idx))
+                return VIGIE_NOMEM;
+            fx->want = x;
+            uint32_t id = nidx_find(&fx->idx, h, fname_is, fx, &at);
+            if (id == UINT32_MAX) {
+                id = fx->n_names++;
+                fx->names[id].name = x;
+                fx->idx.h[at] = h;
+                fx->idx.id1[at] = id + 1;
+                fx->idx.n++;
+            }
+            fname *fn = &fx->names[id];
+            if (fn->n && fn->v[fn->n - 1] == k) /* this filter lists the name twice */
+                continue;
+            if ((fn->n & (fn->n - 1)) == 0) { /* 0 or a power of two: full */
+                uint32_t *nv = realloc(fn->v, (fn->n ? fn->n * 2 : 2) * sizeof *nv);
+                if (!nv)
+                    return VIGIE_NOMEM;
+                fn->v = nv;
+            }
+            fn->v[fn->n++] = k;
+        }
+    return VIGIE_OK;
+}
+
+/* The filters that name rule r (by id or by name), in load order, into out; their count. */
+static uint32_t filters_of(filter_index *fx, const vg_rule *r, uint32_t *out)
+{
+    const fname *a = fname_get(fx, r->id), *b = fname_get(fx, r->name);
+    uint32_t i = 0, j = 0, na = a ? a->n : 0, nb = b ? b->n : 0, n = 0;
+    while (i < na || j < nb) { /* both ascending: merge, a filter naming both counts once */
+        uint32_t k = j >= nb || (i < na && a->v[i] <= b->v[j]) ? a->v[i++] : b->v[j++];
+        if (!n || out[n - 1] != k)
+            out[n++] = k;
     }
-    return false;
+    return n;
 }
 
 /* ---- prefilter databases ---------------------------------------------------------------------- */
@@ -647,7 +726,9 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     uint32_t n = vg__ruleload_count(rl);
     lset *sets = NULL;
     const vg_rule **filters = NULL;
-    uint32_t n_filters = 0, cap_filters = 0;
+    uint32_t n_filters = 0, cap_filters = 0, *applied = NULL;
+    filter_index fx;
+    memset(&fx, 0, sizeof fx);
     uint32_t *rgroup = NULL;
     members *own = NULL, unscoped = {NULL, 0}, mem = {NULL, 0};
     nidx prod_idx = {NULL, NULL, 0, 0};
@@ -669,8 +750,9 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     pcre2_set_match_limit(rs->mctx, VG_PCRE2_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, VG_PCRE2_DEPTH_LIMIT);
 
-    /* the filter documents, in load order, found once: a rule looks at these only, so
-     * 100,000 rules without filters cost 100,000 steps, not 100,000 squared */
+    /* the filter documents, in load order, found once and indexed by the names they list:
+     * a rule finds its own filters in two probes, so neither 100,000 rules nor 100,000
+     * filters make compile quadratic */
     for (uint32_t k = 0; k < n; k++) {
         const vg_rule *f = vg__ruleload_get(rl, k);
         if (f->kind != VG_RULE_FILTER || !f->cond)
@@ -687,15 +769,19 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
         }
         filters[n_filters++] = f;
     }
+    if (n_filters && ((rc = filter_index_build(&fx, filters, n_filters)) ||
+                      !(applied = malloc(n_filters * sizeof *applied)))) {
+        rc = rc ? rc : VIGIE_NOMEM;
+        goto out;
+    }
     for (uint32_t i = 0; i < n; i++) {
         const vg_rule *r = vg__ruleload_get(rl, i);
         if (r->kind != VG_RULE_DETECTION || !r->cond)
             continue;
         /* searches of the rule plus those of every filter that names it */
-        uint32_t ns = r->n_searches;
-        for (uint32_t k = 0; k < n_filters; k++)
-            if (filter_applies(filters[k], r))
-                ns += filters[k]->n_searches;
+        uint32_t ns = r->n_searches, n_applied = n_filters ? filters_of(&fx, r, applied) : 0;
+        for (uint32_t k = 0; k < n_applied; k++)
+            ns += filters[applied[k]]->n_searches;
         crule *cr = &rs->rules[rs->n_rules];
         memset(cr, 0, sizeof *cr);
         cr->r = r;
@@ -708,10 +794,8 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
         int brc = build_searches(&b, r, cr, 0);
         const vg_cond *cond = r->cond;
         uint32_t off = r->n_searches;
-        for (uint32_t k = 0; !brc && k < n_filters; k++) {
-            const vg_rule *f = filters[k];
-            if (!filter_applies(f, r))
-                continue;
+        for (uint32_t k = 0; !brc && k < n_applied; k++) {
+            const vg_rule *f = filters[applied[k]];
             brc = build_searches(&b, f, cr, off);
             vg_cond *both = vg__arena_alloc(rs->a, sizeof *both);
             vg_cond *fc = cond_shift(rs->a, f->cond, off);
@@ -829,6 +913,8 @@ out:
         set_free(&sets[i]);
     free(sets);
     free(filters);
+    free(applied);
+    filter_index_free(&fx);
     free(b.fields);
     nidx_free(&b.field_idx);
     if (rc) {
