@@ -4,8 +4,10 @@
 # regenerated when missing or when gen.c, the size or the seed changed), self-tests the
 # generator, then measures on one core, best of BENCH_RUNS runs each:
 #   vigie scan -j 1 with SigmaHQ rules/cloud | the simdjson floor | the Vectorscan floor | jq
-# plus vigie's peak RSS on half and all of the data, and the load+compile time of every
-# SigmaHQ rule. Writes bench/RESULTS.md and prints it. See bench/README.md.
+# plus vigie's peak RSS on half and all of the data, the load+compile time of every
+# SigmaHQ rule, and rule loading at scale (bench/rule_load.sh: 25,000 and 100,000 rule
+# files, 100,000 values in one list). Writes bench/RESULTS.md and prints it. See
+# bench/README.md.
 #
 # Usage: bench/run.sh [BUILD_DIR]      (default: build; `make bench` passes it)
 # Environment: SIGMA_DIR (default ../shared/sigma beside the project), BENCH_MB (220),
@@ -140,6 +142,14 @@ if [ -x "$vigie" ]; then
                 "$sigma/rules-emerging-threats" >/dev/null 2>&1 || true; } &&
               awk -v w="$(kv wall_s "$out/check.rss")" 'BEGIN { printf "%.3f", w }')
   fi
+  echo "bench: rule loading at scale (bench/rule_load.sh; log in ${out#"$root"/}/rule_load.log)"
+  if VIGIE=$vigie BENCH_RUNS=$runs SIGMA_DIR=$sigma "$here/rule_load.sh" "$build" \
+       >"$out/rule_load.log" 2>&1; then
+    rule_scale=$out/rule_load.md
+  else
+    echo "bench: rule_load.sh failed:" >&2
+    tail -3 "$out/rule_load.log" >&2
+  fi
 else
   echo "bench: vigie: not built ($vigie)"
 fi
@@ -230,6 +240,10 @@ row() { # row KEY LABEL
       awk -v a="${T[allrules]}" 'BEGIN {
         printf "- every SigmaHQ rule compiled in under 1 s: %.3f s, %s\n", a, (a < 1) ? "met" : "NOT met" }'
     fi
+  fi
+  if [ -n "${rule_scale:-}" ]; then
+    echo
+    cat "$rule_scale"
   fi
   echo
   echo "Reproduce: \`make bench\` (see bench/README.md; BENCH_MB, BENCH_SEED, BENCH_RUNS, SIGMA_DIR)."

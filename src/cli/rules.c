@@ -48,6 +48,43 @@ static void collect_diag(void *ud, const vigie_diag *d)
     e->msg = strdup(d->message ? d->message : "");
 }
 
+/* Compile errors ordered by file, then by when they were reported: a rule's status finds
+ * the errors of its file by binary search instead of a walk over all of them, so 100,000
+ * rules with 100,000 compile errors cost n log n, not n squared. */
+static const compile_err *sort_base;
+static int err_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const char *fx = sort_base[x].file, *fy = sort_base[y].file;
+    int c = !fx || !fy ? (fy != NULL) - (fx != NULL) : strcmp(fx, fy); /* no file: first */
+    return c ? c : (x > y) - (x < y);
+}
+
+/* The first compile error (in report order) for the rule of status st, or NULL. */
+static const compile_err *compile_error_of(const collect *c, const uint32_t *ord, uint32_t n,
+                                           const vg_rule_status *st)
+{
+    if (!st->path || n == 0)
+        return NULL;
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) { /* first error whose file is >= st->path */
+        uint32_t mid = lo + (hi - lo) / 2;
+        const char *f = c->e[ord[mid]].file;
+        if (!f || strcmp(f, st->path) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < n; lo++) {
+        const compile_err *e = &c->e[ord[lo]];
+        if (strcmp(e->file, st->path) != 0) /* errors without a file sort first */
+            break;
+        if (!e->rule_id || !st->id || strcmp(e->rule_id, st->id) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 static void json_str(vg_buf *b, const char *s)
 {
     if (!s) {
@@ -111,7 +148,18 @@ int vg__cmd_rules(int argc, char **argv)
         vg__ruleset_compile(rl, &co, &rs);
     }
     double secs = vg__now() - t0;
-    uint32_t loaded = 0, skipped = 0;
+    uint32_t loaded = 0, skipped = 0, n_ord = col.n - load_errors;
+    uint32_t *ord = malloc((n_ord ? n_ord : 1) * sizeof *ord);
+    if (!ord) {
+        fprintf(stderr, "vigie: error: %s\n", vigie_strerror(VIGIE_NOMEM));
+        ex = VG_EXIT_RULES;
+        n_ord = 0;
+    }
+    for (uint32_t k = 0; k < n_ord; k++)
+        ord[k] = load_errors + k;
+    sort_base = col.e;
+    if (n_ord)
+        qsort(ord, n_ord, sizeof *ord, err_cmp);
     uint32_t ns = rl ? vg__ruleload_status_count(rl) : 0;
     vg_buf b;
     vg__buf_init(&b, 0);
@@ -122,15 +170,11 @@ int vg__cmd_rules(int argc, char **argv)
         uint64_t line = st->line, column = st->col;
         if (st->rc == VIGIE_OK) {
             /* dropped at compile? */
-            for (uint32_t k = load_errors; k < col.n; k++) {
-                compile_err *e = &col.e[k];
-                if (e->file && st->path && strcmp(e->file, st->path) == 0 &&
-                    (!e->rule_id || !st->id || strcmp(e->rule_id, st->id) == 0)) {
-                    reason = e->msg;
-                    line = e->line;
-                    column = e->col;
-                    break;
-                }
+            const compile_err *e = compile_error_of(&col, ord, n_ord, st);
+            if (e) {
+                reason = e->msg;
+                line = e->line;
+                column = e->col;
             }
         }
         bool ok = reason == NULL;
@@ -161,6 +205,7 @@ int vg__cmd_rules(int argc, char **argv)
     if (loaded == 0 && ex == VG_EXIT_OK)
         ex = VG_EXIT_RULES;
     vg__buf_free(&b);
+    free(ord);
     for (uint32_t k = 0; k < col.n; k++) {
         free(col.e[k].file);
         free(col.e[k].rule_id);

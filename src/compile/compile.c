@@ -29,6 +29,11 @@
  * rules: 7,539 literals; 1.66 us/event of matching instead of 4.3 with one database).
  * Literals are deduplicated case-insensitively through a hash table; compile cost is
  * dominated by Vectorscan (about 0.5 s for the 3,755 SigmaHQ rules).
+ *
+ * Cost is linear in rules and values (bench/rule_load.sh: 100,000 rules, or 100,000 values
+ * in one list, in under 3 s): filters, field names and products are found through one name
+ * index, each product group's rules come from per-group lists, and a literal set is given
+ * up while it is built once it passes MAX_SET, which bounds every duplicate check.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "compile_int.h"
@@ -66,15 +71,21 @@ static void set_free(lset *s)
     s->n = 0;
 }
 
+/* Add l unless already there (ASCII case-insensitively). A set never holds more than
+ * MAX_SET + 1 literals (every caller gives up on a set past MAX_SET: a key of 100,000
+ * values has no useful literal set), so the duplicate check is bounded and the cost of a
+ * list stays linear in its length. Storage grows geometrically. */
 static int set_add(lset *s, lit l)
 {
     for (uint32_t i = 0; i < s->n; i++)
         if (s->l[i].len == l.len && vg__ascii_ieq(s->l[i].s, l.len, l.s, l.len))
             return VIGIE_OK;
-    lit *n = realloc(s->l, (s->n + 1) * sizeof *n);
-    if (!n)
-        return VIGIE_NOMEM;
-    s->l = n;
+    if ((s->n & (s->n - 1)) == 0) { /* n is 0 or a power of two: capacity is full */
+        lit *n = realloc(s->l, (s->n ? s->n * 2 : 4) * sizeof *n);
+        if (!n)
+            return VIGIE_NOMEM;
+        s->l = n;
+    }
     s->l[s->n++] = l;
     return VIGIE_OK;
 }
@@ -88,16 +99,12 @@ static lset set_union(lset a, lset b)
         return set_none();
     }
     for (uint32_t i = 0; i < b.n; i++)
-        if (set_add(&a, b.l[i])) {
+        if (set_add(&a, b.l[i]) || a.n > MAX_SET) { /* sets only grow: past MAX_SET is final */
             set_free(&a);
             set_free(&b);
             return set_none();
         }
     set_free(&b);
-    if (a.n > MAX_SET) {
-        set_free(&a);
-        return set_none();
-    }
     return a;
 }
 
@@ -173,9 +180,11 @@ static lset fc_set(const vg_fieldcond *fc)
             return set_none();
         return s;
     }
+    /* past MAX_SET distinct literals the set is dropped by the union that consumes it
+     * (search_set), so dropping it here already gives the same prefilter */
     for (uint32_t i = 0; i < fc->n_values; i++) {
         lit l;
-        if (!value_lit(&fc->values[i], &l) || set_add(&s, l)) {
+        if (!value_lit(&fc->values[i], &l) || set_add(&s, l) || s.n > MAX_SET) {
             set_free(&s);
             return set_none();
         }
@@ -232,6 +241,74 @@ static lset cond_set(const crule *r, const vg_cond *c, int depth)
     }
 }
 
+/* ---- name index ------------------------------------------------------------------------------ */
+
+/* ASCII-case-insensitive FNV-1a: literals (deduplicated case-insensitively), field names and
+ * products. */
+static uint32_t lit_hash(const char *s, uint32_t len)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ vg__lower((unsigned char)s[i])) * 16777619u;
+    return h;
+}
+
+/* Open-addressing index of names -> ids (field names, products, the rules filters name), so
+ * that finding one of 100,000 distinct names costs one probe, not a walk over all of them.
+ * Slots hold the hash and id + 1 (0: empty); at most half full; the caller compares names. */
+typedef struct nidx {
+    uint32_t *h, *id1;
+    uint32_t cap, n;
+} nidx;
+
+static void nidx_free(nidx *x)
+{
+    free(x->h);
+    free(x->id1);
+    memset(x, 0, sizeof *x);
+}
+
+/* First slot at or after hash h: probe on while the slot is taken, calling match(ud, id) on
+ * same-hash ids; returns the id found, or UINT32_MAX with *at the empty slot for an insert. */
+static uint32_t nidx_find(const nidx *x, uint32_t h, bool (*match)(const void *, uint32_t),
+                          const void *ud, uint32_t *at)
+{
+    uint32_t mask = x->cap - 1, i = h & mask;
+    for (; x->id1[i]; i = (i + 1) & mask)
+        if (x->h[i] == h && match(ud, x->id1[i] - 1))
+            return x->id1[i] - 1;
+    *at = i;
+    return UINT32_MAX;
+}
+
+/* Make room for one more entry (doubling; rehashes from the stored hashes). */
+static int nidx_reserve(nidx *x)
+{
+    if (2 * (x->n + 1) <= x->cap)
+        return VIGIE_OK;
+    uint32_t ncap = x->cap ? x->cap * 2 : 64;
+    uint32_t *nh = calloc(ncap, sizeof *nh), *nid = calloc(ncap, sizeof *nid);
+    if (!nh || !nid) {
+        free(nh);
+        free(nid);
+        return VIGIE_NOMEM;
+    }
+    for (uint32_t i = 0; i < x->cap; i++)
+        if (x->id1[i]) {
+            uint32_t k = x->h[i] & (ncap - 1);
+            while (nid[k])
+                k = (k + 1) & (ncap - 1);
+            nh[k] = x->h[i];
+            nid[k] = x->id1[i];
+        }
+    free(x->h);
+    free(x->id1);
+    x->h = nh;
+    x->id1 = nid;
+    x->cap = ncap;
+    return VIGIE_OK;
+}
+
 /* ---- fields ----------------------------------------------------------------------------------- */
 
 typedef struct builder {
@@ -239,13 +316,25 @@ typedef struct builder {
     const vg_compile_opts *o;
     cfield **fields;
     uint32_t n_fields, cap_fields;
+    nidx field_idx;   /* field name -> index in fields */
+    const char *want; /* the name field_is compares with */
 } builder;
+
+static bool field_is(const void *ud, uint32_t id)
+{
+    const builder *b = ud;
+    return strcmp(b->fields[id]->name, b->want) == 0;
+}
 
 static const cfield *field_get(builder *b, const char *name)
 {
-    for (uint32_t i = 0; i < b->n_fields; i++)
-        if (strcmp(b->fields[i]->name, name) == 0)
-            return b->fields[i];
+    uint32_t h = lit_hash(name, (uint32_t)strlen(name)), at = 0;
+    if (nidx_reserve(&b->field_idx))
+        return NULL;
+    b->want = name;
+    uint32_t found = nidx_find(&b->field_idx, h, field_is, b, &at);
+    if (found != UINT32_MAX)
+        return b->fields[found];
     vg_ruleset *rs = b->rs;
     cfield *f = vg__arena_alloc(rs->a, sizeof *f);
     if (!f)
@@ -275,6 +364,9 @@ static const cfield *field_get(builder *b, const char *name)
         b->fields = nf;
         b->cap_fields = ncap;
     }
+    b->field_idx.h[at] = h;
+    b->field_idx.id1[at] = b->n_fields + 1;
+    b->field_idx.n++;
     b->fields[b->n_fields++] = f;
     return f;
 }
@@ -383,46 +475,136 @@ static vg_cond *cond_shift(vg_arena *a, const vg_cond *c, uint32_t off)
     return n;
 }
 
-static bool filter_applies(const vg_rule *f, const vg_rule *r)
+/* Filters by the rule id or name they list: name -> the filters (indices in load order)
+ * naming it, so a rule finds its filters with two probes whatever the number of filters. */
+typedef struct fname {
+    const char *name;
+    uint32_t *v, n;
+} fname;
+
+typedef struct filter_index {
+    nidx idx;
+    fname *names;
+    uint32_t n_names;
+    const char *want; /* the name fname_is compares with */
+} filter_index;
+
+static bool fname_is(const void *ud, uint32_t id)
 {
-    for (uint32_t i = 0; i < f->n_filter_rules; i++) {
-        const char *x = f->filter_rules[i];
-        if (!x)
-            continue;
-        if ((r->id && !strcmp(x, r->id)) || (r->name && !strcmp(x, r->name)))
-            return true;
+    const filter_index *fx = ud;
+    return strcmp(fx->names[id].name, fx->want) == 0;
+}
+
+static const fname *fname_get(filter_index *fx, const char *name)
+{
+    uint32_t at;
+    if (!name || !fx->idx.cap)
+        return NULL;
+    fx->want = name;
+    uint32_t id = nidx_find(&fx->idx, lit_hash(name, (uint32_t)strlen(name)), fname_is, fx, &at);
+    return id == UINT32_MAX ? NULL : &fx->names[id];
+}
+
+static void filter_index_free(filter_index *fx)
+{
+    for (uint32_t i = 0; i < fx->n_names; i++)
+        free(fx->names[i].v);
+    free(fx->names);
+    nidx_free(&fx->idx);
+}
+
+/* Index filters[0..n): each name a filter lists, once per filter. */
+static int filter_index_build(filter_index *fx, const vg_rule *const *filters, uint32_t n)
+{
+    uint32_t total = 0;
+    for (uint32_t k = 0; k < n; k++)
+        total += filters[k]->n_filter_rules;
+    fx->names = calloc(total ? total : 1, sizeof *fx->names);
+    if (!fx->names)
+        return VIGIE_NOMEM;
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < filters[k]->n_filter_rules; i++) {
+            const char *x = filters[k]->filter_rules[i];
+            if (!x)
+                continue;
+            uint32_t h = lit_hash(x, (uint32_t)strlen(x)), at = 0;
+            if (nidx_reserve(&fx->idx))
+                return VIGIE_NOMEM;
+            fx->want = x;
+            uint32_t id = nidx_find(&fx->idx, h, fname_is, fx, &at);
+            if (id == UINT32_MAX) {
+                id = fx->n_names++;
+                fx->names[id].name = x;
+                fx->idx.h[at] = h;
+                fx->idx.id1[at] = id + 1;
+                fx->idx.n++;
+            }
+            fname *fn = &fx->names[id];
+            if (fn->n && fn->v[fn->n - 1] == k) /* this filter lists the name twice */
+                continue;
+            if ((fn->n & (fn->n - 1)) == 0) { /* 0 or a power of two: full */
+                uint32_t *nv = realloc(fn->v, (fn->n ? fn->n * 2 : 2) * sizeof *nv);
+                if (!nv)
+                    return VIGIE_NOMEM;
+                fn->v = nv;
+            }
+            fn->v[fn->n++] = k;
+        }
+    return VIGIE_OK;
+}
+
+/* The filters that name rule r (by id or by name), in load order, into out; their count. */
+static uint32_t filters_of(filter_index *fx, const vg_rule *r, uint32_t *out)
+{
+    const fname *a = fname_get(fx, r->id), *b = fname_get(fx, r->name);
+    uint32_t i = 0, j = 0, na = a ? a->n : 0, nb = b ? b->n : 0, n = 0;
+    while (i < na || j < nb) { /* both ascending: merge, a filter naming both counts once */
+        uint32_t k = j >= nb || (i < na && a->v[i] <= b->v[j]) ? a->v[i++] : b->v[j++];
+        if (!n || out[n - 1] != k)
+            out[n++] = k;
     }
-    return false;
+    return n;
 }
 
 /* ---- prefilter databases ---------------------------------------------------------------------- */
 
-static uint32_t lit_hash(const char *s, uint32_t len)
+/* The rules whose literals go into one group's database, in rule order: with
+ * logsource_all (or for the count over every rule) all of them, otherwise the rules
+ * without a product merged with the group's own (rgroup: each rule's group, 0 without a
+ * product). Rules without a literal set are never in a database. Members are found per
+ * group in time linear in the group's size, not by a walk over every rule per group. */
+typedef struct members {
+    uint32_t *v;
+    uint32_t n;
+} members;
+
+static int group_members(const vg_ruleset *rs, uint32_t g, const uint32_t *rgroup,
+                         const members *own, const members *unscoped, members *out)
 {
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < len; i++)
-        h = (h ^ vg__lower((unsigned char)s[i])) * 16777619u;
-    return h;
+    out->n = 0;
+    if (g == UINT32_MAX || rs->logsource_all) {
+        for (uint32_t i = 0; i < rs->n_rules; i++)
+            if (!rs->rules[i].always)
+                out->v[out->n++] = i;
+        return VIGIE_OK;
+    }
+    const members *mine = g ? &own[g] : NULL;
+    uint32_t a = 0, b = 0, na = unscoped->n, nb = mine ? mine->n : 0;
+    while (a < na || b < nb) { /* both ascending: merge */
+        uint32_t i =
+            b >= nb || (a < na && unscoped->v[a] < mine->v[b]) ? unscoped->v[a++] : mine->v[b++];
+        if (!rs->rules[i].always && (rgroup[i] == 0 || rgroup[i] == g))
+            out->v[out->n++] = i;
+    }
+    return VIGIE_OK;
 }
 
-/* Do rule i's literals go into group g's database? (g == UINT32_MAX: every rule) */
-static bool in_group(const vg_ruleset *rs, uint32_t g, uint32_t i)
-{
-    const char *pr = rs->rules[i].r->ls_product, *gp;
-    if (rs->rules[i].always)
-        return false;
-    if (g == UINT32_MAX || rs->logsource_all || !pr)
-        return true;
-    gp = rs->groups[g].product;
-    return gp && vg__ascii_ieq(gp, strlen(gp), pr, strlen(pr));
-}
-
-/* Deduplicate (ASCII case-insensitively, hash table) the literals of group g's rules, lay
- * out the literal -> rules table in the arena and compile the group's Vectorscan database.
- * With count != NULL only count the distinct literals. A database Vectorscan refuses is a
- * warning: that group runs without prefilter. */
+/* Deduplicate (ASCII case-insensitively, hash table) the literals of the group's rules
+ * (mem), lay out the literal -> rules table in the arena and compile the group's Vectorscan
+ * database. With count != NULL only count the distinct literals. A database Vectorscan
+ * refuses is a warning: that group runs without prefilter. */
 static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, const lset *sets,
-                       uint32_t *count)
+                       const members *mem, uint32_t *count)
 {
     int rc = VIGIE_OK;
     uint32_t total = 0, n_u = 0, cap = 16;
@@ -431,9 +613,8 @@ static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, con
     const char **pats = NULL;
     unsigned *flags = NULL, *ids = NULL;
     size_t *lens = NULL;
-    for (uint32_t i = 0; i < rs->n_rules; i++)
-        if (in_group(rs, g, i))
-            total += sets[i].n;
+    for (uint32_t m = 0; m < mem->n; m++)
+        total += sets[mem->v[m]].n;
     if (count)
         *count = 0;
     if (total == 0)
@@ -450,9 +631,8 @@ static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, con
         goto out;
     }
     uint32_t n_occ = 0;
-    for (uint32_t i = 0; i < rs->n_rules; i++) {
-        if (!in_group(rs, g, i))
-            continue;
+    for (uint32_t m = 0; m < mem->n; m++) {
+        uint32_t i = mem->v[m];
         for (uint32_t k = 0; k < sets[i].n; k++) {
             lit l = sets[i].l[k];
             uint32_t h = lit_hash(l.s, l.len) & (cap - 1), id;
@@ -527,6 +707,18 @@ out:
     return rc;
 }
 
+typedef struct product_key {
+    const vg_ruleset *rs;
+    const char *pr;
+} product_key;
+
+static bool product_is(const void *ud, uint32_t g)
+{
+    const product_key *k = ud;
+    const char *gp = k->rs->groups[g].product;
+    return vg__ascii_ieq(gp, strlen(gp), k->pr, strlen(k->pr));
+}
+
 int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_ruleset **out)
 {
     *out = NULL;
@@ -534,10 +726,17 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     if (!rs)
         return VIGIE_NOMEM;
     rs->a = vg__arena_new(256 * 1024);
-    builder b = {rs, opts, NULL, 0, 0};
+    builder b = {rs, opts, NULL, 0, 0, {NULL, NULL, 0, 0}, NULL};
     int rc = VIGIE_OK;
     uint32_t n = vg__ruleload_count(rl);
     lset *sets = NULL;
+    const vg_rule **filters = NULL;
+    uint32_t n_filters = 0, cap_filters = 0, *applied = NULL;
+    filter_index fx;
+    memset(&fx, 0, sizeof fx);
+    uint32_t *rgroup = NULL;
+    members *own = NULL, unscoped = {NULL, 0}, mem = {NULL, 0};
+    nidx prod_idx = {NULL, NULL, 0, 0};
     if (!rs->a) {
         rc = VIGIE_NOMEM;
         goto out;
@@ -556,17 +755,38 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     pcre2_set_match_limit(rs->mctx, VG_PCRE2_MATCH_LIMIT);
     pcre2_set_depth_limit(rs->mctx, VG_PCRE2_DEPTH_LIMIT);
 
+    /* the filter documents, in load order, found once and indexed by the names they list:
+     * a rule finds its own filters in two probes, so neither 100,000 rules nor 100,000
+     * filters make compile quadratic */
+    for (uint32_t k = 0; k < n; k++) {
+        const vg_rule *f = vg__ruleload_get(rl, k);
+        if (f->kind != VG_RULE_FILTER || !f->cond)
+            continue;
+        if (n_filters == cap_filters) {
+            uint32_t ncap = cap_filters ? cap_filters * 2 : 16;
+            const vg_rule **nf = realloc(filters, ncap * sizeof *nf);
+            if (!nf) {
+                rc = VIGIE_NOMEM;
+                goto out;
+            }
+            filters = nf;
+            cap_filters = ncap;
+        }
+        filters[n_filters++] = f;
+    }
+    if (n_filters && ((rc = filter_index_build(&fx, filters, n_filters)) ||
+                      !(applied = malloc(n_filters * sizeof *applied)))) {
+        rc = rc ? rc : VIGIE_NOMEM;
+        goto out;
+    }
     for (uint32_t i = 0; i < n; i++) {
         const vg_rule *r = vg__ruleload_get(rl, i);
         if (r->kind != VG_RULE_DETECTION || !r->cond)
             continue;
         /* searches of the rule plus those of every filter that names it */
-        uint32_t ns = r->n_searches;
-        for (uint32_t k = 0; k < n; k++) {
-            const vg_rule *f = vg__ruleload_get(rl, k);
-            if (f->kind == VG_RULE_FILTER && f->cond && filter_applies(f, r))
-                ns += f->n_searches;
-        }
+        uint32_t ns = r->n_searches, n_applied = n_filters ? filters_of(&fx, r, applied) : 0;
+        for (uint32_t k = 0; k < n_applied; k++)
+            ns += filters[applied[k]]->n_searches;
         crule *cr = &rs->rules[rs->n_rules];
         memset(cr, 0, sizeof *cr);
         cr->r = r;
@@ -579,10 +799,8 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
         int brc = build_searches(&b, r, cr, 0);
         const vg_cond *cond = r->cond;
         uint32_t off = r->n_searches;
-        for (uint32_t k = 0; !brc && k < n; k++) {
-            const vg_rule *f = vg__ruleload_get(rl, k);
-            if (f->kind != VG_RULE_FILTER || !f->cond || !filter_applies(f, r))
-                continue;
+        for (uint32_t k = 0; !brc && k < n_applied; k++) {
+            const vg_rule *f = filters[applied[k]];
             brc = build_searches(&b, f, cr, off);
             vg_cond *both = vg__arena_alloc(rs->a, sizeof *both);
             vg_cond *fc = cond_shift(rs->a, f->cond, off);
@@ -633,32 +851,77 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     }
     memset(&rs->groups[0], 0, sizeof(cgroup));
     rs->n_groups = 1;
+    /* each rule's group: products compared ASCII-case-insensitively through an index, the
+     * group named as its first rule writes it; groups numbered in order of first use */
+    rgroup = calloc(rs->n_rules ? rs->n_rules : 1, sizeof *rgroup);
+    own = calloc(rs->n_rules + 1, sizeof *own);
+    unscoped.v = malloc((rs->n_rules ? rs->n_rules : 1) * sizeof *unscoped.v);
+    mem.v = malloc((rs->n_rules ? rs->n_rules : 1) * sizeof *mem.v);
+    if (!rgroup || !own || !unscoped.v || !mem.v) {
+        rc = VIGIE_NOMEM;
+        goto out;
+    }
     for (uint32_t i = 0; !rs->logsource_all && i < rs->n_rules; i++) {
         const char *pr = rs->rules[i].r->ls_product;
-        if (!pr)
+        if (!pr) {
+            unscoped.v[unscoped.n++] = i;
             continue;
-        uint32_t g = 1;
-        while (g < rs->n_groups && !vg__ascii_ieq(rs->groups[g].product,
-                                                  strlen(rs->groups[g].product), pr, strlen(pr)))
-            g++;
-        if (g == rs->n_groups) {
+        }
+        uint32_t h = lit_hash(pr, (uint32_t)strlen(pr)), at = 0;
+        if (nidx_reserve(&prod_idx)) {
+            rc = VIGIE_NOMEM;
+            goto out;
+        }
+        product_key pk = {rs, pr};
+        uint32_t g = nidx_find(&prod_idx, h, product_is, &pk, &at);
+        if (g == UINT32_MAX) {
+            g = rs->n_groups++;
             memset(&rs->groups[g], 0, sizeof(cgroup));
             rs->groups[g].product = pr;
-            rs->n_groups++;
+            prod_idx.h[at] = h;
+            prod_idx.id1[at] = g + 1;
+            prod_idx.n++;
         }
+        rgroup[i] = g;
+        members *m = &own[g];
+        if ((m->n & (m->n - 1)) == 0) { /* 0 or a power of two: full */
+            uint32_t *nv = realloc(m->v, (m->n ? m->n * 2 : 4) * sizeof *nv);
+            if (!nv) {
+                rc = VIGIE_NOMEM;
+                goto out;
+            }
+            m->v = nv;
+        }
+        m->v[m->n++] = i;
     }
     if (sets) {
-        rc = build_group(rs, opts, UINT32_MAX, sets, &rs->n_lits);
-        for (uint32_t g = 0; !rc && g < rs->n_groups; g++)
-            rc = build_group(rs, opts, g, sets, NULL);
+        rc = group_members(rs, UINT32_MAX, rgroup, own, &unscoped, &mem);
+        if (!rc)
+            rc = build_group(rs, opts, UINT32_MAX, sets, &mem, &rs->n_lits);
+        for (uint32_t g = 0; !rc && g < rs->n_groups; g++) {
+            rc = group_members(rs, g, rgroup, own, &unscoped, &mem);
+            if (!rc)
+                rc = build_group(rs, opts, g, sets, &mem, NULL);
+        }
         if (rc)
             goto out;
     }
 out:
+    for (uint32_t g = 0; own && g < rs->n_groups; g++)
+        free(own[g].v);
+    free(own);
+    free(rgroup);
+    free(unscoped.v);
+    free(mem.v);
+    nidx_free(&prod_idx);
     for (uint32_t i = 0; sets && i < rs->n_rules; i++)
         set_free(&sets[i]);
     free(sets);
+    free(filters);
+    free(applied);
+    filter_index_free(&fx);
     free(b.fields);
+    nidx_free(&b.field_idx);
     if (rc) {
         vg__ruleset_free(rs);
         return rc;

@@ -140,7 +140,8 @@ int vg__yaml_parse(vg_arena *a, const char *text, size_t len, yaml_doc_fn fn, vo
         if (++b.events > VG_MAX_YAML_EVENTS) {
             err->line = (uint32_t)ev.start_mark.line + 1;
             err->col = (uint32_t)ev.start_mark.column + 1;
-            snprintf(err->msg, sizeof err->msg, "too many YAML nodes (limit %u)",
+            snprintf(err->msg, sizeof err->msg,
+                     "more than VG_MAX_YAML_EVENTS (%u) YAML nodes in one file",
                      (unsigned)VG_MAX_YAML_EVENTS);
             err->doc = doc_index;
             yaml_event_delete(&ev);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rule/rule.h"
 #include "test.h"
@@ -528,6 +529,8 @@ static void test_documents_independent(void)
         CHECK_EQ_INT(vg__ruleload_string(rl, "big.yml", b, big), VIGIE_OK);
         CHECK(vg__ruleload_status_count(rl) == 1 &&
               vg__ruleload_status(rl, 0)->rc == VIGIE_TOOBIG);
+        CHECK_MSG(strstr(vg__ruleload_status(rl, 0)->reason, "VG_MAX_RULE_FILE_BYTES (8 MiB"), "%s",
+                  vg__ruleload_status(rl, 0)->reason);
         vg__ruleload_free(rl);
         free(b);
     }
@@ -611,6 +614,115 @@ static void test_correlation_details(void)
     vg__ruleload_free(rl);
 }
 
+/* diag that remembers the message about one file (big.yml) among others */
+static char big_msg[512];
+static void diag_big(void *ud, const vigie_diag *d)
+{
+    (void)ud;
+    if (d->file && strstr(d->file, "big.yml"))
+        snprintf(big_msg, sizeof big_msg, "%s", d->message);
+}
+
+static int write_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(text, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+/* A rule file over VG_MAX_RULE_FILE_BYTES in a directory: refused naming the limit and its
+ * value (rules check and scan show the reason), the files around it load. */
+static void test_rule_file_over_size_limit(void)
+{
+    char dir[] = "/tmp/vigie-test-rule-XXXXXX", p[600];
+    CHECK(mkdtemp(dir) != NULL);
+    const char *rule = HEAD "  s:\n    a: x\n  condition: s\n";
+    size_t big = (size_t)VG_MAX_RULE_FILE_BYTES + 1, rl_len = strlen(rule);
+    char *b = malloc(big);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    memset(b, '#', big); /* a valid rule, then comment lines up to one byte over the limit */
+    memcpy(b, rule, rl_len);
+    for (size_t i = rl_len + 80; i < big; i += 80)
+        b[i] = '\n';
+    snprintf(p, sizeof p, "%s/a.yml", dir);
+    CHECK_EQ_INT(write_file(p, rule, rl_len), 0);
+    snprintf(p, sizeof p, "%s/big.yml", dir);
+    CHECK_EQ_INT(write_file(p, b, big), 0);
+    snprintf(p, sizeof p, "%s/c.yml", dir);
+    CHECK_EQ_INT(write_file(p, rule, rl_len), 0);
+    free(b);
+    vg_ruleload_opts o = {diag_big, NULL, NULL, 0};
+    vg_ruleload *rl = vg__ruleload_new(&o);
+    big_msg[0] = 0;
+    CHECK_EQ_INT(vg__ruleload_path(rl, dir), VIGIE_OK);
+    CHECK_EQ_INT(vg__ruleload_count(rl), 2);
+    CHECK_EQ_INT(vg__ruleload_status_count(rl), 3);
+    const vg_rule_status *st = vg__ruleload_status(rl, 1);
+    CHECK(st && st->rc == VIGIE_TOOBIG && strstr(st->path, "big.yml"));
+    CHECK_MSG(st && st->reason && strstr(st->reason, "VG_MAX_RULE_FILE_BYTES (8 MiB, 8388608"),
+              "%s", st && st->reason ? st->reason : "(none)");
+    CHECK_MSG(strstr(big_msg, "exceeds VG_MAX_RULE_FILE_BYTES (8 MiB"), "%s", big_msg);
+    vg__ruleload_free(rl);
+    const char *names[] = {"a.yml", "big.yml", "c.yml"};
+    for (size_t i = 0; i < VG_ARRAY_LEN(names); i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        remove(p);
+    }
+    rmdir(dir);
+}
+
+/* one rule whose search lists n distinct values of one field */
+static char *values_rule(uint32_t n, size_t *len)
+{
+    vg_buf b;
+    vg__buf_init(&b, 0);
+    vg__buf_adds(&b, HEAD "  s:\n    eventName:\n");
+    for (uint32_t i = 0; i < n; i++)
+        vg__buf_printf(&b, "      - 'Value%07uOp'\n", (unsigned)i);
+    vg__buf_adds(&b, "  condition: s\n");
+    *len = b.len;
+    return b.data;
+}
+
+/* A list of 100,000 values is within the YAML limits and loads whole, in order (the bench,
+ * bench/rule_load.sh, times it); a list past VG_MAX_YAML_EVENTS is refused naming it. */
+static void test_long_value_lists(void)
+{
+    size_t len;
+    char *y = values_rule(100000, &len);
+    CHECK(y != NULL);
+    vg_ruleload_opts o = {diag, NULL, NULL, 0};
+    vg_ruleload *rl = vg__ruleload_new(&o);
+    CHECK_EQ_INT(vg__ruleload_string(rl, "long.yml", y, len), VIGIE_OK);
+    CHECK_EQ_INT(vg__ruleload_count(rl), 1);
+    const vg_rule *r = vg__ruleload_get(rl, 0);
+    if (r) {
+        const vg_fieldcond *fc = &r->searches[0].alts[0].conds[0];
+        CHECK_EQ_INT(fc->n_values, 100000);
+        CHECK_EQ_STR(fc->values[0].text, "Value0000000Op");
+        CHECK_EQ_STR(fc->values[99999].text, "Value0099999Op");
+    }
+    vg__ruleload_free(rl);
+    free(y);
+    y = values_rule(VG_MAX_YAML_EVENTS, &len);
+    CHECK(y != NULL);
+    rl = vg__ruleload_new(&o);
+    last[0] = 0;
+    CHECK_EQ_INT(vg__ruleload_string(rl, "toolong.yml", y, len), VIGIE_OK);
+    CHECK_EQ_INT(vg__ruleload_count(rl), 0);
+    const vg_rule_status *st = vg__ruleload_status(rl, 0);
+    CHECK(st && st->rc == VIGIE_TOOBIG);
+    CHECK_MSG(st && st->reason && strstr(st->reason, "VG_MAX_YAML_EVENTS (200000)"), "%s",
+              st && st->reason ? st->reason : "(none)");
+    CHECK_MSG(strstr(last, "VG_MAX_YAML_EVENTS (200000)"), "%s", last);
+    vg__ruleload_free(rl);
+    free(y);
+}
+
 int main(void)
 {
     RUN(test_sigmahq_corpus_loads);
@@ -628,5 +740,7 @@ int main(void)
     RUN(test_condition_grammar);
     RUN(test_documents_independent);
     RUN(test_correlation_details);
+    RUN(test_rule_file_over_size_limit);
+    RUN(test_long_value_lists);
     return TEST_DONE();
 }
