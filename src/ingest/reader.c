@@ -61,6 +61,8 @@ struct vg_reader {
     int fmt;               /* format being read (detected again after an array ends) */
     int first_fmt;         /* first non-empty format detected: what vg__reader_format says */
     int comp;
+    bool explicit_max; /* --max-decompressed given: it replaces the ratio check */
+    uint64_t nul_run;  /* NULs skipped before the first record, not yet reported */
     bool detected;
     /* decoding (sniff: once, on the first bytes of decompressed text) */
     bool sniffed;
@@ -232,8 +234,9 @@ static void check_limits(vg_reader *r, vg_buf *out, size_t added)
     r->dec += added;
     uint64_t limit = r->o.max_decompressed;
     bool by_ratio = false;
-    if (r->dec > VG_DECOMPRESS_RATIO_FLOOR) {
-        uint64_t rl = r->st.bytes_read * VG_DECOMPRESS_MAX_RATIO;
+    unsigned ratio = r->comp == VG_COMP_ZSTD ? VG_DECOMPRESS_MAX_RATIO_ZSTD : VG_DECOMPRESS_MAX_RATIO;
+    if (!r->explicit_max && r->dec > VG_DECOMPRESS_RATIO_FLOOR) {
+        uint64_t rl = r->st.bytes_read * ratio;
         if (rl < VG_DECOMPRESS_RATIO_FLOOR)
             rl = VG_DECOMPRESS_RATIO_FLOOR;
         if (rl < limit) {
@@ -252,10 +255,12 @@ static void check_limits(vg_reader *r, vg_buf *out, size_t added)
     char msg[300];
     if (by_ratio)
         snprintf(msg, sizeof msg,
-                 "decompressed size exceeds %u times the compressed size (ratio %u:1, "
-                 "VG_DECOMPRESS_MAX_RATIO, past %u MiB) after %llu bytes: rest of file not read",
-                 VG_DECOMPRESS_MAX_RATIO, VG_DECOMPRESS_MAX_RATIO, VG_DECOMPRESS_RATIO_FLOOR >> 20,
-                 (unsigned long long)keep);
+                 "decompressed size exceeds %u times the compressed size (ratio %u:1, %s, "
+                 "past %u MiB) after %llu bytes: rest of file not read (an explicit "
+                 "--max-decompressed replaces the ratio)",
+                 ratio, ratio,
+                 r->comp == VG_COMP_ZSTD ? "VG_DECOMPRESS_MAX_RATIO_ZSTD" : "VG_DECOMPRESS_MAX_RATIO",
+                 VG_DECOMPRESS_RATIO_FLOOR >> 20, (unsigned long long)keep);
     else
         snprintf(msg, sizeof msg,
                  "decompressed size exceeds %llu bytes (--max-decompressed %llu): rest of file "
@@ -465,6 +470,7 @@ static int reader_new(vg_reader **out, const char *path, const vg_reader_opts *o
         r->o = *opts;
     if (!r->o.max_record)
         r->o.max_record = VG_MAX_RECORD_BYTES;
+    r->explicit_max = r->o.max_decompressed != 0;
     if (!r->o.max_decompressed)
         r->o.max_decompressed = VG_MAX_DECOMPRESSED_BYTES;
     r->in = malloc(BLOCK);
@@ -770,8 +776,8 @@ static int sniff_utf16(const unsigned char *s, size_t n)
 /* Once per input, on its first decoded bytes: a signature of something that is no log
  * (nested compression included) makes it unreadable; UTF-16 switches the input to
  * transcoding (the bytes already in the window go through it); then binary content
- * (more than 5% controls or NULs, or more than 30% invalid UTF-8 in the first
- * VG_SNIFF_BINARY_BYTES of UTF-8 text) makes it unreadable. False when unreadable. */
+ * (more than 5% controls or NULs in the first VG_SNIFF_BINARY_BYTES after any leading run
+ * of NULs) makes it unreadable. False when unreadable. */
 static bool sniff(vg_reader *r)
 {
     r->sniffed = true;
@@ -819,9 +825,17 @@ static bool sniff(vg_reader *r)
         s = (const unsigned char *)(r->win.data ? r->win.data : "");
         n = r->win.len;
     }
-    size_t m = n < VG_SNIFF_BINARY_BYTES ? n : VG_SNIFF_BINARY_BYTES, ctrl, inval;
-    text_stats(s, m, &ctrl, &inval);
-    if (m && (ctrl * 20 > m || inval * 10 > m * 3)) {
+    /* A leading run of NULs is the hole `copytruncate` leaves in a log whose writer lacks
+     * O_APPEND: judge what follows it (the NULs themselves are bad records, reported). Bytes
+     * that are not UTF-8 do not make a file binary: an 8-bit code page export (CP1251,
+     * Latin-1) is text whose ASCII records are still read. */
+    size_t z = 0;
+    while (z < n && s[z] == 0)
+        z++;
+    size_t m = n - z < VG_SNIFF_BINARY_BYTES ? n - z : VG_SNIFF_BINARY_BYTES, ctrl, inval;
+    text_stats(s + z, m, &ctrl, &inval);
+    (void)inval;
+    if (m && ctrl * 20 > m) {
         unreadable(r, 0, "not a log vigie can read (looks like: binary)");
         return false;
     }
@@ -842,12 +856,28 @@ static void detect(vg_reader *r)
         advance(r, 3);
         i = 3;
     }
-    while (i < n && ws(s[i]))
+    while (i < n && (ws(s[i]) || s[i] == 0)) {
+        r->nul_run += s[i] == 0; /* a hole of NULs before the first record (copytruncate) */
         i++;
+    }
     if (i >= n) {
         advance(r, n); /* blanks consumed: detection starts again if more text comes */
         r->fmt = VG_FMT_EMPTY;
         return;
+    }
+    if (r->nul_run) {
+        /* said once and counted as one bad record: nothing is skipped silently */
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "%llu NUL byte(s) before the first record skipped (a hole, as copytruncate "
+                 "leaves in a log being written)",
+                 (unsigned long long)r->nul_run);
+        vigie_diag d = {VIGIE_DIAG_ERROR, VIGIE_TRUNCATED, r->path, 1, 0, 0, NULL, msg};
+        if (r->o.diag)
+            r->o.diag(r->o.diag_ud, &d);
+        r->st.bad_records++;
+        r->st.bad_by_rc[VIGIE_TRUNCATED]++;
+        r->nul_run = 0;
     }
     if (s[i] == '[') {
         r->fmt = VG_FMT_JSON_ARRAY;

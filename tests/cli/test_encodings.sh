@@ -146,6 +146,26 @@ check "gzip bomb: counted as TOOBIG" [ "$(sum_of bomb bad_by_reason.TOOBIG)" = 1
 check "gzip bomb: at most 64 MiB of text read (got $(sum_of bomb bytes))" [ "$(sum_of bomb bytes)" -le $((64 << 20)) ]
 check "gzip bomb: quick" [ $(($(date +%s) - start)) -lt 10 ]
 
+# legitimate repetitive logs: a health-check log, 20 identical lines a second, compresses
+# past 500:1 with zstd (about 750:1 at -3): read whole; an explicit --max-decompressed
+# replaces the ratio, so the gzip bomb's blank lines are read to the end when asked
+python3 - "$T/health.ndjson" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(700000):
+        j = i // 20
+        f.write('{"time":"2024-01-01T%02d:%02d:%02dZ","marker":"keep","path":"/healthz"}\n'
+                % (j // 3600 % 24, j // 60 % 60, j % 60))
+PY
+zstd -q -3 -c "$T/health.ndjson" >"$T/health.ndjson.zst"
+rm -f "$T/health.ndjson"
+ratio=$(( $(zstd -lv "$T/health.ndjson.zst" 2>/dev/null | awk '/Decompressed Size/{gsub(/[(),]/,"",$5); print $5; exit}') / $(stat -c %s "$T/health.ndjson.zst") ))
+check "health-check log: zstd ratio past 500:1 (got $ratio:1)" [ "$ratio" -gt 500 ]
+scan health --logsource=all -r "$RULE" "$T/health.ndjson.zst"
+check "health-check log (zstd, $ratio:1): every record read ($(sum_of health events))" [ "$(sum_of health events)" = 700000 -a "$(sum_of health bad_records)" = 0 ]
+scan bombok --logsource=all -r "$RULE" --max-decompressed 1G "$T/bomb.gz"
+check "gzip bomb with --max-decompressed 1G: read to its end, no limit hit" [ "$(sum_of bombok bad_records)" = 0 -a "$(sum_of bombok bytes)" -gt $((80 << 20)) ]
+
 # ---- 3. zstd windows -----------------------------------------------------------------------
 head -100 "$T/big.ndjson" | zstd -q --long=31 -c >"$T/long31.zst" # from a pipe: the 2 GiB window stays
 check "zstd --long=31 declares a 2 GiB window" sh -c "zstd -lv '$T/long31.zst' 2>/dev/null | grep -q 'Window Size: 2.00 GiB'"
@@ -205,6 +225,22 @@ scan mixed --logsource=all -r "$RULE" "$T/random.bin" "$T/good.ndjson" "$T/logs.
 check "mixed: the good file is read" [ "$(sum_of mixed events)" = 2 -a "$(sum_of mixed alerts)" = 2 ]
 check "mixed: unreadable_files 2" [ "$(sum_of mixed unreadable_files)" = 2 ]
 check "mixed: exit 4" [ "$(rc_of mixed)" = 4 ]
+# text that is not UTF-8 is still text: a CP1251 CSV (Excel's plain "CSV" on a Cyrillic
+# Windows) whose ASCII rows fire the rule; a log after a copytruncate hole of NULs
+python3 - "$T" <<'PY'
+import sys
+t = sys.argv[1]
+rows = ["marker,name"] + ["none,%s" % ("Пользователь вошёл в систему %d" % i) for i in range(60)]
+rows += ["keep,row%d" % i for i in range(50)]
+open(t + "/cp1251.csv", "wb").write(("\n".join(rows) + "\n").encode("cp1251"))
+open(t + "/hole.ndjson", "wb").write(b"\0" * 300 + b"\n" + b'{"marker":"keep","n":1}\n' * 5)
+PY
+scan cp1251 --logsource=all -r "$RULE" "$T/cp1251.csv"
+check "CP1251 CSV: read as text, its 50 ASCII rows fire ($(sum_of cp1251 alerts) alerts, $(sum_of cp1251 unreadable_files) unreadable)" [ "$(sum_of cp1251 unreadable_files)" = 0 -a "$(sum_of cp1251 alerts)" = 50 ]
+scan hole --logsource=all -r "$RULE" "$T/hole.ndjson"
+check "log after a hole of NULs: read ($(sum_of hole alerts) alerts, $(sum_of hole unreadable_files) unreadable)" [ "$(sum_of hole unreadable_files)" = 0 -a "$(sum_of hole alerts)" = 5 ]
+check "log after a hole of NULs: the hole is one bad record" [ "$(sum_of hole bad_records)" = 1 ]
+check "log after a hole of NULs: said" grep -q "300 NUL byte(s) before the first record skipped" "$T/hole.err"
 scan good --logsource=all -r "$RULE" "$T/good.ndjson"
 check "good: unreadable_files 0, exit 0" [ "$(sum_of good unreadable_files)" = 0 -a "$(rc_of good)" = 0 ]
 finish
