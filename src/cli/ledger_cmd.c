@@ -430,11 +430,12 @@ int vg__cmd_ledger(int argc, char **argv)
     }
     if (!dir)
         return usage_ledger(stderr, EX_USAGE);
-    char pe[4096], pc[4096];
+    char pe[4096], pc[4096], pp[4096];
     struct stat st;
     snprintf(pe, sizeof pe, "%s/entries.jsonl", dir);
     snprintf(pc, sizeof pc, "%s/checkpoints.jsonl", dir);
-    if (stat(pe, &st) != 0 && stat(pc, &st) != 0) {
+    snprintf(pp, sizeof pp, "%s/ledger.pub", dir); /* alone: a creation cut by a crash */
+    if (stat(pe, &st) != 0 && stat(pc, &st) != 0 && stat(pp, &st) != 0) {
         fprintf(stderr,
                 "vigie: error: %s: not a vigie ledger (no entries.jsonl, no "
                 "checkpoints.jsonl)\n",

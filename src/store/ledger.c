@@ -1258,6 +1258,13 @@ static bool exists(const char *p)
     return stat(p, &st) == 0;
 }
 
+/* Size of the file at p; 0 when absent. */
+static off_t size_or_0(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? st.st_size : 0;
+}
+
 /* ledger.pub, and the pinned key if any: decides is_signed, pub and key_id. */
 static int chk_keys(chk *c, EVP_PKEY *pinned)
 {
@@ -1609,8 +1616,10 @@ static void chk_note(chk *c)
     else
         why = note_problem(c->pub, c->key_id, text, len, &size, root);
     free(text);
-    if (!why && c->n_cps &&
-        (size != c->cps[c->n_cps - 1].size || !heq(root, c->cps[c->n_cps - 1].root))) {
+    if (!why && (c->n_cps == 0 || size != c->cps[c->n_cps - 1].size ||
+                 !heq(root, c->cps[c->n_cps - 1].root))) {
+        /* (no checkpoint line at all beside a valid note: every ledger starts with the
+         * checkpoint of the empty tree, so its checkpoints were cut away) */
         /* a crash between checkpoints.jsonl and the note leaves the note one checkpoint
          * behind; a note ahead of every checkpoint, or matching none, is a rollback */
         bool known = false;
@@ -2319,15 +2328,37 @@ int vg__ledger_open(const char *dir, const char *key_prefix, vigie_diag_fn diag,
         seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         goto bad;
     }
-    bool has_e = exists(pe), has_c = exists(pc), has_p = exists(pp), fresh = !has_e && !has_c;
-    if (fresh) {
-        if (has_p) {
+    bool has_e = exists(pe), has_c = exists(pc), has_p = exists(pp);
+    /* Unborn: creation (ledger.pub, checkpoints.jsonl, entries.jsonl, then the first
+     * checkpoint) was cut by a crash before anything was checkpointed: both ledger files
+     * absent or empty. It is created again, keeping a ledger.pub of the same key. */
+    char pn[PATH_MAX + 32];
+    snprintf(pn, sizeof pn, "%s/checkpoint", dir);
+    bool fresh = size_or_0(pe) == 0 && size_or_0(pc) == 0 && size_or_0(pn) == 0;
+    if (fresh && has_p) {
+        vg_buf pem;
+        vg__buf_init(&pem, 0);
+        char *text = NULL;
+        size_t tl = 0;
+        bool same = l->key && pub_to_pem(l->key, &pem) == VIGIE_OK &&
+                    vg__read_file(pp, KEY_FILE_CAP, &text, &tl) == VIGIE_OK && tl == pem.len &&
+                    memcmp(text, pem.data, tl) == 0;
+        free(text);
+        vg__buf_free(&pem);
+        if (!same) {
             rc = VIGIE_INVAL;
-            seterr(err, errlen, "%s has %s but no entries: not a ledger, or a damaged one", dir,
-                   F_PUB);
+            seterr(err, errlen,
+                   "%s has %s but no entries: a ledger whose creation was cut, and %s", dir,
+                   F_PUB, l->key ? "its key is not the one given" : "no key was given");
             goto bad;
         }
-        if (l->key) {
+    }
+    if (fresh) {
+        if (has_e)
+            unlink(pe);
+        if (has_c)
+            unlink(pc);
+        if (l->key && !has_p) {
             vg_buf pem;
             vg__buf_init(&pem, 0);
             rc = pub_to_pem(l->key, &pem);

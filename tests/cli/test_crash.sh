@@ -148,4 +148,38 @@ rc=$?
 check "second signal: exit 130 (got $rc)" [ $rc = 130 ]
 kill $feeder 2>/dev/null
 wait $feeder 2>/dev/null
+# a ledger whose creation was cut by a crash (ledger.pub written, the ledger files absent or
+# empty, no checkpoint yet) is created again by the next scan or by ledger recover; the same
+# state with the checkpoint note present is a ledger cut back to nothing: refused
+head -100 in.ndjson >small.ndjson
+"$VIGIE" scan -q --ledger born --key key -o /dev/null small.ndjson
+for st in pub-only pub-empty-cps; do
+  rm -rf u-$st; cp -r born u-$st; rm -f u-$st/entries.jsonl u-$st/checkpoint
+  if [ $st = pub-only ]; then rm -f u-$st/checkpoints.jsonl; else : >u-$st/checkpoints.jsonl; fi
+done
+"$VIGIE" scan -q --ledger u-pub-only --key key -o /dev/null small.ndjson 2>u1.err
+rc=$?
+check "creation cut (ledger.pub only): the next scan creates the ledger ($(head -1 u1.err))" [ $rc = 0 ]
+"$VIGIE" verify --ledger u-pub-only --key key.pub >/dev/null 2>&1
+rc=$?
+check "creation cut (ledger.pub only): verifies after the scan" [ $rc = 0 ]
+"$VIGIE" ledger recover --ledger u-pub-empty-cps --key key >/dev/null 2>u2.err
+rc=$?
+check "creation cut (empty checkpoints): ledger recover completes it ($(head -1 u2.err))" [ $rc = 0 ]
+"$VIGIE" verify --ledger u-pub-empty-cps --key key.pub >/dev/null 2>&1
+rc=$?
+check "creation cut (empty checkpoints): verifies after recovery" [ $rc = 0 ]
+"$VIGIE" keygen -o key2 >/dev/null 2>&1
+rm -rf u-other; cp -r born u-other; rm -f u-other/entries.jsonl u-other/checkpoints.jsonl u-other/checkpoint
+"$VIGIE" scan -q --ledger u-other --key key2 -o /dev/null small.ndjson 2>/dev/null
+rc=$?
+check "creation cut: another key is refused (exit 4, got $rc)" [ $rc = 4 ]
+rm -rf zeroed; cp -r born zeroed; : >zeroed/entries.jsonl; : >zeroed/checkpoints.jsonl
+"$VIGIE" verify --ledger zeroed --key key.pub >/dev/null 2>zeroed.err
+rc=$?
+check "ledger files emptied beside its note: verify fails" [ $rc != 0 ]
+check "ledger files emptied beside its note: says rolled back" grep -q "rolled back or rewritten" zeroed.err
+"$VIGIE" scan -q --ledger zeroed --key key -o /dev/null small.ndjson 2>/dev/null
+rc=$?
+check "ledger files emptied beside its note: a scan refuses to append (exit 4, got $rc)" [ $rc = 4 ]
 finish
