@@ -10,7 +10,12 @@
  *  - OUT that exists and is not a regular file once symbolic links are followed (a character
  *    device such as /dev/null or /dev/stdout, a FIFO) is opened for writing as it is: no
  *    O_CREAT, no O_TRUNC, never replaced. A directory (EISDIR) or a block device (EINVAL)
- *    is refused: nobody means to write a report over a disk.
+ *    is refused: nobody means to write a report over a disk; so is anything but a character
+ *    device or a FIFO once opened (a swap between stat and open). A device reached through
+ *    a symbolic link is written only under the system's own names (/dev/..., /dev/fd/N,
+ *    /proc/self/fd/N); a link planted elsewhere that points at a device is refused
+ *    (EACCES). A FIFO is opened without blocking: with no reader within
+ *    SAFEFILE_FIFO_WAIT_MS the open fails (ENXIO) instead of hanging.
  *  - Otherwise the bytes go to a temporary in OUT's own directory (so the rename cannot cross
  *    file systems), named ".BASE.<16 random hex>.tmp" and created with O_CREAT|O_EXCL|
  *    O_NOFOLLOW: a name planted in advance, symbolic link or not, makes the open fail and
@@ -35,6 +40,8 @@
 #include <unistd.h>
 
 #include "util.h"
+
+#define SAFEFILE_FIFO_WAIT_MS 10000 /* how long a FIFO's reader may take to open it */
 
 struct vg_safefile {
     FILE *f;
@@ -76,11 +83,21 @@ static void random_hex(char out[17])
  * after all (replaced between stat and open): the caller goes the temporary way. */
 static int open_direct(vg_safefile *sf)
 {
-    int fd = open(sf->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of hanging; a reader that is
+     * starting (a shell's `cat FIFO &`) is waited for up to SAFEFILE_FIFO_WAIT_MS */
+    int fd = -1;
+    for (int waited = 0;; waited += 50) {
+        fd = open(sf->path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0 || errno != ENXIO || waited >= SAFEFILE_FIFO_WAIT_MS)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
         int e = errno;
         close(fd);
         errno = e;
@@ -89,6 +106,11 @@ static int open_direct(vg_safefile *sf)
     if (S_ISREG(st.st_mode)) {
         close(fd);
         return 1;
+    }
+    if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        close(fd); /* swapped for a block device or anything else between stat and open */
+        errno = EINVAL;
+        return -1;
     }
     if (!(sf->f = fdopen(fd, "wb"))) {
         int e = errno;
@@ -177,6 +199,14 @@ int vg__safefile_open(const char *path, vg_safefile **out)
         goto fail;
     }
     if (exists && !S_ISREG(st.st_mode)) {
+        /* a device reached through a link: only the system's own names (/dev/stdout,
+         * /dev/fd/N, /proc/self/fd/N), never a link planted beside the output */
+        struct stat lst;
+        if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && strncmp(path, "/dev/", 5) != 0 &&
+            strncmp(path, "/proc/self/fd/", 14) != 0) {
+            errno = EACCES;
+            goto fail;
+        }
         int r = open_direct(sf);
         if (r < 0)
             goto fail;

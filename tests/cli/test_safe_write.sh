@@ -97,6 +97,20 @@ else
   bad "a device given as OUT was replaced: /dev/null itself not tried"
 fi
 
+# a link planted beside the output that points at a device is refused (only /dev/... names
+# may reach a device through a link); a FIFO with no reader fails instead of hanging
+ln -s /dev/zero "$T/devlink"
+"$VIGIE" scan -q --no-progress --summary-json "$T/devlink" -o /dev/null "$T/sim" 2>"$T/devlink.err"
+rc=$?
+check "a planted link to a device: refused, exit 4 (got $rc)" [ $rc = 4 ]
+check "a planted link to a device: said" grep -q "cannot write $T/devlink: Permission denied" "$T/devlink.err"
+check "a planted link to a device: the link is left as it was" [ "$(readlink "$T/devlink")" = /dev/zero ]
+mkfifo "$T/noreader"
+start=$(date +%s)
+timeout 60 "$VIGIE" scan -q --no-progress --summary-json "$T/noreader" -o /dev/null "$T/sim" 2>"$T/noreader.err"
+rc=$?
+check "a FIFO without a reader: exit 4, not a hang (got $rc after $(($(date +%s) - start)) s)" [ $rc = 4 ]
+check "a FIFO without a reader: said" grep -q "cannot write $T/noreader: No such device or address" "$T/noreader.err"
 mkfifo "$T/f1" "$T/f2"
 timeout 30 cat "$T/f1" >"$T/f1.got" &
 reader=$!
