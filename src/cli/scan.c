@@ -585,6 +585,7 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
     int status = VG_EXIT_OK;
     vg_reader_opts ro = {vg__cli_diag, NULL, 0, c->o->max_decompressed};
     for (uint32_t i = 0; i < c->in.n && !stop_signal; i++) {
+        c->n_reached = i + 1;
         vg_reader *r = NULL;
         int rc = vg__reader_open(&r, c->in.paths[i], &ro);
         if (rc) {
@@ -1226,6 +1227,8 @@ int vg__cmd_scan(int argc, char **argv)
         for (int i = 0; i < nw; i++)
             pthread_join(workers[i].th, NULL);
     }
+    if (!c.interrupted)
+        c.interrupted = stop_signal; /* a signal while the last batches were written */
     if (c.interrupted) {
         /* The sign-in join, combined alerts, gaps and campaigns need the whole input: on a
          * part of it they would call access "without sign-in" whose sign-in was not read. */
@@ -1237,6 +1240,13 @@ int vg__cmd_scan(int argc, char **argv)
     } else {
         vg__scan_write_combined(&c);
         vg__scan_write_gaps(&c);
+    }
+    if (!c.interrupted && stop_signal) {
+        /* while combined alerts and gaps were written: the rest is not started */
+        c.interrupted = stop_signal;
+        fprintf(stderr, "vigie: interrupted (%s) at the end of input: campaigns were not made: "
+                        "run the scan again to complete it\n",
+                c.interrupted == SIGINT ? "SIGINT" : "SIGTERM");
     }
     if (c.camp && !c.interrupted) {
         vg_buf cb;
@@ -1274,18 +1284,20 @@ int vg__cmd_scan(int argc, char **argv)
         char lerr[512] = "";
         uint64_t mbytes = 0;
         double mt = vg__now();
-        if (vg__ledger_append_manifest(c.ledger, (const char *const *)c.in.paths, c.in.n,
+        /* an interrupted run names the inputs it reached, not those it never read */
+        uint32_t n_man = c.interrupted ? c.n_reached : c.in.n;
+        if (vg__ledger_append_manifest(c.ledger, (const char *const *)c.in.paths, n_man,
                                        &mbytes) != VIGIE_OK) {
-            fprintf(stderr, "vigie: error: --ledger %s: %s\n", o.ledger_dir,
-                    vg__ledger_error(c.ledger));
-            c.out_error = c.out_error ? c.out_error : EIO;
+            vg__scan_ledger_failed(&c);
         } else if (!vg__cli_quiet) {
             fprintf(stderr,
                     "vigie: ledger: run manifest of %u file(s), %llu bytes hashed in "
                     "%.2f s\n",
-                    c.in.n, (unsigned long long)mbytes, vg__now() - mt);
+                    n_man, (unsigned long long)mbytes, vg__now() - mt);
         }
-        if (vg__ledger_close(c.ledger, lerr, sizeof lerr) != VIGIE_OK) {
+        if (!c.ledger) {
+            /* failed above: said once, closed */
+        } else if (vg__ledger_close(c.ledger, lerr, sizeof lerr) != VIGIE_OK) {
             fprintf(stderr, "vigie: error: --ledger %s: %s\n", o.ledger_dir, lerr);
             c.ledger_failed = true;
         } else if (!vg__cli_quiet) {

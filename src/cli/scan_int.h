@@ -234,6 +234,7 @@ typedef struct scan_ctx {
         uint8_t sha[32];
     } * ring; /* recent correlated events, by ref % VG_CORR_RING */
     int interrupted; /* the signal (SIGINT, SIGTERM) that stopped reading, or 0 */
+    uint32_t n_reached; /* inputs the reader opened or tried, in order (c->in.paths[0..n)) */
     double t_start;
     double last_progress;
     bool progress;
