@@ -144,7 +144,7 @@ check "gzip bomb: stopped at the ratio ($(grep -c ratio "$T/bomb.err") message)"
 check "gzip bomb: the record before kept" [ "$(sum_of bomb events)" = 1 ]
 check "gzip bomb: counted as TOOBIG" [ "$(sum_of bomb bad_by_reason.TOOBIG)" = 1 ]
 check "gzip bomb: at most 64 MiB of text read (got $(sum_of bomb bytes))" [ "$(sum_of bomb bytes)" -le $((64 << 20)) ]
-check "gzip bomb: quick" [ $(($(date +%s) - start)) -lt 10 ]
+check "gzip bomb: stopped, not read to its end (generous bound; bench/ measures time)" [ $(($(date +%s) - start)) -lt 120 ]
 
 # legitimate repetitive logs: a health-check log, 20 identical lines a second, compresses
 # past 500:1 with zstd (about 750:1 at -3): read whole; an explicit --max-decompressed

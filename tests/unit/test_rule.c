@@ -63,7 +63,7 @@ static void test_sigmahq_corpus_loads(void)
            vg__ruleload_count(rl), skipped, secs);
     CHECK(n > 3500);
     CHECK(skipped <= 5);
-    CHECK(secs < 2.0); /* about 0.1-0.3 s; ASan about 0.5 s */
+    /* how long it takes is measured by bench/ (a benchmark is a program, not a timed test) */
     vg__ruleload_free(rl);
 }
 
