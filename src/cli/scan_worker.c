@@ -697,7 +697,7 @@ typedef struct ip_ctx {
     const vg_eventinfo *ei;
     char seen[8][48];
     int n_seen;
-    bool ua; /* user-agent fields */
+    bool ua;     /* user-agent fields */
     vg_buf *tmp; /* the worker's ua_tmp */
 } ip_ctx;
 
