@@ -6,12 +6,14 @@
 #   vigie scan -j 1 with SigmaHQ rules/cloud | the simdjson floor | the Vectorscan floor | jq
 # plus vigie's peak RSS on half and all of the data, the load+compile time of every
 # SigmaHQ rule, and rule loading at scale (bench/rule_load.sh: 25,000 and 100,000 rule
-# files, 100,000 values in one list). Writes bench/RESULTS.md and prints it. See
+# files, 100,000 values in one list), and heap allocations and lock calls per event in steady
+# state (bench/alloc.sh). Writes bench/RESULTS.md and prints it. See
 # bench/README.md.
 #
 # Usage: bench/run.sh [BUILD_DIR]      (default: build; `make bench` passes it)
 # Environment: SIGMA_DIR (default ../shared/sigma beside the project), BENCH_MB (220),
 #              BENCH_SEED (1), BENCH_RUNS (3), VIGIE (the vigie binary; default BUILD_DIR/vigie).
+#              ALLOC_EVENTS (20000: bench/alloc.sh's N).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -142,6 +144,13 @@ if [ -x "$vigie" ]; then
                 "$sigma/rules-emerging-threats" >/dev/null 2>&1 || true; } &&
               awk -v w="$(kv wall_s "$out/check.rss")" 'BEGIN { printf "%.3f", w }')
   fi
+  echo "bench: allocations and locks per event (bench/alloc.sh; log in ${out#"$root"/}/alloc.log)"
+  if VIGIE=$vigie SIGMA_DIR=$sigma "$here/alloc.sh" "$build" "$file" >"$out/alloc.log" 2>&1; then
+    alloc_md=$out/alloc.md
+  else
+    echo "bench: alloc.sh failed:" >&2
+    tail -3 "$out/alloc.log" >&2
+  fi
   echo "bench: rule loading at scale (bench/rule_load.sh; log in ${out#"$root"/}/rule_load.log)"
   if VIGIE=$vigie BENCH_RUNS=$runs SIGMA_DIR=$sigma "$here/rule_load.sh" "$build" \
        >"$out/rule_load.log" 2>&1; then
@@ -240,6 +249,10 @@ row() { # row KEY LABEL
       awk -v a="${T[allrules]}" 'BEGIN {
         printf "- every SigmaHQ rule compiled in under 1 s: %.3f s, %s\n", a, (a < 1) ? "met" : "NOT met" }'
     fi
+  fi
+  if [ -n "${alloc_md:-}" ]; then
+    echo
+    cat "$alloc_md"
   fi
   if [ -n "${rule_scale:-}" ]; then
     echo

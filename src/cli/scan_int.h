@@ -281,6 +281,9 @@ typedef struct worker {
     uint32_t n_mfolders;
     uint32_t sig0;              /* b->n_sigs when the record began */
     bool ftext_found;           /* the last field_text found a value */
+    /* per-worker scratch, reused for every record (no allocation once grown): unescaped
+     * strings of field_text, of the mail-read walk, of the user-agent check; the folder list */
+    vg_buf ft_tmp, mr_tmp, ua_tmp, mr_folders;
     bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
     char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
     char sig_family[256];       /* family of the signal being formatted ("" = its name) */
@@ -304,6 +307,8 @@ void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
 void vg__scan_table_line(vg_buf *o, const char *time, const char *level, const char *title,
                          const char *tenant, size_t tenant_len, const char *file, uint64_t line);
 void vg__scan_hex(const uint8_t *p, size_t n, char *out);
+/* SHA-256 of n bytes, with no heap allocation and no lock (per-record path). */
+void vg__scan_sha256(const void *p, size_t n, uint8_t out[32]);
 /* The opening of an alert line: {"id":...,"rule":{"id","title","level","tags"} */
 void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
                          const char *level, const char *const *tags, uint32_t n_tags);

@@ -2,7 +2,9 @@
 /*
  * newterms.c: first-seen state (see correlate.h). Two open-addressing hash tables keyed by
  * strings: "rule \x1f group" -> the group's first time, and "rule \x1f group \x1f term" ->
- * the term's first time. Keys are owned copies; tables double at half load. The state file
+ * the term's first time. Keys are owned copies; tables double at half load. A look-up
+ * builds its keys in two scratch buffers of the state (no allocation per candidate once
+ * they have grown; a key is copied only when it is inserted). The state file
  * is JSON lines, read back with vigie's JSON reader, saved through vg__safefile (a temporary
  * beside it, renamed over it: no planted name followed, never half a file).
  */
@@ -29,6 +31,7 @@ typedef struct table {
 struct vg_newterms {
     table groups, terms;
     uint64_t dropped;
+    vg_buf gk, tk; /* scratch: the group and term keys of the current look-up */
 };
 
 static uint64_t fnv(const char *s)
@@ -101,6 +104,8 @@ void vg__newterms_free(vg_newterms *nt)
         return;
     table_free(&nt->groups);
     table_free(&nt->terms);
+    vg__buf_free(&nt->gk);
+    vg__buf_free(&nt->tk);
     free(nt);
 }
 
@@ -114,23 +119,20 @@ uint64_t vg__newterms_count(const vg_newterms *nt)
     return nt->terms.n;
 }
 
-static char *join(const char *a, const char *b, const char *c)
+/* "a \x1f b" or "a \x1f b \x1f c" in the scratch buffer k; NULL when out of memory */
+static const char *join(vg_buf *k, const char *a, const char *b, const char *c)
 {
-    size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
-    char *k = malloc(la + lb + lc + 3);
-    if (!k)
-        return NULL;
-    memcpy(k, a, la);
-    k[la] = '\x1f';
-    memcpy(k + la + 1, b, lb);
-    if (c) {
-        k[la + 1 + lb] = '\x1f';
-        memcpy(k + la + 2 + lb, c, lc);
-        k[la + 2 + lb + lc] = 0;
-    } else {
-        k[la + 1 + lb] = 0;
-    }
-    return k;
+    vg__buf_reset(k);
+    int rc = vg__buf_adds(k, a);
+    if (!rc)
+        rc = vg__buf_addc(k, '\x1f');
+    if (!rc)
+        rc = vg__buf_adds(k, b);
+    if (!rc && c)
+        rc = vg__buf_addc(k, '\x1f');
+    if (!rc && c)
+        rc = vg__buf_adds(k, c);
+    return rc ? NULL : k->data;
 }
 
 static bool remember(vg_newterms *nt, const char *rule, const char *group, const char *term,
@@ -138,7 +140,8 @@ static bool remember(vg_newterms *nt, const char *rule, const char *group, const
                      entry **term_out)
 {
     *term_out = NULL;
-    char *gk = join(rule, group, NULL), *tk = term ? join(rule, group, term) : NULL;
+    const char *gk = join(&nt->gk, rule, group, NULL);
+    const char *tk = term ? join(&nt->tk, rule, group, term) : NULL;
     bool ok = gk && (tk || !term);
     if (ok) {
         uint64_t gh = fnv(gk), th = tk ? fnv(tk) : 0;
@@ -152,10 +155,8 @@ static bool remember(vg_newterms *nt, const char *rule, const char *group, const
             g->t = t;
         *in_baseline = g && !g->loaded && t < g->t + baseline_s;
         entry *e = tk ? find(&nt->terms, tk, th) : NULL;
-        if (!tk) {
-            free(gk);
+        if (!tk)
             return true; /* a group line of a state file */
-        }
         *is_new = e == NULL;
         if (!e) {
             if (nt->groups.n + nt->terms.n < VG_MAX_NEW_TERMS)
@@ -167,8 +168,6 @@ static bool remember(vg_newterms *nt, const char *rule, const char *group, const
         }
         *term_out = e;
     }
-    free(gk);
-    free(tk);
     return ok;
 }
 

@@ -97,6 +97,7 @@ struct vg_sessions {
     uint32_t *ts_idx; /* open addressing on the tenant's hash: index + 1 into ts */
     uint32_t ts_idx_cap;
     uint64_t evicted, signins;
+    vg_buf key; /* scratch: the group key of the record being added (capped at 256 bytes) */
 };
 
 static uint64_t id_hash(const char *tenant, const char *id)
@@ -118,6 +119,7 @@ int vg__sessions_new(const vg_sess_opts *o, vg_sessions **out)
         return VIGIE_NOMEM;
     if (o)
         s->o = *o;
+    vg__buf_init(&s->key, 256);
     if (s->o.signin_window_s <= 0)
         s->o.signin_window_s = 86400;
     if (s->o.session_window_s <= 0)
@@ -183,6 +185,7 @@ void vg__sessions_free(vg_sessions *s)
         free(s->ts[i].tenant);
     free(s->ts);
     free(s->ts_idx);
+    vg__buf_free(&s->key);
     free(s);
 }
 
@@ -523,15 +526,13 @@ static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[
 
 bool vg__sessions_needs(vg_sessions *s, const vg_sess_rec *r)
 {
-    vg_buf key;
-    vg__buf_init(&key, 256);
+    vg_buf *key = &s->key;
+    vg__buf_reset(key);
     char day[16];
     bool wanted, known;
     uint64_t sh, th;
-    rec_key(s, r, &key, day, &wanted, &known, &sh, &th);
-    bool need = wanted || group_get(s, key.data, false) != NULL;
-    vg__buf_free(&key);
-    return need;
+    rec_key(s, r, key, day, &wanted, &known, &sh, &th);
+    return wanted || group_get(s, key->data, false) != NULL;
 }
 
 int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
@@ -546,27 +547,26 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                  (signin_covers(s, sh, r->t, s->o.session_window_s) ||
                   signin_covers(s, th, r->t, s->o.signin_window_s));
     /* the group: session, else token, else the UTC day */
-    vg_buf key;
-    vg__buf_init(&key, 256);
+    vg_buf *key = &s->key;
+    vg__buf_reset(key);
     char day[16] = "-";
     if (r->has_time && !linkable) {
         char iso[40];
         vg__format_time(r->t, iso, sizeof iso);
         snprintf(day, sizeof day, "%.10s", iso);
     }
-    vg__buf_adds(&key, tenant);
-    vg__buf_addc(&key, '\x1f');
-    vg__buf_adds(&key, user);
-    vg__buf_adds(&key, has_session ? "\x1fs:"
-                       : has_token ? "\x1ft:"
-                                   : "\x1f"
-                                     "d:");
-    vg__buf_adds(&key, has_session ? r->session : has_token ? r->token : day);
-    group *g = group_get(s, key.data, false);
+    vg__buf_adds(key, tenant);
+    vg__buf_addc(key, '\x1f');
+    vg__buf_adds(key, user);
+    vg__buf_adds(key, has_session ? "\x1fs:"
+                      : has_token ? "\x1ft:"
+                                  : "\x1f"
+                                    "d:");
+    vg__buf_adds(key, has_session ? r->session : has_token ? r->token : day);
+    group *g = group_get(s, key->data, false);
     bool wanted = r->n_signals > 0 || (r->mail && (!linkable || !known));
     if (!g && wanted)
-        g = group_get(s, key.data, true);
-    vg__buf_free(&key);
+        g = group_get(s, key->data, true);
     if (!g)
         return VIGIE_OK;
     if (!g->tenant) {

@@ -8,13 +8,22 @@
  * "X") and `prefixes` (a name X also tried as "Event.EventData.X"). Section i is map id
  * i + 1; map id 0 is the identity. vg__fieldmap_paths builds a field's candidate list once
  * and caches it in a per-section open-addressing hash (FNV-1a), so the compiler's calls
- * (one per rule field and map id) cost O(1) after the first. The cache sits behind a mutex;
- * returned lists live as long as the map. Classification itself is in classify.c.
+ * (one per rule field and map id) cost O(1) after the first.
+ *
+ * The workers call vg__fieldmap_paths on every record (the fixed M365/address/token field
+ * lists), so a hit takes no lock: the hash is a published table of entry pointers. An entry
+ * is complete and immutable before it is stored (release) into a slot; a reader loads the
+ * table and the slots with acquire and sees a whole entry or an empty slot. Only a miss
+ * (the first use of a field on a section) takes the mutex, looks again and inserts. A table
+ * that grows is replaced by a new one, published the same way; the old one stays readable
+ * (kept on a retired list, freed with the map), so a reader never touches freed memory.
+ * Returned lists live as long as the map. Classification itself is in classify.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,17 +58,24 @@ typedef struct fm_section {
     uint32_t n_strip;
     fm_entry *fields;          /* explicit renames, tried first, in order */
     uint32_t n_fields;
-    fm_entry *cache;           /* resolved candidate lists, in insertion order */
+    fm_entry **cache;          /* resolved candidate lists, in insertion order (owned; only
+                                  touched under the mutex) */
     uint32_t n_cache, cap_cache;
-    uint32_t *slots;           /* open-addressing hash over cache: index + 1, 0 = empty */
-    uint32_t n_slots;          /* power of two, > 2 * n_cache */
+    _Atomic(struct fm_table *) table; /* the hash readers use without the lock, or NULL */
 } fm_section;
+
+/* Open-addressing hash over a section's cache: n_slots is a power of two, never more than
+ * half full; a slot is NULL or a complete entry. Retired tables chain through `retired`. */
+typedef struct fm_table {
+    uint32_t n_slots;
+    struct fm_table *retired;
+    _Atomic(fm_entry *) slot[];
+} fm_table;
 
 struct vg_fieldmap {
     fm_section *s;
     uint16_t n;
     pthread_mutex_t mu;
-    fm_entry identity_cache[1];
     fm_section identity;
 };
 
@@ -125,11 +141,17 @@ static void section_free(fm_section *s)
     }
     free(s->fields);
     for (uint32_t i = 0; i < s->n_cache; i++) {
-        free(s->cache[i].field);
-        free_strs(s->cache[i].paths, s->cache[i].n);
+        free(s->cache[i]->field);
+        free_strs(s->cache[i]->paths, s->cache[i]->n);
+        free(s->cache[i]);
     }
     free(s->cache);
-    free(s->slots);
+    fm_table *t = atomic_load_explicit(&s->table, memory_order_relaxed);
+    while (t) {
+        fm_table *next = t->retired;
+        free(t);
+        t = next;
+    }
 }
 
 int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *text, size_t len,
@@ -270,39 +292,48 @@ static uint32_t hash_str(const char *p)
     return h;
 }
 
-/* Slot of `field` in the section's hash: the slot holding it, or the empty slot where it
- * would go. n_slots is a power of two and never more than half full. */
-static uint32_t *slot_of(fm_section *s, const char *field)
+/* The entry of `field` in table t (NULL if t is NULL or has none); with `empty`, the empty
+ * slot where it would go. Lock-free: slots are loaded with acquire. */
+static fm_entry *table_find(fm_table *t, const char *field, _Atomic(fm_entry *) **empty)
 {
-    uint32_t mask = s->n_slots - 1, i = hash_str(field) & mask;
-    while (s->slots[i] && strcmp(s->cache[s->slots[i] - 1].field, field) != 0)
+    if (!t)
+        return NULL;
+    uint32_t mask = t->n_slots - 1, i = hash_str(field) & mask;
+    fm_entry *e;
+    while ((e = atomic_load_explicit(&t->slot[i], memory_order_acquire)) &&
+           strcmp(e->field, field) != 0)
         i = (i + 1) & mask;
-    return &s->slots[i];
+    if (empty)
+        *empty = &t->slot[i];
+    return e;
 }
 
+/* Room for one more entry (under the mutex): the cache array, and a table at most half full
+ * after the insertion (a bigger one is built, filled and published; the old one retired). */
 static int grow(fm_section *s)
 {
     if (s->n_cache == s->cap_cache) {
         uint32_t nc = s->cap_cache ? s->cap_cache * 2 : 32;
-        fm_entry *ne = realloc(s->cache, nc * sizeof *ne);
+        fm_entry **ne = realloc(s->cache, nc * sizeof *ne);
         if (!ne)
             return VIGIE_NOMEM;
         s->cache = ne;
         s->cap_cache = nc;
     }
-    if (2 * (s->n_cache + 1) >= s->n_slots) {
-        uint32_t ns = s->n_slots ? s->n_slots * 2 : 64;
-        uint32_t *old = s->slots, n_old = s->n_slots;
-        s->slots = calloc(ns, sizeof *s->slots);
-        if (!s->slots) {
-            s->slots = old;
+    fm_table *old = atomic_load_explicit(&s->table, memory_order_relaxed);
+    if (!old || 2 * (s->n_cache + 1) >= old->n_slots) {
+        uint32_t ns = old ? old->n_slots * 2 : 64;
+        fm_table *t = calloc(1, sizeof *t + ns * sizeof t->slot[0]);
+        if (!t)
             return VIGIE_NOMEM;
+        t->n_slots = ns;
+        t->retired = old;
+        for (uint32_t i = 0; i < s->n_cache; i++) {
+            _Atomic(fm_entry *) *at;
+            table_find(t, s->cache[i]->field, &at);
+            atomic_store_explicit(at, s->cache[i], memory_order_relaxed);
         }
-        s->n_slots = ns;
-        for (uint32_t i = 0; i < n_old; i++)
-            if (old[i])
-                *slot_of(s, s->cache[old[i] - 1].field) = old[i];
-        free(old);
+        atomic_store_explicit(&s->table, t, memory_order_release);
     }
     return VIGIE_OK;
 }
@@ -335,32 +366,41 @@ static int resolve(const fm_section *s, const char *field, fm_entry *e)
 const char *const *vg__fieldmap_paths(const vg_fieldmap *cm, uint16_t map_id, const char *field,
                                       uint32_t *n)
 {
-    /* the cache is internal state behind a const handle: guarded by the mutex */
+    /* the cache is internal state behind a const handle: hits are lock-free, misses take
+     * the mutex (see the header) */
     vg_fieldmap *m = (vg_fieldmap *)cm;
     fm_section *s = map_id == 0 || map_id > m->n ? &m->identity : &m->s[map_id - 1];
+    fm_entry *hit = table_find(atomic_load_explicit(&s->table, memory_order_acquire), field, NULL);
+    if (hit) {
+        *n = hit->n;
+        return (const char *const *)hit->paths;
+    }
     const char *const *res = NULL;
     pthread_mutex_lock(&m->mu);
-    if (s->n_slots) {
-        uint32_t at = *slot_of(s, field);
-        if (at) {
-            *n = s->cache[at - 1].n;
-            res = (const char *const *)s->cache[at - 1].paths;
-            goto out;
-        }
+    hit = table_find(atomic_load_explicit(&s->table, memory_order_relaxed), field, NULL);
+    if (hit) { /* another thread inserted it meanwhile */
+        *n = hit->n;
+        res = (const char *const *)hit->paths;
+        goto out;
     }
     if (grow(s) != VIGIE_OK)
         goto out;
-    fm_entry e = {strdup(field), NULL, 0};
-    int rc = e.field ? resolve(s, field, &e) : VIGIE_NOMEM;
+    fm_entry *e = calloc(1, sizeof *e);
+    int rc = e && (e->field = strdup(field)) ? resolve(s, field, e) : VIGIE_NOMEM;
     if (rc) {
-        free(e.field);
-        free_strs(e.paths, e.n);
+        if (e) {
+            free(e->field);
+            free_strs(e->paths, e->n);
+        }
+        free(e);
         goto out;
     }
     s->cache[s->n_cache++] = e;
-    *slot_of(s, field) = s->n_cache;
-    *n = e.n;
-    res = (const char *const *)e.paths;
+    _Atomic(fm_entry *) *at;
+    table_find(atomic_load_explicit(&s->table, memory_order_relaxed), field, &at);
+    atomic_store_explicit(at, e, memory_order_release);
+    *n = e->n;
+    res = (const char *const *)e->paths;
 out:
     pthread_mutex_unlock(&m->mu);
     if (!res) { /* out of memory: the field itself, from per-thread storage */
