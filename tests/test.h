@@ -70,6 +70,33 @@ static const char *t_current_;
         }                                                                                         \
     } while (0)
 
+/* The shared data beside the project (VIGIE_SHARED_DIR, ../shared by default) is required,
+ * never optional: shared_path() writes VIGIE_SHARED_DIR "/" and the formatted rest into buf
+ * and returns buf; when that path does not exist, the test program stops at once with one
+ * clear line and a failing status (no skip, no cascade of checks on missing data). */
+#ifdef VIGIE_SHARED_DIR
+#include <stdarg.h>
+#include <sys/stat.h>
+
+__attribute__((format(printf, 3, 4))) static inline char *shared_path(char *buf, size_t n,
+                                                                      const char *fmt, ...)
+{
+    int k = snprintf(buf, n, "%s/", VIGIE_SHARED_DIR);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = k >= 0 && (size_t)k < n ? vsnprintf(buf + k, n - (size_t)k, fmt, ap) : -1;
+    va_end(ap);
+    struct stat st;
+    if (m < 0 || (size_t)m >= n - (size_t)k || stat(buf, &st) != 0) {
+        fprintf(stderr, "FAIL: %s not found (tests need the shared data beside the project)\n",
+                buf);
+        printf("%d passed, %d failed\n", t_tests_passed_, t_tests_failed_ + 1);
+        exit(1);
+    }
+    return buf;
+}
+#endif
+
 #define TEST_DONE()                                                                               \
     (printf("%d passed, %d failed\n", t_tests_passed_, t_tests_failed_),                          \
      t_tests_failed_ > 100 ? 100 : t_tests_failed_)

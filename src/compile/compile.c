@@ -36,7 +36,7 @@
  * up while it is built once it passes MAX_SET, which bounds every duplicate check.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "compile_int.h"
+#include "compile.h"
 
 #include <stdio.h>
 #include <stdlib.h>

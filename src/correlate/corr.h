@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * corr.h: the Sigma 2.1 correlation engine. Stage: correlate (after match).
+ * corr.h: the Sigma 2.1 correlation engine. Stage: correlate (depends on util, json, rule).
  *
  * The caller runs the base rules on each event (match stage) and hands every match of a rule
  * that some correlation references to vg__corr_feed, in read order. The engine keeps, per

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * correlate.h: detections that need state across events. Stage: correlate (after match).
+ * correlate.h: detections that need state across events. Stage: correlate (depends on util,
+ * json, rule).
  *
  * First-seen ("new terms", the vigie extension `vigie: new_terms:` of a Sigma rule): for
  * each rule, group (a tenant, or the values of group fields) and term (the tuple of the
@@ -16,7 +17,7 @@
 #ifndef VG_CORRELATE_H
 #define VG_CORRELATE_H
 
-#include "match/match.h"
+#include "util/util.h"
 
 typedef struct vg_newterms vg_newterms;
 

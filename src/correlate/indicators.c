@@ -18,6 +18,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "json/json.h"
+
 typedef struct vg_embedded_ind {
     const char *name;
     const char *text;

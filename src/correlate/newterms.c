@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json/json.h"
+
 typedef struct entry {
     char *key;
     uint64_t hash;

@@ -25,6 +25,7 @@
 #ifndef VG_INGEST_H
 #define VG_INGEST_H
 
+#include "util/util.h"
 #include "json/json.h"
 
 /* ---- inputs ------------------------------------------------------------------------------ */

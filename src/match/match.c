@@ -22,8 +22,11 @@
  * without any literal of the set makes the rule FALSE, not UNKNOWN.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "compile/compile_int.h"
 #include "match.h"
+
+#include "compile/compile.h" /* the compiled layout */
+#include "rule/rule.h"
+#include "util/util.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

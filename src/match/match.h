@@ -2,8 +2,8 @@
 /*
  * match.h: evaluate a compiled rule set on one event, per worker.
  *
- * Stage: match (depends on compile and below). For each event: routed rules of its
- * logsource -> one Vectorscan scan of the raw record marks candidate rules -> each
+ * Stage: match (depends on util, json, rule, ingest, compile). For each event: routed rules
+ * of its logsource -> one Vectorscan scan of the raw record marks candidate rules -> each
  * candidate's condition is evaluated, reading fields lazily through the JSON tape
  * (vg__json_path_each) with the event's field map, comparing values without copying them
  * unless an unescape is needed. Conditions are three-valued: a regex stopped by a PCRE2 limit
@@ -18,6 +18,8 @@
 #define VG_MATCH_H
 
 #include "compile/compile.h"
+#include "ingest/ingest.h"
+#include "json/json.h"
 
 typedef struct vg_matcher vg_matcher;
 

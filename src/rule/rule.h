@@ -2,7 +2,7 @@
 /*
  * rule.h: Sigma rules as loaded from YAML, before compilation.
  *
- * Stage: rule (depends on util, json). Input: rule files (libyaml, multi-document).
+ * Stage: rule (depends on util). Input: rule files (libyaml, multi-document).
  * Output: vg_rule values whose detection is fully normalized: every modifier that
  * transforms a value (base64, base64offset, utf16le/utf16be/utf16/wide, windash, expand) has
  * already been applied, so the compile stage sees only final matchers (glob patterns,

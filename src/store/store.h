@@ -4,10 +4,11 @@
  * records behind it, by file, line, offset and SHA-256) and the campaigns built over many
  * organizations, across any number of runs.
  *
- * Stage: store (depends on json, util; links the system libsqlite3). `vigie scan --db FILE`
- * writes it; the report stage (HTML report, STIX export) reads it. The schema is documented
- * in docs/STORE.md and is a contract with the report stage: it changes only through a new
- * migration (PRAGMA user_version), never in place.
+ * Stage: store (depends on util, json, and ingest for the ledger's re-read of records; links
+ * the system libsqlite3). `vigie scan --db FILE` writes it; the report stage (HTML report,
+ * STIX export) reads it. The schema is documented in docs/STORE.md and is a contract with
+ * the report stage: it changes only through a new migration (PRAGMA user_version), never in
+ * place.
  *
  * Input: the JSON lines `vigie scan` writes, one alert or one campaign per line. Alerts are
  * keyed by their stable "id": adding the same alert again (a second run over the same logs,

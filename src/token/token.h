@@ -15,6 +15,7 @@
 #ifndef VG_TOKEN_H
 #define VG_TOKEN_H
 
+#include "util/util.h"
 #include "json/json.h"
 
 typedef struct vg_keysets vg_keysets;

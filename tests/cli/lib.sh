@@ -21,3 +21,10 @@ finish() {
   echo "$pass passed, $fail failed"
   [ "$fail" -eq 0 ]
 }
+# need_shared REL: the shared data beside the project is required, never optional: when
+# $SHARED/REL is missing the test fails at once with one clear line (no skip).
+need_shared() {
+  [ -e "$SHARED/$1" ] && return 0
+  echo "FAIL: $SHARED/$1 not found (tests need the shared data beside the project)" >&2
+  exit 1
+}

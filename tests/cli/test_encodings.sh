@@ -203,6 +203,7 @@ with zipfile.ZipFile(t + "/logs.zip", "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("audit.json", '{"marker":"keep","n":1}\n' * 100)
 open(t + "/twice.json.gz", "wb").write(gzip.compress(gzip.compress(b'{"marker":"keep","n":1}\n')))
 PY
+need_shared datasets
 EVTX=$(find "$SHARED/datasets" -name '*.evtx' 2>/dev/null | sort | head -1)
 if [ -z "$EVTX" ]; then
   bad "no .evtx file under $SHARED/datasets (the shared datasets are needed for this test)"

@@ -1,35 +1,90 @@
 #!/usr/bin/env bash
-# Dependencies point one way, down the pipeline: a stage may include only its own headers
-# and those of the stages below it. Also: file base names are unique across src/.
+# Dependencies point one way, down the pipeline, and are stated once: the dep_<stage> lists
+# of CMakeLists.txt (docs/ARCHITECTURE.md shows the same graph). Checked on src/:
+#  1. a vigie include names its stage folder ("stage/file.h", quoted or angled, rooted at
+#     src/) or "vigie/..." or a header of the file's own folder; never "../";
+#  2. a file of stage X includes headers only of X and of the stages in dep_X (the command,
+#     src/cli, links the whole library and may include every stage);
+#  3. no file includes another folder's internal header (*_int.h);
+#  4. every stage in dep_X is included by some file of X: CMake states no stale dependency;
+#  5. the linker agrees: a symbol that libvg_X.a needs and another stage library defines
+#     comes from a stage in dep_X;
+#  6. file base names are unique across src/ and include/.
 source "$(dirname "$0")/lib.sh"
+BUILD=$(cd "$(dirname "$VIGIE")" && pwd)
 cd "$ROOT"
-declare -A allowed=(
-  [util]="util"
-  [json]="util json"
-  [rule]="util rule"
-  [ingest]="util json ingest"
-  [token]="util json token"
-  [compile]="util json rule ingest compile"
-  [match]="util json rule ingest compile match"
-  [correlate]="util json rule ingest compile match correlate"
-  [store]="util json rule ingest compile match correlate store"
-  [report]="util json rule ingest compile match correlate store report"
-  [cli]="util json rule ingest token compile match correlate store report cli"
-)
+
+# The allowed graph, from CMakeLists.txt only.
+stages=$(sed -nE 's/^set\(VIGIE_STAGES ([a-z ]+)\)$/\1/p' CMakeLists.txt)
+check "CMakeLists.txt lists VIGIE_STAGES" [ -n "$stages" ]
+declare -A allowed=()
+for s in $stages; do
+  line=$(grep -E "^set\(dep_$s( |\))" CMakeLists.txt)
+  if [ -z "$line" ]; then bad "CMakeLists.txt has no set(dep_$s ...)"; continue; fi
+  allowed[$s]=$(grep -oE '\bvg_[a-z]+\b' <<<"$line" | sed 's/^vg_//' | tr '\n' ' ')
+done
+allowed[cli]=$stages
+
+declare -A used=() # used[X] = the stages X's files include (not X itself)
 for dir in src/*/; do
   stage=$(basename "$dir")
-  if [ -z "${allowed[$stage]+x}" ]; then bad "unknown stage folder $dir"; continue; fi
+  if [ -z "${allowed[$stage]+x}" ]; then bad "unknown stage folder $dir (not in VIGIE_STAGES)"; continue; fi
   for f in "$dir"*.[ch]; do
     [ -e "$f" ] || continue
-    while IFS= read -r inc; do
-      dep=${inc%%/*}
-      case " vigie ${allowed[$stage]} " in
-        *" $dep "*) ok ;;
-        *) bad "$f includes \"$inc\": $stage may not depend on $dep" ;;
+    while read -r delim inc; do
+      case $inc in
+        ../* | */../*) bad "$f includes \"$inc\": includes are rooted at src/, not relative"; continue ;;
+        vigie/*) ok; continue ;;
+        */*) ;;
+        *) # bare: "x.h" is a header of the file's own folder, <x.h> a system header
+          if [ "$delim" = '"' ]; then check "$f includes \"$inc\" of its own folder" [ -e "$dir$inc" ]; fi
+          continue ;;
       esac
-    done < <(grep -hoE '^#include "[a-z_]+/[a-z_]+\.h"' "$f" | sed -E 's/#include "(.*)"/\1/')
+      dep=${inc%%/*}
+      [ -d "src/$dep" ] || continue # a system header with a folder (<openssl/evp.h>)
+      if [ "$dep" != "$stage" ]; then
+        case $inc in
+          *_int.h) bad "$f includes \"$inc\": ${inc#*/} is internal to $dep"; continue ;;
+        esac
+        used[$stage]+=" $dep"
+      fi
+      case " $stage ${allowed[$stage]} " in
+        *" $dep "*) ok ;;
+        *) bad "$f includes \"$inc\": $stage may not depend on $dep (CMakeLists.txt dep_$stage)" ;;
+      esac
+    done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*([<"])([^>"]+)[>"].*/\1 \2/p' "$f")
   done
 done
+
+# No stale dependency: what CMake declares, the stage includes.
+for s in $stages; do
+  for d in ${allowed[$s]}; do
+    case " ${used[$s]:-} " in
+      *" $d "*) ok ;;
+      *) bad "CMakeLists.txt dep_$s names vg_$d but no file of src/$s includes a $d header" ;;
+    esac
+  done
+done
+
+# The linker's view: undefined symbols of each stage library resolved against the others.
+for s in $stages; do
+  if [ ! -f "$BUILD/libvg_$s.a" ]; then bad "no $BUILD/libvg_$s.a (build the stage libraries)"; continue; fi
+  nm -g --defined-only "$BUILD/libvg_$s.a" 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u >"$T/def_$s"
+  nm -u "$BUILD/libvg_$s.a" 2>/dev/null | awk '{print $NF}' | sort -u >"$T/und_$s"
+done
+for s in $stages; do
+  [ -f "$T/und_$s" ] || continue
+  for d in $stages; do
+    [ "$d" = "$s" ] && continue
+    syms=$(comm -12 "$T/und_$s" "$T/def_$d" | head -5 | tr '\n' ' ')
+    [ -z "$syms" ] && continue
+    case " ${allowed[$s]} " in
+      *" $d "*) ok ;;
+      *) bad "libvg_$s.a uses $d ($syms) but CMakeLists.txt dep_$s does not name vg_$d" ;;
+    esac
+  done
+done
+
 dups=$(find src include -name '*.[ch]' -printf '%f\n' | sort | uniq -d)
 check "unique file base names under src/ and include/ (dups: $dups)" [ -z "$dups" ]
 finish

@@ -194,7 +194,7 @@ out:
 static void test_vectors(void)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/conformance/sigma-correlation-vectors.json", VIGIE_SHARED_DIR);
+    shared_path(path, sizeof path, "conformance/sigma-correlation-vectors.json");
     char *text = NULL;
     size_t len;
     CHECK_EQ_INT(vg__read_file(path, 1 << 26, &text, &len), VIGIE_OK);

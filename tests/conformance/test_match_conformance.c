@@ -63,7 +63,7 @@ static int run_one(const char *rule, size_t rule_len, const char *event, size_t 
 static void test_vectors(void)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/conformance/sigma-vectors.json", VIGIE_SHARED_DIR);
+    shared_path(path, sizeof path, "conformance/sigma-vectors.json");
     char *text;
     size_t len;
     CHECK_EQ_INT(vg__read_file(path, 1 << 26, &text, &len), VIGIE_OK);

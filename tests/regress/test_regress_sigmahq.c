@@ -99,11 +99,11 @@ static void test_sigmahq_regression(void)
     vg__read_file(VIGIE_SOURCE_DIR "/tests/regress/sigmahq_label_disputes.txt", 1 << 20,
                   &disputes, &dl);
     char path[4096];
-    snprintf(path, sizeof path, "%s/datasets/sigmahq-regression/labels.csv", VIGIE_SHARED_DIR);
+    shared_path(path, sizeof path, "datasets/sigmahq-regression/labels.csv");
     char *text;
     size_t len;
     if (vg__read_file(path, 1 << 24, &text, &len) != VIGIE_OK) {
-        fprintf(stderr, "skip: %s not found\n", path);
+        CHECK_MSG(false, "cannot read %s", path);
         return;
     }
     uint64_t err_line = 0;

@@ -193,7 +193,7 @@ static vg_eventinfo classify(vg_fieldmap *fm, const char *json)
 static char *first_record(const char *rel)
 {
     char p[4096];
-    snprintf(p, sizeof p, "%s/datasets/%s", VIGIE_SHARED_DIR, rel);
+    shared_path(p, sizeof p, "datasets/%s", rel);
     vg_reader *rd;
     vg_reader_opts o = {NULL, NULL, 0, 0};
     if (vg__reader_open(&rd, p, &o))
@@ -311,7 +311,7 @@ static void test_read_every_cloud_dataset(void)
     int files = 0, records = 0, bad = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         char p[4096];
-        snprintf(p, sizeof p, "%s/datasets/%s", VIGIE_SHARED_DIR, dirs[i]);
+        shared_path(p, sizeof p, "datasets/%s", dirs[i]);
         sweep(p, &files, &records, &bad);
     }
     printf("datasets: %d files, %d records, %d bad\n", files, records, bad);

@@ -65,7 +65,7 @@ static void test_every_dataset_file(void)
     const char *args[sizeof dirs / sizeof dirs[0]];
     char paths[sizeof dirs / sizeof dirs[0]][512];
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(paths[i], sizeof paths[i], "%s/datasets/%s", VIGIE_SHARED_DIR, dirs[i]);
+        shared_path(paths[i], sizeof paths[i], "datasets/%s", dirs[i]);
         args[i] = paths[i];
     }
     vg_inputs in = {0};

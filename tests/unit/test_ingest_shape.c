@@ -47,7 +47,7 @@ static bool find_record(const char *path, int shape, vg_eventinfo *ei)
     if (path[0] == '/')
         snprintf(p, sizeof p, "%s", path);
     else
-        snprintf(p, sizeof p, "%s/datasets/%s", VIGIE_SHARED_DIR, path);
+        shared_path(p, sizeof p, "datasets/%s", path);
     vg_reader *r;
     if (vg__reader_open(&r, p, NULL) != VIGIE_OK)
         return false;

@@ -16,7 +16,7 @@
 static void test_json_test_suite(void)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/json-test-suite/test_parsing", VIGIE_SHARED_DIR);
+    shared_path(dir, sizeof dir, "json-test-suite/test_parsing");
     DIR *d = opendir(dir);
     CHECK(d != NULL);
     if (!d)

@@ -257,7 +257,7 @@ static void pf_dir(pf_run *p, const char *dir)
 static void test_prefilter_never_changes_results(void)
 {
     char rules[4096];
-    snprintf(rules, sizeof rules, "%s/sigma/rules/cloud", VIGIE_SHARED_DIR);
+    shared_path(rules, sizeof rules, "sigma/rules/cloud");
     vg_ruleload_opts lo = {quiet, NULL, NULL, 0};
     vg_ruleload *rl = vg__ruleload_new(&lo);
     CHECK_EQ_INT(vg__ruleload_path(rl, rules), VIGIE_OK);
@@ -272,7 +272,7 @@ static void test_prefilter_never_changes_results(void)
                           "suzaku-test-files", "azure-sentinel-training-lab"};
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         char d[4096];
-        snprintf(d, sizeof d, "%s/datasets/%s", VIGIE_SHARED_DIR, dirs[i]);
+        shared_path(d, sizeof d, "datasets/%s", dirs[i]);
         pf_dir(p, d);
     }
     uint32_t n_lit, n_always;

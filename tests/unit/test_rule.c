@@ -44,9 +44,9 @@ static void test_sigmahq_corpus_loads(void)
     vg_ruleload *rl = vg__ruleload_new(&o);
     char p[4096];
     double t0 = vg__now();
-    snprintf(p, sizeof p, "%s/sigma/rules", VIGIE_SHARED_DIR);
+    shared_path(p, sizeof p, "sigma/rules");
     CHECK_EQ_INT(vg__ruleload_path(rl, p), VIGIE_OK);
-    snprintf(p, sizeof p, "%s/sigma/rules-emerging-threats", VIGIE_SHARED_DIR);
+    shared_path(p, sizeof p, "sigma/rules-emerging-threats");
     CHECK_EQ_INT(vg__ruleload_path(rl, p), VIGIE_OK);
     double secs = vg__now() - t0;
     uint32_t n = vg__ruleload_status_count(rl), skipped = 0;
@@ -77,7 +77,7 @@ static void test_sigmahq_other_trees(void)
     for (size_t t = 0; t < VG_ARRAY_LEN(trees); t++) {
         vg_ruleload *rl = vg__ruleload_new(&o);
         char p[4096];
-        snprintf(p, sizeof p, "%s/sigma/%s", VIGIE_SHARED_DIR, trees[t]);
+        shared_path(p, sizeof p, "sigma/%s", trees[t]);
         int rc = vg__ruleload_path(rl, p);
         uint32_t n = vg__ruleload_status_count(rl), skipped = 0;
         for (uint32_t i = 0; rc == VIGIE_OK && i < n; i++) {
@@ -90,8 +90,8 @@ static void test_sigmahq_other_trees(void)
         }
         printf("SigmaHQ %s: %u documents, %u loaded, %u skipped\n", trees[t], n,
                vg__ruleload_count(rl), skipped);
-        if (rc == VIGIE_OK)
-            CHECK(n > 0);
+        CHECK_EQ_INT(rc, VIGIE_OK);
+        CHECK(n > 0);
         vg__ruleload_free(rl);
     }
 }
@@ -105,13 +105,14 @@ static void test_sigmahq_placeholders_configured(void)
     vg_placeholder ph[64];
     uint32_t n_ph = 0, skipped = 1, loaded = 0;
     char p[4096];
-    snprintf(p, sizeof p, "%s/sigma/rules-placeholder", VIGIE_SHARED_DIR);
+    shared_path(p, sizeof p, "sigma/rules-placeholder");
     for (int round = 0; round < 6 && skipped; round++) {
         vg_ruleload_opts o = {NULL, NULL, ph, n_ph};
         vg_ruleload *rl = vg__ruleload_new(&o);
         if (vg__ruleload_path(rl, p) != VIGIE_OK) {
+            CHECK_MSG(false, "cannot load %s", p);
             vg__ruleload_free(rl);
-            return; /* tree not present */
+            return;
         }
         skipped = 0;
         for (uint32_t i = 0; i < vg__ruleload_status_count(rl); i++) {

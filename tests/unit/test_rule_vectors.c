@@ -237,7 +237,7 @@ static int next_vec(jr *j, vec *v, const char *rulekey)
 static char *slurp(const char *rel, size_t *len)
 {
     char p[4096];
-    snprintf(p, sizeof p, "%s/%s", VIGIE_SHARED_DIR, rel);
+    shared_path(p, sizeof p, "%s", rel);
     FILE *f = fopen(p, "rb");
     if (!f)
         return NULL;
