@@ -18,7 +18,9 @@
  * whose sign-in is already known cost nothing. Groups are bounded by VG_MAX_SESSIONS (when
  * full, the oldest eighth is dropped, groups without a signal first, and counted); per group,
  * distinct message ids are kept exactly up to VG_MAX_SESSION_MSGS, evidence up to
- * VG_MAX_SESSION_EVIDENCE records. Scoring is documented in docs/DETECTIONS.md. Not thread-safe.
+ * VG_MAX_SESSION_EVIDENCE records. A group's key (tenant, user, session, token or day) is kept
+ * whole, however long: keys compare in full, so distinct users never share a group. Scoring is
+ * documented in docs/DETECTIONS.md. Not thread-safe.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -97,6 +99,7 @@ struct vg_sessions {
     uint32_t *ts_idx; /* open addressing on the tenant's hash: index + 1 into ts */
     uint32_t ts_idx_cap;
     uint64_t evicted, signins;
+    vg_buf key; /* the current record's group key, reused (no allocation per record) */
 };
 
 static uint64_t id_hash(const char *tenant, const char *id)
@@ -183,6 +186,7 @@ void vg__sessions_free(vg_sessions *s)
         free(s->ts[i].tenant);
     free(s->ts);
     free(s->ts_idx);
+    vg__buf_free(&s->key);
     free(s);
 }
 
@@ -491,10 +495,14 @@ bool vg__sessions_actor_hours(const vg_sess_opts *o, double t)
     return (days >> wd & 1) && hour >= h0 && hour < h1;
 }
 
-/* The group key of a record, into key; *wanted says whether the record would open a group. */
-static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[16], bool *wanted,
-                    bool *known, uint64_t *sh, uint64_t *th)
+/* The group key of a record, into key (reset first); *wanted says whether the record would open
+ * a group. The key is as long as its parts (bounded by the record's size, VG_MAX_RECORD_BYTES):
+ * a cap would cut the user or the session off and merge distinct groups. VIGIE_NOMEM if the key
+ * could not be built (the buffer's error is sticky: no shortened key is ever used). */
+static int rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[16], bool *wanted,
+                   bool *known, uint64_t *sh, uint64_t *th)
 {
+    vg__buf_reset(key);
     const char *tenant = present(r->tenant) ? r->tenant : "-";
     const char *user = present(r->user) ? r->user : "-";
     bool has_session = present(r->session), has_token = present(r->token);
@@ -519,19 +527,17 @@ static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[
                                     "d:");
     vg__buf_adds(key, has_session ? r->session : has_token ? r->token : day);
     *wanted = r->n_signals > 0 || (r->mail && (!linkable || !*known));
+    return vg__buf_failed(key);
 }
 
 bool vg__sessions_needs(vg_sessions *s, const vg_sess_rec *r)
 {
-    vg_buf key;
-    vg__buf_init(&key, 256);
     char day[16];
     bool wanted, known;
     uint64_t sh, th;
-    rec_key(s, r, &key, day, &wanted, &known, &sh, &th);
-    bool need = wanted || group_get(s, key.data, false) != NULL;
-    vg__buf_free(&key);
-    return need;
+    if (rec_key(s, r, &s->key, day, &wanted, &known, &sh, &th))
+        return true; /* let vg__sessions_add report it */
+    return wanted || group_get(s, s->key.data, false) != NULL;
 }
 
 int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
@@ -540,33 +546,16 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
     const char *user = present(r->user) ? r->user : "-";
     bool has_session = present(r->session), has_token = present(r->token);
     bool linkable = has_session || has_token;
-    uint64_t sh = has_session ? id_hash(tenant, r->session) : 0;
-    uint64_t th = has_token ? id_hash(tenant, r->token) : 0;
-    bool known = linkable && r->has_time &&
-                 (signin_covers(s, sh, r->t, s->o.session_window_s) ||
-                  signin_covers(s, th, r->t, s->o.signin_window_s));
     /* the group: session, else token, else the UTC day */
-    vg_buf key;
-    vg__buf_init(&key, 256);
-    char day[16] = "-";
-    if (r->has_time && !linkable) {
-        char iso[40];
-        vg__format_time(r->t, iso, sizeof iso);
-        snprintf(day, sizeof day, "%.10s", iso);
-    }
-    vg__buf_adds(&key, tenant);
-    vg__buf_addc(&key, '\x1f');
-    vg__buf_adds(&key, user);
-    vg__buf_adds(&key, has_session ? "\x1fs:"
-                       : has_token ? "\x1ft:"
-                                   : "\x1f"
-                                     "d:");
-    vg__buf_adds(&key, has_session ? r->session : has_token ? r->token : day);
-    group *g = group_get(s, key.data, false);
-    bool wanted = r->n_signals > 0 || (r->mail && (!linkable || !known));
+    char day[16];
+    bool wanted, known;
+    uint64_t sh, th;
+    int rc = rec_key(s, r, &s->key, day, &wanted, &known, &sh, &th);
+    if (rc)
+        return rc;
+    group *g = group_get(s, s->key.data, false);
     if (!g && wanted)
-        g = group_get(s, key.data, true);
-    vg__buf_free(&key);
+        g = group_get(s, s->key.data, true);
     if (!g)
         return VIGIE_OK;
     if (!g->tenant) {
