@@ -598,7 +598,7 @@ void vg__hmap_init(vg_hmap *m, uint32_t max)
 {
     m->slot = NULL;
     m->cap = m->n = 0;
-    m->max = max && max <= UINT32_MAX / 2 ? max : UINT32_MAX / 2;
+    m->max = max;
 }
 
 void vg__hmap_free(vg_hmap *m)
@@ -649,7 +649,7 @@ static int map_put(vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64
         return VIGIE_OK;
     }
     *out = NULL;
-    if (m->n >= m->max)
+    if (m->max && m->n >= m->max)
         return VIGIE_TOOBIG;
     if ((size_t)(m->n + 1) * 2 > m->cap) { /* keep the load at most one half */
         uint32_t nc = m->cap ? m->cap * 2 : MAP_MIN;
@@ -840,15 +840,8 @@ static int walk_dir(const char *dir, int depth, vg_walk_fn fn, void *ud, vigie_d
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = VIGIE_NOMEM;
-                break;
-            }
-            names = nn;
-        }
+        if ((rc = VG_GROW(names, cap, n + 1, 32)))
+            break;
         if (!(names[n] = strdup(e->d_name))) {
             rc = VIGIE_NOMEM;
             break;

@@ -169,7 +169,8 @@ typedef struct vg_hmap {
     uint32_t max; /* bound on n given at init */
 } vg_hmap;
 
-/* max: the most entries the map may hold (0 = as many as UINT32_MAX / 2 slots allow). */
+/* max: the most entries the map may hold (0 = no bound but the 2^31 slots). A zeroed vg_hmap is
+ * the same as one initialized with max 0. */
 void vg__hmap_init(vg_hmap *m, uint32_t max);
 void vg__hmap_free(vg_hmap *m);
 void vg__hmap_clear(vg_hmap *m); /* n = 0, keeps the slots */
