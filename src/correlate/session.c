@@ -96,8 +96,7 @@ struct vg_sessions {
     uint64_t si_dropped; /* ids not remembered: the set was full (the join degrades) */
     tenant_si *ts;
     uint32_t n_ts, cap_ts;
-    uint32_t *ts_idx; /* open addressing on the tenant's hash: index + 1 into ts */
-    uint32_t ts_idx_cap;
+    vg_hmap ts_idx; /* tenant (borrowed from ts[i].tenant) -> i */
     uint64_t evicted, signins;
     vg_buf key; /* the current record's group key, reused (no allocation per record) */
 };
@@ -185,7 +184,7 @@ void vg__sessions_free(vg_sessions *s)
     for (uint32_t i = 0; i < s->n_ts; i++)
         free(s->ts[i].tenant);
     free(s->ts);
-    free(s->ts_idx);
+    vg__hmap_free(&s->ts_idx);
     vg__buf_free(&s->key);
     free(s);
 }
@@ -233,51 +232,23 @@ static signin *si_find(vg_sessions *s, uint64_t h, bool add)
 static tenant_si *tenant_entry(vg_sessions *s, const char *tenant, bool add)
 {
     /* hashed: logs of many tenants cost no more per sign-in than those of one */
-    uint64_t h = vg__hash64(tenant, strlen(tenant), 0xcbf29ce484222325ull);
-    if (add && (s->n_ts + 1) * 2 > s->ts_idx_cap) {
-        uint32_t nc = s->ts_idx_cap ? s->ts_idx_cap * 2 : 64;
-        uint32_t *ni = calloc(nc, sizeof *ni);
-        if (!ni)
-            return NULL;
-        for (uint32_t k = 0; k < s->n_ts; k++) {
-            uint32_t j = (uint32_t)(vg__hash64(s->ts[k].tenant, strlen(s->ts[k].tenant),
-                                               0xcbf29ce484222325ull) &
-                                    (nc - 1));
-            while (ni[j])
-                j = (j + 1) & (nc - 1);
-            ni[j] = k + 1;
-        }
-        free(s->ts_idx);
-        s->ts_idx = ni;
-        s->ts_idx_cap = nc;
-    }
-    uint32_t j = 0;
-    if (s->ts_idx_cap) {
-        j = (uint32_t)(h & (s->ts_idx_cap - 1));
-        while (s->ts_idx[j]) {
-            tenant_si *t = &s->ts[s->ts_idx[j] - 1];
-            if (!strcmp(t->tenant, tenant))
-                return t;
-            j = (j + 1) & (s->ts_idx_cap - 1);
-        }
-    }
+    size_t len = strlen(tenant);
+    vg_hmap_slot *e = vg__hmap_find(&s->ts_idx, tenant, len);
+    if (e)
+        return &s->ts[e->val.idx];
     if (!add)
         return NULL;
-    if (s->n_ts == s->cap_ts) {
-        uint32_t nc = s->cap_ts ? s->cap_ts * 2 : 16;
-        tenant_si *n = realloc(s->ts, nc * sizeof *n);
-        if (!n)
-            return NULL;
-        s->ts = n;
-        s->cap_ts = nc;
-    }
+    if (VG_GROW(s->ts, s->cap_ts, (size_t)s->n_ts + 1, 16))
+        return NULL;
     tenant_si *t = &s->ts[s->n_ts];
     t->tenant = strdup(tenant);
-    if (!t->tenant)
+    bool added;
+    if (!t->tenant || vg__hmap_put(&s->ts_idx, t->tenant, len, &e, &added)) {
+        free(t->tenant);
         return NULL;
+    }
     t->signins = 0;
-    s->n_ts++;
-    s->ts_idx[j] = s->n_ts;
+    e->val.idx = s->n_ts++;
     return t;
 }
 
@@ -460,14 +431,8 @@ static void add_sig(group *g, const char *name, const char *kind, const char *ru
         }
     if (g->n_sigs == SIG_MAX)
         return;
-    if (g->n_sigs == g->cap_sigs) {
-        uint32_t nc = g->cap_sigs ? g->cap_sigs * 2 : 2;
-        sig *n = realloc(g->sigs, nc * sizeof *n);
-        if (!n)
-            return;
-        g->sigs = n;
-        g->cap_sigs = nc;
-    }
+    if (VG_GROW(g->sigs, g->cap_sigs, (size_t)g->n_sigs + 1, 2))
+        return;
     sig *x = &g->sigs[g->n_sigs];
     x->name = strdup(name);
     x->kind = strdup(kind ? kind : "sigma");
@@ -606,14 +571,7 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                 if (r->has_time && (isnan(pe->t1) || r->t > pe->t1))
                     pe->t1 = r->t;
             } else if (g->n_pend < PEND_MAX) {
-                if (g->n_pend == g->cap_pend) {
-                    uint32_t nc = g->cap_pend ? g->cap_pend * 2 : 2;
-                    pend_id *np = realloc(g->pend, nc * sizeof *np);
-                    if (np) {
-                        g->pend = np;
-                        g->cap_pend = nc;
-                    }
-                }
+                VG_GROW(g->pend, g->cap_pend, (size_t)g->n_pend + 1, 2); /* kept if it fails */
                 if (g->n_pend < g->cap_pend)
                     g->pend[g->n_pend++] = (pend_id){
                         sh, th,          r->has_time ? r->t : NAN, r->has_time ? r->t : NAN,
@@ -655,14 +613,7 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
     }
     /* evidence: every record of the group up to the cap */
     if (g->n_ev < VG_MAX_SESSION_EVIDENCE) {
-        if (g->n_ev == g->cap_ev) {
-            uint32_t nc = g->cap_ev ? g->cap_ev * 2 : 1;
-            vg_sess_evidence *n = realloc(g->ev, nc * sizeof *n);
-            if (n) {
-                g->ev = n;
-                g->cap_ev = nc;
-            }
-        }
+        VG_GROW(g->ev, g->cap_ev, (size_t)g->n_ev + 1, 1); /* kept if it fails */
         if (g->n_ev < g->cap_ev) {
             vg_sess_evidence *e = &g->ev[g->n_ev];
             memset(e, 0, sizeof *e);
