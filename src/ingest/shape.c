@@ -262,19 +262,11 @@ static int push_path(fm_entry *e, const char *p)
     return VIGIE_OK;
 }
 
-static uint32_t hash_str(const char *p)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h;
-}
-
 /* Slot of `field` in the section's hash: the slot holding it, or the empty slot where it
  * would go. n_slots is a power of two and never more than half full. */
 static uint32_t *slot_of(fm_section *s, const char *field)
 {
-    uint32_t mask = s->n_slots - 1, i = hash_str(field) & mask;
+    uint32_t mask = s->n_slots - 1, i = (uint32_t)vg__hash64(field, strlen(field), 0) & mask;
     while (s->slots[i] && strcmp(s->cache[s->slots[i] - 1].field, field) != 0)
         i = (i + 1) & mask;
     return &s->slots[i];
@@ -282,14 +274,8 @@ static uint32_t *slot_of(fm_section *s, const char *field)
 
 static int grow(fm_section *s)
 {
-    if (s->n_cache == s->cap_cache) {
-        uint32_t nc = s->cap_cache ? s->cap_cache * 2 : 32;
-        fm_entry *ne = realloc(s->cache, nc * sizeof *ne);
-        if (!ne)
-            return VIGIE_NOMEM;
-        s->cache = ne;
-        s->cap_cache = nc;
-    }
+    if (VG_GROW(s->cache, s->cap_cache, (size_t)s->n_cache + 1, 32))
+        return VIGIE_NOMEM;
     if (2 * (s->n_cache + 1) >= s->n_slots) {
         uint32_t ns = s->n_slots ? s->n_slots * 2 : 64;
         uint32_t *old = s->slots, n_old = s->n_slots;

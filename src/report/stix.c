@@ -100,14 +100,6 @@ typedef struct smap {
     size_t cap, n;
 } smap;
 
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static void smap_free(smap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
@@ -120,7 +112,7 @@ static void smap_free(smap *m)
 /* Find key; returns its slot, the empty slot where it would go when absent. */
 static size_t smap_slot(const smap *m, const char *k, size_t n)
 {
-    size_t i = (size_t)fnv(k, n) & (m->cap - 1);
+    size_t i = (size_t)vg__hash64(k, n, 0) & (m->cap - 1);
     while (m->keys[i] && (strlen(m->keys[i]) != n || memcmp(m->keys[i], k, n) != 0))
         i = (i + 1) & (m->cap - 1);
     return i;
@@ -174,18 +166,10 @@ static int smap_put(smap *m, const char *k, size_t n, uint32_t val)
 }
 
 /* Make room in array `arr` (count n, capacity cap) for one more element; sets rc on failure. */
-#define GROW(arr, n, cap, rc)                                                                     \
-    do {                                                                                          \
-        if ((n) >= (cap)) {                                                                       \
-            uint32_t c_ = (cap) ? (cap) * 2 : 16;                                                 \
-            void *q_ = realloc((arr), (size_t)c_ * sizeof *(arr));                                \
-            if (!q_) {                                                                            \
-                (rc) = VIGIE_NOMEM;                                                               \
-            } else {                                                                              \
-                (arr) = q_;                                                                       \
-                (cap) = c_;                                                                       \
-            }                                                                                     \
-        }                                                                                         \
+#define GROW(arr, n, cap, rc)                                                                      \
+    do {                                                                                           \
+        if (VG_GROW(arr, cap, (size_t)(n) + 1, 16))                                                \
+            (rc) = VIGIE_NOMEM;                                                                    \
     } while (0)
 
 /* ---- the model -------------------------------------------------------------------------- */
