@@ -144,17 +144,12 @@ static int verify_proof(const char *proof_path, const char *pub_path)
 
 static const char **grow(const char **a, uint32_t *cap, uint32_t n)
 {
-    if (n < *cap)
-        return a;
-    uint32_t nc = *cap ? *cap * 2 : 16;
-    const char **na = realloc(a, nc * sizeof *na);
-    if (!na) {
+    if (VG_GROW(a, *cap, (size_t)n + 1, 16)) {
         free(a);
         fprintf(stderr, "vigie: error: out of memory\n");
         return NULL;
     }
-    *cap = nc;
-    return na;
+    return a;
 }
 
 int vg__cmd_verify(int argc, char **argv)

@@ -32,14 +32,8 @@ static void collect_diag(void *ud, const vigie_diag *d)
         vg__cli_diag(NULL, d);
     if (d->level != VIGIE_DIAG_ERROR)
         return;
-    if (c->n == c->cap) {
-        uint32_t ncap = c->cap ? c->cap * 2 : 16;
-        compile_err *ne = realloc(c->e, ncap * sizeof *ne);
-        if (!ne)
-            return;
-        c->e = ne;
-        c->cap = ncap;
-    }
+    if (VG_GROW(c->e, c->cap, (size_t)c->n + 1, 16))
+        return;
     compile_err *e = &c->e[c->n++];
     e->file = d->file ? strdup(d->file) : NULL;
     e->rule_id = d->rule_id ? strdup(d->rule_id) : NULL;

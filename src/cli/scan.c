@@ -1400,7 +1400,7 @@ out:
         free(c.vis[i].tenant);
     }
     free(c.vis);
-    free(c.vis_idx);
+    vg__hmap_free(&c.vis_idx);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

@@ -202,8 +202,7 @@ typedef struct scan_ctx {
         bool have_day0;
     } * vis;
     uint32_t n_vis, cap_vis;
-    uint32_t *vis_idx; /* open addressing on the tenant's hash: index + 1 into vis */
-    uint32_t vis_idx_cap;
+    vg_hmap vis_idx; /* tenant (borrowed from vis[i].tenant) -> i */
     uint64_t gaps;
     uint64_t sess_alerts, sess_by_level[5];
     vg_sessions *sess;

@@ -129,14 +129,8 @@ static void field_text(worker *w, const vg_eventinfo *ei, const char *field, vg_
 static bool nt_pending(worker *w, batch *b, uint32_t ri, const vg_rule *rule,
                        const vg_eventinfo *ei)
 {
-    if (b->n_pend == b->cap_pend) {
-        uint32_t nc = b->cap_pend ? b->cap_pend * 2 : 64;
-        struct pending *np = realloc(b->pend, nc * sizeof *np);
-        if (!np)
-            return false;
-        b->pend = np;
-        b->cap_pend = nc;
-    }
+    if (VG_GROW(b->pend, b->cap_pend, (size_t)b->n_pend + 1, 64))
+        return false;
     struct pending *p = &b->pend[b->n_pend++];
     p->rule = ri;
     p->t = ei->has_time ? ei->time : 0;
@@ -216,14 +210,8 @@ static int mr_id_cb(void *ud, const vg_jval *v)
         }
         w->mh_set[j] = h;
     }
-    if (w->n_mh == w->cap_mh) {
-        uint32_t nc = w->cap_mh ? w->cap_mh * 2 : 256;
-        uint64_t *n = realloc(w->mh, nc * sizeof *n);
-        if (!n)
-            return 0;
-        w->mh = n;
-        w->cap_mh = nc;
-    }
+    if (VG_GROW(w->mh, w->cap_mh, (size_t)w->n_mh + 1, 256))
+        return 0;
     w->mh[w->n_mh++] = h;
     return 0;
 }
@@ -380,14 +368,8 @@ static int32_t push_signal(worker *w, const char *name, const char *kind, const 
                            const char *level, const char *id, const char *family)
 {
     batch *b = w->b;
-    if (b->n_sigs == b->cap_sigs) {
-        uint32_t nc = b->cap_sigs ? b->cap_sigs * 2 : 256;
-        struct rsig *n = realloc(b->sigs, nc * sizeof *n);
-        if (!n)
-            return -1;
-        b->sigs = n;
-        b->cap_sigs = nc;
-    }
+    if (VG_GROW(b->sigs, b->cap_sigs, (size_t)b->n_sigs + 1, 256))
+        return -1;
     struct rsig *g = &b->sigs[b->n_sigs];
     g->strs = b->sf_strs.len;
     g->pend = -1;
@@ -507,14 +489,8 @@ static void corr_fact(worker *w, uint32_t ri, const vg_rule *rule)
     scan_ctx *c = w->c;
     batch *b = w->b;
     const vg_eventinfo *ei = w->ei;
-    if (b->n_cf == b->cap_cf) {
-        uint32_t nc = b->cap_cf ? b->cap_cf * 2 : 64;
-        struct cfact *n = realloc(b->cf, nc * sizeof *n);
-        if (!n)
-            return;
-        b->cf = n;
-        b->cap_cf = nc;
-    }
+    if (VG_GROW(b->cf, b->cap_cf, (size_t)b->n_cf + 1, 64))
+        return;
     struct cfact *f = &b->cf[b->n_cf++];
     f->rule = ri;
     f->rec = (uint32_t)(w->r - b->recs);
@@ -643,14 +619,8 @@ static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
     b->alerts++;
     b->by_level[c->rule_level[ri]]++;
     b->undetermined++;
-    if (b->n_undet == b->cap_undet) {
-        uint32_t nc = b->cap_undet ? b->cap_undet * 2 : 16;
-        struct undet *n = realloc(b->undet, nc * sizeof *n);
-        if (!n)
-            return 0; /* the alert is written and counted; only its warning is lost */
-        b->undet = n;
-        b->cap_undet = nc;
-    }
+    if (VG_GROW(b->undet, b->cap_undet, (size_t)b->n_undet + 1, 16))
+        return 0; /* the alert is written and counted; only its warning is lost */
     struct undet *q = &b->undet[b->n_undet++];
     q->rec = (uint32_t)(r - b->recs);
     q->msg = b->undet_strs.len;
@@ -927,14 +897,8 @@ static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
     if (!is_mail(w, ei))
         return;
     vg_buf *vp = &w->ftext;
-    if (b->n_facts == b->cap_facts) {
-        uint32_t nc = b->cap_facts ? b->cap_facts * 2 : 256;
-        struct mfact *nf = realloc(b->facts, nc * sizeof *nf);
-        if (!nf)
-            return;
-        b->facts = nf;
-        b->cap_facts = nc;
-    }
+    if (VG_GROW(b->facts, b->cap_facts, (size_t)b->n_facts + 1, 256))
+        return;
     struct mfact *f = &b->facts[b->n_facts++];
     f->tenant = b->mf_strs.len;
     if (ei->tenant)
@@ -1006,14 +970,8 @@ void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *
         ensure_mail(w, ei);
     if (!mail && !signin && !n_sig)
         return;
-    if (b->n_sf == b->cap_sf) {
-        uint32_t nc = b->cap_sf ? b->cap_sf * 2 : 256;
-        struct sfact *n = realloc(b->sf, nc * sizeof *n);
-        if (!n)
-            return;
-        b->sf = n;
-        b->cap_sf = nc;
-    }
+    if (VG_GROW(b->sf, b->cap_sf, (size_t)b->n_sf + 1, 256))
+        return;
     struct sfact *f = &b->sf[b->n_sf++];
     memset(f, 0, sizeof *f);
     f->rec = ri;

@@ -12,52 +12,28 @@
 #define _POSIX_C_SOURCE 200809L
 #include "scan_int.h"
 
-/* Writer side: fold a batch's facts into the per-tenant visibility table. */
-static uint64_t str_hash(const char *s)
-{
-    return vg__hash64(s, strlen(s), 0);
-}
-
-/* The visibility entry of a tenant, created when absent (hashed: many tenants stay cheap). */
+/* The visibility entry of a tenant, created when absent (hashed: many tenants stay cheap).
+ * Writer side: fold a batch's facts into the per-tenant visibility table. */
 static struct tvis *vis_get(scan_ctx *c, const char *tenant)
 {
-    if ((c->n_vis + 1) * 2 > c->vis_idx_cap) {
-        uint32_t nc = c->vis_idx_cap ? c->vis_idx_cap * 2 : 64;
-        uint32_t *ni = calloc(nc, sizeof *ni);
-        if (!ni)
-            return NULL;
-        for (uint32_t k = 0; k < c->n_vis; k++) {
-            uint32_t j = (uint32_t)(str_hash(c->vis[k].tenant) & (nc - 1));
-            while (ni[j])
-                j = (j + 1) & (nc - 1);
-            ni[j] = k + 1;
-        }
-        free(c->vis_idx);
-        c->vis_idx = ni;
-        c->vis_idx_cap = nc;
-    }
-    uint32_t j = (uint32_t)(str_hash(tenant) & (c->vis_idx_cap - 1));
-    while (c->vis_idx[j]) {
-        struct tvis *t = &c->vis[c->vis_idx[j] - 1];
-        if (!strcmp(t->tenant, tenant))
-            return t;
-        j = (j + 1) & (c->vis_idx_cap - 1);
-    }
-    if (c->n_vis == c->cap_vis) {
-        uint32_t nc = c->cap_vis ? c->cap_vis * 2 : 16;
-        struct tvis *nv = realloc(c->vis, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        c->vis = nv;
-        c->cap_vis = nc;
-    }
+    size_t len = strlen(tenant);
+    vg_hmap_slot *e = vg__hmap_find(&c->vis_idx, tenant, len);
+    if (e)
+        return &c->vis[e->val.idx];
+    if (VG_GROW(c->vis, c->cap_vis, (size_t)c->n_vis + 1, 16))
+        return NULL;
     struct tvis *t = &c->vis[c->n_vis];
     memset(t, 0, sizeof *t);
+    bool added;
     if (!(t->tenant = strdup(tenant)))
         return NULL;
+    if (vg__hmap_put(&c->vis_idx, t->tenant, len, &e, &added)) {
+        free(t->tenant);
+        return NULL;
+    }
     t->first = 1e18;
     t->last = -1e18;
-    c->vis_idx[j] = ++c->n_vis;
+    e->val.idx = c->n_vis++;
     return t;
 }
 

@@ -356,14 +356,8 @@ static const cfield *field_get(builder *b, const char *name)
             f->n_paths[m] = 1;
         }
     }
-    if (b->n_fields == b->cap_fields) {
-        uint32_t ncap = b->cap_fields ? b->cap_fields * 2 : 64;
-        cfield **nf = realloc(b->fields, ncap * sizeof *nf);
-        if (!nf)
-            return NULL;
-        b->fields = nf;
-        b->cap_fields = ncap;
-    }
+    if (VG_GROW(b->fields, b->cap_fields, (size_t)b->n_fields + 1, 64))
+        return NULL;
     b->field_idx.h[at] = h;
     b->field_idx.id1[at] = b->n_fields + 1;
     b->field_idx.n++;
@@ -762,15 +756,9 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
         const vg_rule *f = vg__ruleload_get(rl, k);
         if (f->kind != VG_RULE_FILTER || !f->cond)
             continue;
-        if (n_filters == cap_filters) {
-            uint32_t ncap = cap_filters ? cap_filters * 2 : 16;
-            const vg_rule **nf = realloc(filters, ncap * sizeof *nf);
-            if (!nf) {
-                rc = VIGIE_NOMEM;
-                goto out;
-            }
-            filters = nf;
-            cap_filters = ncap;
+        if (VG_GROW(filters, cap_filters, (size_t)n_filters + 1, 16)) {
+            rc = VIGIE_NOMEM;
+            goto out;
         }
         filters[n_filters++] = f;
     }

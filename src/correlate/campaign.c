@@ -154,14 +154,8 @@ static void add_feat(vg_campaigns *c, uint8_t type, const char *value, uint32_t 
     for (uint32_t i = c->n_feats; i-- > 0 && c->feats[i].node == nd;)
         if (c->feats[i].type == type && !strcmp(c->feats[i].value, value))
             return;
-    if (c->n_feats == c->cap_feats) {
-        uint32_t nc = c->cap_feats ? c->cap_feats * 2 : 256;
-        feat *n = realloc(c->feats, nc * sizeof *n);
-        if (!n)
-            return;
-        c->feats = n;
-        c->cap_feats = nc;
-    }
+    if (VG_GROW(c->feats, c->cap_feats, (size_t)c->n_feats + 1, 256))
+        return;
     char *v = strdup(value);
     if (!v)
         return;
@@ -293,14 +287,7 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
         if (tenant && kid && *kid && c->n_kids >= VG_MAX_CAMPAIGN_KIDS) {
             c->dropped++; /* key ids are attacker-chosen: bounded */
         } else if (tenant && kid && *kid) {
-            if (c->n_kids == c->cap_kids) {
-                uint32_t nc = c->cap_kids ? c->cap_kids * 2 : 16;
-                struct kid *nk = realloc(c->kids, nc * sizeof *nk);
-                if (nk) {
-                    c->kids = nk;
-                    c->cap_kids = nc;
-                }
-            }
+            VG_GROW(c->kids, c->cap_kids, (size_t)c->n_kids + 1, 16); /* kept if it fails */
             if (c->n_kids < c->cap_kids) {
                 c->kids[c->n_kids++] = (struct kid){tenant, kid};
                 tenant = kid = NULL;
@@ -315,15 +302,9 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
             c->dropped++;
             goto out;
         }
-        if (c->n == c->cap) {
-            uint32_t nc = c->cap ? c->cap * 2 : 64;
-            node *nn = realloc(c->nodes, nc * sizeof *nn);
-            if (!nn) {
-                rc = VIGIE_NOMEM;
-                goto out;
-            }
-            c->nodes = nn;
-            c->cap = nc;
+        if (VG_GROW(c->nodes, c->cap, (size_t)c->n + 1, 64)) {
+            rc = VIGIE_NOMEM;
+            goto out;
         }
         uint32_t ni = c->n++;
         node *n = &c->nodes[ni];
@@ -437,14 +418,8 @@ static void set_add(strset *s, const char *v)
     for (uint32_t i = 0; i < s->n; i++)
         if (!strcmp(s->v[i], v))
             return;
-    if (s->n == s->cap) {
-        uint32_t nc = s->cap ? s->cap * 2 : 8;
-        char **n = realloc(s->v, nc * sizeof *n);
-        if (!n)
-            return;
-        s->v = n;
-        s->cap = nc;
-    }
+    if (VG_GROW(s->v, s->cap, (size_t)s->n + 1, 8))
+        return;
     s->v[s->n++] = (char *)v;
 }
 

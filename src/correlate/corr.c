@@ -102,25 +102,9 @@ struct vg_corr {
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, then a final avalanche */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 1099511628211ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h ? h : 1;
-}
-
 static uint64_t hash_ptr(const void *p)
 {
-    uint64_t h = (uint64_t)(uintptr_t)p;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return h;
+    return vg__hash64_u64((uint64_t)(uintptr_t)p, 0);
 }
 
 static bool is_temporal(uint8_t type)
@@ -382,7 +366,7 @@ static int group_get(corr *k, group **out)
 {
     const char *key = k->key.data ? k->key.data : "";
     uint32_t len = (uint32_t)k->key.len;
-    uint64_t h = hash_bytes(key, len);
+    uint64_t h = vg__hash64(key, len, 0);
     if (k->n_buckets) {
         for (group *g = k->buckets[h & (k->n_buckets - 1)]; g; g = g->hnext) {
             if (g->hash == h && g->key_len == len && (!len || !memcmp(g->key, key, len))) {
@@ -717,7 +701,7 @@ static int feed_one(vg_corr *c, uint32_t ci, uint32_t slot, double t, vg_corr_ge
             return VIGIE_OK;
         }
         if (q->type == VG_CORR_VALUE_COUNT)
-            e.u.vh = hash_bytes(v, len);
+            e.u.vh = vg__hash64(v, len, 0);
     }
     group *g;
     int rc = group_get(k, &g);

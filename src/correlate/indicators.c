@@ -147,27 +147,15 @@ static int add(vg_indicators *x, bool ua, const char *value, const char *first,
     d.last = last ? strdup(last) : NULL;
     d.set = set;
     if (ua) {
-        if (x->n_uas == x->cap_uas) {
-            uint32_t nc = x->cap_uas ? x->cap_uas * 2 : 8;
-            ind *nv = realloc(x->uas, nc * sizeof *nv);
-            if (!nv)
-                goto nomem;
-            x->uas = nv;
-            x->cap_uas = nc;
-        }
+        if (VG_GROW(x->uas, x->cap_uas, (size_t)x->n_uas + 1, 8))
+            goto nomem;
         if (!(d.ua = strdup(value)))
             goto nomem;
         x->uas[x->n_uas++] = d;
         return VIGIE_OK;
     }
-    if (x->n == x->cap) {
-        uint32_t nc = x->cap ? x->cap * 2 : 64;
-        ind *nv = realloc(x->v, nc * sizeof *nv);
-        if (!nv)
-            goto nomem;
-        x->v = nv;
-        x->cap = nc;
-    }
+    if (VG_GROW(x->v, x->cap, (size_t)x->n + 1, 64))
+        goto nomem;
     x->v[x->n++] = d;
     x->sorted = false;
     return VIGIE_OK;

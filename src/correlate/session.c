@@ -18,7 +18,9 @@
  * whose sign-in is already known cost nothing. Groups are bounded by VG_MAX_SESSIONS (when
  * full, the oldest eighth is dropped, groups without a signal first, and counted); per group,
  * distinct message ids are kept exactly up to VG_MAX_SESSION_MSGS, evidence up to
- * VG_MAX_SESSION_EVIDENCE records. Scoring is documented in docs/DETECTIONS.md. Not thread-safe.
+ * VG_MAX_SESSION_EVIDENCE records. A group's key (tenant, user, session, token or day) is kept
+ * whole, however long: keys compare in full, so distinct users never share a group. Scoring is
+ * documented in docs/DETECTIONS.md. Not thread-safe.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -94,10 +96,9 @@ struct vg_sessions {
     uint64_t si_dropped; /* ids not remembered: the set was full (the join degrades) */
     tenant_si *ts;
     uint32_t n_ts, cap_ts;
-    uint32_t *ts_idx; /* open addressing on the tenant's hash: index + 1 into ts */
-    uint32_t ts_idx_cap;
+    vg_hmap ts_idx; /* tenant (borrowed from ts[i].tenant) -> i */
     uint64_t evicted, signins;
-    vg_buf key; /* scratch: the group key of the record being added (capped at 256 bytes) */
+    vg_buf key; /* the current record's group key, reused (no allocation per record) */
 };
 
 static uint64_t id_hash(const char *tenant, const char *id)
@@ -119,7 +120,7 @@ int vg__sessions_new(const vg_sess_opts *o, vg_sessions **out)
         return VIGIE_NOMEM;
     if (o)
         s->o = *o;
-    vg__buf_init(&s->key, 256);
+    vg__buf_init(&s->key, 0); /* whole keys: bounded by the record, never cut */
     if (s->o.signin_window_s <= 0)
         s->o.signin_window_s = 86400;
     if (s->o.session_window_s <= 0)
@@ -184,7 +185,7 @@ void vg__sessions_free(vg_sessions *s)
     for (uint32_t i = 0; i < s->n_ts; i++)
         free(s->ts[i].tenant);
     free(s->ts);
-    free(s->ts_idx);
+    vg__hmap_free(&s->ts_idx);
     vg__buf_free(&s->key);
     free(s);
 }
@@ -232,51 +233,23 @@ static signin *si_find(vg_sessions *s, uint64_t h, bool add)
 static tenant_si *tenant_entry(vg_sessions *s, const char *tenant, bool add)
 {
     /* hashed: logs of many tenants cost no more per sign-in than those of one */
-    uint64_t h = vg__hash64(tenant, strlen(tenant), 0xcbf29ce484222325ull);
-    if (add && (s->n_ts + 1) * 2 > s->ts_idx_cap) {
-        uint32_t nc = s->ts_idx_cap ? s->ts_idx_cap * 2 : 64;
-        uint32_t *ni = calloc(nc, sizeof *ni);
-        if (!ni)
-            return NULL;
-        for (uint32_t k = 0; k < s->n_ts; k++) {
-            uint32_t j = (uint32_t)(vg__hash64(s->ts[k].tenant, strlen(s->ts[k].tenant),
-                                               0xcbf29ce484222325ull) &
-                                    (nc - 1));
-            while (ni[j])
-                j = (j + 1) & (nc - 1);
-            ni[j] = k + 1;
-        }
-        free(s->ts_idx);
-        s->ts_idx = ni;
-        s->ts_idx_cap = nc;
-    }
-    uint32_t j = 0;
-    if (s->ts_idx_cap) {
-        j = (uint32_t)(h & (s->ts_idx_cap - 1));
-        while (s->ts_idx[j]) {
-            tenant_si *t = &s->ts[s->ts_idx[j] - 1];
-            if (!strcmp(t->tenant, tenant))
-                return t;
-            j = (j + 1) & (s->ts_idx_cap - 1);
-        }
-    }
+    size_t len = strlen(tenant);
+    vg_hmap_slot *e = vg__hmap_find(&s->ts_idx, tenant, len);
+    if (e)
+        return &s->ts[e->val.idx];
     if (!add)
         return NULL;
-    if (s->n_ts == s->cap_ts) {
-        uint32_t nc = s->cap_ts ? s->cap_ts * 2 : 16;
-        tenant_si *n = realloc(s->ts, nc * sizeof *n);
-        if (!n)
-            return NULL;
-        s->ts = n;
-        s->cap_ts = nc;
-    }
+    if (VG_GROW(s->ts, s->cap_ts, (size_t)s->n_ts + 1, 16))
+        return NULL;
     tenant_si *t = &s->ts[s->n_ts];
     t->tenant = strdup(tenant);
-    if (!t->tenant)
+    bool added;
+    if (!t->tenant || vg__hmap_put(&s->ts_idx, t->tenant, len, &e, &added)) {
+        free(t->tenant);
         return NULL;
+    }
     t->signins = 0;
-    s->n_ts++;
-    s->ts_idx[j] = s->n_ts;
+    e->val.idx = s->n_ts++;
     return t;
 }
 
@@ -459,14 +432,8 @@ static void add_sig(group *g, const char *name, const char *kind, const char *ru
         }
     if (g->n_sigs == SIG_MAX)
         return;
-    if (g->n_sigs == g->cap_sigs) {
-        uint32_t nc = g->cap_sigs ? g->cap_sigs * 2 : 2;
-        sig *n = realloc(g->sigs, nc * sizeof *n);
-        if (!n)
-            return;
-        g->sigs = n;
-        g->cap_sigs = nc;
-    }
+    if (VG_GROW(g->sigs, g->cap_sigs, (size_t)g->n_sigs + 1, 2))
+        return;
     sig *x = &g->sigs[g->n_sigs];
     x->name = strdup(name);
     x->kind = strdup(kind ? kind : "sigma");
@@ -494,10 +461,14 @@ bool vg__sessions_actor_hours(const vg_sess_opts *o, double t)
     return (days >> wd & 1) && hour >= h0 && hour < h1;
 }
 
-/* The group key of a record, into key; *wanted says whether the record would open a group. */
-static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[16], bool *wanted,
-                    bool *known, uint64_t *sh, uint64_t *th)
+/* The group key of a record, into key (reset first); *wanted says whether the record would open
+ * a group. The key is as long as its parts (bounded by the record's size, VG_MAX_RECORD_BYTES):
+ * a cap would cut the user or the session off and merge distinct groups. VIGIE_NOMEM if the key
+ * could not be built (the buffer's error is sticky: no shortened key is ever used). */
+static int rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[16], bool *wanted,
+                   bool *known, uint64_t *sh, uint64_t *th)
 {
+    vg__buf_reset(key);
     const char *tenant = present(r->tenant) ? r->tenant : "-";
     const char *user = present(r->user) ? r->user : "-";
     bool has_session = present(r->session), has_token = present(r->token);
@@ -522,17 +493,17 @@ static void rec_key(vg_sessions *s, const vg_sess_rec *r, vg_buf *key, char day[
                                     "d:");
     vg__buf_adds(key, has_session ? r->session : has_token ? r->token : day);
     *wanted = r->n_signals > 0 || (r->mail && (!linkable || !*known));
+    return vg__buf_failed(key);
 }
 
 bool vg__sessions_needs(vg_sessions *s, const vg_sess_rec *r)
 {
-    vg_buf *key = &s->key;
-    vg__buf_reset(key);
     char day[16];
     bool wanted, known;
     uint64_t sh, th;
-    rec_key(s, r, key, day, &wanted, &known, &sh, &th);
-    return wanted || group_get(s, key->data, false) != NULL;
+    if (rec_key(s, r, &s->key, day, &wanted, &known, &sh, &th))
+        return true; /* let vg__sessions_add report it */
+    return wanted || group_get(s, s->key.data, false) != NULL;
 }
 
 int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
@@ -541,32 +512,16 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
     const char *user = present(r->user) ? r->user : "-";
     bool has_session = present(r->session), has_token = present(r->token);
     bool linkable = has_session || has_token;
-    uint64_t sh = has_session ? id_hash(tenant, r->session) : 0;
-    uint64_t th = has_token ? id_hash(tenant, r->token) : 0;
-    bool known = linkable && r->has_time &&
-                 (signin_covers(s, sh, r->t, s->o.session_window_s) ||
-                  signin_covers(s, th, r->t, s->o.signin_window_s));
     /* the group: session, else token, else the UTC day */
-    vg_buf *key = &s->key;
-    vg__buf_reset(key);
-    char day[16] = "-";
-    if (r->has_time && !linkable) {
-        char iso[40];
-        vg__format_time(r->t, iso, sizeof iso);
-        snprintf(day, sizeof day, "%.10s", iso);
-    }
-    vg__buf_adds(key, tenant);
-    vg__buf_addc(key, '\x1f');
-    vg__buf_adds(key, user);
-    vg__buf_adds(key, has_session ? "\x1fs:"
-                      : has_token ? "\x1ft:"
-                                  : "\x1f"
-                                    "d:");
-    vg__buf_adds(key, has_session ? r->session : has_token ? r->token : day);
-    group *g = group_get(s, key->data, false);
-    bool wanted = r->n_signals > 0 || (r->mail && (!linkable || !known));
+    char day[16];
+    bool wanted, known;
+    uint64_t sh, th;
+    int rc = rec_key(s, r, &s->key, day, &wanted, &known, &sh, &th);
+    if (rc)
+        return rc;
+    group *g = group_get(s, s->key.data, false);
     if (!g && wanted)
-        g = group_get(s, key->data, true);
+        g = group_get(s, s->key.data, true);
     if (!g)
         return VIGIE_OK;
     if (!g->tenant) {
@@ -617,14 +572,7 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                 if (r->has_time && (isnan(pe->t1) || r->t > pe->t1))
                     pe->t1 = r->t;
             } else if (g->n_pend < PEND_MAX) {
-                if (g->n_pend == g->cap_pend) {
-                    uint32_t nc = g->cap_pend ? g->cap_pend * 2 : 2;
-                    pend_id *np = realloc(g->pend, nc * sizeof *np);
-                    if (np) {
-                        g->pend = np;
-                        g->cap_pend = nc;
-                    }
-                }
+                VG_GROW(g->pend, g->cap_pend, (size_t)g->n_pend + 1, 2); /* kept if it fails */
                 if (g->n_pend < g->cap_pend)
                     g->pend[g->n_pend++] = (pend_id){
                         sh, th,          r->has_time ? r->t : NAN, r->has_time ? r->t : NAN,
@@ -666,14 +614,7 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
     }
     /* evidence: every record of the group up to the cap */
     if (g->n_ev < VG_MAX_SESSION_EVIDENCE) {
-        if (g->n_ev == g->cap_ev) {
-            uint32_t nc = g->cap_ev ? g->cap_ev * 2 : 1;
-            vg_sess_evidence *n = realloc(g->ev, nc * sizeof *n);
-            if (n) {
-                g->ev = n;
-                g->cap_ev = nc;
-            }
-        }
+        VG_GROW(g->ev, g->cap_ev, (size_t)g->n_ev + 1, 1); /* kept if it fails */
         if (g->n_ev < g->cap_ev) {
             vg_sess_evidence *e = &g->ev[g->n_ev];
             memset(e, 0, sizeof *e);

@@ -17,14 +17,8 @@
 
 static int push(vg_inputs *in, const char *p)
 {
-    if (in->n == in->cap) {
-        uint32_t nc = in->cap ? in->cap * 2 : 16;
-        char **np = realloc(in->paths, nc * sizeof *np);
-        if (!np)
-            return VIGIE_NOMEM;
-        in->paths = np;
-        in->cap = nc;
-    }
+    if (VG_GROW(in->paths, in->cap, (size_t)in->n + 1, 16))
+        return VIGIE_NOMEM;
     in->paths[in->n] = strdup(p);
     if (!in->paths[in->n])
         return VIGIE_NOMEM;

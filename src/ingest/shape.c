@@ -284,21 +284,13 @@ static int push_path(fm_entry *e, const char *p)
     return VIGIE_OK;
 }
 
-static uint32_t hash_str(const char *p)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h;
-}
-
 /* The entry of `field` in table t (NULL if t is NULL or has none); with `empty`, the empty
  * slot where it would go. Lock-free: slots are loaded with acquire. */
 static fm_entry *table_find(fm_table *t, const char *field, _Atomic(fm_entry *) **empty)
 {
     if (!t)
         return NULL;
-    uint32_t mask = t->n_slots - 1, i = hash_str(field) & mask;
+    uint32_t mask = t->n_slots - 1, i = (uint32_t)vg__hash64(field, strlen(field), 0) & mask;
     fm_entry *e;
     while ((e = atomic_load_explicit(&t->slot[i], memory_order_acquire)) &&
            strcmp(e->field, field) != 0)
@@ -312,14 +304,8 @@ static fm_entry *table_find(fm_table *t, const char *field, _Atomic(fm_entry *) 
  * after the insertion (a bigger one is built, filled and published; the old one retired). */
 static int grow(fm_section *s)
 {
-    if (s->n_cache == s->cap_cache) {
-        uint32_t nc = s->cap_cache ? s->cap_cache * 2 : 32;
-        fm_entry **ne = realloc(s->cache, nc * sizeof *ne);
-        if (!ne)
-            return VIGIE_NOMEM;
-        s->cache = ne;
-        s->cap_cache = nc;
-    }
+    if (VG_GROW(s->cache, s->cap_cache, (size_t)s->n_cache + 1, 32))
+        return VIGIE_NOMEM;
     fm_table *old = atomic_load_explicit(&s->table, memory_order_relaxed);
     if (!old || 2 * (s->n_cache + 1) >= old->n_slots) {
         uint32_t ns = old ? old->n_slots * 2 : 64;

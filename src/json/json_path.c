@@ -100,14 +100,8 @@ static embedded *embedded_slot(vg_jscratch *s)
     if (s->n >= MAX_EMBEDDED_PER_EVENT)
         return NULL;
     if (s->n == s->n_alloc) {
-        if (s->n_alloc == s->cap) {
-            uint32_t ncap = s->cap ? s->cap * 2 : 16;
-            embedded **ne = realloc(s->e, ncap * sizeof *ne);
-            if (!ne)
-                return NULL;
-            s->e = ne;
-            s->cap = ncap;
-        }
+        if (VG_GROW(s->e, s->cap, (size_t)s->n_alloc + 1, 16))
+            return NULL;
         embedded *e = calloc(1, sizeof *e);
         if (!e)
             return NULL;

@@ -218,14 +218,8 @@ static const route *route_get(vg_matcher *m, const vg_eventinfo *ei)
 
 static int vl_push(vlist *l, const vg_jval *v)
 {
-    if (l->n == l->cap) {
-        uint32_t nc = l->cap ? l->cap * 2 : 32;
-        vg_jval *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return 1;
-        l->v = nv;
-        l->cap = nc;
-    }
+    if (VG_GROW(l->v, l->cap, (size_t)l->n + 1, 32))
+        return 1;
     l->v[l->n++] = *v;
     return 0;
 }

@@ -366,15 +366,9 @@ static void load_orgs(page *p)
         " FROM alerts a GROUP BY tenant ORDER BY 3 DESC, 2 DESC, tenant");
     uint32_t cap = 0;
     while (row(p, st)) {
-        if (p->n_orgs == cap) {
-            uint32_t nc = cap ? cap * 2 : 16;
-            org *n = realloc(p->orgs, nc * sizeof *n);
-            if (!n) {
-                fail(p, VIGIE_NOMEM);
-                break;
-            }
-            p->orgs = n;
-            cap = nc;
+        if (VG_GROW(p->orgs, cap, (size_t)p->n_orgs + 1, 16)) {
+            fail(p, VIGIE_NOMEM);
+            break;
         }
         org *o = &p->orgs[p->n_orgs++];
         memset(o, 0, sizeof *o);
@@ -427,15 +421,9 @@ static void load_gaps(page *p)
         prep(p, "SELECT tenant, json FROM alerts WHERE kind='gap' ORDER BY tenant, rowid");
     uint32_t cap = 0;
     while (row(p, st)) {
-        if (p->n_gaps == cap) {
-            uint32_t nc = cap ? cap * 2 : 16;
-            gap *n = realloc(p->gaps, nc * sizeof *n);
-            if (!n) {
-                fail(p, VIGIE_NOMEM);
-                break;
-            }
-            p->gaps = n;
-            cap = nc;
+        if (VG_GROW(p->gaps, cap, (size_t)p->n_gaps + 1, 16)) {
+            fail(p, VIGIE_NOMEM);
+            break;
         }
         gap *g = &p->gaps[p->n_gaps++];
         memset(g, 0, sizeof *g);

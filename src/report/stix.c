@@ -93,99 +93,54 @@ static void span_add_str(span *s, const char *p, size_t n)
         span_add(s, t);
 }
 
-/* String -> index table (open addressing, FNV-1a); keys are copied and owned. */
+/* String -> index table: a vg_hmap whose keys are copies the smap owns. */
 typedef struct smap {
-    char **keys;
-    uint32_t *vals;
-    size_t cap, n;
+    vg_hmap m;
 } smap;
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
 
 static void smap_free(smap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->keys[i]);
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
-
-/* Find key; returns its slot, the empty slot where it would go when absent. */
-static size_t smap_slot(const smap *m, const char *k, size_t n)
-{
-    size_t i = (size_t)fnv(k, n) & (m->cap - 1);
-    while (m->keys[i] && (strlen(m->keys[i]) != n || memcmp(m->keys[i], k, n) != 0))
-        i = (i + 1) & (m->cap - 1);
-    return i;
+    uint32_t it = 0;
+    vg_hmap_slot *e;
+    while ((e = vg__hmap_next(&m->m, &it)))
+        free((void *)e->key.p);
+    vg__hmap_free(&m->m);
 }
 
 static bool smap_get(const smap *m, const char *k, size_t n, uint32_t *val)
 {
-    if (!m->cap)
+    vg_hmap_slot *e = vg__hmap_find(&m->m, k, n);
+    if (!e)
         return false;
-    size_t i = smap_slot(m, k, n);
-    if (!m->keys[i])
-        return false;
-    *val = m->vals[i];
+    *val = e->val.idx;
     return true;
 }
 
 static int smap_put(smap *m, const char *k, size_t n, uint32_t val)
 {
-    if ((m->n + 1) * 2 > m->cap) {
-        smap g = {0};
-        g.cap = m->cap ? m->cap * 2 : 64;
-        g.keys = calloc(g.cap, sizeof *g.keys);
-        g.vals = calloc(g.cap, sizeof *g.vals);
-        if (!g.keys || !g.vals) {
-            free(g.keys);
-            free(g.vals);
+    vg_hmap_slot *e = vg__hmap_find(&m->m, k, n);
+    if (!e) {
+        char *own = malloc(n + 1);
+        if (!own)
             return VIGIE_NOMEM;
+        memcpy(own, k, n);
+        own[n] = 0;
+        bool added;
+        int rc = vg__hmap_put(&m->m, own, n, &e, &added);
+        if (rc) {
+            free(own);
+            return rc;
         }
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->keys[i]) {
-                size_t j = smap_slot(&g, m->keys[i], strlen(m->keys[i]));
-                g.keys[j] = m->keys[i];
-                g.vals[j] = m->vals[i];
-            }
-        g.n = m->n;
-        free(m->keys);
-        free(m->vals);
-        *m = g;
     }
-    size_t i = smap_slot(m, k, n);
-    if (!m->keys[i]) {
-        m->keys[i] = malloc(n + 1);
-        if (!m->keys[i])
-            return VIGIE_NOMEM;
-        memcpy(m->keys[i], k, n);
-        m->keys[i][n] = 0;
-        m->n++;
-    }
-    m->vals[i] = val;
+    e->val.idx = val;
     return VIGIE_OK;
 }
 
 /* Make room in array `arr` (count n, capacity cap) for one more element; sets rc on failure. */
-#define GROW(arr, n, cap, rc)                                                                     \
-    do {                                                                                          \
-        if ((n) >= (cap)) {                                                                       \
-            uint32_t c_ = (cap) ? (cap) * 2 : 16;                                                 \
-            void *q_ = realloc((arr), (size_t)c_ * sizeof *(arr));                                \
-            if (!q_) {                                                                            \
-                (rc) = VIGIE_NOMEM;                                                               \
-            } else {                                                                              \
-                (arr) = q_;                                                                       \
-                (cap) = c_;                                                                       \
-            }                                                                                     \
-        }                                                                                         \
+#define GROW(arr, n, cap, rc)                                                                      \
+    do {                                                                                           \
+        if (VG_GROW(arr, cap, (size_t)(n) + 1, 16))                                                \
+            (rc) = VIGIE_NOMEM;                                                                    \
     } while (0)
 
 /* ---- the model -------------------------------------------------------------------------- */

@@ -90,14 +90,8 @@ const vg_rule_status *vg__ruleload_status(const vg_ruleload *rl, uint32_t i)
 static void add_status(vg_ruleload *rl, const char *path, uint32_t line, uint32_t col,
                        const char *id, const char *title, int rc, const char *reason)
 {
-    if (rl->n_st == rl->cap_st) {
-        uint32_t ncap = rl->cap_st ? rl->cap_st * 2 : 64;
-        vg_rule_status *n = realloc(rl->st, ncap * sizeof *n);
-        if (!n)
-            return;
-        rl->st = n;
-        rl->cap_st = ncap;
-    }
+    if (VG_GROW(rl->st, rl->cap_st, (size_t)rl->n_st + 1, 64))
+        return;
     vg_rule_status *s = &rl->st[rl->n_st++];
     s->path = path;
     s->line = line;
@@ -163,14 +157,8 @@ typedef struct alts {
 
 static vg_map *alt_new(alts *l)
 {
-    if (l->n == l->cap) {
-        uint32_t ncap = l->cap ? l->cap * 2 : 4;
-        vg_map *nm = realloc(l->m, ncap * sizeof *nm);
-        if (!nm)
-            return NULL;
-        l->m = nm;
-        l->cap = ncap;
-    }
+    if (VG_GROW(l->m, l->cap, (size_t)l->n + 1, 4))
+        return NULL;
     vg_map *m = &l->m[l->n++];
     memset(m, 0, sizeof *m);
     return m;
@@ -626,14 +614,8 @@ static int on_doc(void *ud, uint32_t doc, uint32_t line, const ynode *root,
         add_status(rl, d->path, err.line, err.col, id, title, err.rc ? err.rc : rc, err.msg);
         return rc == VIGIE_NOMEM ? rc : VIGIE_OK;
     }
-    if (rl->n_rules == rl->cap_rules) {
-        uint32_t ncap = rl->cap_rules ? rl->cap_rules * 2 : 64;
-        vg_rule **n = realloc(rl->rules, ncap * sizeof *n);
-        if (!n)
-            return VIGIE_NOMEM;
-        rl->rules = n;
-        rl->cap_rules = ncap;
-    }
+    if (VG_GROW(rl->rules, rl->cap_rules, (size_t)rl->n_rules + 1, 64))
+        return VIGIE_NOMEM;
     rl->rules[rl->n_rules++] = r;
     add_status(rl, d->path, 0, 0, id, title, VIGIE_OK, NULL);
     return VIGIE_OK;

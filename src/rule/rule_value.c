@@ -130,14 +130,8 @@ static int pv_push(pv *v, uint8_t kind, const char *s, uint32_t len)
         return VIGIE_OK;
     if (kind == VG_PART_STAR && v->n && v->p[v->n - 1].kind == VG_PART_STAR)
         return VIGIE_OK; /* "**" = "*" */
-    if (v->n == v->cap) {
-        uint32_t ncap = v->cap ? v->cap * 2 : 8;
-        vg_part *np = realloc(v->p, ncap * sizeof *np);
-        if (!np)
-            return VIGIE_NOMEM;
-        v->p = np;
-        v->cap = ncap;
-    }
+    if (VG_GROW(v->p, v->cap, (size_t)v->n + 1, 8))
+        return VIGIE_NOMEM;
     v->p[v->n++] = (vg_part){kind, len, s};
     return VIGIE_OK;
 }
@@ -197,15 +191,9 @@ static int vl_add(vlist *l, pv v)
         free(v.p);
         return VIGIE_TOOBIG;
     }
-    if (l->n == l->cap) {
-        uint32_t ncap = l->cap ? l->cap * 2 : 4;
-        pv *nv = realloc(l->v, ncap * sizeof *nv);
-        if (!nv) {
-            free(v.p);
-            return VIGIE_NOMEM;
-        }
-        l->v = nv;
-        l->cap = ncap;
+    if (VG_GROW(l->v, l->cap, (size_t)l->n + 1, 4)) {
+        free(v.p);
+        return VIGIE_NOMEM;
     }
     l->v[l->n++] = v;
     return VIGIE_OK;
@@ -565,14 +553,8 @@ typedef struct vals {
 
 static vg_value *val_new(vals *vs, const ynode *n)
 {
-    if (vs->n == vs->cap) {
-        uint32_t ncap = vs->cap ? vs->cap * 2 : 4;
-        vg_value *nv = realloc(vs->v, ncap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        vs->v = nv;
-        vs->cap = ncap;
-    }
+    if (VG_GROW(vs->v, vs->cap, (size_t)vs->n + 1, 4))
+        return NULL;
     vg_value *v = &vs->v[vs->n++];
     memset(v, 0, sizeof *v);
     v->line = n ? n->line : 0;

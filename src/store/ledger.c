@@ -1364,14 +1364,9 @@ static int chk_checkpoints(chk *c)
             fail(c, c->p_cps, r.lineno, "checkpoint size %llu is below the one before (%llu)",
                  (unsigned long long)cp.size, (unsigned long long)last_size);
         last_size = cp.size;
-        if (c->n_cps == cap) {
-            cap = cap ? cap * 2 : 16;
-            cp_rec *nc = realloc(c->cps, cap * sizeof *nc);
-            if (!nc) {
-                lines_free(&r);
-                return VIGIE_NOMEM;
-            }
-            c->cps = nc;
+        if (VG_GROW(c->cps, cap, (size_t)c->n_cps + 1, 16)) {
+            lines_free(&r);
+            return VIGIE_NOMEM;
         }
         c->cps[c->n_cps++] = cp;
     }
@@ -1390,14 +1385,8 @@ static int intern_file(chk *c, const char *f, size_t fl, uint32_t *out)
             *out = i;
             return VIGIE_OK;
         }
-    if (c->n_files == c->cap_files) {
-        uint32_t nc = c->cap_files ? c->cap_files * 2 : 16;
-        char **nf = realloc(c->files, nc * sizeof *nf);
-        if (!nf)
-            return VIGIE_NOMEM;
-        c->files = nf;
-        c->cap_files = nc;
-    }
+    if (VG_GROW(c->files, c->cap_files, (size_t)c->n_files + 1, 16))
+        return VIGIE_NOMEM;
     char *d = malloc(fl + 1);
     if (!d)
         return VIGIE_NOMEM;
@@ -1416,14 +1405,8 @@ static int collect_sources(chk *c, const entry *e)
     if (rc)
         return rc;
     for (uint32_t i = e->sources_tok + 1; i < t->tok[e->sources_tok].next; i = t->tok[i].next) {
-        if (c->n_srcs == c->cap_srcs) {
-            size_t nc = c->cap_srcs ? c->cap_srcs * 2 : 256;
-            src_ref *ns = realloc(c->srcs, nc * sizeof *ns);
-            if (!ns)
-                return VIGIE_NOMEM;
-            c->srcs = ns;
-            c->cap_srcs = nc;
-        }
+        if (VG_GROW(c->srcs, c->cap_srcs, (size_t)c->n_srcs + 1, 256))
+            return VIGIE_NOMEM;
         src_ref *r = &c->srcs[c->n_srcs];
         size_t fl;
         const char *fs = vg__json_str(t, (uint32_t)GET(t, i, "file"), &c->s.tmp, &fl);
@@ -1445,14 +1428,8 @@ static int collect_manifest(chk *c, const entry *e)
     vg_jtape *t = &c->s.t;
     c->n_manifests++;
     for (uint32_t i = e->sources_tok + 1; i < t->tok[e->sources_tok].next; i = t->tok[i].next) {
-        if (c->n_mfs == c->cap_mfs) {
-            size_t nc = c->cap_mfs ? c->cap_mfs * 2 : 64;
-            mf_rec *nm = realloc(c->mfs, nc * sizeof *nm);
-            if (!nm)
-                return VIGIE_NOMEM;
-            c->mfs = nm;
-            c->cap_mfs = nc;
-        }
+        if (VG_GROW(c->mfs, c->cap_mfs, (size_t)c->n_mfs + 1, 64))
+            return VIGIE_NOMEM;
         mf_rec *m = &c->mfs[c->n_mfs];
         size_t fl;
         const char *fs = vg__json_str(t, (uint32_t)GET(t, i, "path"), &c->s.tmp, &fl);
@@ -1546,15 +1523,9 @@ static int chk_entries(chk *c)
             }
         }
         if (c->want_leaves) {
-            if (c->n == c->cap_leaves) {
-                uint64_t nc = c->cap_leaves ? c->cap_leaves * 2 : 1024;
-                void *nl2 = realloc(c->leaves, nc * VG_LEDGER_HASH);
-                if (!nl2) {
-                    ret = VIGIE_NOMEM;
-                    break;
-                }
-                c->leaves = nl2;
-                c->cap_leaves = nc;
+            if (VG_GROW(c->leaves, c->cap_leaves, (size_t)c->n + 1, 1024)) {
+                ret = VIGIE_NOMEM;
+                break;
             }
             memcpy(c->leaves[c->n], leaf, VG_LEDGER_HASH);
         }

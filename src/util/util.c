@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util.c: byte buffers, the arena, diagnostics, status names, strings and time.
- * Nothing here knows about logs or rules. Costs: vg_buf grows geometrically; the arena
- * allocates chunks of a fixed size (or larger for big requests) and never frees singly.
+ * util.c: byte buffers, the grow helper, the arena, the hash map, diagnostics, status names,
+ * strings and time. Nothing here knows about logs or rules. Costs: vg_buf and every array grown
+ * with vg__grow double (amortized O(1) per element); vg_hmap doubles its slots when half full
+ * (O(1) expected per find or put); the arena allocates chunks of a fixed size (or larger for
+ * big requests) and never frees singly.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
@@ -46,6 +48,7 @@ void vg__buf_init(vg_buf *b, size_t toobig)
     b->data = NULL;
     b->len = b->cap = 0;
     b->toobig = toobig;
+    b->err = VIGIE_OK;
 }
 
 void vg__buf_free(vg_buf *b)
@@ -53,33 +56,96 @@ void vg__buf_free(vg_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->err = VIGIE_OK;
 }
 
 void vg__buf_reset(vg_buf *b)
 {
     b->len = 0;
+    b->err = VIGIE_OK;
     if (b->data)
         b->data[0] = 0;
 }
 
+/* The one place a buffer's error becomes sticky: every append reserves first. */
+static int buf_fail(vg_buf *b, int rc)
+{
+    if (!b->err)
+        b->err = rc;
+    return rc;
+}
+
 int vg__buf_reserve(vg_buf *b, size_t extra)
 {
+    if (b->err)
+        return b->err;
     if (extra > SIZE_MAX - b->len - 1)
-        return VIGIE_TOOBIG;
+        return buf_fail(b, VIGIE_TOOBIG);
     size_t need = b->len + extra + 1;
     if (b->toobig && need - 1 > b->toobig)
-        return VIGIE_TOOBIG;
+        return buf_fail(b, VIGIE_TOOBIG);
     if (need <= b->cap)
         return VIGIE_OK;
-    size_t ncap = b->cap ? b->cap : 64;
-    while (ncap < need)
-        ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-    char *p = realloc(b->data, ncap);
-    if (!p)
-        return VIGIE_NOMEM;
-    b->data = p;
+    size_t ncap = b->cap;
+    int rc = vg__grow((void **)&b->data, &ncap, need, 1, 64);
+    if (rc)
+        return buf_fail(b, rc);
     b->cap = ncap;
     return VIGIE_OK;
+}
+
+/* A multi-step append that failed half-way: back to what the buffer held before it. */
+static int buf_undo(vg_buf *b, size_t start, int rc)
+{
+    if (rc && b->data && start <= b->len) {
+        b->len = start;
+        b->data[start] = 0;
+    }
+    return rc;
+}
+
+/* The doubling block written once: the new capacity for need (at most maxcap elements), the
+ * realloc, and the old array left alone on failure. */
+static int grow_to(void **pp, size_t cur, size_t need, size_t elem, size_t first, size_t maxcap,
+                   size_t *out)
+{
+    if (!elem)
+        return VIGIE_INVAL;
+    if (SIZE_MAX / elem < maxcap)
+        maxcap = SIZE_MAX / elem;
+    if (need > maxcap)
+        return VIGIE_TOOBIG;
+    size_t ncap = cur ? cur : (first ? first : 1);
+    while (ncap < need)
+        ncap = ncap > maxcap / 2 ? maxcap : ncap * 2;
+    if (ncap > maxcap)
+        ncap = maxcap > need ? maxcap : need; /* first alone was too big */
+    void *old;
+    memcpy(&old, pp, sizeof old); /* *pp is some T *: copied, never read as a void * */
+    void *n = realloc(old, ncap * elem);
+    if (!n)
+        return VIGIE_NOMEM;
+    memcpy(pp, &n, sizeof n);
+    *out = ncap;
+    return VIGIE_OK;
+}
+
+int vg__grow(void **pp, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return VIGIE_OK;
+    return grow_to(pp, *cap, need, elem, first, SIZE_MAX, cap);
+}
+
+int vg__grow32(void **pp, uint32_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return VIGIE_OK;
+    size_t ncap;
+    int rc = grow_to(pp, *cap, need, elem, first, UINT32_MAX, &ncap);
+    if (!rc)
+        *cap = (uint32_t)ncap;
+    return rc;
 }
 
 int vg__buf_add(vg_buf *b, const void *p, size_t n)
@@ -114,7 +180,7 @@ int vg__buf_printf(vg_buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0) {
         va_end(ap2);
-        return VIGIE_INVAL;
+        return b->err ? b->err : buf_fail(b, VIGIE_INVAL);
     }
     int rc = vg__buf_reserve(b, (size_t)n);
     if (rc) {
@@ -213,6 +279,7 @@ static size_t escape_unit(const unsigned char *p, size_t n, char e[8], size_t *u
 int vg__buf_add_escaped(vg_buf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
+    size_t start = b->len;
     int rc = vg__buf_reserve(b, n);
     size_t i = 0;
     while (!rc && i < n) {
@@ -229,7 +296,7 @@ int vg__buf_add_escaped(vg_buf *b, const char *s, size_t n)
         rc = vg__buf_add(b, e, el);
         i += used;
     }
-    return rc;
+    return buf_undo(b, start, rc);
 }
 
 size_t vg__escape_to(char *out, size_t cap, const char *s, size_t n)
@@ -255,6 +322,7 @@ int vg__buf_add_json_str(vg_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
+    size_t start = b->len;
     int rc = vg__buf_reserve(b, n + 8);
     if (rc)
         return rc;
@@ -265,7 +333,7 @@ int vg__buf_add_json_str(vg_buf *b, const char *s, size_t n)
             run++;
         if (run > i) {
             if ((rc = vg__buf_add(b, p + i, run - i)))
-                return rc;
+                return buf_undo(b, start, rc);
             i = run;
             continue;
         }
@@ -303,7 +371,7 @@ int vg__buf_add_json_str(vg_buf *b, const char *s, size_t n)
             i++;
         }
         if (rc)
-            return rc;
+            return buf_undo(b, start, rc);
     }
     return VIGIE_OK;
 }
@@ -522,6 +590,142 @@ uint64_t vg__hash64(const void *p, size_t n, uint64_t h)
     return h ? h : 1;
 }
 
+/* ---- vg_hmap ---- */
+#define MAP_SEED 0x9ae16a3b2f90404full
+#define MAP_MIN 16u
+
+void vg__hmap_init(vg_hmap *m, uint32_t max)
+{
+    m->slot = NULL;
+    m->cap = m->n = 0;
+    m->max = max;
+}
+
+void vg__hmap_free(vg_hmap *m)
+{
+    free(m->slot);
+    m->slot = NULL;
+    m->cap = m->n = 0;
+}
+
+void vg__hmap_clear(vg_hmap *m)
+{
+    if (m->slot)
+        memset(m->slot, 0, (size_t)m->cap * sizeof *m->slot);
+    m->n = 0;
+}
+
+/* The slot holding the key, or the empty slot where it would go. cap > 0. */
+static vg_hmap_slot *map_probe(const vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64)
+{
+    uint32_t mask = m->cap - 1, j = (uint32_t)h & mask;
+    for (;;) {
+        vg_hmap_slot *e = &m->slot[j];
+        if (!e->hash)
+            return e;
+        if (e->hash == h && (u64 ? e->key.u == *(const uint64_t *)key
+                                 : e->len == len && (len == 0 || memcmp(e->key.p, key, len) == 0)))
+            return e;
+        j = (j + 1) & mask;
+    }
+}
+
+static vg_hmap_slot *map_find(const vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64)
+{
+    if (!m->n)
+        return NULL;
+    vg_hmap_slot *e = map_probe(m, h ? h : 1, key, len, u64);
+    return e->hash ? e : NULL;
+}
+
+static int map_put(vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64,
+                   vg_hmap_slot **out, bool *added)
+{
+    h = h ? h : 1;
+    *added = false;
+    vg_hmap_slot *e = m->cap ? map_probe(m, h, key, len, u64) : NULL;
+    if (e && e->hash) {
+        *out = e;
+        return VIGIE_OK;
+    }
+    *out = NULL;
+    if (m->max && m->n >= m->max)
+        return VIGIE_TOOBIG;
+    if ((size_t)(m->n + 1) * 2 > m->cap) { /* keep the load at most one half */
+        uint32_t nc = m->cap ? m->cap * 2 : MAP_MIN;
+        if (m->cap > UINT32_MAX / 2)
+            return VIGIE_TOOBIG;
+        vg_hmap_slot *ns = calloc(nc, sizeof *ns);
+        if (!ns)
+            return VIGIE_NOMEM;
+        for (uint32_t i = 0; i < m->cap; i++)
+            if (m->slot[i].hash) {
+                uint32_t j = (uint32_t)m->slot[i].hash & (nc - 1);
+                while (ns[j].hash)
+                    j = (j + 1) & (nc - 1);
+                ns[j] = m->slot[i];
+            }
+        free(m->slot);
+        m->slot = ns;
+        m->cap = nc;
+        e = map_probe(m, h, key, len, u64);
+    }
+    e->hash = h;
+    if (u64) {
+        e->key.u = *(const uint64_t *)key;
+        e->len = 0;
+    } else {
+        e->key.p = key;
+        e->len = len;
+    }
+    memset(&e->val, 0, sizeof e->val);
+    m->n++;
+    *out = e;
+    *added = true;
+    return VIGIE_OK;
+}
+
+vg_hmap_slot *vg__hmap_find_h(const vg_hmap *m, uint64_t h, const void *key, size_t len)
+{
+    return map_find(m, h, key, len, false);
+}
+
+int vg__hmap_put_h(vg_hmap *m, uint64_t h, const void *key, size_t len, vg_hmap_slot **out,
+                   bool *added)
+{
+    return map_put(m, h, key, len, false, out, added);
+}
+
+vg_hmap_slot *vg__hmap_find(const vg_hmap *m, const void *key, size_t len)
+{
+    return map_find(m, vg__hash64(key, len, MAP_SEED), key, len, false);
+}
+
+int vg__hmap_put(vg_hmap *m, const void *key, size_t len, vg_hmap_slot **out, bool *added)
+{
+    return map_put(m, vg__hash64(key, len, MAP_SEED), key, len, false, out, added);
+}
+
+vg_hmap_slot *vg__hmap_find_u64(const vg_hmap *m, uint64_t key)
+{
+    return map_find(m, vg__hash64_u64(key, MAP_SEED), &key, 0, true);
+}
+
+int vg__hmap_put_u64(vg_hmap *m, uint64_t key, vg_hmap_slot **out, bool *added)
+{
+    return map_put(m, vg__hash64_u64(key, MAP_SEED), &key, 0, true, out, added);
+}
+
+vg_hmap_slot *vg__hmap_next(const vg_hmap *m, uint32_t *it)
+{
+    while (*it < m->cap) {
+        vg_hmap_slot *e = &m->slot[(*it)++];
+        if (e->hash)
+            return e;
+    }
+    return NULL;
+}
+
 const char *vg__ascii_imemmem(const char *h, size_t hlen, const char *n, size_t nlen)
 {
     if (nlen == 0)
@@ -636,15 +840,8 @@ static int walk_dir(const char *dir, int depth, vg_walk_fn fn, void *ud, vigie_d
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = VIGIE_NOMEM;
-                break;
-            }
-            names = nn;
-        }
+        if ((rc = VG_GROW(names, cap, n + 1, 32)))
+            break;
         if (!(names[n] = strdup(e->d_name))) {
             rc = VIGIE_NOMEM;
             break;

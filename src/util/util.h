@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * util.h: the bottom of the pipeline: status names, growable byte buffers with a cap
- * (curl's dynbuf), a bump arena (YARA's arena), diagnostics, small string helpers.
+ * util.h: the bottom of the pipeline: status names, growable byte buffers with a cap and sticky
+ * errors (curl's dynbuf, SQLite's mallocFailed), the one grow helper for arrays, a bump arena
+ * (YARA's arena), the one hash function and the one hash table (Redis's dict, open addressing),
+ * diagnostics, small string helpers.
  * Every other stage may use these; util uses nothing of vigie's.
  */
 #ifndef VG_UTIL_H
@@ -29,17 +31,28 @@
 #endif
 
 /* ---- vg_buf: a growable byte buffer that refuses to grow past `toobig`. ----
- * Invariant: data is NUL-terminated whenever data != NULL (len excludes the NUL). */
+ * Invariant: data is NUL-terminated whenever data != NULL (len excludes the NUL).
+ * Errors are sticky (SQLite's mallocFailed): the first append that fails (VIGIE_NOMEM, or
+ * VIGIE_TOOBIG past the cap) is recorded in err and leaves the content as it was before that
+ * append; every later append is then a no-op returning the same status, so a sequence of
+ * appends whose statuses are ignored can never produce a shortened value that looks whole.
+ * Check vg__buf_failed() once after the sequence. reset, free and init clear the error. */
 typedef struct vg_buf {
     char *data;
     size_t len;
     size_t cap;
     size_t toobig; /* 0 = no cap */
+    int err;       /* VIGIE_OK, or the status of the first failed append since the last reset */
 } vg_buf;
 
 void vg__buf_init(vg_buf *b, size_t toobig);
 void vg__buf_free(vg_buf *b);
-void vg__buf_reset(vg_buf *b); /* len = 0, keeps memory */
+void vg__buf_reset(vg_buf *b); /* len = 0, err = VIGIE_OK, keeps memory */
+/* The status of the first append that failed since init or reset (VIGIE_OK if none). */
+static inline int vg__buf_failed(const vg_buf *b)
+{
+    return b->err;
+}
 int vg__buf_reserve(vg_buf *b, size_t extra);
 int vg__buf_add(vg_buf *b, const void *p, size_t n);
 int vg__buf_addc(vg_buf *b, char c);
@@ -59,6 +72,21 @@ int vg__buf_add_escaped(vg_buf *b, const char *s, size_t n);
  * character or escape that would not fit: a table cell never ends in half an escape or half
  * a UTF-8 sequence. Returns the length written. */
 size_t vg__escape_to(char *out, size_t cap, const char *s, size_t n);
+
+/* ---- growing arrays: the one doubling block ----
+ * vg__grow makes room for at least `need` elements of `elem` bytes in the array *p of *cap
+ * elements: nothing if need <= *cap, else the capacity becomes `first` (if *cap is 0) doubled
+ * until it holds need, and the array is realloc'd to it. The size multiplication is checked:
+ * VIGIE_TOOBIG if it would overflow (or, for vg__grow32, if the capacity would pass
+ * UINT32_MAX); VIGIE_NOMEM if realloc fails. On failure *p and *cap are unchanged, so the old
+ * array stays valid and owned by the caller. New elements are not initialized.
+ * VG_GROW(arr, cap, need, first) picks the function by the type of cap (uint32_t or size_t). */
+int vg__grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+int vg__grow32(void **p, uint32_t *cap, size_t need, size_t elem, size_t first);
+#define VG_GROW(arr, cap, need, first)                                                             \
+    _Generic((cap), uint32_t                                                                       \
+             : vg__grow32, default                                                                 \
+             : vg__grow)((void **)&(arr), &(cap), (need), sizeof *(arr), (first))
 
 /* ---- vg_arena: bump allocator; everything freed at once. Not thread-safe. ---- */
 typedef struct vg_arena vg_arena;
@@ -101,6 +129,65 @@ const char *vg__url_first_segment(const char *url, size_t *len);
  * so 0 can mark an empty slot in open-addressing tables. Not for anything adversaries must
  * not collide: table indexes and distinct counts only. */
 uint64_t vg__hash64(const void *p, size_t n, uint64_t seed);
+/* The same mixing for one 64-bit integer key (vg__hash64 of its 8 bytes). */
+static inline uint64_t vg__hash64_u64(uint64_t u, uint64_t seed)
+{
+    return vg__hash64(&u, sizeof u, seed);
+}
+
+/* ---- vg_hmap: the one hash table ----
+ * Open addressing with linear probing over a power-of-two array of slots; a slot with
+ * hash 0 is empty (vg__hash64 is never 0, and a caller-given hash of 0 is taken as 1).
+ * A map holds one kind of key: byte strings (the _h/_s functions; the bytes are NOT copied,
+ * the caller keeps them alive and unchanged while they are in the map, typically inside the
+ * object the value designates) or 64-bit integers (the _u64 functions, stored in the slot).
+ * The value is a 32-bit index or a pointer (vg_hmap_val), written by the caller through the
+ * slot that put returns.
+ * Invariants: cap is 0 or a power of two >= 16; n <= max; 2 * n <= cap (load at most one
+ * half, so every probe ends at an empty slot). Entries are never removed singly (clear empties
+ * all). When n == max a put of a new key returns VIGIE_TOOBIG ("full") and changes nothing;
+ * a put that has to grow the slots and cannot returns VIGIE_NOMEM and changes nothing.
+ * Iteration (vg__hmap_next) visits every entry once, in slot order (which depends on the hashes
+ * and the capacity: do not let it decide an output order). Not thread-safe. */
+typedef union vg_hmap_val {
+    uint32_t idx;
+    void *ptr;
+} vg_hmap_val;
+typedef struct vg_hmap_slot {
+    uint64_t hash; /* 0 = empty */
+    union {
+        const void *p; /* byte keys: the caller's bytes */
+        uint64_t u;    /* integer keys */
+    } key;
+    size_t len; /* byte keys: length */
+    vg_hmap_val val;
+} vg_hmap_slot;
+typedef struct vg_hmap {
+    vg_hmap_slot *slot;
+    uint32_t cap; /* slots: 0 or a power of two */
+    uint32_t n;   /* entries */
+    uint32_t max; /* bound on n given at init */
+} vg_hmap;
+
+/* max: the most entries the map may hold (0 = no bound but the 2^31 slots). A zeroed vg_hmap is
+ * the same as one initialized with max 0. */
+void vg__hmap_init(vg_hmap *m, uint32_t max);
+void vg__hmap_free(vg_hmap *m);
+void vg__hmap_clear(vg_hmap *m); /* n = 0, keeps the slots */
+/* Byte keys with the caller's hash h (for keys whose hash is already known; equal keys must
+ * have equal hashes). find returns the entry's slot or NULL. put finds or inserts: *out is the
+ * slot, *added whether it is new (its value is then zeroed for the caller to set). */
+vg_hmap_slot *vg__hmap_find_h(const vg_hmap *m, uint64_t h, const void *key, size_t len);
+int vg__hmap_put_h(vg_hmap *m, uint64_t h, const void *key, size_t len, vg_hmap_slot **out,
+                   bool *added);
+/* Byte keys hashed with vg__hash64. */
+vg_hmap_slot *vg__hmap_find(const vg_hmap *m, const void *key, size_t len);
+int vg__hmap_put(vg_hmap *m, const void *key, size_t len, vg_hmap_slot **out, bool *added);
+/* Integer keys. */
+vg_hmap_slot *vg__hmap_find_u64(const vg_hmap *m, uint64_t key);
+int vg__hmap_put_u64(vg_hmap *m, uint64_t key, vg_hmap_slot **out, bool *added);
+/* Iterate: uint32_t it = 0; vg_hmap_slot *e; while ((e = vg__hmap_next(m, &it))) ... */
+vg_hmap_slot *vg__hmap_next(const vg_hmap *m, uint32_t *it);
 
 /* base64url (RFC 4648 section 5, no padding), as JWTs and JWKS use it. Decoding also takes
  * the standard alphabet and stops at '='; VIGIE_INVAL on other bytes, VIGIE_TOOBIG when the

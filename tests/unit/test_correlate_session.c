@@ -194,6 +194,33 @@ static void test_lone_weak_signal_stays_medium(void)
     vg__sessions_free(s);
 }
 
+/* Group keys are as long as their parts: two users whose ids differ only after byte 300 are
+ * two groups, by session and by day (a key capped at 256 bytes lost the user and merged them). */
+static void test_long_user_ids_stay_distinct(void)
+{
+    static char u1[320], u2[320];
+    memset(u1, 'u', 310);
+    memcpy(u2, u1, 310);
+    strcpy(u1 + 310, "-alice");
+    strcpy(u2 + 310, "-bob");
+    const char *sess[] = {"S1", NULL}; /* the same session id; then no session: the same day */
+    for (int k = 0; k < 2; k++) {
+        vg_sessions *s;
+        CHECK_EQ_INT(vg__sessions_new(NULL, &s), VIGIE_OK);
+        vg_sess_rec a = mail(u1, sess[k], NULL, MON_1400);
+        vg_sess_rec b = mail(u2, sess[k], NULL, MON_1400 + HOUR);
+        a.signals = b.signals = &consumer;
+        a.n_signals = b.n_signals = 1;
+        CHECK(vg__sessions_needs(s, &a));
+        CHECK_EQ_INT(vg__sessions_add(s, &a), VIGIE_OK);
+        CHECK_EQ_INT(vg__sessions_add(s, &b), VIGIE_OK);
+        got g = {0};
+        CHECK_EQ_INT(vg__sessions_finish(s, collect, &g, NULL), VIGIE_OK);
+        CHECK_EQ_INT(g.n, 2);
+        vg__sessions_free(s);
+    }
+}
+
 static void test_forged_token_pattern(void)
 {
     vg_sessions *s;
@@ -300,6 +327,7 @@ int main(void)
     RUN(test_full_session_table_keeps_signals);
     RUN(test_full_signin_table_degrades_to_unlinkable);
     RUN(test_lone_weak_signal_stays_medium);
+    RUN(test_long_user_ids_stay_distinct);
     RUN(test_forged_token_pattern);
     RUN(test_one_family_counts_once);
     RUN(test_actor_hours);

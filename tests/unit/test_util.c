@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_util.c: buffers, arena, time parsing and formatting, status names, the escaping of
- * text shown to people, and safe output files (no planted name followed, devices and FIFOs
- * written as they are, nothing left behind on abort or failure). */
+/* test_util.c: buffers (and their sticky errors), the grow helper, the hash map, arena, time
+ * parsing and formatting, status names, the escaping of text shown to people, and safe output files
+ * (no planted name followed, devices and FIFOs written as they are, nothing left behind on abort or
+ * failure). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,157 @@ static void test_buf(void)
     CHECK_EQ_INT(vg__buf_add_json_str(&b, "a\"b\\c\n\x01\xff", 8), VIGIE_OK);
     CHECK_EQ_STR(b.data, "a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD");
     vg__buf_free(&b);
+}
+
+/* A failed append is remembered: later appends do nothing and report it, even those that
+ * would fit, so a key built of several appends is never a shortened key that looks whole. */
+static void test_buf_sticky(void)
+{
+    vg_buf b;
+    vg__buf_init(&b, 8);
+    CHECK_EQ_INT(vg__buf_failed(&b), VIGIE_OK);
+    CHECK_EQ_INT(vg__buf_adds(&b, "abc"), VIGIE_OK);
+    CHECK_EQ_INT(vg__buf_adds(&b, "defghijk"), VIGIE_TOOBIG);
+    CHECK_EQ_INT(vg__buf_failed(&b), VIGIE_TOOBIG);
+    CHECK_EQ_INT(vg__buf_addc(&b, 'x'), VIGIE_TOOBIG); /* would fit: refused all the same */
+    CHECK_EQ_INT(vg__buf_printf(&b, "%d", 1), VIGIE_TOOBIG);
+    CHECK_EQ_INT(vg__buf_add_json_str(&b, "y", 1), VIGIE_TOOBIG);
+    CHECK_EQ_INT(vg__buf_add_escaped(&b, "z", 1), VIGIE_TOOBIG);
+    CHECK_EQ_INT(vg__buf_reserve(&b, 0), VIGIE_TOOBIG);
+    CHECK_EQ_STR(b.data, "abc"); /* what was there before the failure */
+    CHECK_EQ_INT((int)b.len, 3);
+    vg__buf_reset(&b); /* reset starts afresh */
+    CHECK_EQ_INT(vg__buf_failed(&b), VIGIE_OK);
+    CHECK_EQ_INT(vg__buf_adds(&b, "x"), VIGIE_OK);
+    CHECK_EQ_STR(b.data, "x");
+    /* an escaping append that fails half-way leaves nothing of itself */
+    vg__buf_reset(&b);
+    CHECK_EQ_INT(vg__buf_adds(&b, "ab"), VIGIE_OK);
+    CHECK_EQ_INT(vg__buf_add_escaped(&b, "c\x01\x02", 3), VIGIE_TOOBIG);
+    CHECK_EQ_STR(b.data, "ab");
+    vg__buf_free(&b);
+    vg__buf_init(&b, 16);
+    CHECK_EQ_INT(vg__buf_add_json_str(&b, "\x01\x02\x03", 3), VIGIE_TOOBIG);
+    CHECK_EQ_INT((int)b.len, 0);
+    CHECK_EQ_INT(vg__buf_failed(&b), VIGIE_TOOBIG);
+    vg__buf_free(&b);
+    CHECK_EQ_INT(vg__buf_failed(&b), VIGIE_OK);
+}
+
+static void test_grow(void)
+{
+    uint32_t *a = NULL, cap = 0;
+    CHECK_EQ_INT(VG_GROW(a, cap, 1, 16), VIGIE_OK);
+    CHECK_EQ_INT((int)cap, 16);
+    for (uint32_t i = 0; i < 16; i++)
+        a[i] = i;
+    CHECK_EQ_INT(VG_GROW(a, cap, 16, 16), VIGIE_OK); /* fits: nothing */
+    CHECK_EQ_INT((int)cap, 16);
+    CHECK_EQ_INT(VG_GROW(a, cap, 17, 16), VIGIE_OK); /* doubles */
+    CHECK_EQ_INT((int)cap, 32);
+    CHECK_EQ_INT(VG_GROW(a, cap, 1000, 16), VIGIE_OK); /* doubles until it holds need */
+    CHECK_EQ_INT((int)cap, 1024);
+    CHECK_EQ_INT((int)a[15], 15); /* contents kept */
+    /* overflow: the size multiplication would wrap; the old array stays as it was */
+    uint32_t *keep = a;
+    CHECK_EQ_INT(VG_GROW(a, cap, (size_t)UINT32_MAX + 1, 16), VIGIE_TOOBIG);
+    CHECK(a == keep);
+    CHECK_EQ_INT((int)cap, 1024);
+    CHECK_EQ_INT((int)a[15], 15);
+    struct wide {
+        char b[1024];
+    } *w = NULL;
+    size_t wcap = 0;
+    CHECK_EQ_INT(VG_GROW(w, wcap, SIZE_MAX / 512, 1), VIGIE_TOOBIG);
+    CHECK(w == NULL);
+    CHECK_EQ_INT((int)wcap, 0);
+    /* a size_t capacity grows the same way */
+    size_t scap = 0;
+    char *c = NULL;
+    CHECK_EQ_INT(VG_GROW(c, scap, 65, 64), VIGIE_OK);
+    CHECK_EQ_INT((int)scap, 128);
+    free(c);
+    free(a);
+}
+
+/* Keys are borrowed: they live in this array, the map holds their index. */
+static void test_hmap(void)
+{
+    enum { N = 5000 };
+    static char keys[N][16];
+    vg_hmap m;
+    vg__hmap_init(&m, 0);
+    CHECK(vg__hmap_find(&m, "x", 1) == NULL); /* empty map */
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "key-%u", i);
+        vg_hmap_slot *e;
+        bool added;
+        CHECK_EQ_INT(vg__hmap_put(&m, keys[i], strlen(keys[i]), &e, &added), VIGIE_OK);
+        CHECK(added);
+        e->val.idx = i;
+    }
+    CHECK_EQ_INT((int)m.n, N);
+    CHECK(m.cap >= 2 * N && (m.cap & (m.cap - 1)) == 0);
+    for (uint32_t i = 0; i < N; i++) {
+        vg_hmap_slot *e = vg__hmap_find(&m, keys[i], strlen(keys[i]));
+        CHECK(e && e->val.idx == i);
+        bool added;
+        CHECK_EQ_INT(vg__hmap_put(&m, keys[i], strlen(keys[i]), &e, &added), VIGIE_OK);
+        CHECK(!added && e->val.idx == i); /* found again, not added twice */
+    }
+    CHECK(vg__hmap_find(&m, "key-5000", 8) == NULL);
+    CHECK(vg__hmap_find(&m, "key-1", 4) == NULL); /* a prefix is another key */
+    /* iteration visits every entry once */
+    static unsigned char seen[N];
+    memset(seen, 0, sizeof seen);
+    uint32_t it = 0, count = 0;
+    vg_hmap_slot *e;
+    while ((e = vg__hmap_next(&m, &it))) {
+        CHECK(e->val.idx < N && !seen[e->val.idx]);
+        seen[e->val.idx] = 1;
+        count++;
+    }
+    CHECK_EQ_INT((int)count, N);
+    vg__hmap_clear(&m);
+    CHECK_EQ_INT((int)m.n, 0);
+    CHECK(vg__hmap_find(&m, keys[7], strlen(keys[7])) == NULL);
+    vg__hmap_free(&m);
+
+    /* every key with the same hash: found by comparing the bytes (lengths first) */
+    vg__hmap_init(&m, 0);
+    for (uint32_t i = 0; i < 200; i++) {
+        bool added;
+        CHECK_EQ_INT(vg__hmap_put_h(&m, 42, keys[i], strlen(keys[i]), &e, &added), VIGIE_OK);
+        CHECK(added);
+        e->val.ptr = keys[i];
+    }
+    for (uint32_t i = 0; i < 200; i++) {
+        e = vg__hmap_find_h(&m, 42, keys[i], strlen(keys[i]));
+        CHECK(e && e->val.ptr == keys[i]);
+    }
+    CHECK(vg__hmap_find_h(&m, 42, "key-200", 7) == NULL);
+    CHECK(vg__hmap_find_h(&m, 0, "", 0) == NULL);
+    bool added;
+    CHECK_EQ_INT(vg__hmap_put_h(&m, 0, "", 0, &e, &added), VIGIE_OK); /* hash 0 and empty key */
+    CHECK(added && vg__hmap_find_h(&m, 0, "", 0) == e);
+    vg__hmap_free(&m);
+
+    /* bounded: the max+1-th new key is refused and changes nothing; known keys still found */
+    vg__hmap_init(&m, 100);
+    for (uint64_t k = 0; k < 100; k++) {
+        CHECK_EQ_INT(vg__hmap_put_u64(&m, k * 0x100000000ull, &e, &added), VIGIE_OK);
+        CHECK(added);
+        e->val.idx = (uint32_t)k;
+    }
+    CHECK_EQ_INT(vg__hmap_put_u64(&m, 12345, &e, &added), VIGIE_TOOBIG);
+    CHECK(e == NULL && !added);
+    CHECK_EQ_INT((int)m.n, 100);
+    CHECK(vg__hmap_find_u64(&m, 12345) == NULL);
+    CHECK_EQ_INT(vg__hmap_put_u64(&m, 99 * 0x100000000ull, &e, &added), VIGIE_OK);
+    CHECK(!added && e->val.idx == 99);
+    e = vg__hmap_find_u64(&m, 0);
+    CHECK(e && e->val.idx == 0);
+    vg__hmap_free(&m);
 }
 
 static void test_arena(void)
@@ -264,6 +416,9 @@ int main(void)
     RUN(test_safefile);
     RUN(test_b64url);
     RUN(test_buf);
+    RUN(test_buf_sticky);
+    RUN(test_grow);
+    RUN(test_hmap);
     RUN(test_arena);
     RUN(test_time);
     RUN(test_status);
