@@ -35,7 +35,6 @@
 #include "token/token.h"
 
 #define BATCH_RECORDS 2048
-#define VG_CORR_RING 65536u /* recent correlated events whose positions alerts can name */
 #define BATCH_BYTES (4u << 20)
 #define MAX_RULE_PATHS 256
 #define MAX_PLACEHOLDERS 64
@@ -197,7 +196,7 @@ typedef struct scan_ctx {
         char *tenant;
         double first, last;
         uint64_t n, throttled, linkable, gaps;
-        uint8_t *days; /* one byte per day from day0, VIS_DAYS of them */
+        uint8_t *days; /* one byte per day from day0, VG_MAX_VISIBILITY_DAYS of them */
         int64_t day0;  /* set by the tenant's first record with a time */
         bool have_day0;
     } * vis;
@@ -289,7 +288,6 @@ typedef struct worker {
     bool no_signal;             /* the alert being formatted is no signal of its session */
 } worker;
 
-#define VIS_DAYS 3660
 #define VIS_GAP_DAYS 3 /* a run of days without mailbox audit records worth reporting */
 
 /* ---- scan_worker.c: per record, on a worker thread --------------------------------------- */

@@ -50,18 +50,18 @@ static void fold_facts(scan_ctx *c, const batch *b)
         if (!f->has_time)
             continue;
         if (!t->have_day0) {
-            t->day0 = (int64_t)(f->t / 86400) - VIS_DAYS / 2;
+            t->day0 = (int64_t)(f->t / 86400) - VG_MAX_VISIBILITY_DAYS / 2;
             t->have_day0 = true;
         }
         int64_t d = (int64_t)(f->t / 86400) - t->day0;
-        if (d < 0 || d >= VIS_DAYS)
+        if (d < 0 || d >= VG_MAX_VISIBILITY_DAYS)
             continue; /* outside the ten years around the tenant's first record: not tracked */
         if (f->t < t->first)
             t->first = f->t;
         if (f->t > t->last)
             t->last = f->t;
         if (!t->days)
-            t->days = calloc(VIS_DAYS, 1);
+            t->days = calloc(VG_MAX_VISIBILITY_DAYS, 1);
         if (t->days)
             t->days[d] = 1;
     }
@@ -313,8 +313,8 @@ void vg__scan_write_gaps(scan_ctx *c)
                     d1 = (int64_t)(t->last / 86400) - t->day0;
             if (d0 < 0)
                 d0 = 0;
-            if (d1 > VIS_DAYS - 1)
-                d1 = VIS_DAYS - 1;
+            if (d1 > VG_MAX_VISIBILITY_DAYS - 1)
+                d1 = VG_MAX_VISIBILITY_DAYS - 1;
             for (int64_t d = d0; d <= d1; d++) {
                 if (t->days[d])
                     continue;

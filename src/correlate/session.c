@@ -33,10 +33,6 @@
 #include "util/limits.h"
 #include "util/util.h"
 
-#define SIG_MAX 32
-#define PEND_MAX 256
-#define FOLDERS_MAX 32
-
 typedef struct sig {
     char *name, *kind, *rule;
     int level; /* VG_SL_* */
@@ -59,7 +55,7 @@ typedef struct group {
     double first, last;
     uint64_t records, mail, unlinkable, actor_hours, rest;
     uint64_t seq; /* creation order: output order and eviction age */
-    sig *sigs;    /* up to SIG_MAX */
+    sig *sigs;    /* up to VG_MAX_SESSION_SIGNALS */
     uint32_t n_sigs, cap_sigs;
     pend_id *pend;
     uint32_t n_pend, cap_pend;
@@ -68,7 +64,7 @@ typedef struct group {
     uint32_t cap_msgs, n_msgs;
     bool msgs_capped;
     double ops;
-    char **folders; /* up to FOLDERS_MAX */
+    char **folders; /* up to VG_MAX_SESSION_FOLDERS */
     uint32_t n_folders;
     vg_sess_evidence *ev;
     uint32_t n_ev, cap_ev;
@@ -430,7 +426,7 @@ static void add_sig(group *g, const char *name, const char *kind, const char *ru
                 g->sigs[i].level = level;
             return;
         }
-    if (g->n_sigs == SIG_MAX)
+    if (g->n_sigs == VG_MAX_SESSION_SIGNALS)
         return;
     if (VG_GROW(g->sigs, g->cap_sigs, (size_t)g->n_sigs + 1, 2))
         return;
@@ -571,22 +567,22 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r)
                     pe->t0 = r->t;
                 if (r->has_time && (isnan(pe->t1) || r->t > pe->t1))
                     pe->t1 = r->t;
-            } else if (g->n_pend < PEND_MAX) {
+            } else if (g->n_pend < VG_MAX_SESSION_PENDING) {
                 VG_GROW(g->pend, g->cap_pend, (size_t)g->n_pend + 1, 2); /* kept if it fails */
                 if (g->n_pend < g->cap_pend)
                     g->pend[g->n_pend++] = (pend_id){
                         sh, th,          r->has_time ? r->t : NAN, r->has_time ? r->t : NAN,
                         1,  !r->has_time};
             } else {
-                g->pend_overflow++; /* more distinct (session, token) pairs than PEND_MAX */
+                g->pend_overflow++; /* more distinct (session, token) pairs: unlinkable */
             }
         }
         for (uint32_t i = 0; i < r->n_msgs; i++)
             add_msg(g, r->msgs[i]);
         g->ops += r->ops;
         if (r->n_folders && !g->folders)
-            g->folders = calloc(FOLDERS_MAX, sizeof *g->folders);
-        for (uint32_t i = 0; g->folders && i < r->n_folders && g->n_folders < FOLDERS_MAX; i++) {
+            g->folders = calloc(VG_MAX_SESSION_FOLDERS, sizeof *g->folders);
+        for (uint32_t i = 0; g->folders && i < r->n_folders && g->n_folders < VG_MAX_SESSION_FOLDERS; i++) {
             bool dup = false;
             for (uint32_t k = 0; k < g->n_folders && !dup; k++)
                 dup = !strcmp(g->folders[k], r->folders[i]);
@@ -691,7 +687,7 @@ int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_sta
             st->unlinkable += unlinked;
         }
         /* signals and score */
-        vg_sess_signal sigs[SIG_MAX + 4];
+        vg_sess_signal sigs[VG_MAX_SESSION_SIGNALS + 4];
         uint32_t ns = 0, primary = 0;
         int score = 0, top = -1;
         for (uint32_t k = 0; k < g->n_sigs; k++) {

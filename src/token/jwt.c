@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TOKEN 16384
 
 /* Key ids / thumbprints published as compromised: the Storm-0558 MSA signing key. */
 static const char *const compromised[] = {"d4b4cccda9228624656bff33d8110955779632aa"};
@@ -190,7 +189,7 @@ void vg__jwt_check(const vg_keysets *k, const char *tok, size_t len, vg_jwt_resu
     res->verdict = VG_JWT_NOT_JWT;
     const char *d1 = memchr(tok, '.', len);
     const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok)) : NULL;
-    if (!d1 || !d2 || len > MAX_TOKEN)
+    if (!d1 || !d2 || len > VG_MAX_TOKEN_BYTES)
         return;
     unsigned char hdr[2048], pay[8192], sig[1024];
     size_t hl, pl, sl;

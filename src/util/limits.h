@@ -122,6 +122,26 @@
 #define VG_CORR_MAX_GROUP_EVENTS 1024u
 #define VG_CORR_MAX_ALERT_REFS 32u
 
+/* Per session group (session.c): distinct signals kept (VG_MAX_SESSION_SIGNALS; further
+ * ones are counted, not named), mail reads waiting for their sign-in join with distinct
+ * (session, token) pairs (VG_MAX_SESSION_PENDING; past it counted as overflow and judged
+ * unlinkable, never no_signin) and folder paths named in messages_read
+ * (VG_MAX_SESSION_FOLDERS). */
+#define VG_MAX_SESSION_SIGNALS 32u
+#define VG_MAX_SESSION_PENDING 256u
+#define VG_MAX_SESSION_FOLDERS 32u
+
+/* Visibility (vigie scan): days of mailbox-audit presence tracked per tenant, centred on its
+ * first record (ten years); records outside are counted but draw no gap. */
+#define VG_MAX_VISIBILITY_DAYS 3660
+
+/* Sigma correlations in vigie scan: recent correlated events whose positions an alert can
+ * still name (a ring; older contributing events are given by id only). */
+#define VG_CORR_RING 65536u
+
+/* Bearer tokens (token/jwt.c): longest token decoded; a longer one is judged not a JWT. */
+#define VG_MAX_TOKEN_BYTES 16384u
+
 /* Campaigns: high and critical combined alerts taken as nodes (more are counted, left out);
  * weak links (two shared weak features) are looked for among the first 4,096 only. */
 #define VG_MAX_CAMPAIGN_NODES (1u << 20)
