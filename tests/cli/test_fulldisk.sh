@@ -13,26 +13,14 @@ if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=10m tmpfs "$MNT" 2>/dev/null;
   exit 77
 fi
 trap 'umount "$MNT" 2>/dev/null; rm -rf "$T"' EXIT
-cat >"$T/noisy.yml" <<'YML'
-title: Every mailbox read (noisy on purpose)
-id: 0f3a5e1c-7b2d-4c8e-9a61-2d4b8c0e7f11
-status: test
-logsource:
-  product: m365
-detection:
-  selection:
-    Operation: MailItemsAccessed
-  condition: selection
-level: low
-YML
 "$VIGIE" simulate --orgs 25 --days 14 --victims 5 --seed 1 -o "$T/s" 2>/dev/null
-"$VIGIE" scan -q --no-progress -r "$T/noisy.yml" -o "$T/ref.jsonl" "$T/s"
+"$VIGIE" scan -q --no-progress -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" -o "$T/ref.jsonl" "$T/s"
 check "reference run exits 0" [ $? = 0 ]
 n_ref=$(wc -l <"$T/ref.jsonl")
 check "a scenario of thousands of alerts ($n_ref)" [ "$n_ref" -gt 5000 ]
 
 # the store on the full disk
-"$VIGIE" scan -q --no-progress -r "$T/noisy.yml" -o "$T/a.jsonl" --db "$MNT/v.db" "$T/s" 2>"$T/err"
+"$VIGIE" scan -q --no-progress -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" -o "$T/a.jsonl" --db "$MNT/v.db" "$T/s" 2>"$T/err"
 check "a full store disk exits 4" [ $? = 4 ]
 check "one error line" [ "$(wc -l <"$T/err")" = 1 ]
 check "saying the disk is full after N stored" grep -Eq "^vigie: error: --db $MNT/v.db: disk full after [0-9]+ alerts stored; the run goes on without the store$" "$T/err"
@@ -53,14 +41,14 @@ python3 -c 'import json,sys
 for l in open(sys.argv[1]): print(json.loads(l)["id"])' "$T/a.jsonl" | sort -u >"$T/out.ids"
 check "the store's alerts are a subset of -o's" [ -z "$(comm -23 "$T/store.ids" "$T/out.ids")" ]
 # the same query holds on a store that did not fill (the check itself is sound)
-"$VIGIE" scan -q --no-progress -r "$T/noisy.yml" -o /dev/null --db "$T/full.db" "$T/s"
+"$VIGIE" scan -q --no-progress -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" -o /dev/null --db "$T/full.db" "$T/s"
 check "the evidence query is 0 on a complete store" [ "$(sqlite3 "$T/full.db" "$q")" = 0 ]
 rm -f "$MNT"/v.db*
 # leave about 1 MiB: the ledger of this scenario takes about 4
 dd if=/dev/zero of="$MNT/filler" bs=1M count=9 2>/dev/null
 
 # the ledger on the full disk
-"$VIGIE" scan -q --no-progress -r "$T/noisy.yml" -o "$T/b.jsonl" --ledger "$MNT/L" "$T/s" 2>"$T/err"
+"$VIGIE" scan -q --no-progress -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" -o "$T/b.jsonl" --ledger "$MNT/L" "$T/s" 2>"$T/err"
 check "a full ledger disk exits 4" [ $? = 4 ]
 check "one error line" [ "$(wc -l <"$T/err")" = 1 ]
 check "saying what failed, once" grep -Eq "^vigie: error: --ledger $MNT/L: .*No space left on device after [0-9]+ alerts appended; the run goes on without the ledger$" "$T/err"

@@ -6,31 +6,19 @@
 # locked" after --db-timeout; -o failing leaves the run 'failed', not 'finished'; the same
 # record in two files keeps both positions as evidence, once.
 source "$(dirname "$0")/lib.sh"
-cat >"$T/noisy.yml" <<'YML'
-title: Every mailbox read (noisy on purpose)
-id: 0f3a5e1c-7b2d-4c8e-9a61-2d4b8c0e7f11
-status: test
-logsource:
-  product: m365
-detection:
-  selection:
-    Operation: MailItemsAccessed
-  condition: selection
-level: low
-YML
 "$VIGIE" simulate --orgs 25 --days 14 --victims 5 --seed 1 -o "$T/s" 2>/dev/null
 # six copies of the scenario: a scan of several seconds (the same records in several files,
 # so the same alerts, each with one evidence row per copy)
 mkdir -p "$T/in"
 for k in 1 2 3 4 5 6; do cp -r "$T/s" "$T/in/c$k"; done
-scan() { "$VIGIE" scan -q --no-progress -j 2 -r "$T/noisy.yml" "$@"; }
+scan() { "$VIGIE" scan -q --no-progress -j 2 -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" "$@"; }
 scan -o "$T/ref.jsonl" --db "$T/ref.db" "$T/in"
 check "uninterrupted run exits 0" [ $? = 0 ]
 n_ref=$(sqlite3 "$T/ref.db" "select count(*) from alerts")
 check "uninterrupted run stores thousands of alerts ($n_ref)" [ "$n_ref" -gt 3000 ]
 
 # kill -9 once the store shows 1,000 alerts to another reader: committed during the run
-"$VIGIE" scan -q --no-progress -j 2 -r "$T/noisy.yml" -o "$T/k.jsonl" --db "$T/k.db" "$T/in" &
+"$VIGIE" scan -q --no-progress -j 2 -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" -o "$T/k.jsonl" --db "$T/k.db" "$T/in" &
 pid=$!
 seen=0
 for _ in $(seq 600); do
@@ -51,7 +39,7 @@ q="select count(*) from alerts a where (select count(*) from evidence e where e.
 check "kill -9: every kept alert has all its evidence" [ "$(sqlite3 "$T/k.db" "$q")" = 0 ]
 check "kill -9: integrity_check ok" [ "$(sqlite3 "$T/k.db" "pragma integrity_check")" = ok ]
 check "kill -9: the run is 'running', not finished" [ "$(sqlite3 "$T/k.db" "select state || ':' || (finished is null) from runs")" = running:1 ]
-"$VIGIE" scan --no-progress -j 2 -r "$T/noisy.yml" -o /dev/null --db "$T/k.db" "$T/in" 2>"$T/err"
+"$VIGIE" scan --no-progress -j 2 -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" -o /dev/null --db "$T/k.db" "$T/in" 2>"$T/err"
 check "the re-run after the crash exits 0" [ $? = 0 ]
 check "and says it marked the crashed run" grep -q "1 earlier run(s) marked interrupted" "$T/err"
 check "the crashed run is 'interrupted', finished NULL" [ "$(sqlite3 "$T/k.db" "select state || ':' || (finished is null) from runs where id = 1")" = interrupted:1 ]
