@@ -304,8 +304,6 @@ void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
 void vg__scan_table_line(vg_buf *o, const char *time, const char *level, const char *title,
                          const char *tenant, size_t tenant_len, const char *file, uint64_t line);
 void vg__scan_hex(const uint8_t *p, size_t n, char *out);
-/* SHA-256 of n bytes, with no heap allocation and no lock (per-record path). */
-void vg__scan_sha256(const void *p, size_t n, uint8_t out[32]);
 /* The opening of an alert line: {"id":...,"rule":{"id","title","level","tags"} */
 void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
                          const char *level, const char *const *tags, uint32_t n_tags);

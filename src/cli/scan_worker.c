@@ -15,7 +15,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 /* SHA256_Init/Update/Final: deprecated in OpenSSL 3 but the only allocation-free SHA-256 it
- * has (vg__scan_sha256 below) */
+ * has (alert ids below; record hashes are vg__ledger_sha256, the same allocation-free way) */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "scan_int.h"
 
@@ -308,24 +308,12 @@ void vg__scan_hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-/* SHA-256 without a heap allocation or a lock. OpenSSL 3.0's one-shot SHA256() allocates an
- * EVP context, fetches the digest (3 allocations, 8 rwlock calls per call, measured with
- * bench/alloc_count.c) and a reused EVP_MD_CTX still allocates its provider context on every
- * EVP_DigestInit_ex2; the low-level SHA256_CTX lives on the stack. Same digest bytes. */
-void vg__scan_sha256(const void *p, size_t n, uint8_t out[32])
-{
-    SHA256_CTX x;
-    SHA256_Init(&x);
-    SHA256_Update(&x, p, n);
-    SHA256_Final(out, &x);
-}
-
 /* SHA-256 of the record exactly as the reader returned it (the ledger hashes the same). */
 static void ensure_sha(worker *w)
 {
     if (w->sha_ok)
         return;
-    vg__scan_sha256(w->b->data.data + w->r->off, w->r->len, w->sha);
+    vg__ledger_sha256(w->b->data.data + w->r->off, w->r->len, w->sha);
     vg__scan_hex(w->sha, 32, w->sha_hex);
     w->sha_ok = true;
 }

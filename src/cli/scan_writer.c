@@ -802,7 +802,7 @@ static void feed_correlations(scan_ctx *c, batch *b)
         e->index = r->index;
         e->offset = r->offset;
         memcpy(e->id, f->id, sizeof e->id);
-        vg__scan_sha256(b->data.data + r->off, r->len, e->sha);
+        vg__ledger_sha256(b->data.data + r->off, r->len, e->sha);
         memcpy(e->tenant, f->tenant, sizeof e->tenant);
         cfeed x = {c, b, f, &out};
         vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref, corr_emit,

@@ -18,6 +18,7 @@
  */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_CTX: the allocation-free SHA-256 (hash_parts) */
 #include "ledger.h"
 
 #include <dirent.h>
@@ -55,16 +56,21 @@ static const char *const F_PUB = "ledger.pub";
 
 /* ---- hashes ----------------------------------------------------------------------------- */
 
+/* SHA-256 of a || b || c with the low-level SHA256_CTX on the stack: OpenSSL 3's EVP
+ * contexts allocate on every digest (measured with bench/alloc_count.c), and these hashes are
+ * taken per record and per alert. Same digest bytes. */
 static void hash_parts(const void *a, size_t an, const void *b, size_t bn, const void *c,
                        size_t cn, uint8_t out[VG_LEDGER_HASH])
 {
-    EVP_MD_CTX *x = EVP_MD_CTX_new();
-    unsigned int ol = 0;
-    if (!x || EVP_DigestInit_ex(x, EVP_sha256(), NULL) != 1 ||
-        (an && EVP_DigestUpdate(x, a, an) != 1) || (bn && EVP_DigestUpdate(x, b, bn) != 1) ||
-        (cn && EVP_DigestUpdate(x, c, cn) != 1) || EVP_DigestFinal_ex(x, out, &ol) != 1)
-        memset(out, 0, VG_LEDGER_HASH); /* never equal to a real digest in practice */
-    EVP_MD_CTX_free(x);
+    SHA256_CTX x;
+    SHA256_Init(&x);
+    if (an)
+        SHA256_Update(&x, a, an);
+    if (bn)
+        SHA256_Update(&x, b, bn);
+    if (cn)
+        SHA256_Update(&x, c, cn);
+    SHA256_Final(out, &x);
 }
 
 void vg__ledger_sha256(const void *p, size_t n, uint8_t out[VG_LEDGER_HASH])

@@ -104,7 +104,8 @@ int vg__ledger_close(vg_ledger *l, char *err, size_t errlen);
 uint64_t vg__ledger_size(const vg_ledger *l);   /* entries so far */
 const char *vg__ledger_error(const vg_ledger *l); /* last failure of append/checkpoint, or "" */
 
-/* SHA-256 of n bytes (for the sources' record hashes). */
+/* SHA-256 of n bytes (the sources' record hashes), with no heap allocation and no lock:
+ * scan takes it per record. */
 void vg__ledger_sha256(const void *p, size_t n, uint8_t out[VG_LEDGER_HASH]);
 
 /* ---- verifying ------------------------------------------------------------------------- */
