@@ -7,12 +7,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "test.h"
+#include "util/ser.h"
 #include "util/util.h"
 
 static void test_buf(void)
@@ -410,8 +412,73 @@ static void test_safefile(void)
     rmdir(dir);
 }
 
+/* ser.h: every value round-trips; a cut or hostile span sets the sticky error and never reads
+ * past its end. */
+static void test_ser(void)
+{
+    vg_buf b;
+    vg__buf_init(&b, 0);
+    vg__ser_u8(&b, 0xAB);
+    vg__ser_u32(&b, 0xDEADBEEFu);
+    vg__ser_u64(&b, 0x0123456789ABCDEFull);
+    vg__ser_i64(&b, -42);
+    vg__ser_f64(&b, NAN);
+    vg__ser_f64(&b, -1.5);
+    vg__ser_bool(&b, true);
+    vg__ser_str(&b, "tenant");
+    vg__ser_str(&b, NULL);
+    vg__ser_str(&b, "");
+    vg__ser_u64(&b, 7);
+    CHECK(!vg__buf_failed(&b));
+    vg_rd r;
+    vg__rd_init(&r, b.data, b.len);
+    CHECK(vg__rd_u8(&r) == 0xAB);
+    CHECK(vg__rd_u32(&r) == 0xDEADBEEFu);
+    CHECK(vg__rd_u64(&r) == 0x0123456789ABCDEFull);
+    CHECK(vg__rd_i64(&r) == -42);
+    CHECK(isnan(vg__rd_f64(&r)));
+    CHECK(vg__rd_f64(&r) == -1.5);
+    CHECK(vg__rd_bool(&r));
+    char *s = vg__rd_strdup(&r);
+    CHECK(s && !strcmp(s, "tenant"));
+    free(s);
+    size_t n;
+    bool null;
+    CHECK(!vg__rd_bytes(&r, &n, &null) && null && n == 0);
+    s = vg__rd_strdup(&r);
+    CHECK(s && !*s);
+    free(s);
+    CHECK(vg__rd_count(&r, 6) == 0 && r.err); /* 7 > 6: refused */
+    /* every cut of the span fails cleanly */
+    for (size_t cut = 0; cut + 8 < b.len; cut++) {
+        vg_rd q;
+        vg__rd_init(&q, b.data, cut);
+        vg__rd_u8(&q);
+        vg__rd_u32(&q);
+        vg__rd_u64(&q);
+        vg__rd_i64(&q);
+        vg__rd_f64(&q);
+        vg__rd_f64(&q);
+        vg__rd_bool(&q);
+        free(vg__rd_strdup(&q));
+        free(vg__rd_strdup(&q));
+        free(vg__rd_strdup(&q));
+        vg__rd_u64(&q);
+        CHECK(q.err && q.at <= cut && !vg__rd_done(&q));
+    }
+    /* a length larger than the span */
+    uint8_t hostile[] = {0x10, 0, 0, 0, 'a', 'b'};
+    vg__rd_init(&r, hostile, sizeof hostile);
+    CHECK(!vg__rd_strdup(&r) && r.err);
+    uint8_t badbool[] = {2};
+    vg__rd_init(&r, badbool, 1);
+    CHECK(!vg__rd_bool(&r) && r.err);
+    vg__buf_free(&b);
+}
+
 int main(void)
 {
+    RUN(test_ser);
     RUN(test_escape);
     RUN(test_safefile);
     RUN(test_b64url);
