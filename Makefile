@@ -17,7 +17,7 @@ build: setup
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@scripts/demo.sh $(BUILD)/vigie
+	@scripts/demo.sh $(BUILD)/vigie $(BUILD)/vigie-sim
 
 check:
 	@scripts/setup.sh check
