@@ -17,6 +17,9 @@
  * grows meanwhile invalidates nothing. Distinct message ids: a short list scanned while under
  * 32, then a vg_hmap of their hashes, so a record with 400,000 ids stays linear. Nothing
  * allocates once the scratch has grown.
+ *
+ * A batch's facts (vg_rfacts_list) are the same structs copied into one string buffer with
+ * offsets and lengths, for the writer thread: typed on both sides, nothing to re-split.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "detect.h"
@@ -882,4 +885,119 @@ bool vg__detect_time_field(const vg_detect *d, vg_detect_scratch *s, const vg_jt
         ei->has_time = true;
     }
     return ei->has_time;
+}
+
+/* ---- a batch's facts ------------------------------------------------------------------------- */
+
+struct vg_rfacts_ent {
+    bool mail, signin, lite, rest_client, need_sha, has_time;
+    double t, ops;
+    size_t off[7], len[7]; /* tenant, user, session, token, ip, app, ua in strs */
+    size_t msg0, fold0;
+    uint32_t n_msgs, n_folders;
+};
+
+void vg__rfacts_list_init(vg_rfacts_list *l)
+{
+    memset(l, 0, sizeof *l);
+    vg__buf_init(&l->strs, 0);
+}
+
+void vg__rfacts_list_free(vg_rfacts_list *l)
+{
+    vg__buf_free(&l->strs);
+    free(l->e);
+    free(l->msgs);
+    free(l->folders);
+    vg__rfacts_list_init(l);
+}
+
+void vg__rfacts_list_reset(vg_rfacts_list *l)
+{
+    vg__buf_reset(&l->strs);
+    l->n = 0;
+    l->n_msgs = l->n_folders = 0;
+    l->err = VIGIE_OK;
+}
+
+static const vg_sref *fact_str(const vg_rfacts *f, int i)
+{
+    const vg_sref *v[7] = {&f->tenant, &f->user, &f->session, &f->token, &f->ip, &f->app, &f->ua};
+    return v[i];
+}
+
+int vg__rfacts_list_push(vg_rfacts_list *l, const vg_rfacts *f, uint32_t *idx)
+{
+    if (l->err)
+        return l->err;
+    int rc = VG_GROW(l->e, l->cap, (size_t)l->n + 1, 64);
+    if (!rc && f->n_msgs)
+        rc = VG_GROW(l->msgs, l->cap_msgs, l->n_msgs + f->n_msgs, 256);
+    if (!rc && f->n_folders)
+        rc = VG_GROW(l->folders, l->cap_folders, l->n_folders + f->n_folders, 64);
+    if (rc)
+        return l->err = rc;
+    vg_rfacts_ent *e = &l->e[l->n];
+    memset(e, 0, sizeof *e);
+    e->mail = f->mail;
+    e->signin = f->signin;
+    e->lite = f->lite;
+    e->rest_client = f->rest_client;
+    e->need_sha = f->need_sha;
+    e->has_time = f->has_time;
+    e->t = f->t;
+    e->ops = f->ops;
+    for (int i = 0; i < 7; i++) {
+        const vg_sref *r = fact_str(f, i);
+        e->off[i] = l->strs.len;
+        e->len[i] = r->len;
+        vg__buf_add(&l->strs, r->p, r->len);
+        vg__buf_addc(&l->strs, 0);
+    }
+    e->fold0 = l->n_folders;
+    e->n_folders = f->n_folders;
+    for (uint32_t i = 0; i < f->n_folders; i++) {
+        l->folders[l->n_folders + i].off = l->strs.len;
+        l->folders[l->n_folders + i].len = f->folders[i].len;
+        vg__buf_add(&l->strs, f->folders[i].p, f->folders[i].len);
+        vg__buf_addc(&l->strs, 0);
+    }
+    if ((rc = vg__buf_failed(&l->strs)))
+        return l->err = rc;
+    l->n_folders += f->n_folders;
+    e->msg0 = l->n_msgs;
+    e->n_msgs = f->n_msgs;
+    if (f->n_msgs)
+        memcpy(l->msgs + l->n_msgs, f->msgs, f->n_msgs * sizeof *f->msgs);
+    l->n_msgs += f->n_msgs;
+    if (idx)
+        *idx = l->n;
+    l->n++;
+    return VIGIE_OK;
+}
+
+void vg__rfacts_list_get(const vg_rfacts_list *l, uint32_t i, vg_rfacts *out, vg_sref *folders)
+{
+    const vg_rfacts_ent *e = &l->e[i];
+    memset(out, 0, sizeof *out);
+    out->mail = e->mail;
+    out->signin = e->signin;
+    out->lite = e->lite;
+    out->rest_client = e->rest_client;
+    out->need_sha = e->need_sha;
+    out->has_time = e->has_time;
+    out->t = e->t;
+    out->ops = e->ops;
+    vg_sref *v[7] = {&out->tenant, &out->user, &out->session, &out->token,
+                     &out->ip,     &out->app,  &out->ua};
+    for (int k = 0; k < 7; k++)
+        *v[k] = (vg_sref){l->strs.data + e->off[k], e->len[k]};
+    out->msgs = e->n_msgs ? l->msgs + e->msg0 : NULL;
+    out->n_msgs = e->n_msgs;
+    uint32_t nf = e->n_folders < VG_MAX_SESSION_FOLDERS ? e->n_folders : VG_MAX_SESSION_FOLDERS;
+    for (uint32_t k = 0; k < nf; k++)
+        folders[k] = (vg_sref){l->strs.data + l->folders[e->fold0 + k].off,
+                               l->folders[e->fold0 + k].len};
+    out->folders = nf ? folders : NULL;
+    out->n_folders = nf;
 }

@@ -167,4 +167,34 @@ bool vg__detect_mail_fact(vg_detect_scratch *s, vg_mfact *out);
 bool vg__detect_time_field(const vg_detect *d, vg_detect_scratch *s, const vg_jtape *t,
                            vg_jscratch *js, vg_eventinfo *ei);
 
+/* ---- a batch's facts: typed storage that outlives the scratch --------------------------------
+ * The facts of many records (a batch), copied out of the scratch so that another thread (the
+ * writer) reads them later as vg_rfacts again: no NUL-separated strings to decode. Strings
+ * are kept with their lengths (folders may hold any byte). One owner at a time; reset keeps
+ * the memory, so a recycled batch stops allocating once grown. A push that cannot grow fails
+ * with VIGIE_NOMEM and adds nothing; the list then refuses every push until reset. */
+typedef struct vg_rfacts_ent vg_rfacts_ent;
+typedef struct vg_rfacts_list {
+    vg_buf strs;
+    vg_rfacts_ent *e;
+    uint32_t n, cap;
+    uint64_t *msgs;
+    size_t n_msgs, cap_msgs;
+    struct vg_rfacts_span {
+        size_t off, len;
+    } * folders;
+    size_t n_folders, cap_folders;
+    int err; /* sticky: the status of the first failed push since the last reset */
+} vg_rfacts_list;
+
+void vg__rfacts_list_init(vg_rfacts_list *l);
+void vg__rfacts_list_free(vg_rfacts_list *l);
+void vg__rfacts_list_reset(vg_rfacts_list *l);
+/* Copy f in; *idx (may be NULL) is its index. */
+int vg__rfacts_list_push(vg_rfacts_list *l, const vg_rfacts *f, uint32_t *idx);
+/* Fact i as it was pushed; its strings point into l (valid until the next push or reset),
+ * its folders into `folders` (the caller's array of VG_MAX_SESSION_FOLDERS). */
+void vg__rfacts_list_get(const vg_rfacts_list *l, uint32_t i, vg_rfacts *out,
+                         vg_sref *folders);
+
 #endif

@@ -6,7 +6,8 @@
  * signal, the writer's full look, sessions off), with the mail read, the visibility fact and
  * every value of the indicator and bearer-token lists. Checked: every fact string is
  * NUL-terminated at its length and holds no NUL or 0x1f, folder and message-id counts stay
- * in their bounds and ids are distinct; a broken invariant traps (this is a test, not the
+ * in their bounds and ids are distinct, a fact copied into a batch's list comes back the
+ * same; a broken invariant traps (this is a test, not the
  * library). An input starting with "#facts\n" is instead loaded as an extra fact file (the
  * YAML loader must refuse what it cannot use, without leaking). Replayed over
  * tests/fuzz/corpus/fuzz_detect_facts/ by the normal test run.
@@ -87,6 +88,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             for (uint32_t i = 0; i < f.n_folders; i++)
                 check_ref(f.folders[i], false);
+            /* through a batch's list and back: the same bytes */
+            static vg_rfacts_list l;
+            vg__rfacts_list_reset(&l);
+            uint32_t idx;
+            if (vg__rfacts_list_push(&l, &f, &idx) == VIGIE_OK) {
+                vg_rfacts g;
+                vg_sref fo[VG_MAX_SESSION_FOLDERS];
+                vg__rfacts_list_get(&l, idx, &g, fo);
+                if (g.user.len != f.user.len || memcmp(g.user.p, f.user.p, f.user.len) ||
+                    g.n_folders != f.n_folders || g.n_msgs != f.n_msgs || g.mail != f.mail)
+                    __builtin_trap();
+                for (uint32_t i = 0; i < g.n_folders; i++)
+                    if (g.folders[i].len != f.folders[i].len ||
+                        memcmp(g.folders[i].p, f.folders[i].p, f.folders[i].len))
+                        __builtin_trap();
+            }
             for (uint32_t i = 0; i < f.n_msgs && i < 64; i++)
                 for (uint32_t k = 0; k < i; k++)
                     if (f.msgs[i] == f.msgs[k])

@@ -597,6 +597,37 @@ static bool skipped(const char *path)
            !strcmp(base, "labels.jsonl");
 }
 
+static bool sref_same(vg_sref a, vg_sref b)
+{
+    return a.len == b.len && !memcmp(a.p, b.p, a.len) && a.p[a.len] == 0;
+}
+
+/* A fact pushed into a batch's list comes back the same. */
+static void roundtrip(const char *where, uint64_t line, vg_rfacts_list *l, const vg_rfacts *f)
+{
+    uint32_t idx = UINT32_MAX;
+    DIFF(vg__rfacts_list_push(l, f, &idx) == VIGIE_OK && idx == l->n - 1, "list push");
+    if (idx != l->n - 1)
+        return;
+    vg_rfacts g;
+    vg_sref folders[VG_MAX_SESSION_FOLDERS];
+    vg__rfacts_list_get(l, idx, &g, folders);
+    bool same = g.mail == f->mail && g.signin == f->signin && g.lite == f->lite &&
+                g.rest_client == f->rest_client && g.need_sha == f->need_sha &&
+                g.has_time == f->has_time && (!g.has_time || g.t == f->t) && g.ops == f->ops &&
+                g.n_msgs == f->n_msgs && g.n_folders == f->n_folders &&
+                (!g.n_msgs || !memcmp(g.msgs, f->msgs, g.n_msgs * sizeof *g.msgs));
+    const vg_sref *a[7] = {&f->tenant, &f->user, &f->session, &f->token, &f->ip, &f->app, &f->ua};
+    const vg_sref *b[7] = {&g.tenant, &g.user, &g.session, &g.token, &g.ip, &g.app, &g.ua};
+    for (int i = 0; i < 7 && same; i++)
+        same = sref_same(*a[i], *b[i]);
+    for (uint32_t i = 0; i < g.n_folders && same; i++)
+        same = sref_same(f->folders[i], g.folders[i]);
+    DIFF(same, "list roundtrip");
+}
+
+static vg_rfacts_list facts_list;
+
 typedef struct counts {
     uint64_t records, mail, signin, folders, msgs, facts, throttled, linkable, times;
 } counts;
@@ -645,6 +676,11 @@ static void one_record(const char *where, uint64_t line, const vg_fieldmap *fm,
         if (modes[m].sess) {
             r_record_fact(w, &ei, modes[m].n_sig, modes[m].full, rf);
             compare_facts(where, line, rf, got, &f, modes[m].name);
+            if (got) {
+                a0 = n_allocs;
+                roundtrip(where, line, &facts_list, &f);
+                *allocs += n_allocs - a0;
+            }
             if (m == 0 && got) {
                 c->facts++;
                 c->mail += f.mail;
@@ -738,6 +774,7 @@ static void test_equivalence(void)
     memset(&rm, 0, sizeof rm);
     vg__buf_init(&rm.tenant, 0);
     counts c = {0};
+    vg__rfacts_list_init(&facts_list);
     unsigned long warm_allocs = 0, cold_allocs = 0;
     uint32_t n_files = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -758,6 +795,7 @@ static void test_equivalence(void)
                            &c, pass ? &warm_allocs : &cold_allocs);
             }
             vg__reader_close(r);
+            vg__rfacts_list_reset(&facts_list); /* one "batch" per file */
         }
         if (!pass)
             fprintf(stderr, "equivalence: %u files, %llu records, %llu facts (%llu mail reads, "
@@ -783,6 +821,7 @@ static void test_equivalence(void)
     if (COUNTING)
         CHECK_MSG(warm_allocs == 0, "%lu allocations in the stage on the second pass (first: %lu)",
                   warm_allocs, cold_allocs);
+    vg__rfacts_list_free(&facts_list);
     vg__buf_free(&rf.strs);
     vg__buf_free(&rm.tenant);
     vg__buf_free(&tmp);
