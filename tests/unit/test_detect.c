@@ -807,6 +807,10 @@ static void test_equivalence(void)
                     (unsigned long long)c.throttled, (unsigned long long)c.linkable,
                     (unsigned long long)c.times);
     }
+    fprintf(stderr, "allocations in the stage: %lu on the first pass, %lu on the second%s\n",
+            cold_allocs, warm_allocs, COUNTING ? "" : " (not counted under a sanitizer)");
+    if (COUNTING)
+        CHECK(cold_allocs > 0); /* the counter counts */
     CHECK_MSG(n_diffs == 0, "%llu differences from the pre-move reference",
               (unsigned long long)n_diffs);
     /* the comparison means something only if every kind of record was there */
