@@ -26,7 +26,7 @@ install: setup
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 demo: build
-	@scripts/demo.sh $(BUILD)/vigie
+	@scripts/demo.sh $(BUILD)/vigie $(BUILD)/vigie-sim
 
 check:
 	@scripts/setup.sh check

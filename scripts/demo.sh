@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # `make demo`: run vigie with its own rule pack over the sample logs shipped in
 # tests/data/demo (four formats: NDJSON, Purview CSV, Event Hub JSON, gzip CloudTrail),
-# print the alerts as a table and the end summary.
+# print the alerts as a table and the end summary. The scenario comes from the test
+# tooling, vigie-sim (built beside vigie in the build tree; tools/sim).
+#   scripts/demo.sh [VIGIE [VIGIE_SIM]]   (defaults: build/vigie, vigie-sim beside VIGIE)
 set -euo pipefail
 vigie=${1:-build/vigie}
+sim=${2:-$(dirname "$vigie")/vigie-sim}
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-echo "== the campaign: 25 simulated organizations, 14 days, 5 victims (vigie simulate)"
-"$vigie" simulate --orgs 25 --days 14 --victims 5 --seed 2023 -o "$out/scenario"
+echo "== the campaign: 25 simulated organizations, 14 days, 5 victims (vigie-sim simulate)"
+"$sim" simulate --orgs 25 --days 14 --victims 5 --seed 2023 -o "$out/scenario"
 "$vigie" keygen -o "$out/key" >/dev/null
 "$vigie" scan --no-progress -q --summary-json "$out/scenario.json" -o "$out/scenario.jsonl" \
   --db "$out/vigie.db" --ledger "$out/ledger" --key "$out/key" --campaigns "$out/campaigns.jsonl" \
   --jwks "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0=$out/scenario/keys/consumer-jwks.json" \
   --jwks "https://login.microsoftonline.com/*/v2.0=$out/scenario/keys/enterprise-jwks.json" \
   "$out/scenario"
-echo "-- per organization, against the generator's truth (vigie evaluate):"
-"$vigie" evaluate "$out/scenario/truth.json" "$out/scenario.jsonl" || true
+echo "-- per organization, against the generator's truth (vigie-sim evaluate):"
+"$sim" evaluate "$out/scenario/truth.json" "$out/scenario.jsonl" || true
 echo "-- forged bearer tokens found in the application gateway log: $(grep -c '"kind":"token"' "$out/scenario.jsonl" || true)"
 echo "-- campaigns (one actor across organizations):"
 python3 -c 'import json,sys

@@ -21,8 +21,6 @@ enum { VG_EXIT_OK = 0, VG_EXIT_ALERTS = 1, VG_EXIT_USAGE = 2, VG_EXIT_RULES = 3,
 
 int vg__cmd_scan(int argc, char **argv);
 int vg__cmd_rules(int argc, char **argv);
-int vg__cmd_simulate(int argc, char **argv);
-int vg__cmd_evaluate(int argc, char **argv);
 int vg__cmd_keygen(int argc, char **argv); /* ledger_cmd.c: evidence ledger commands */
 int vg__cmd_verify(int argc, char **argv);
 int vg__cmd_prove(int argc, char **argv);

@@ -81,10 +81,6 @@ static void usage(FILE *f)
           "commands:\n"
           "  scan [-r RULES]... [options] INPUT...   run Sigma rules over logs, write alerts\n"
           "  rules check [--json] PATH...            load rules and report each loaded/skipped\n"
-          "  simulate [--orgs N] [--days D] [--victims K] [--seed S] -o DIR\n"
-          "                                          write a multi-organization scenario with a\n"
-          "                                          hidden forged-token mail campaign\n"
-          "  evaluate TRUTH.json ALERTS.jsonl        score a scan of a simulated scenario\n"
           "  export --db FILE --stix OUT             write a store's campaigns as a STIX 2.1 bundle\n"
           "  report --db FILE -o OUT [--top N] [--title T]\n"
           "                                          one self-contained HTML report of a store\n"
@@ -124,14 +120,24 @@ static int cmd_help(int argc, char **argv)
     return VG_EXIT_OK;
 }
 
+/* simulate and evaluate were subcommands; they are test tooling now (tools/sim) */
+static int cmd_moved(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "vigie: error: '%s' is not a vigie command any more: it is test tooling, "
+                    "run `vigie-sim %s` (built beside vigie in the build tree, not installed)\n",
+            argv[0], argv[0]);
+    return VG_EXIT_USAGE;
+}
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
     {"scan", vg__cmd_scan},
     {"rules", vg__cmd_rules},
-    {"simulate", vg__cmd_simulate},
-    {"evaluate", vg__cmd_evaluate},
+    {"simulate", cmd_moved},
+    {"evaluate", cmd_moved},
     {"keygen", vg__cmd_keygen},
     {"verify", vg__cmd_verify},
     {"prove", vg__cmd_prove},

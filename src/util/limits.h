@@ -155,4 +155,9 @@
 #define VG_MAX_LEDGER_SOURCES 4096u
 #define VG_MAX_LEDGER_PROOF (4u * 1024u * 1024u)
 
+/* Saved state (vigie scan --state, correlate/statefile.c): the largest state file read back,
+ * and the most sections in it. */
+#define VG_MAX_STATE_BYTES (16ull * 1024u * 1024u * 1024u)
+#define VG_MAX_STATE_SECTIONS 16u
+
 #endif

@@ -1,6 +1,9 @@
 # Shared helpers for tests/cli/*.sh. Each test script: bash test_x.sh VIGIE SHARED_DIR
+# The test tooling (scenario generator, scorer) is $VIGIE_SIM: ctest sets it; by hand it
+# defaults to vigie-sim beside VIGIE (both are in the build tree).
 set -uo pipefail
 VIGIE=${1:?vigie binary}
+VIGIE_SIM=${VIGIE_SIM:-$(dirname "$VIGIE")/vigie-sim}
 SHARED=${2:-../shared}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 T=$(mktemp -d)

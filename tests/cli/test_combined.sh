@@ -4,7 +4,7 @@
 # or medium; mail read is counted per session; without sign-in logs nothing is "no sign-in"
 # (it is unlinkable, and a gap says why); the alert ids are stable across runs.
 source "$(dirname "$0")/lib.sh"
-"$VIGIE" simulate --orgs 10 --days 14 --victims 3 --seed 5 -o "$T/s" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 10 --days 14 --victims 3 --seed 5 -o "$T/s" 2>/dev/null
 "$VIGIE" scan -q --no-progress -j 2 --summary-json "$T/sum.json" -o "$T/a.jsonl" "$T/s"
 check "scan exits 0" [ $? = 0 ]
 python3 - "$T/s/truth.json" "$T/a.jsonl" "$T/sum.json" <<'PY' || bad "combined alerts on the scenario"

@@ -35,7 +35,7 @@ PY
 record_alerts() { grep -vc '"kind":"\(combined\|gap\)"' "$T/$1.out"; }
 
 # ---- 1. UTF-16 -----------------------------------------------------------------------------
-"$VIGIE" simulate --orgs 8 --days 3 --victims 4 --seed 1 -o "$T/sim" >/dev/null 2>&1
+"$VIGIE_SIM" simulate --orgs 8 --days 3 --victims 4 --seed 1 -o "$T/sim" >/dev/null 2>&1
 pick() { # the first file named $1 of the scenario whose scan (vigie's pack) gives record alerts
   local f
   for f in $(find "$T/sim" -name "$1" | sort); do

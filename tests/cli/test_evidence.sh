@@ -4,7 +4,7 @@
 # records verify, an altered input record is caught, a proof checks with the public key only,
 # and the store gives a STIX bundle and an HTML report.
 source "$(dirname "$0")/lib.sh"
-"$VIGIE" simulate --orgs 6 --days 12 --victims 2 --seed 9 -o "$T/s" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 6 --days 12 --victims 2 --seed 9 -o "$T/s" 2>/dev/null
 "$VIGIE" keygen -o "$T/key" >/dev/null 2>&1
 check "keygen" [ -f "$T/key" ] && [ -f "$T/key.pub" ]
 "$VIGIE" scan -q --no-progress --db "$T/v.db" --ledger "$T/L" --key "$T/key" \

@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=10m tmpfs "$MNT" 2>/dev/null;
   exit 77
 fi
 trap 'umount "$MNT" 2>/dev/null; rm -rf "$T"' EXIT
-"$VIGIE" simulate --orgs 25 --days 14 --victims 5 --seed 1 -o "$T/s" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 25 --days 14 --victims 5 --seed 1 -o "$T/s" 2>/dev/null
 "$VIGIE" scan -q --no-progress -r "$ROOT/tests/data/rules/noisy_mail_reads.yml" -o "$T/ref.jsonl" "$T/s"
 check "reference run exits 0" [ $? = 0 ]
 n_ref=$(wc -l <"$T/ref.jsonl")

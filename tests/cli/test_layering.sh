@@ -9,7 +9,11 @@
 #  4. every stage in dep_X is included by some file of X: CMake states no stale dependency;
 #  5. the linker agrees: a symbol that libvg_X.a needs and another stage library defines
 #     comes from a stage in dep_X;
-#  6. file base names are unique across src/ and include/.
+#  6. file base names are unique across src/, include/ and tools/;
+#  7. the test tooling (tools/sim, vigie-sim) sits beside the product, not in it: its files
+#     include only the stages of its own dep_sim list (tools/sim/CMakeLists.txt), never an
+#     *_int.h, each listed stage is used, and its objects take symbols only from those stage
+#     libraries; nothing in src/ includes tools/, and the vigie binary holds none of its code.
 source "$(dirname "$0")/lib.sh"
 BUILD=$(cd "$(dirname "$VIGIE")" && pwd)
 cd "$ROOT"
@@ -41,6 +45,7 @@ for dir in src/*/; do
           continue ;;
       esac
       dep=${inc%%/*}
+      if [ "$dep" = tools ]; then bad "$f includes \"$inc\": the product may not depend on test tooling"; continue; fi
       [ -d "src/$dep" ] || continue # a system header with a folder (<openssl/evp.h>)
       if [ "$dep" != "$stage" ]; then
         case $inc in
@@ -85,6 +90,55 @@ for s in $stages; do
   done
 done
 
-dups=$(find src include -name '*.[ch]' -printf '%f\n' | sort | uniq -d)
-check "unique file base names under src/ and include/ (dups: $dups)" [ -z "$dups" ]
+# The test tooling: tools/sim against its dep_sim list.
+sim_line=$(grep -E '^set\(dep_sim( |\))' tools/sim/CMakeLists.txt)
+check "tools/sim/CMakeLists.txt states set(dep_sim ...)" [ -n "$sim_line" ]
+sim_allowed=" $(grep -oE '\bvg_[a-z]+\b' <<<"$sim_line" | sed 's/^vg_//' | tr '\n' ' ') "
+sim_used=" "
+for f in tools/sim/*.[ch]; do
+  while read -r delim inc; do
+    case $inc in
+      ../* | */../*) bad "$f includes \"$inc\": includes are rooted at src/, not relative"; continue ;;
+      vigie/*) ok; continue ;;
+      */*) ;;
+      *) if [ "$delim" = '"' ]; then check "$f includes \"$inc\" of its own folder" [ -e "tools/sim/$inc" ]; fi
+        continue ;;
+    esac
+    dep=${inc%%/*}
+    [ -d "src/$dep" ] || continue
+    case $inc in *_int.h) bad "$f includes \"$inc\": ${inc#*/} is internal to $dep"; continue ;; esac
+    sim_used+="$dep "
+    case $sim_allowed in
+      *" $dep "*) ok ;;
+      *) bad "$f includes \"$inc\": vigie-sim may not depend on $dep (tools/sim/CMakeLists.txt dep_sim)" ;;
+    esac
+  done < <(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*([<"])([^>"]+)[>"].*/\1 \2/p' "$f")
+done
+for d in $sim_allowed; do
+  case $sim_used in
+    *" $d "*) ok ;;
+    *) bad "tools/sim/CMakeLists.txt dep_sim names vg_$d but no file of tools/sim includes a $d header" ;;
+  esac
+done
+sim_objs=$(find "$BUILD/tools/sim" -name '*.o' 2>/dev/null)
+if [ -z "$sim_objs" ]; then
+  bad "no object files of vigie-sim under $BUILD/tools/sim (build vigie-sim)"
+else
+  # shellcheck disable=SC2086
+  nm -u $sim_objs 2>/dev/null | awk '{print $NF}' | sort -u >"$T/und_sim"
+  for d in $stages; do
+    [ -f "$T/def_$d" ] || continue
+    syms=$(comm -12 "$T/und_sim" "$T/def_$d" | head -5 | tr '\n' ' ')
+    [ -z "$syms" ] && continue
+    case $sim_allowed in
+      *" $d "*) ok ;;
+      *) bad "vigie-sim uses $d ($syms) but tools/sim/CMakeLists.txt dep_sim does not name vg_$d" ;;
+    esac
+  done
+fi
+check "the vigie binary holds no test tooling (no simulate or evaluate symbol)" \
+  bash -c "! nm '$VIGIE' | grep -qE ' (vg__sim_[a-z_]+|vg__cmd_simulate|vg__cmd_evaluate)$'"
+
+dups=$(find src include tools -name '*.[ch]' -printf '%f\n' | sort | uniq -d)
+check "unique file base names under src/, include/ and tools/ (dups: $dups)" [ -z "$dups" ]
 finish

@@ -12,7 +12,7 @@ cd "$T"
 "$VIGIE" keygen -o k >/dev/null 2>&1
 
 # ---- (1) verify --inputs does not cry wolf --------------------------------------------------
-"$VIGIE" simulate --orgs 10 --days 3 --victims 2 --seed 3 -o S 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 10 --days 3 --victims 2 --seed 3 -o S 2>/dev/null
 check "simulated: files share base names across organizations" \
   [ "$(find S -name purview-audit-export.csv | wc -l)" -gt 1 ]
 "$VIGIE" scan -q --no-progress --ledger L --key k -o a.jsonl S 2>scan.err
@@ -80,7 +80,7 @@ check "  naming it" grep -q "^vigie: error: $sl: file differs from the run manif
 cp sl.orig "$sl"
 
 # ---- (2) kill -9 during a scan ---------------------------------------------------------------
-"$VIGIE" simulate --orgs 60 --days 60 --victims 5 --seed 1 -o B 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 60 --days 60 --victims 5 --seed 1 -o B 2>/dev/null
 "$VIGIE" scan -q --no-progress -o full.jsonl B 2>/dev/null
 total=$(wc -l <full.jsonl)
 check "the long scenario has thousands of alerts ($total)" [ "$total" -gt 1500 ]

@@ -21,7 +21,7 @@ no_temp_left() { # no file of ours other than the planted ones ends in .tmp
 }
 
 echo VICTIM >"$T/victim"
-"$VIGIE" simulate --orgs 6 --days 3 --victims 2 --seed 5 -o "$T/sim" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 6 --days 3 --victims 2 --seed 5 -o "$T/sim" 2>/dev/null
 check "simulate wrote a scenario" [ -d "$T/sim" ]
 
 # ---- 1. planted links are not followed -------------------------------------------------

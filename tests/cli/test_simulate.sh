@@ -1,12 +1,35 @@
 #!/usr/bin/env bash
-# vigie simulate: deterministic for a seed, every record readable in every export shape,
+# vigie-sim simulate: deterministic for a seed, every record readable in every export shape,
 # truth.json consistent with the files (campaign records only in victim organizations).
+# The generator and the scorer are test tooling (vigie-sim), not subcommands of vigie.
 source "$(dirname "$0")/lib.sh"
-"$VIGIE" simulate --orgs 8 --days 14 --victims 3 --seed 42 -o "$T/a" 2>/dev/null
+for c in simulate evaluate; do
+  "$VIGIE" $c --orgs 2 --days 2 --victims 1 -o "$T/old-$c" >"$T/old.out" 2>"$T/old.err"
+  rc=$?
+  check "vigie $c is a usage error (exit 2, got $rc)" [ $rc = 2 ]
+  check "vigie $c names vigie-sim $c" grep -q "run \`vigie-sim $c\`" "$T/old.err"
+  check "vigie $c writes nothing" bash -c "[ ! -e '$T/old-$c' ] && [ ! -s '$T/old.out' ]"
+done
+"$VIGIE" help >"$T/help.txt"
+check "vigie help lists neither simulate nor evaluate" bash -c "! grep -qE 'simulate|evaluate' '$T/help.txt'"
+"$VIGIE_SIM" help >"$T/simhelp.txt"
+rc=$?
+check "vigie-sim help exits 0" [ $rc = 0 ]
+check "vigie-sim help lists simulate and evaluate" bash -c "grep -q '^  simulate ' '$T/simhelp.txt' && grep -q '^  evaluate ' '$T/simhelp.txt'"
+"$VIGIE_SIM" frobnicate 2>/dev/null
+rc=$?
+check "vigie-sim: an unknown command exits 2" [ $rc = 2 ]
+# installing the product installs vigie, not the test tooling
+cmake --install "$(dirname "$VIGIE")" --prefix "$T/inst" >/dev/null 2>&1
+rc=$?
+check "cmake --install of the build tree works (exit $rc)" [ $rc = 0 ]
+check "the install has bin/vigie" [ -x "$T/inst/bin/vigie" ]
+check "the install has no vigie-sim" bash -c "[ -z \"\$(find '$T/inst' -name 'vigie-sim*')\" ]"
+"$VIGIE_SIM" simulate --orgs 8 --days 14 --victims 3 --seed 42 -o "$T/a" 2>/dev/null
 check "simulate exits 0" [ $? = 0 ]
-"$VIGIE" simulate --orgs 8 --days 14 --victims 3 --seed 42 -o "$T/b" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 8 --days 14 --victims 3 --seed 42 -o "$T/b" 2>/dev/null
 check "same seed, same bytes" diff -r -q "$T/a" "$T/b"
-"$VIGIE" simulate --orgs 8 --days 14 --victims 3 --seed 43 -o "$T/c" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 8 --days 14 --victims 3 --seed 43 -o "$T/c" 2>/dev/null
 check "another seed differs" bash -c "! diff -r -q '$T/a' '$T/c' >/dev/null"
 "$VIGIE" scan -q --no-progress --summary-json "$T/s.json" -o "$T/alerts.jsonl" "$T/a"
 check "scan exits 0" [ $? = 0 ]
@@ -129,5 +152,5 @@ for a in alerts:
     assert a["event"]["authorization"].startswith("<redacted sha256:")
 PY
 check "no token text in the output" bash -c "! grep -q 'eyJ' '$T/tok.jsonl'"
-"$VIGIE" simulate --orgs 0 -o "$T/x" 2>/dev/null; check "bad arguments exit 2" [ $? = 2 ]
+"$VIGIE_SIM" simulate --orgs 0 -o "$T/x" 2>/dev/null; check "bad arguments exit 2" [ $? = 2 ]
 finish

@@ -6,7 +6,7 @@
 # locked" after --db-timeout; -o failing leaves the run 'failed', not 'finished'; the same
 # record in two files keeps both positions as evidence, once.
 source "$(dirname "$0")/lib.sh"
-"$VIGIE" simulate --orgs 25 --days 14 --victims 5 --seed 1 -o "$T/s" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 25 --days 14 --victims 5 --seed 1 -o "$T/s" 2>/dev/null
 # six copies of the scenario: a scan of several seconds (the same records in several files,
 # so the same alerts, each with one evidence row per copy)
 mkdir -p "$T/in"

@@ -18,22 +18,29 @@
 
 # shellcheck disable=SC2034 # both read by the scripts that source this one
 GOLDEN_FORMAT=1
-# what golden_update.sh builds in the revision's tree
+# what golden_update.sh builds in the revision's tree; GOLDEN_SIM_TARGET too when the
+# revision has it (tools/sim; older revisions generate with `vigie simulate`)
 GOLDEN_BUILD_TARGETS="vigie"
+GOLDEN_SIM_TARGET="vigie-sim"
 
 golden__env() {
   export LC_ALL=C TZ=UTC
   unset VIGIE_RULES VIGIE_LEDGER
 }
 
-# golden_sim DIR ARGS...: write a simulated scenario into DIR (relative to the cwd).
-# `vigie simulate` today; when the generator moves to its own tool, pick that tool here and
-# keep `vigie simulate` as the fallback so that older revisions still give a reference.
+# golden_sim DIR ARGS...: write a simulated scenario into DIR (relative to the cwd), with
+# $GOLDEN_SIM when set (a whole command, e.g. "/path/vigie-sim simulate"); else with
+# `vigie-sim simulate` when vigie-sim is beside the vigie under test (the generator is test
+# tooling since tools/sim); else with `vigie simulate`, so that an older revision built by
+# golden_update.sh still gives a reference with its own generator.
 golden_sim() {
-  local dir=$1
+  local dir=$1 sim
   shift
+  sim="$(dirname "$GOLDEN_VIGIE")/$GOLDEN_SIM_TARGET"
   if [ -n "${GOLDEN_SIM:-}" ]; then
     $GOLDEN_SIM "$@" -o "$dir"
+  elif [ -x "$sim" ]; then
+    "$sim" simulate "$@" -o "$dir"
   else
     "$GOLDEN_VIGIE" simulate "$@" -o "$dir"
   fi

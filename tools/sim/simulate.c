@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * simulate.c: `vigie simulate`: a deterministic scenario of many organizations' audit logs
+ * simulate.c: `vigie-sim simulate`: a deterministic scenario of many organizations' audit logs
  * with a forged-token mail espionage campaign hidden in some of them (../shared/BRIEF.md).
  *
  * Per organization (its own tenant id, time zone, users, usual mail clients), it writes a
@@ -29,7 +29,7 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
-#include "cli.h"
+#include "sim.h"
 
 #define MAX_ORGS 200
 #define MAX_USERS 64
@@ -734,7 +734,7 @@ static int run(sim *s)
     return VIGIE_OK;
 }
 
-int vg__cmd_simulate(int argc, char **argv)
+int vg__sim_simulate(int argc, char **argv)
 {
     sim s;
     memset(&s, 0, sizeof s);
@@ -748,20 +748,20 @@ int vg__cmd_simulate(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: vigie simulate [--orgs N] [--days D] [--victims K] [--seed S] -o DIR\n");
-            return VG_EXIT_OK;
+            printf("usage: vigie-sim simulate [--orgs N] [--days D] [--victims K] [--seed S] -o DIR\n");
+            return VG_SIM_EXIT_OK;
         }
         if (!v) {
-            fprintf(stderr, "vigie: error: option '%s' needs a value\n", a);
-            return VG_EXIT_USAGE;
+            fprintf(stderr, "vigie-sim: error: option '%s' needs a value\n", a);
+            return VG_SIM_EXIT_USAGE;
         }
         char *end;
         unsigned long long n = strtoull(v, &end, 10);
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             s.dir = v;
         } else if (*end) {
-            fprintf(stderr, "vigie: error: %s wants a number\n", a);
-            return VG_EXIT_USAGE;
+            fprintf(stderr, "vigie-sim: error: %s wants a number\n", a);
+            return VG_SIM_EXIT_USAGE;
         } else if (!strcmp(a, "--orgs")) {
             s.n_orgs = (uint32_t)n;
         } else if (!strcmp(a, "--days")) {
@@ -771,26 +771,26 @@ int vg__cmd_simulate(int argc, char **argv)
         } else if (!strcmp(a, "--seed")) {
             s.seed = n;
         } else {
-            fprintf(stderr, "vigie: error: unknown option '%s'\n", a);
-            return VG_EXIT_USAGE;
+            fprintf(stderr, "vigie-sim: error: unknown option '%s'\n", a);
+            return VG_SIM_EXIT_USAGE;
         }
         i++;
     }
     if (!s.dir || s.n_orgs == 0 || s.n_orgs > MAX_ORGS || s.days < 2 || s.days > 400 ||
         s.victims > s.n_orgs) {
-        fprintf(stderr, "vigie: error: simulate needs -o DIR, 1-%d orgs, 2-400 days and no more "
+        fprintf(stderr, "vigie-sim: error: simulate needs -o DIR, 1-%d orgs, 2-400 days and no more "
                         "victims than orgs\n", MAX_ORGS);
-        return VG_EXIT_USAGE;
+        return VG_SIM_EXIT_USAGE;
     }
     int rc = run(&s);
     if (rc)
-        fprintf(stderr, "vigie: error: simulate: %s: %s\n", s.dir, vigie_strerror(rc));
+        fprintf(stderr, "vigie-sim: error: simulate: %s: %s\n", s.dir, vigie_strerror(rc));
     else
-        fprintf(stderr, "vigie: simulated %u organizations over %u days (%u victims, %llu campaign "
+        fprintf(stderr, "vigie-sim: simulated %u organizations over %u days (%u victims, %llu campaign "
                         "records) into %s\n", s.n_orgs, s.days, s.victims,
                 (unsigned long long)s.n_campaign, s.dir);
     free(s.orgs);
     vg__buf_free(&s.campaign_ids);
     vg__buf_free(&s.decoy_ids);
-    return rc ? VG_EXIT_INPUT : VG_EXIT_OK;
+    return rc ? VG_SIM_EXIT_INPUT : VG_SIM_EXIT_OK;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * evaluate.c: `vigie evaluate TRUTH.json ALERTS.jsonl`: score a scan of a simulated scenario
+ * evaluate.c: `vigie-sim evaluate TRUTH.json ALERTS.jsonl`: score a scan of a simulated scenario
  * against the scenario's truth. Per organization: victim or not, alerts by level, high
  * (high or critical) alerts, messages read (distinct InternetMessageIds in high mail-access
  * alerts), first-seen and indicator alerts, visibility gaps; then organization-level precision
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sim.h"
 
 typedef struct org_score {
     char name[64], tenant[64];
@@ -20,33 +20,33 @@ typedef struct org_score {
     uint64_t sessions_high, session_messages; /* combined (per-session) alerts */
 } org_score;
 
-int vg__cmd_evaluate(int argc, char **argv)
+int vg__sim_evaluate(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: vigie evaluate TRUTH.json ALERTS.jsonl\n");
-        return VG_EXIT_USAGE;
+        fprintf(stderr, "usage: vigie-sim evaluate TRUTH.json ALERTS.jsonl\n");
+        return VG_SIM_EXIT_USAGE;
     }
     char *truth, *alerts;
     size_t tl, al;
     if (vg__read_file(argv[1], 1u << 30, &truth, &tl) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: cannot read %s\n", argv[1]);
-        return VG_EXIT_INPUT;
+        fprintf(stderr, "vigie-sim: error: cannot read %s\n", argv[1]);
+        return VG_SIM_EXIT_INPUT;
     }
     if (vg__read_file(argv[2], (size_t)1 << 34, &alerts, &al) != VIGIE_OK) {
-        fprintf(stderr, "vigie: error: cannot read %s\n", argv[2]);
+        fprintf(stderr, "vigie-sim: error: cannot read %s\n", argv[2]);
         free(truth);
-        return VG_EXIT_INPUT;
+        return VG_SIM_EXIT_INPUT;
     }
     vg_jtape t;
     vg__jtape_init(&t);
     org_score *orgs = NULL;
     uint32_t n = 0;
-    int ex = VG_EXIT_INPUT;
+    int ex = VG_SIM_EXIT_INPUT;
     int64_t list = -1;
     if (vg__json_parse(&t, truth, tl, NULL) == VIGIE_OK)
         list = vg__json_obj_get(&t, 0, "orgs", 4);
     if (list < 0 || t.tok[list].type != VG_J_ARRAY) {
-        fprintf(stderr, "vigie: error: %s is not a vigie simulate truth.json\n", argv[1]);
+        fprintf(stderr, "vigie-sim: error: %s is not a vigie-sim simulate truth.json\n", argv[1]);
         goto out;
     }
     orgs = calloc(t.tok[list].len + 1, sizeof *orgs);
@@ -132,7 +132,7 @@ int vg__cmd_evaluate(int argc, char **argv)
     double recall = tp + fn ? (double)tp / (tp + fn) : 1.0;
     printf("\norganizations flagged high: %u of %u victims, %u clean ones; precision %.2f, "
            "recall %.2f\n", tp, tp + fn, fp, precision, recall);
-    ex = fp == 0 && fn == 0 ? VG_EXIT_OK : VG_EXIT_ALERTS;
+    ex = fp == 0 && fn == 0 ? VG_SIM_EXIT_OK : VG_SIM_EXIT_ALERTS;
 out:
     free(orgs);
     vg__jtape_free(&t);
