@@ -4,8 +4,12 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage: headers, libvigie.a and .so, vigie.pc,
+# bin/vigie and the rule pack (the prefix is compiled in: vigie_pack_dir looks there last)
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all build setup demo check check-asan bench fuzz clean
+.PHONY: all build setup demo check check-asan bench fuzz clean install
 
 all: build
 
@@ -15,6 +19,11 @@ setup:
 build: setup
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+install: setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 demo: build
 	@scripts/demo.sh $(BUILD)/vigie $(BUILD)/vigie-sim

@@ -164,6 +164,11 @@ typedef struct vg_fieldmap vg_fieldmap;
 
 /* Load the field maps compiled into the binary (data/fieldmaps/NAME.yml). */
 int vg__fieldmap_load_builtin(vg_fieldmap **out, vigie_diag_fn diag, void *diag_ud);
+/* The same in two steps, so that other sections can come first (a record takes the first
+ * section that selects it): an empty map (identity only), then the built-in sections
+ * appended. */
+int vg__fieldmap_new(vg_fieldmap **out);
+int vg__fieldmap_add_builtin(vg_fieldmap *m, vigie_diag_fn diag, void *diag_ud);
 /* Load field maps from YAML text (tests) or add a user file. */
 int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *yaml, size_t len,
                              vigie_diag_fn diag, void *diag_ud);

@@ -226,22 +226,31 @@ int vg__fieldmap_load_string(vg_fieldmap *m, const char *name, const char *text,
     return rc;
 }
 
-static vg_fieldmap *fieldmap_new(void)
+int vg__fieldmap_new(vg_fieldmap **out)
 {
     vg_fieldmap *m = calloc(1, sizeof *m);
-    if (m)
-        pthread_mutex_init(&m->mu, NULL);
-    return m;
+    if (!m)
+        return VIGIE_NOMEM;
+    pthread_mutex_init(&m->mu, NULL);
+    *out = m;
+    return VIGIE_OK;
+}
+
+int vg__fieldmap_add_builtin(vg_fieldmap *m, vigie_diag_fn diag, void *diag_ud)
+{
+    int rc = VIGIE_OK;
+    for (const vg_embedded_file *f = vg__builtin_fieldmaps; f->name && !rc; f++)
+        rc = vg__fieldmap_load_string(m, f->name, f->text, f->len, diag, diag_ud);
+    return rc;
 }
 
 int vg__fieldmap_load_builtin(vg_fieldmap **out, vigie_diag_fn diag, void *diag_ud)
 {
-    vg_fieldmap *m = fieldmap_new();
-    if (!m)
-        return VIGIE_NOMEM;
-    int rc = VIGIE_OK;
-    for (const vg_embedded_file *f = vg__builtin_fieldmaps; f->name && !rc; f++)
-        rc = vg__fieldmap_load_string(m, f->name, f->text, f->len, diag, diag_ud);
+    vg_fieldmap *m;
+    int rc = vg__fieldmap_new(&m);
+    if (rc)
+        return rc;
+    rc = vg__fieldmap_add_builtin(m, diag, diag_ud);
     if (rc) {
         vg__fieldmap_free(m);
         return rc;

@@ -42,6 +42,11 @@ const char *vigie_strerror(int rc)
     return status_msgs[rc];
 }
 
+const char *vigie_version(void)
+{
+    return VIGIE_VERSION;
+}
+
 /* ---- vg_buf ---- */
 void vg__buf_init(vg_buf *b, size_t toobig)
 {
@@ -523,6 +528,11 @@ void vg__diag_print(void *ud, const vigie_diag *d)
     else
         fprintf(f, "vigie: %s: (message lost: out of memory)\n", lv);
     vg__buf_free(&b);
+}
+
+void vigie_diag_print(void *ud, const vigie_diag *d)
+{
+    vg__diag_print(ud, d);
 }
 
 void vg__print_escaped(FILE *f, const char *fmt, ...)

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The installed tree is enough to build against: `cmake --install` (what `make install
+# PREFIX=... DESTDIR=...` runs) into a temporary DESTDIR puts there include/vigie/*.h,
+# libvigie.a, libvigie.so with its soname, pkgconfig/vigie.pc, bin/vigie and the rule pack
+# under share/vigie/rules. examples/vigie-match.c is then built with nothing but
+# `cc $(pkg-config --cflags --libs vigie)` (PKG_CONFIG_PATH and PKG_CONFIG_SYSROOT_DIR into
+# the temporary tree), run on records with a known answer, and checked line for line; the
+# shared build finds its rule pack beside the library it loaded; then the same with
+# libvigie.so removed (a static-only install) and `pkg-config --static`. The public headers
+# also compile alone as strict C11 and as C++.
+source "$(dirname "$0")/lib.sh"
+BUILD=$(cd "$(dirname "$VIGIE")" && pwd)
+cd "$ROOT"
+CC=${CC:-cc}
+cache() { sed -nE "s/^$1:[A-Z]+=(.*)$/\1/p" "$BUILD/CMakeCache.txt"; }
+PREFIX=$(cache CMAKE_INSTALL_PREFIX)
+check "the build has an install prefix" [ -n "$PREFIX" ]
+# a sanitized library needs the sanitizer runtime in every program that links it
+SAN=()
+[ "$(cache VIGIE_SANITIZE)" = ON ] && SAN=(-fsanitize=address,undefined)
+
+R=$T/root
+DESTDIR=$R cmake --install "$BUILD" >"$T/install.log" 2>&1
+rc=$?
+check "cmake --install into DESTDIR (rc=$rc; $(tail -1 "$T/install.log"))" [ "$rc" = 0 ]
+P=$R$PREFIX
+pc=$(find "$P" -name vigie.pc -path '*/pkgconfig/*' | head -1)
+check "pkgconfig/vigie.pc installed" [ -n "$pc" ]
+LIBDIR=$(dirname "$(dirname "$pc")")
+for f in include/vigie/vigie.h include/vigie/engine.h bin/vigie share/vigie/rules; do
+  check "installed: $f" [ -e "$P/$f" ]
+done
+for f in libvigie.a libvigie.so; do check "installed: $f" [ -e "$LIBDIR/$f" ]; done
+n_src=$(find rules -name '*.yml' | wc -l)
+n_inst=$(find "$P/share/vigie/rules" -name '*.yml' | wc -l)
+check "the whole pack is installed ($n_inst of $n_src rule files)" [ "$n_src" = "$n_inst" ] && [ "$n_src" -gt 0 ]
+soname=$(readelf -d "$LIBDIR/libvigie.so" | sed -nE 's/.*\(SONAME\).*\[(.*)\]/\1/p')
+check "libvigie.so has a soname ($soname) and it is installed" [ -n "$soname" ] && [ -e "$LIBDIR/$soname" ]
+grep -q 'Requires.private:.*libhs' "$pc"
+check "vigie.pc names the static dependencies (Requires.private)" [ $? = 0 ]
+check "no internal header installed" [ -z "$(find "$P/include" -name '*_int.h' -o -name 'util.h')" ]
+
+export PKG_CONFIG_PATH=$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$R
+flags=$(pkg-config --cflags --libs vigie)
+rc=$?
+check "pkg-config --cflags --libs vigie (rc=$rc)" [ "$rc" = 0 ]
+case " $flags " in
+  *" -I$P/include "*) ok ;;
+  *) bad "pkg-config's include path is not the installed tree's: $flags" ;;
+esac
+case " $flags " in *"$ROOT/src"*) bad "pkg-config points into the source tree: $flags" ;; *) ok ;; esac
+
+# records with a known answer: a consumer-token mail read (the pack's rule a095b800 and the
+# test rule below), a read with the enterprise token (nothing), a bad record (line 3)
+cat >"$T/in.ndjson" <<'EOF'
+{"CreationTime":"2023-06-07T01:33:15","Id":"r1","Operation":"MailItemsAccessed","OrganizationId":"tenant-a","RecordType":50,"UserId":"alice@a.example","Workload":"Exchange","TokenTenantId":"9188040d-6c67-4c5b-b112-36a304b66dad"}
+{"CreationTime":"2023-06-07T01:33:16","Id":"r2","Operation":"MailItemsAccessed","OrganizationId":"tenant-a","RecordType":50,"UserId":"alice@a.example","Workload":"Exchange","TokenTenantId":"tenant-a"}
+{"CreationTime":
+EOF
+RULE=rules/m365/m365_mail_access_consumer_token_tenant.yml
+EXPECT='{"rule":{"id":"a095b800-75d6-4f0f-a220-a9c45340c050","title":"Mailbox Read With a Consumer-Tenant Token","level":"high"},"kind":"sigma","tenant":"tenant-a","source":{"file":"-","line":1,"index":0,"offset":0},"shape":"m365_ual"}'
+# a rule only the installed pack has: proves which pack --pack found
+cat >"$P/share/vigie/rules/zz_install_marker.yml" <<'EOF'
+title: Install Marker
+id: 00000000-0000-4000-8000-0000000000aa
+logsource: {product: m365}
+detection:
+  sel: {Id: r2}
+  condition: sel
+level: low
+EOF
+off2=$(head -1 "$T/in.ndjson" | wc -c)
+MARK='{"rule":{"id":"00000000-0000-4000-8000-0000000000aa","title":"Install Marker","level":"low"},"kind":"sigma","tenant":"tenant-a","source":{"file":"-","line":2,"index":1,"offset":'$off2'},"shape":"m365_ual"}'
+
+# run_example NAME ARGS...: runs $T/NAME on in.ndjson; checks exit 1 (the bad record), the
+# bad record's diagnostic, and leaves stdout in $T/NAME.out
+run_example() {
+  local name=$1; shift
+  "$T/$name" "$@" <"$T/in.ndjson" >"$T/$name.out" 2>"$T/$name.err"
+  local rc=$?
+  check "$name $*: exit 1 for the bad record (rc=$rc; $(head -c 300 "$T/$name.err"))" [ "$rc" = 1 ]
+  grep -qE '^vigie: error: (-|stdin):3: record 3 skipped' "$T/$name.err"
+  check "$name: the bad record is reported with its position" [ $? = 0 ]
+}
+
+# --- shared ---
+$CC -o "$T/vm" examples/vigie-match.c "${SAN[@]}" $(pkg-config --cflags --libs vigie) 2>"$T/cc.err"
+rc=$?
+check "cc examples/vigie-match.c \$(pkg-config --cflags --libs vigie) (rc=$rc; $(head -c 400 "$T/cc.err"))" [ "$rc" = 0 ]
+readelf -d "$T/vm" 2>/dev/null | grep -q "NEEDED.*\[$soname\]"
+check "the example needs $soname" [ $? = 0 ]
+export LD_LIBRARY_PATH=$LIBDIR
+unset VIGIE_RULES
+run_example vm "$RULE"
+check "shared: one line per match, as expected ($(head -c 300 "$T/vm.out"))" [ "$(cat "$T/vm.out")" = "$EXPECT" ]
+run_example vm --pack
+grep -qxF "$EXPECT" "$T/vm.out" && grep -qxF "$MARK" "$T/vm.out"
+check "shared: --pack finds the pack installed beside libvigie.so ($(head -c 400 "$T/vm.out"))" [ $? = 0 ]
+# the complete program of docs/API.md, as printed there
+awk '/^```c$/ {on = 1; next} /^```$/ && on {exit} on' docs/API.md >"$T/doc.c"
+$CC -o "$T/doc" "$T/doc.c" "${SAN[@]}" $(pkg-config --cflags --libs vigie) 2>"$T/cc.err"
+rc=$?
+check "docs/API.md's program builds against the tree (rc=$rc; $(head -c 400 "$T/cc.err"))" [ "$rc" = 0 ]
+run_example doc "$RULE"
+check "docs/API.md's program: one line per match ($(head -c 300 "$T/doc.out"))" \
+  [ "$(cat "$T/doc.out")" = "stdin:1: a095b800-75d6-4f0f-a220-a9c45340c050 [high] Mailbox Read With a Consumer-Tenant Token" ]
+unset LD_LIBRARY_PATH
+
+# --- static: libvigie.so removed, pkg-config --static ---
+rm -f "$LIBDIR"/libvigie.so*
+$CC -o "$T/vms" examples/vigie-match.c "${SAN[@]}" $(pkg-config --static --cflags --libs vigie) 2>"$T/cc.err"
+rc=$?
+check "cc examples/vigie-match.c \$(pkg-config --static --cflags --libs vigie) (rc=$rc; $(head -c 400 "$T/cc.err"))" [ "$rc" = 0 ]
+readelf -d "$T/vms" 2>/dev/null | grep -q 'NEEDED.*libvigie'
+check "the static example needs no libvigie.so" [ $? != 0 ]
+run_example vms "$RULE"
+check "static: same output ($(head -c 300 "$T/vms.out"))" [ "$(cat "$T/vms.out")" = "$EXPECT" ]
+VIGIE_RULES=$P/share/vigie/rules run_example vms --pack
+grep -qxF "$MARK" "$T/vms.out"
+check "static: --pack through \$VIGIE_RULES" [ $? = 0 ]
+
+# --- the headers alone: strict C11 and C++ ---
+printf '#include <vigie/vigie.h>\nint main(void) { return vigie_status_name(0) == 0; }\n' >"$T/h.c"
+$CC -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I"$P/include" "$T/h.c" 2>"$T/h.err"
+check "public headers: strict C11 ($(head -c 300 "$T/h.err"))" [ $? = 0 ]
+if command -v c++ >/dev/null; then
+  c++ -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I"$P/include" "$T/h.c" 2>"$T/h.err"
+  check "public headers: C++ ($(head -c 300 "$T/h.err"))" [ $? = 0 ]
+fi
+finish
