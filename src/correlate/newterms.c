@@ -538,6 +538,6 @@ int vg__newterms_load_section(vg_newterms *nt, vg_rd *in, vigie_diag_fn diag, vo
     nt->evicted = evicted;
     return VIGIE_OK;
 bad:
-    vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_INVAL, NULL, 0, 0, NULL, why);
+    vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_INVAL, NULL, 0, 0, NULL, "%s", why);
     return VIGIE_INVAL;
 }

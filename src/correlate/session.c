@@ -1297,7 +1297,7 @@ int vg__sessions_save(const vg_sessions *s, vg_buf *out)
 
 static int load_fail(vigie_diag_fn diag, void *ud, const char *why)
 {
-    vg__diag(diag, ud, VIGIE_DIAG_ERROR, VIGIE_INVAL, NULL, 0, 0, NULL, why);
+    vg__diag(diag, ud, VIGIE_DIAG_ERROR, VIGIE_INVAL, NULL, 0, 0, NULL, "%s", why);
     return VIGIE_INVAL;
 }
 
