@@ -66,7 +66,7 @@ met=$(awk -v k="$kb" -v l="$limit" 'BEGIN { print (k / 1024 < l) ? "met" : "NOT 
   echo
   echo "| scenario | logs | alerts (combined) | wall | peak RSS |"
   echo "| --- | --- | --- | --- | --- |"
-  echo "| simulate --orgs $orgs --days $days --victims 3 | $size MB | $alerts (${combined:-?}) | ${wall} s | $mib MiB |"
+  echo "| simulate --orgs $orgs --days $days --victims 3 | $size MB | $alerts (${combined:-?}) | $(awk -v w="$wall" 'BEGIN { printf "%.1f", w }') s | $mib MiB |"
   echo
   echo "- the 180-day, 100-organization scan under $limit MiB peak RSS: $mib MiB, $met"
 } >"$out/state_memory.md"

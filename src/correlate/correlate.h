@@ -100,10 +100,12 @@ bool vg__indicators_match_ua(const vg_indicators *x, const char *s, size_t n, do
 
 /* ---- sessions: one combined alert per (tenant, user, session or day) -------------------------- */
 
-/* Signals of the records of a session are gathered, sign-ins joined to mailbox access at the
- * end of input, and each group with at least one primary signal (an alert, or an access no
- * sign-in issued) is scored into one alert (session.c; scoring in docs/DETECTIONS.md).
- * Fed in read order by one thread; the strings passed in are copied. */
+/* Signals of the records of a session window are gathered, sign-ins joined to mailbox access
+ * once the watermark has passed it plus the sign-in lateness, and each group with at least one
+ * primary signal (an alert, or an access no sign-in issued) is scored into one alert when the
+ * watermark passes its last record plus the gap (session.c; docs/DETECTIONS.md). Fed in read
+ * order by one thread; the strings passed in are copied; the strings of a vg_sess_alert are
+ * valid during the emit call only. */
 typedef struct vg_sessions vg_sessions;
 
 enum { VG_SL_INFO = 0, VG_SL_LOW, VG_SL_MEDIUM, VG_SL_HIGH, VG_SL_CRITICAL };
