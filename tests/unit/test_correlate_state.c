@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "correlate/correlate.h"
 #include "util/ser.h"
@@ -439,6 +440,46 @@ static void test_terms_section_round_trip(void)
     vg__buf_free(&sec);
 }
 
+/* The --baseline file keeps the last-seen time (an optional field: a file without it loads as
+ * before, last seen when first seen). */
+static void test_baseline_file_keeps_last_seen(void)
+{
+    char path[] = "/tmp/vigie-test-baseline-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    vg_newterms *a, *b;
+    vg__newterms_new(&a);
+    vg__newterms_state(a, "r", "T", "old", T0, 0);
+    vg__newterms_state(a, "r", "T", "kept", T0, 0);
+    vg__newterms_state(a, "r", "T", "kept", T0 + 20 * DAY, 0);
+    CHECK_EQ_INT(vg__newterms_save(a, path), VIGIE_OK);
+    vg__newterms_new(&b);
+    CHECK_EQ_INT(vg__newterms_load(b, path, NULL, NULL), VIGIE_OK);
+    vg__newterms_set_limits(b, 10 * DAY, 0);
+    vg__newterms_advance(b, T0 + 25 * DAY);
+    CHECK_EQ_INT((int)vg__newterms_count(b), 1); /* "kept" was seen 5 days ago, "old" 25 */
+    CHECK_EQ_INT(vg__newterms_state(b, "r", "T", "kept", T0 + 25 * DAY, 0), VG_NT_KNOWN);
+    /* a file of the previous format: no last_seen */
+    FILE *f = fopen(path, "w");
+    fputs("{\"rule\":\"r\",\"group\":\"T\",\"group_first_seen\":\"2023-06-05T03:00:00Z\"}\n"
+          "{\"rule\":\"r\",\"group\":\"T\",\"term\":\"x\",\"first_seen\":\"2023-06-05T03:00:00Z\"}\n",
+          f);
+    fclose(f);
+    vg_newterms *c;
+    vg__newterms_new(&c);
+    CHECK_EQ_INT(vg__newterms_load(c, path, NULL, NULL), VIGIE_OK);
+    CHECK_EQ_INT((int)vg__newterms_count(c), 1);
+    CHECK_EQ_INT(vg__newterms_state(c, "r", "T", "x", T0 + DAY, 0), VG_NT_KNOWN);
+    CHECK_EQ_INT(vg__newterms_state(c, "r", "T", "y", T0 + DAY, 0), VG_NT_NEW);
+    remove(path);
+    close(fd);
+    vg__newterms_free(a);
+    vg__newterms_free(b);
+    vg__newterms_free(c);
+}
+
 int main(void)
 {
     RUN(test_windows_split_and_merge);
@@ -449,5 +490,6 @@ int main(void)
     RUN(test_save_load_resume);
     RUN(test_terms_ttl_and_lru);
     RUN(test_terms_section_round_trip);
+    RUN(test_baseline_file_keeps_last_seen);
     return TEST_DONE();
 }
