@@ -6,8 +6,9 @@
 #   vigie scan -j 1 with SigmaHQ rules/cloud | the simdjson floor | the Vectorscan floor | jq
 # plus vigie's peak RSS on half and all of the data, the load+compile time of every
 # SigmaHQ rule, and rule loading at scale (bench/rule_load.sh: 25,000 and 100,000 rule
-# files, 100,000 values in one list), and heap allocations and lock calls per event in steady
-# state (bench/alloc.sh). Writes bench/RESULTS.md and prints it. See
+# files, 100,000 values in one list), heap allocations and lock calls per event in steady
+# state (bench/alloc.sh), and the state's peak RSS on the 180-day, 100-organization simulated
+# scenario (bench/state_memory.sh). Writes bench/RESULTS.md and prints it. See
 # bench/README.md.
 #
 # Usage: bench/run.sh [BUILD_DIR]      (default: build; `make bench` passes it)
@@ -159,6 +160,14 @@ if [ -x "$vigie" ]; then
     echo "bench: rule_load.sh failed:" >&2
     tail -3 "$out/rule_load.log" >&2
   fi
+  echo "bench: state memory at scale (bench/state_memory.sh; log in ${out#"$root"/}/state_memory.log)"
+  if VIGIE=$vigie "$here/state_memory.sh" "$build" >"$out/state_memory.log" 2>&1; then
+    state_md=$out/state_memory.md
+  else
+    echo "bench: state_memory.sh failed (or over its target):" >&2
+    tail -3 "$out/state_memory.log" >&2
+    [ -s "$out/state_memory.md" ] && state_md=$out/state_memory.md
+  fi
 else
   echo "bench: vigie: not built ($vigie)"
 fi
@@ -257,6 +266,10 @@ row() { # row KEY LABEL
   if [ -n "${rule_scale:-}" ]; then
     echo
     cat "$rule_scale"
+  fi
+  if [ -n "${state_md:-}" ]; then
+    echo
+    cat "$state_md"
   fi
   echo
   echo "Reproduce: \`make bench\` (see bench/README.md; BENCH_MB, BENCH_SEED, BENCH_RUNS, SIGMA_DIR)."

@@ -52,6 +52,9 @@ static void scan_usage(FILE *f)
           "      --signin-window HOURS  a token is used up to HOURS after its sign-in (default\n"
           "                          24); mail access outside it has no sign-in\n"
           "      --session-window DAYS  a session, up to DAYS after its last sign-in (default 30)\n"
+          "      --signin-lateness HOURS  a mail access waits this long in event time for its\n"
+          "                          sign-in (default 2) when the state advances before the\n"
+          "                          end; one file-mode run joins at the end of input\n"
           "      --actor-hours SPEC  the actor's working hours in UTC (default \"Mon-Fri 00-09\"),\n"
           "                          supporting evidence in combined alerts\n"
           "      --campaigns FILE    write campaigns (alerts of many tenants linked by shared\n"
@@ -317,6 +320,16 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
                 return VG_EXIT_USAGE;
             }
             o->sess.session_window_s = d * 86400;
+        } else if (opt_is(a, "--signin-lateness", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            char *end;
+            double h = strtod(v, &end);
+            if (*end || h <= 0) {
+                fprintf(stderr, "vigie: error: --signin-lateness takes a number of hours\n");
+                return VG_EXIT_USAGE;
+            }
+            o->sess.signin_lateness_s = h * 3600;
         } else if (opt_is(a, "--actor-hours", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;

@@ -12,11 +12,16 @@
  *
  * Events must reach vg__newterms_check in time order per group; `vigie scan` calls it from
  * its writer, which sees records in read order. Not thread-safe: one caller at a time.
- * Memory: bounded by VG_MAX_NEW_TERMS entries.
+ * Memory: a term or group not seen for a time to live (VG_NEW_TERMS_TTL_S of event time, 90
+ * days: longer than any baseline period) is forgotten when vg__newterms_advance passes it; at
+ * most VG_MAX_NEW_TERMS entries (groups and terms), the least recently seen eighth forgotten
+ * when full. Both are counted (vg__newterms_forgotten). A forgotten term seen again is new
+ * again; a forgotten group learns a new baseline.
  */
 #ifndef VG_CORRELATE_H
 #define VG_CORRELATE_H
 
+#include "util/ser.h"
 #include "util/util.h"
 
 typedef struct vg_newterms vg_newterms;
@@ -36,12 +41,27 @@ enum { VG_NT_KNOWN = 0, VG_NT_NEW, VG_NT_NOVEL };
 int vg__newterms_state(vg_newterms *nt, const char *rule_key, const char *group,
                        const char *term, double t, double baseline_s);
 
-/* Terms not remembered because the limit was reached. */
+/* ttl_s: 0 = VG_NEW_TERMS_TTL_S; max_entries: 0 = VG_MAX_NEW_TERMS. */
+void vg__newterms_set_limits(vg_newterms *nt, double ttl_s, uint64_t max_entries);
+/* Event time moved to watermark: what was last seen more than the time to live before it is
+ * forgotten (a sweep at most once an hour of event time; +infinity forgets nothing). */
+void vg__newterms_advance(vg_newterms *nt, double watermark);
+/* Entries forgotten: past their time to live (*expired) and least recently seen when full
+ * (*evicted); returns the sum. Either pointer may be NULL. */
+uint64_t vg__newterms_forgotten(const vg_newterms *nt, uint64_t *expired, uint64_t *evicted);
+/* The whole state as a section of a state file (util/ser.h encoding), and back into a FRESH
+ * object (VIGIE_INVAL, told through diag, for a truncated, malformed or hostile section). */
+int vg__newterms_save_section(const vg_newterms *nt, vg_buf *out);
+int vg__newterms_load_section(vg_newterms *nt, vg_rd *in, vigie_diag_fn diag, void *diag_ud);
+
+/* Entries not remembered or forgotten because of the bound (out of memory, or the least
+ * recently seen when full). */
 uint64_t vg__newterms_dropped(const vg_newterms *nt);
 uint64_t vg__newterms_count(const vg_newterms *nt);
 
 /* State file: JSON lines {"rule":..,"group":..,"term":..,"first_seen":..} and one line per
- * group {"rule":..,"group":..,"group_first_seen":..}. Loading a group marks its baseline as
+ * group {"rule":..,"group":..,"group_first_seen":..}, each with an optional "last_seen" (files
+ * without it load as last seen when first seen; readers before it ignore it). Loading a group marks its baseline as
  * already learned. Load reports bad lines through diag and skips them. */
 int vg__newterms_load(vg_newterms *nt, const char *path, vigie_diag_fn diag, void *diag_ud);
 int vg__newterms_save(const vg_newterms *nt, const char *path);
@@ -80,10 +100,12 @@ bool vg__indicators_match_ua(const vg_indicators *x, const char *s, size_t n, do
 
 /* ---- sessions: one combined alert per (tenant, user, session or day) -------------------------- */
 
-/* Signals of the records of a session are gathered, sign-ins joined to mailbox access at the
- * end of input, and each group with at least one primary signal (an alert, or an access no
- * sign-in issued) is scored into one alert (session.c; scoring in docs/DETECTIONS.md).
- * Fed in read order by one thread; the strings passed in are copied. */
+/* Signals of the records of a session window are gathered, sign-ins joined to mailbox access
+ * once the watermark has passed it plus the sign-in lateness, and each group with at least one
+ * primary signal (an alert, or an access no sign-in issued) is scored into one alert when the
+ * watermark passes its last record plus the gap (session.c; docs/DETECTIONS.md). Fed in read
+ * order by one thread; the strings passed in are copied; the strings of a vg_sess_alert are
+ * valid during the emit call only. */
 typedef struct vg_sessions vg_sessions;
 
 enum { VG_SL_INFO = 0, VG_SL_LOW, VG_SL_MEDIUM, VG_SL_HIGH, VG_SL_CRITICAL };
@@ -97,7 +119,17 @@ typedef struct vg_sess_opts {
     double session_window_s; /* a session id, after its last sign-in (30 days): sessions
                                 outlive tokens, and exports often hold only interactive
                                 sign-ins */
+    double session_gap_s;     /* records of one key further apart are different groups
+                                 (0: VG_SESSION_GAP_S) */
+    double signin_lateness_s; /* a mail access waits this long, in event time, for the sign-in
+                                 that explains it (0: VG_SIGNIN_LATENESS_S) */
 } vg_sess_opts;
+
+/* Defaults (docs/DETECTIONS.md says why): a day without activity ends a session window; sign-in
+ * logs arrive up to two hours after the mail access they explain. */
+#define VG_SESSION_GAP_S 86400.0
+#define VG_SIGNIN_LATENESS_S 7200.0
+
 
 typedef struct vg_sess_signal {
     const char *name, *kind, *rule, *level;
@@ -109,7 +141,7 @@ typedef struct vg_sess_signal {
 } vg_sess_signal;
 
 typedef struct vg_sess_evidence {
-    const char *file; /* vg_sess_rec.file as given: it must outlive the sessions object */
+    const char *file; /* interned by the sessions object: valid during the emit call */
     uint64_t line, index, offset;
     uint8_t sha256[32];
     char *alert_ids; /* comma-separated ids of the alerts on this record, or NULL */
@@ -128,7 +160,7 @@ typedef struct vg_sess_rec {
     double ops;
     const char *const *folders;
     uint32_t n_folders;
-    const char *file; /* kept by pointer: must live as long as the sessions object */
+    const char *file; /* the source's name, copied (interned once per distinct name) */
     uint64_t line, index, offset;
     uint8_t sha256[32];
     const char *alert_ids;
@@ -162,6 +194,9 @@ typedef struct vg_sess_alert {
 typedef struct vg_sess_stats {
     uint64_t groups, alerts, by_level[5], evicted, signins, no_signin, unlinkable;
     uint64_t signin_ids, signin_ids_dropped;
+    uint64_t signin_ids_aged; /* forgotten once the watermark passed their window */
+    uint64_t late;            /* records older than the watermark less the gap */
+    uint64_t open;            /* groups still open after the call */
 } vg_sess_stats;
 
 typedef int (*vg_sess_emit)(void *ud, const vg_sess_alert *a);
@@ -177,8 +212,24 @@ int vg__sessions_add(vg_sessions *s, const vg_sess_rec *r);
  * session, token, time, mail and n_signals are read: a caller can defer the costly fields
  * (hashes, message ids, infrastructure) to the records that need them. */
 bool vg__sessions_needs(vg_sessions *s, const vg_sess_rec *r);
-/* Join, score and emit, in the order groups were created. */
+/* Event time moves to `watermark` (it never goes back): every group whose last record plus the
+ * gap, and whose pending accesses plus the sign-in lateness, are before it is joined, scored
+ * and emitted (those with a primary signal), ordered by that closing time then creation order
+ * (the same sequence for any batching of the same input), then freed; sign-in ids past their
+ * window plus the lateness are forgotten. The alert key is the group's key for the first window
+ * of a key that alerts, the key and "\x1fw:" and the window's first time for a later one.
+ * st (may be NULL) counts what this call emitted. */
+int vg__sessions_advance(vg_sessions *s, double watermark, vg_sess_emit emit, void *ud,
+                         vg_sess_stats *st);
+/* advance(+infinity): everything closes. */
 int vg__sessions_finish(vg_sessions *s, vg_sess_emit emit, void *ud, vg_sess_stats *st);
+double vg__sessions_watermark(const vg_sessions *s);
+/* The whole state (open groups, sign-in ids, the watermark, the interned names) as a section of
+ * a state file (util/ser.h encoding); nothing is finished. Load reads one into a FRESH object
+ * made with the same options: VIGIE_INVAL (told through diag) for a truncated, malformed or
+ * hostile section, after which the object must only be freed. */
+int vg__sessions_save(const vg_sessions *s, vg_buf *out);
+int vg__sessions_load(vg_sessions *s, vg_rd *in, vigie_diag_fn diag, void *diag_ud);
 bool vg__sessions_tenant_has_signins(const vg_sessions *s, const char *tenant);
 bool vg__sessions_actor_hours(const vg_sess_opts *o, double t);
 const char *vg__sessions_level_name(int level);

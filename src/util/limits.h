@@ -89,9 +89,13 @@
 #define VG_SNIFF_UTF16_BYTES 1024u
 #define VG_SNIFF_BINARY_BYTES 4096u
 
-/* First-seen ("new terms") state: most (rule, group, term) entries remembered. Past it,
- * new terms are still reported but no longer remembered (counted in the summary). */
+/* First-seen ("new terms") state: most (rule, group) and (rule, group, term) entries
+ * remembered. When full, the least recently seen eighth is forgotten (counted in the summary);
+ * an entry not seen for VG_NEW_TERMS_TTL_S of event time is forgotten when the watermark passes
+ * it (90 days: longer than any baseline period, so a baseline is never forgotten while it is
+ * being learned or used). */
 #define VG_MAX_NEW_TERMS (4u * 1024u * 1024u)
+#define VG_NEW_TERMS_TTL_S (90.0 * 86400.0)
 
 /* Session groups kept for combined alerts (session.c): a group per session with a signal or
  * still waiting for its sign-in join; when full the oldest eighth is dropped, groups

@@ -26,6 +26,7 @@ typedef struct got {
     int n;
     vg_sess_alert a[16];
     char names[16][512];
+    char keys[16][512], users[16][400], tenants[16][64], sessions[16][64];
 } got;
 
 static int collect(void *ud, const vg_sess_alert *a)
@@ -38,6 +39,16 @@ static int collect(void *ud, const vg_sess_alert *a)
             strcat(g->names[g->n], a->signals[i].name);
             strcat(g->names[g->n], " ");
         }
+        /* the strings are valid during the callback only: copies */
+        snprintf(g->keys[g->n], sizeof g->keys[g->n], "%s", a->key);
+        snprintf(g->users[g->n], sizeof g->users[g->n], "%s", a->user);
+        snprintf(g->tenants[g->n], sizeof g->tenants[g->n], "%s", a->tenant);
+        snprintf(g->sessions[g->n], sizeof g->sessions[g->n], "%s", a->session ? a->session : "");
+        g->a[g->n].key = g->keys[g->n];
+        g->a[g->n].user = g->users[g->n];
+        g->a[g->n].tenant = g->tenants[g->n];
+        g->a[g->n].session = a->session ? g->sessions[g->n] : NULL;
+        g->a[g->n].day = NULL;
         g->a[g->n].signals = NULL; /* not valid after the callback */
         g->a[g->n].evidence = NULL;
         g->a[g->n].folders = NULL;
@@ -247,7 +258,7 @@ static void test_forged_token_pattern(void)
     vg__sessions_add(s, &a2);
     /* and with a consumer-tenant token too: critical */
     vg_sess_signal both[2] = {new_app, consumer};
-    vg_sess_rec b = mail("bob", "X2", "XK3", MON_0300);
+    vg_sess_rec b = mail("bob", "X2", "XK3", MON_0300 + 900); /* closes after alice's */
     b.signals = both;
     b.n_signals = 2;
     vg__sessions_add(s, &b);
@@ -301,7 +312,7 @@ static void test_actor_hours(void)
     CHECK(vg__sessions_actor_hours(&o, MON_0300));
     CHECK(!vg__sessions_actor_hours(&o, MON_1400));
     CHECK(!vg__sessions_actor_hours(&o, SAT_0300));
-    vg_sess_opts w = {0, 0x60, 2, 4, 0, 0, 0}; /* Sat, Sun 02-04 */
+    vg_sess_opts w = {.actor_days = 0x60, .actor_h0 = 2, .actor_h1 = 4}; /* Sat, Sun 02-04 */
     CHECK(vg__sessions_actor_hours(&w, SAT_0300));
     CHECK(!vg__sessions_actor_hours(&w, MON_0300));
 }
