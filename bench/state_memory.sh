@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # bench/state_memory.sh: the memory of the ordered state (sessions, the sign-in join, first-seen
-# terms) at scale. Generates the 180-day, 100-organization simulated scenario (`vigie simulate
+# terms) at scale. Generates the 180-day, 100-organization simulated scenario (`vigie-sim simulate
 # --orgs 100 --days 180 --victims 3`, about 600 MB of logs) into a temporary directory, scans it
 # with `vigie scan -q` (vigie's pack, default threads) and reports the scan's peak RSS. The target
 # (issue 9 section 3) is under 256 MiB; exit 1 when it is not met. In file mode the watermark is

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 need_shared datasets
 BUILD=$(cd "$(dirname "$VIGIE")" && pwd)
 check "test_detect is built beside vigie" [ -x "$BUILD/test_detect" ]
-"$VIGIE" simulate --orgs 10 --days 10 --victims 3 --seed 2 -o "$T/sim" >"$T/sim.out" 2>&1
+"$VIGIE_SIM" simulate --orgs 10 --days 10 --victims 3 --seed 2 -o "$T/sim" >"$T/sim.out" 2>&1
 rc=$?
 check "simulate writes a scenario (rc=$rc)" [ "$rc" = 0 ]
 VIGIE_DETECT_EXTRA="$T/sim" "$BUILD/test_detect" >"$T/out" 2>"$T/err"

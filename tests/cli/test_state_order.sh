@@ -7,7 +7,7 @@
 # in their sorted order and in the reverse order (every sign-in file before its audit file) give
 # the same alert ids, the same combined alerts and the same campaigns, with -j 1 and -j 2.
 source "$(dirname "$0")/lib.sh"
-"$VIGIE" simulate --orgs 6 --days 21 --victims 2 --seed 7 -o "$T/sim" 2>/dev/null
+"$VIGIE_SIM" simulate --orgs 6 --days 21 --victims 2 --seed 7 -o "$T/sim" 2>/dev/null
 rc=$?
 check "simulate exits 0" [ $rc = 0 ]
 find "$T/sim" -name '*.ndjson' -o -name '*.json' -o -name '*.csv' -o -name '*.jsonl' |
