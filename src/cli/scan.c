@@ -792,16 +792,16 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                 vg__format_time(t->last, z, sizeof z);
             }
             vg__buf_adds(&s, i ? ",{\"tenant\":" : "{\"tenant\":");
-            vg__scan_json_str_or_null(&s, t->tenant, strlen(t->tenant));
+            vg__alert_json_str_or_null(&s, t->tenant, strlen(t->tenant));
             vg__buf_printf(&s, ",\"mail_records\":%llu,\"throttled\":%llu,\"linkable\":%llu,"
                                "\"sign_ins\":%s,\"first\":",
                            (unsigned long long)t->n, (unsigned long long)t->throttled,
                            (unsigned long long)t->linkable,
                            c->sess && vg__sessions_tenant_has_signins(c->sess, t->tenant) ? "true"
                                                                                        : "false");
-            vg__scan_json_str_or_null(&s, a[0] ? a : NULL, strlen(a));
+            vg__alert_json_str_or_null(&s, a[0] ? a : NULL, strlen(a));
             vg__buf_adds(&s, ",\"last\":");
-            vg__scan_json_str_or_null(&s, z[0] ? z : NULL, strlen(z));
+            vg__alert_json_str_or_null(&s, z[0] ? z : NULL, strlen(z));
             vg__buf_printf(&s, ",\"gaps\":%llu}", (unsigned long long)t->gaps);
         }
         vg__buf_addc(&s, ']');
@@ -820,9 +820,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         for (uint32_t i = 0; i < nh && i < 20; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
             vg__buf_adds(&s, i ? ",{\"id\":" : "{\"id\":");
-            vg__scan_json_str_or_null(&s, r->id, r->id ? strlen(r->id) : 0);
+            vg__alert_json_str_or_null(&s, r->id, r->id ? strlen(r->id) : 0);
             vg__buf_adds(&s, ",\"title\":");
-            vg__scan_json_str_or_null(&s, r->title, r->title ? strlen(r->title) : 0);
+            vg__alert_json_str_or_null(&s, r->title, r->title ? strlen(r->title) : 0);
             vg__buf_printf(&s, ",\"count\":%llu}", (unsigned long long)hits[i].n);
         }
         uint32_t n_lit = 0, n_always = 0;
@@ -1126,7 +1126,6 @@ int vg__cmd_scan(int argc, char **argv)
             vg__buf_init(&c.wwp->tmp, 0);
             vg__buf_init(&c.wwp->extra, 0);
             vg__buf_init(&c.wwp->ftext, 0);
-            vg__buf_init(&c.wwp->mr_json, 0);
             vg__buf_init(&c.wwp->mfolders, 0);
             c.wwp->js = vg__jscratch_new();
         }

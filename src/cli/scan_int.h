@@ -27,6 +27,7 @@
 
 #include <openssl/sha.h>
 
+#include "alert/render.h"
 #include "cli.h"
 #include "correlate/corr.h"
 #include "correlate/correlate.h"
@@ -253,7 +254,7 @@ typedef struct worker {
     vg_jtape tape;
     vg_jscratch *js;
     vg_buf tmp;
-    vg_buf extra;                  /* extra JSON members of the alert being formatted */
+    vg_buf extra;                  /* scratch of the alert ids (vg__alert_set_id) */
     vg_buf ftext;                  /* field text for visibility facts */
     size_t redact_off, redact_len; /* a span of the event replaced by redact_with (0: none) */
     char redact_with[64];
@@ -268,7 +269,8 @@ typedef struct worker {
     bool sha_ok, mail_ok, is_mail, mdet_ok;
     uint8_t sha[32];
     char sha_hex[65];
-    vg_buf mr_json; /* ,"messages_read":{...} or empty */
+    vigie_alert_messages mr; /* what it read (once mdet_ok), for its alerts */
+    const char *mr_folder[32]; /* mr.folders: into mfolders */
     uint64_t *mh;   /* hashes of its distinct InternetMessageIds */
     uint32_t n_mh, cap_mh;
     uint64_t *mh_set; /* the same as a set, once there are many (mr_id_cb) */
@@ -281,7 +283,7 @@ typedef struct worker {
     bool ftext_found;           /* the last field_text found a value */
     /* per-worker scratch, reused for every record (no allocation once grown): unescaped
      * strings of field_text, of the mail-read walk, of the user-agent check; the folder list */
-    vg_buf ft_tmp, mr_tmp, ua_tmp, mr_folders;
+    vg_buf ft_tmp, mr_tmp, ua_tmp;
     bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
     char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
     char sig_family[256];       /* family of the signal being formatted ("" = its name) */
@@ -298,17 +300,6 @@ void vg__scan_process_batch(worker *w, batch *b);
 void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full);
 int vg__scan_level_index(const char *lv);
 void vg__scan_time_field(worker *w, vg_eventinfo *ei);
-void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n);
-void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
-/* One --format table line, every cell escaped (vg__escape_to) and cut to its column. */
-void vg__scan_table_line(vg_buf *o, const char *time, const char *level, const char *title,
-                         const char *tenant, size_t tenant_len, const char *file, uint64_t line);
-void vg__scan_hex(const uint8_t *p, size_t n, char *out);
-/* The opening of an alert line: {"id":...,"rule":{"id","title","level","tags"} */
-void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
-                         const char *level, const char *const *tags, uint32_t n_tags);
-/* Stable alert id: 32 hex of the SHA-256 of the NUL-separated parts. */
-void vg__scan_alert_id(const char *const *parts, int n, char out[33]);
 
 /* ---- scan_writer.c: in read order, on the writer -------------------------------------- */
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n);

@@ -67,36 +67,40 @@ static void fold_facts(scan_ctx *c, const batch *b)
     }
 }
 
-/* End of run: one combined alert per session group with a primary signal. */
+/* End of run: one combined alert per session group with a primary signal. The signals and
+ * evidence of the group, as the alert's typed lists, in arrays the context keeps. */
 typedef struct emit_ctx {
     scan_ctx *c;
     vg_buf o;
+    vg_buf scratch;
+    vigie_alert_signal *sig;
+    uint32_t cap_sig;
+    vigie_alert_evidence *ev;
+    uint32_t cap_ev;
 } emit_ctx;
 
-static int emit_combined(void *ud, const vg_sess_alert *a)
+static int emit_combined(void *ud, const vg_sess_alert *s)
 {
     emit_ctx *x = ud;
     scan_ctx *c = x->c;
     vg_buf *o = &x->o;
-    const char *level = vg__sessions_level_name(a->level);
-    char first[40] = "", last[40] = "", id[33];
-    if (a->first <= a->last) {
-        vg__format_time(a->first, first, sizeof first);
-        vg__format_time(a->last, last, sizeof last);
+    const char *level = vg__sessions_level_name(s->level);
+    char first[40] = "", last[40] = "";
+    if (s->first <= s->last) {
+        vg__format_time(s->first, first, sizeof first);
+        vg__format_time(s->last, last, sizeof last);
     }
-    const char *parts[] = {"combined", a->key};
-    vg__scan_alert_id(parts, 2, id);
     /* a title a person reads: the strongest signals first */
     bool no_si = false, novel = false, tok = false, ind = false;
-    for (uint32_t i = 0; i < a->n_signals; i++) {
-        const vg_sess_signal *g = &a->signals[i];
+    for (uint32_t i = 0; i < s->n_signals; i++) {
+        const vg_sess_signal *g = &s->signals[i];
         no_si |= !strcmp(g->name, "no_signin");
         novel |= !strcmp(g->kind, "new_term");
         tok |= !strcmp(g->kind, "token") || !strncmp(g->name, "consumer", 8);
         ind |= !strcmp(g->kind, "indicator");
     }
     char title[256];
-    int tl = snprintf(title, sizeof title, "%s%s%s%s%s", a->mail ? "Mailbox read" : "Activity",
+    int tl = snprintf(title, sizeof title, "%s%s%s%s%s", s->mail ? "Mailbox read" : "Activity",
                       no_si ? " with a token no sign-in issued" : "",
                       novel ? (no_si ? ", by an application new to the tenant"
                                      : " by an application new to the tenant")
@@ -104,153 +108,107 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
                       tok ? ", forged-token signs" : "",
                       ind ? ", from listed actor infrastructure" : "");
     if (!no_si && !novel && !tok && !ind)
-        for (uint32_t i = 0, k = 0; i < a->n_signals && tl > 0 && (size_t)tl < sizeof title; i++)
-            if (strcmp(a->signals[i].kind, "supporting") != 0)
+        for (uint32_t i = 0, k = 0; i < s->n_signals && tl > 0 && (size_t)tl < sizeof title; i++)
+            if (strcmp(s->signals[i].kind, "supporting") != 0)
                 tl += snprintf(title + tl, sizeof title - (size_t)tl, "%s%s", k++ ? ", " : ": ",
-                               a->signals[i].name);
-    c->sess_by_level[a->level]++;
+                               s->signals[i].name);
+    c->sess_by_level[s->level]++;
     c->sess_alerts++;
-    vg_buf side;
-    vg__buf_init(&side, 0);
-    if (c->o->format != FMT_JSONL) {
-        const vg_sess_evidence *e = a->n_evidence ? &a->evidence[0] : NULL;
-        if (c->o->format == FMT_CSV) {
-            vg__buf_printf(o, "%s,%s,vigie:combined,", first, level);
-            vg__scan_csv_cell(o, title, strlen(title));
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, a->tenant, strlen(a->tenant));
-            vg__buf_addc(o, ',');
-            if (e)
-                vg__scan_csv_cell(o, e->file, strlen(e->file));
-            vg__buf_printf(o, ",%llu,%llu\n", e ? (unsigned long long)e->line : 0ull,
-                           e ? (unsigned long long)e->offset : 0ull);
-        } else {
-            vg__scan_table_line(o, first, level, title, a->tenant, strlen(a->tenant),
-                                e ? e->file : NULL, e ? e->line : 0);
-        }
-        if (!c->camp)
-            return 0;
-        o = &side; /* the JSON line, for campaigns only */
-    }
-    size_t line0 = o->len;
-    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":\"vigie:combined\",\"title\":", id);
-    vg__scan_json_str_or_null(o, title, strlen(title));
     /* ATT&CK: what the signals show (mail collection; forged or unissued tokens used as
      * alternate authentication material; traffic through listed proxies) */
-    char tags[512] = "";
-    if (a->mail)
-        strcat(tags, ",\"attack.collection\",\"attack.t1114.002\"");
+    const char *tags[8];
+    uint32_t n_tags = 0;
+    if (s->mail)
+        tags[n_tags++] = "attack.collection", tags[n_tags++] = "attack.t1114.002";
     if (no_si || tok)
-        strcat(tags, ",\"attack.defense-evasion\",\"attack.t1550.001\"");
+        tags[n_tags++] = "attack.defense-evasion", tags[n_tags++] = "attack.t1550.001";
     if (tok)
-        strcat(tags, ",\"attack.credential-access\",\"attack.t1606.002\"");
+        tags[n_tags++] = "attack.credential-access", tags[n_tags++] = "attack.t1606.002";
     if (ind)
-        strcat(tags, ",\"attack.command-and-control\",\"attack.t1090.002\"");
-    vg__buf_printf(o, ",\"level\":\"%s\",\"tags\":[%s]},\"kind\":\"combined\",\"tenant\":", level,
-                   tags[0] ? tags + 1 : "");
-    vg__scan_json_str_or_null(o, a->tenant, strlen(a->tenant));
-    vg__buf_adds(o, ",\"user\":");
-    vg__scan_json_str_or_null(o, a->user, strlen(a->user));
-    vg__buf_adds(o, ",\"session\":");
-    vg__scan_json_str_or_null(o, a->session, a->session ? strlen(a->session) : 0);
-    vg__buf_adds(o, ",\"day\":");
-    vg__scan_json_str_or_null(o, a->session ? NULL : a->day, a->session ? 0 : strlen(a->day));
-    vg__buf_adds(o, ",\"time\":");
-    vg__scan_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
-    vg__buf_printf(o, ",\"score\":%d,\"signals\":[", a->score);
-    for (uint32_t i = 0; i < a->n_signals; i++) {
-        if (i)
-            vg__buf_addc(o, ',');
-        vg__scan_json_str_or_null(o, a->signals[i].name, strlen(a->signals[i].name));
+        tags[n_tags++] = "attack.command-and-control", tags[n_tags++] = "attack.t1090.002";
+    if (VG_GROW(x->sig, x->cap_sig, (size_t)s->n_signals, 16) ||
+        VG_GROW(x->ev, x->cap_ev, (size_t)s->n_evidence, 16))
+        return 0;
+    for (uint32_t i = 0; i < s->n_signals; i++) {
+        const vg_sess_signal *g = &s->signals[i];
+        x->sig[i] = (vigie_alert_signal){g->name, g->kind, g->level, g->rule, g->records};
     }
-    vg__buf_adds(o, "],\"signal_detail\":[");
-    for (uint32_t i = 0; i < a->n_signals; i++) {
-        const vg_sess_signal *g = &a->signals[i];
-        vg__buf_adds(o, i ? ",{\"name\":" : "{\"name\":");
-        vg__scan_json_str_or_null(o, g->name, strlen(g->name));
-        vg__buf_adds(o, ",\"kind\":");
-        vg__scan_json_str_or_null(o, g->kind, strlen(g->kind));
-        vg__buf_adds(o, ",\"level\":");
-        vg__scan_json_str_or_null(o, g->level, strlen(g->level));
-        vg__buf_adds(o, ",\"rule\":");
-        vg__scan_json_str_or_null(o, g->rule && *g->rule ? g->rule : NULL,
-                                  g->rule ? strlen(g->rule) : 0);
-        vg__buf_printf(o, ",\"records\":%llu}", (unsigned long long)g->records);
+    for (uint32_t i = 0; i < s->n_evidence; i++) {
+        const vg_sess_evidence *e = &s->evidence[i];
+        vigie_alert_evidence *v = &x->ev[i];
+        memset(v, 0, sizeof *v);
+        v->source.file = e->file;
+        v->source.line = e->line;
+        v->source.index = e->index;
+        v->source.offset = e->offset;
+        memcpy(v->source.sha256, e->sha256, 32);
+        v->source.has_sha = true;
+        v->alert_ids = e->alert_ids;
     }
-    vg__buf_printf(o,
-                   "],\"records\":%llu,\"mail_records\":%llu,"
-                   "\"sign_in_join\":{\"matched\":%llu,\"no_signin\":%llu,\"unlinkable\":%llu}",
-                   (unsigned long long)a->records, (unsigned long long)a->mail,
-                   (unsigned long long)a->matched, (unsigned long long)a->no_signin,
-                   (unsigned long long)a->unlinkable);
-    if (a->mail) {
-        vg__buf_printf(o,
-                       ",\"messages_read\":{\"internet_message_ids\":%llu,%s"
-                       "\"operation_count\":%.0f,\"folders\":[",
-                       (unsigned long long)a->messages,
-                       a->messages_capped ? "\"at_least\":true," : "", a->ops);
-        for (uint32_t i = 0; i < a->n_folders; i++) {
-            if (i)
-                vg__buf_addc(o, ',');
-            vg__scan_json_str_or_null(o, a->folders[i], strlen(a->folders[i]));
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    a.kind = VIGIE_ALERT_COMBINED;
+    a.rule.id = "vigie:combined";
+    a.rule.title = title;
+    a.rule.level = level;
+    a.rule.tags = tags;
+    a.rule.n_tags = n_tags;
+    a.tenant = s->tenant;
+    a.tenant_len = strlen(s->tenant);
+    a.user = s->user;
+    a.user_len = strlen(s->user);
+    a.time = s->first;
+    a.has_time = s->first <= s->last;
+    if (s->n_evidence) {
+        a.has_source = true;
+        a.source = x->ev[0].source;
+    }
+    vigie_alert_messages m = {.internet_message_ids = s->messages,
+                              .at_least = s->messages_capped,
+                              .operation_count = s->ops,
+                              .folders = s->folders,
+                              .n_folders = s->n_folders,
+                              .has_span = true,
+                              .first = first[0] ? first : NULL,
+                              .last = last[0] ? last : NULL};
+    if (s->mail)
+        a.messages_read = &m;
+    vigie_alert_combined *cb = &a.u.combined;
+    cb->key = s->key;
+    cb->session = s->session;
+    cb->day = s->day;
+    cb->score = s->score;
+    cb->signals = x->sig;
+    cb->n_signals = s->n_signals;
+    cb->records = s->records;
+    cb->mail_records = s->mail;
+    cb->matched = s->matched;
+    cb->no_signin = s->no_signin;
+    cb->unlinkable = s->unlinkable;
+    cb->has_messages = s->mail > 0;
+    cb->ips = s->ips;
+    cb->n_ips = s->n_ips;
+    cb->app_ids = s->apps;
+    cb->n_app_ids = s->n_apps;
+    cb->user_agents = s->uas;
+    cb->n_user_agents = s->n_uas;
+    cb->evidence = x->ev;
+    cb->n_evidence = s->n_evidence;
+    cb->evidence_omitted = s->evidence_omitted;
+    vg__alert_set_id(&a, &x->scratch);
+    if (c->o->format != FMT_JSONL) {
+        vg__alert_render(o, &a, c->o->format);
+        if (c->camp) { /* the JSON line, for campaigns only */
+            vg__buf_reset(&x->scratch);
+            vg__alert_render(&x->scratch, &a, FMT_JSONL);
+            vg__campaigns_add_alert(c->camp, x->scratch.data, x->scratch.len - 1);
         }
-        vg__buf_adds(o, "],\"first\":");
-        vg__scan_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
-        vg__buf_adds(o, ",\"last\":");
-        vg__scan_json_str_or_null(o, last[0] ? last : NULL, strlen(last));
-        vg__buf_addc(o, '}');
+    } else {
+        size_t line0 = o->len;
+        vg__alert_render(o, &a, FMT_JSONL);
+        if (c->camp)
+            vg__campaigns_add_alert(c->camp, o->data + line0, o->len - line0 - 1);
     }
-    const char *const *lists[3] = {a->ips, a->apps, a->uas};
-    uint32_t ns[3] = {a->n_ips, a->n_apps, a->n_uas};
-    static const char *const lnames[3] = {"ips", "app_ids", "user_agents"};
-    vg__buf_adds(o, ",\"infrastructure\":{");
-    for (int k = 0; k < 3; k++) {
-        vg__buf_printf(o, "%s\"%s\":[", k ? "," : "", lnames[k]);
-        for (uint32_t i = 0; i < ns[k]; i++) {
-            if (i)
-                vg__buf_addc(o, ',');
-            vg__scan_json_str_or_null(o, lists[k][i], strlen(lists[k][i]));
-        }
-        vg__buf_addc(o, ']');
-    }
-    vg__buf_addc(o, '}');
-    for (uint32_t i = 0; i < a->n_evidence; i++) {
-        const vg_sess_evidence *e = &a->evidence[i];
-        char sh[65];
-        vg__scan_hex(e->sha256, 32, sh);
-        if (i == 0) {
-            vg__buf_adds(o, ",\"source\":{\"file\":");
-            vg__scan_json_str_or_null(o, e->file, strlen(e->file));
-            vg__buf_printf(o,
-                           ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}"
-                           ",\"evidence\":[",
-                           (unsigned long long)e->line, (unsigned long long)e->index,
-                           (unsigned long long)e->offset, sh);
-        }
-        vg__buf_adds(o, i ? ",{\"file\":" : "{\"file\":");
-        vg__scan_json_str_or_null(o, e->file, strlen(e->file));
-        vg__buf_printf(
-            o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\",\"alerts\":[",
-            (unsigned long long)e->line, (unsigned long long)e->index,
-            (unsigned long long)e->offset, sh);
-        for (const char *p = e->alert_ids; p && *p;) {
-            const char *q = strchr(p, ',');
-            size_t l = q ? (size_t)(q - p) : strlen(p);
-            vg__buf_addc(o, p == e->alert_ids ? '"' : ',');
-            if (p != e->alert_ids)
-                vg__buf_addc(o, '"');
-            vg__buf_add(o, p, l);
-            vg__buf_addc(o, '"');
-            p += l + (q ? 1 : 0);
-        }
-        vg__buf_adds(o, "]}");
-    }
-    if (a->n_evidence)
-        vg__buf_printf(o, "],\"evidence_omitted\":%llu", (unsigned long long)a->evidence_omitted);
-    vg__buf_adds(o, "}\n");
-    if (c->camp)
-        vg__campaigns_add_alert(c->camp, o->data + line0, o->len - line0 - 1);
-    vg__buf_free(&side);
     if (x->o.len > (1u << 20)) {
         vg__scan_write_out(c, x->o.data, x->o.len);
         vg__buf_reset(&x->o);
@@ -262,34 +220,33 @@ void vg__scan_write_combined(scan_ctx *c)
 {
     if (!c->sess)
         return;
-    emit_ctx x = {c, {0}};
+    emit_ctx x;
+    memset(&x, 0, sizeof x);
+    x.c = c;
     vg__buf_init(&x.o, 0);
+    vg__buf_init(&x.scratch, 0);
     vg__sessions_finish(c->sess, emit_combined, &x, &c->sess_stats);
     if (x.o.len)
         vg__scan_write_out(c, x.o.data, x.o.len);
     vg__buf_free(&x.o);
+    vg__buf_free(&x.scratch);
+    free(x.sig);
+    free(x.ev);
 }
 
-/* A gap record with its stable id (the hash of its content). The format's %s arguments
- * must already be JSON-escaped. */
-static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...)
+/* A gap record of tenant t with its stable id (the hash of its content), as JSON into o. */
+static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, vg_buf *scratch,
+                    const vigie_alert_gap *g)
 {
-    char id[33];
-    va_list ap, aq;
-    va_start(ap, fmt);
-    va_copy(aq, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *body = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (body)
-        vsnprintf(body, (size_t)n + 1, fmt, aq);
-    va_end(aq);
-    if (!body)
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    a.kind = VIGIE_ALERT_GAP;
+    a.tenant = t->tenant;
+    a.tenant_len = strlen(t->tenant);
+    a.u.gap = *g;
+    if (vg__alert_set_id(&a, scratch) != VIGIE_OK)
         return;
-    const char *parts[] = {"gap", body};
-    vg__scan_alert_id(parts, 2, id);
-    vg__buf_printf(o, "{\"id\":\"%s\",%s}\n", id, body);
-    free(body);
+    vg__alert_render(o, &a, FMT_JSONL);
     c->gaps++;
     t->gaps++;
 }
@@ -297,17 +254,12 @@ static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...
 /* End of run: visibility gaps as records of their own ("kind": "gap"). */
 void vg__scan_write_gaps(scan_ctx *c)
 {
-    vg_buf o;
+    vg_buf o, sc;
     vg__buf_init(&o, 0);
-    vg_buf et;
-    vg__buf_init(&et, 0);
+    vg__buf_init(&sc, 0);
     for (uint32_t i = 0; i < c->n_vis; i++) {
         struct tvis *t = &c->vis[i];
         char a[40], z[40];
-        vg__buf_reset(&et);
-        vg__buf_add_json_str(&et, t->tenant, strlen(t->tenant));
-        vg__buf_addc(&et, 0);
-        const char *tenant = et.data;
         if (t->days && t->first <= t->last) {
             int64_t d0 = (int64_t)(t->first / 86400) - t->day0,
                     d1 = (int64_t)(t->last / 86400) - t->day0;
@@ -324,38 +276,44 @@ void vg__scan_write_gaps(scan_ctx *c)
                 if (e - d + 1 >= VIS_GAP_DAYS) {
                     vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
                     vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
-                    put_gap(c, t, &o,
-                            "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
-                            "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
-                            "\"detail\":\"no MailItemsAccessed record in these days\"",
-                            tenant, a, z, (long long)(e - d + 1));
+                    put_gap(c, t, &o, &sc,
+                            &(vigie_alert_gap){.gap = "no_mailbox_audit",
+                                               .from = a,
+                                               .to = z,
+                                               .days = e - d + 1,
+                                               .detail = "no MailItemsAccessed record in these "
+                                                         "days"});
                 }
                 d = e;
             }
         }
         if (t->throttled) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
-                    "after 1,000 in 24 h; reads in that period are not audited\"",
-                    tenant, (unsigned long long)t->throttled);
+            put_gap(c, t, &o, &sc,
+                    &(vigie_alert_gap){.gap = "throttled",
+                                       .records = t->throttled,
+                                       .detail = "IsThrottled: Bind records stop for 24 h after "
+                                                 "1,000 in 24 h; reads in that period are not "
+                                                 "audited"});
         }
         if (t->linkable < t->n) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
-                    "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
-                    tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
+            put_gap(c, t, &o, &sc,
+                    &(vigie_alert_gap){.gap = "unlinkable",
+                                       .records = t->n - t->linkable,
+                                       .of = t->n,
+                                       .has_of = true,
+                                       .detail = "mail access without UniqueTokenId or "
+                                                 "SessionId: cannot be joined to sign-ins"});
         }
         if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
-                    "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
-                    tenant, (unsigned long long)t->linkable);
+            put_gap(c, t, &o, &sc,
+                    &(vigie_alert_gap){.gap = "no_signin_logs",
+                                       .records = t->linkable,
+                                       .detail = "no sign-in records for this tenant in the "
+                                                 "input: mail access cannot be joined to "
+                                                 "sign-ins and counts as unlinkable"});
         }
     }
-    vg__buf_free(&et);
+    vg__buf_free(&sc);
     if (o.len && c->o->format == FMT_JSONL)
         vg__scan_write_out(c, o.data, o.len);
     vg__buf_free(&o);
@@ -653,7 +611,11 @@ typedef struct cfeed {
     scan_ctx *c;
     batch *b;
     const struct cfact *f;
-    vg_buf *out;
+    vg_buf *out, *scratch;
+    const char **ids; /* corr_emit's lists of contributing events (grown, reused) */
+    uint32_t cap_ids;
+    vigie_alert_position *pos;
+    uint32_t cap_pos;
 } cfeed;
 
 static bool corr_get(void *ud, const char *field, const char **val, size_t *len)
@@ -672,112 +634,78 @@ static bool corr_get(void *ud, const char *field, const char **val, size_t *len)
     return false;
 }
 
-static int corr_emit(void *ud, const vg_corr_alert *a)
+static int corr_emit(void *ud, const vg_corr_alert *ca)
 {
     cfeed *x = ud;
     scan_ctx *c = x->c;
-    if (!a->output)
+    if (!ca->output)
         return 0;
-    const vg_rule *r = a->rule;
+    const vg_rule *r = ca->rule;
     const struct cref *last = NULL;
-    if (a->n_refs) {
-        const struct cref *e = &c->ring[a->refs[a->n_refs - 1] % VG_CORR_RING];
-        if (e->ref == a->refs[a->n_refs - 1])
+    if (ca->n_refs) {
+        const struct cref *e = &c->ring[ca->refs[ca->n_refs - 1] % VG_CORR_RING];
+        if (e->ref == ca->refs[ca->n_refs - 1])
             last = e;
     }
-    char tend[40], tstart[40], id[33];
-    vg__format_time(a->t_end, tend, sizeof tend);
-    vg__format_time(a->t_start, tstart, sizeof tstart);
-    vg_buf key;
-    vg__buf_init(&key, 0);
-    vg__buf_add(&key, a->group, a->group_len);
-    for (uint32_t i = 0; i < a->n_refs; i++) {
-        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
-        if (e->ref == a->refs[i])
-            vg__buf_adds(&key, e->id);
-    }
-    const char *parts[] = {"correlation", r->id ? r->id : r->title, tend, key.data};
-    vg__scan_alert_id(parts, 4, id);
-    vg__buf_free(&key);
-    c->corr_alerts++;
-    c->by_level[vg__scan_level_index(r->level)]++;
-    c->alerts++;
-    vg_buf *o = x->out;
-    if (c->o->format != FMT_JSONL) {
-        const char *file = last ? c->in.paths[last->file] : "-";
-        if (c->o->format == FMT_CSV) {
-            vg__buf_printf(o, "%s,", tend);
-            vg__scan_csv_cell(o, r->level ? r->level : "", r->level ? strlen(r->level) : 0);
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, r->id ? r->id : "", r->id ? strlen(r->id) : 0);
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, r->title ? r->title : "", r->title ? strlen(r->title) : 0);
-            vg__buf_addc(o, ',');
-            if (last)
-                vg__scan_csv_cell(o, last->tenant, strlen(last->tenant));
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, file, strlen(file));
-            vg__buf_printf(o, ",%llu,%llu\n", last ? (unsigned long long)last->line : 0ull,
-                           last ? (unsigned long long)last->offset : 0ull);
-        } else {
-            vg__scan_table_line(o, tend, r->level, r->title, last ? last->tenant : NULL,
-                                last ? strlen(last->tenant) : 0, file, last ? last->line : 0);
-        }
+    char tend[40], tstart[40];
+    vg__format_time(ca->t_end, tend, sizeof tend);
+    vg__format_time(ca->t_start, tstart, sizeof tstart);
+    /* the contributing events still in the ring: their ids and positions */
+    if (VG_GROW(x->ids, x->cap_ids, (size_t)ca->n_refs, 16) ||
+        VG_GROW(x->pos, x->cap_pos, (size_t)ca->n_refs, 16))
         return 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ca->n_refs; i++) {
+        const struct cref *e = &c->ring[ca->refs[i] % VG_CORR_RING];
+        if (e->ref != ca->refs[i])
+            continue;
+        x->ids[n] = e->id;
+        x->pos[n++] = (vigie_alert_position){c->in.paths[e->file], e->line, e->index, e->offset};
     }
     static const char *const types[] = {"none",      "event_count",      "value_count",
                                         "temporal",  "temporal_ordered", "value_sum",
                                         "value_avg", "value_percentile"};
-    vg__scan_alert_head(o, id, r->id, r->title, r->level, r->tags, r->n_tags);
-    vg__buf_printf(o, ",\"kind\":\"correlation\",\"correlation\":{\"type\":\"%s\",\"group\":",
-                   r->corr && r->corr->type < 8 ? types[r->corr->type] : "none");
-    if (a->group_len && a->group[0] == '{')
-        vg__buf_add(o, a->group, a->group_len);
-    else
-        vg__buf_adds(o, "{}");
-    vg__buf_printf(o,
-                   ",\"value\":%.17g,\"events\":%llu,\"window\":{\"start\":\"%s\",\"end\":\"%s\"}}",
-                   a->value, (unsigned long long)a->n_events, tstart, tend);
-    vg__buf_adds(o, ",\"tenant\":");
-    vg__scan_json_str_or_null(o, last && last->tenant[0] ? last->tenant : NULL,
-                              last ? strlen(last->tenant) : 0);
-    vg__buf_printf(o, ",\"time\":\"%s\",\"source\":", tend);
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    a.kind = VIGIE_ALERT_CORRELATION;
+    a.rule.id = r->id;
+    a.rule.title = r->title;
+    a.rule.level = r->level;
+    a.rule.tags = (const char *const *)r->tags;
+    a.rule.n_tags = r->n_tags;
+    a.time = ca->t_end;
+    a.has_time = true;
+    if (last && last->tenant[0]) {
+        a.tenant = last->tenant;
+        a.tenant_len = strlen(last->tenant);
+    }
     if (last) {
-        char sh[65];
-        vg__scan_hex(last->sha, 32, sh);
-        const char *file = c->in.paths[last->file];
-        vg__buf_adds(o, "{\"file\":");
-        vg__scan_json_str_or_null(o, file, strlen(file));
-        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}",
-                       (unsigned long long)last->line, (unsigned long long)last->index,
-                       (unsigned long long)last->offset, sh);
-    } else {
-        vg__buf_adds(o, "null");
+        a.has_source = true;
+        a.source.file = c->in.paths[last->file];
+        a.source.line = last->line;
+        a.source.index = last->index;
+        a.source.offset = last->offset;
+        memcpy(a.source.sha256, last->sha, 32);
+        a.source.has_sha = true;
     }
-    vg__buf_adds(o, ",\"contributing\":[");
-    bool first = true;
-    for (uint32_t i = 0; i < a->n_refs; i++) {
-        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
-        if (e->ref != a->refs[i])
-            continue;
-        vg__buf_printf(o, "%s\"%s\"", first ? "" : ",", e->id);
-        first = false;
-    }
-    vg__buf_adds(o, "],\"events\":[");
-    first = true;
-    for (uint32_t i = 0; i < a->n_refs; i++) {
-        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
-        if (e->ref != a->refs[i])
-            continue;
-        const char *file = c->in.paths[e->file];
-        vg__buf_adds(o, first ? "{\"file\":" : ",{\"file\":");
-        vg__scan_json_str_or_null(o, file, strlen(file));
-        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu}",
-                       (unsigned long long)e->line, (unsigned long long)e->index,
-                       (unsigned long long)e->offset);
-        first = false;
-    }
-    vg__buf_adds(o, "]}\n");
+    vigie_alert_correlation *k = &a.u.correlation;
+    k->type = r->corr && r->corr->type < 8 ? types[r->corr->type] : "none";
+    k->group = ca->group;
+    k->group_len = ca->group_len;
+    k->value = ca->value;
+    k->events = ca->n_events;
+    k->window_start = tstart;
+    k->window_end = tend;
+    k->contributing = x->ids;
+    k->n_contributing = n;
+    k->positions = x->pos;
+    k->n_positions = n;
+    if (vg__alert_set_id(&a, x->scratch) != VIGIE_OK)
+        return 0;
+    c->corr_alerts++;
+    c->by_level[vg__scan_level_index(r->level)]++;
+    c->alerts++;
+    vg__alert_render(x->out, &a, c->o->format);
     return 0;
 }
 
@@ -785,8 +713,10 @@ static void feed_correlations(scan_ctx *c, batch *b)
 {
     if (!c->corr || !b->n_cf)
         return;
-    vg_buf out;
+    vg_buf out, scratch;
     vg__buf_init(&out, 0);
+    vg__buf_init(&scratch, 0);
+    cfeed x = {.c = c, .b = b, .out = &out, .scratch = &scratch};
     for (uint32_t i = 0; i < b->n_cf; i++) {
         const struct cfact *f = &b->cf[i];
         if (isnan(f->t)) {
@@ -804,13 +734,16 @@ static void feed_correlations(scan_ctx *c, batch *b)
         memcpy(e->id, f->id, sizeof e->id);
         vg__ledger_sha256(b->data.data + r->off, r->len, e->sha);
         memcpy(e->tenant, f->tenant, sizeof e->tenant);
-        cfeed x = {c, b, f, &out};
+        x.f = f;
         vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref, corr_emit,
                       &x);
     }
     if (out.len)
         vg__scan_write_out(c, out.data, out.len);
     vg__buf_free(&out);
+    vg__buf_free(&scratch);
+    free(x.ids);
+    free(x.pos);
 }
 
 void vg__scan_write_batch(scan_ctx *c, batch *b)
