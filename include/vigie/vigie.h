@@ -85,4 +85,14 @@ typedef void (*vigie_diag_fn)(void *ud, const vigie_diag *d);
 #ifdef __cplusplus
 }
 #endif
+
+#include "vigie/alert.h" /* the alert type and its renderers */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -506,8 +506,6 @@ static void columns(const vigie_alert *a, cols *c)
                  a->u.gap.gap ? a->u.gap.gap : "");
         c->rid = "vigie:gap";
         c->title = c->title_buf;
-        if (!a->has_time && a->u.gap.from)
-            snprintf(c->time, sizeof c->time, "%s", a->u.gap.from);
     } else if (a->kind == VIGIE_ALERT_CORRELATION && !a->has_source) {
         c->file = "-";
         c->has_file = true;
@@ -537,6 +535,15 @@ static void table_line(vg_buf *o, const vigie_alert *a)
     cols c;
     columns(a, &c);
     vg__alert_table_line(o, c.time, c.level, c.title, c.tenant, c.tenant_len, c.file, c.line);
+}
+
+void vg__alert_header(vg_buf *out, int format)
+{
+    if (format == VIGIE_FORMAT_CSV)
+        vg__buf_adds(out, "time,level,rule_id,rule_title,tenant,file,line,offset\n");
+    else if (format == VIGIE_FORMAT_TABLE)
+        vg__buf_printf(out, "%-24s  %-13s  %-60s  %-36s  %s\n", "TIME", "LEVEL", "RULE", "TENANT",
+                       "SOURCE");
 }
 
 void vg__alert_render(vg_buf *out, const vigie_alert *a, int format)
@@ -625,4 +632,169 @@ int vigie_alert_id(vigie_alert *a)
     int rc = vg__alert_set_id(a, &s);
     vg__buf_free(&s);
     return rc;
+}
+
+/* ---- copies ----------------------------------------------------------------------------- */
+
+typedef struct cp {
+    vg_arena *ar;
+    bool fail;
+} cp;
+
+static const char *cstr(cp *c, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = vg__arena_strdup(c->ar, s);
+    c->fail |= !d;
+    return d;
+}
+
+static const char *cmem(cp *c, const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *d = vg__arena_strndup(c->ar, s, n);
+    c->fail |= !d;
+    return d;
+}
+
+static const char *const *clist(cp *c, const char *const *v, uint32_t n)
+{
+    if (!v || !n)
+        return NULL;
+    const char **d = vg__arena_alloc(c->ar, n * sizeof *d);
+    if (!d) {
+        c->fail = true;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        d[i] = cstr(c, v[i]);
+    return d;
+}
+
+static void *cblock(cp *c, const void *p, size_t n)
+{
+    if (!p || !n)
+        return NULL;
+    void *d = vg__arena_alloc(c->ar, n);
+    if (!d) {
+        c->fail = true;
+        return NULL;
+    }
+    memcpy(d, p, n);
+    return d;
+}
+
+int vg__alert_copy(vg_arena *ar, vigie_alert *dst, const vigie_alert *src, unsigned borrow)
+{
+    cp c = {ar, false};
+    *dst = *src;
+    if (!(borrow & VG_ALERT_BORROW_RULE)) {
+        dst->rule.id = cstr(&c, src->rule.id);
+        dst->rule.title = cstr(&c, src->rule.title);
+        dst->rule.level = cstr(&c, src->rule.level);
+        dst->rule.tags = clist(&c, src->rule.tags, src->rule.n_tags);
+    }
+    if (!(borrow & VG_ALERT_BORROW_EVENT))
+        dst->event = cmem(&c, src->event, src->event_len);
+    if (!(borrow & VG_ALERT_BORROW_FILE))
+        dst->source.file = cstr(&c, src->source.file);
+    dst->tenant = cmem(&c, src->tenant, src->tenant_len);
+    dst->user = cmem(&c, src->user, src->user_len);
+    dst->shape = cstr(&c, src->shape);
+    dst->redact_with = cstr(&c, src->redact_with);
+    if (src->messages_read) {
+        vigie_alert_messages *m = cblock(&c, src->messages_read, sizeof *m);
+        if (m) {
+            m->folders = clist(&c, m->folders, m->n_folders);
+            m->first = cstr(&c, m->first);
+            m->last = cstr(&c, m->last);
+        }
+        dst->messages_read = m;
+    }
+    switch (src->kind) {
+    case VIGIE_ALERT_NEW_TERM: {
+        vigie_alert_new_term *t = &dst->u.new_term;
+        t->group = cstr(&c, t->group);
+        t->term = cstr(&c, t->term);
+        if (!(borrow & VG_ALERT_BORROW_RULE))
+            t->fields = clist(&c, t->fields, t->n_fields);
+        break;
+    }
+    case VIGIE_ALERT_INDICATOR: {
+        vigie_alert_indicator *i = &dst->u.indicator;
+        i->type = cstr(&c, i->type);
+        i->value = cstr(&c, i->value);
+        i->first_seen = cstr(&c, i->first_seen);
+        i->last_seen = cstr(&c, i->last_seen);
+        i->role = cstr(&c, i->role);
+        i->set = cstr(&c, i->set);
+        break;
+    }
+    case VIGIE_ALERT_TOKEN: {
+        vigie_alert_token *t = &dst->u.token;
+        t->fingerprint = cstr(&c, t->fingerprint);
+        t->verdict = cstr(&c, t->verdict);
+        t->alg = cstr(&c, t->alg);
+        t->kid = cstr(&c, t->kid);
+        t->issuer = cstr(&c, t->issuer);
+        t->key_issuer = cstr(&c, t->key_issuer);
+        break;
+    }
+    case VIGIE_ALERT_UNDETERMINED: {
+        vigie_alert_undetermined *u = &dst->u.undetermined;
+        u->reason = cstr(&c, u->reason);
+        u->fields = clist(&c, u->fields, u->n_fields); /* the matcher's list is transient */
+        break;
+    }
+    case VIGIE_ALERT_CORRELATION: {
+        vigie_alert_correlation *r = &dst->u.correlation;
+        r->type = cstr(&c, r->type);
+        r->group = cmem(&c, r->group, r->group_len);
+        r->window_start = cstr(&c, r->window_start);
+        r->window_end = cstr(&c, r->window_end);
+        r->contributing = clist(&c, r->contributing, r->n_contributing);
+        vigie_alert_position *p = cblock(&c, r->positions, r->n_positions * sizeof *p);
+        for (uint32_t i = 0; p && i < r->n_positions; i++)
+            p[i].file = cstr(&c, p[i].file);
+        r->positions = p;
+        break;
+    }
+    case VIGIE_ALERT_COMBINED: {
+        vigie_alert_combined *b = &dst->u.combined;
+        b->key = cstr(&c, b->key);
+        b->session = cstr(&c, b->session);
+        b->day = cstr(&c, b->day);
+        vigie_alert_signal *g = cblock(&c, b->signals, b->n_signals * sizeof *g);
+        for (uint32_t i = 0; g && i < b->n_signals; i++) {
+            g[i].name = cstr(&c, g[i].name);
+            g[i].kind = cstr(&c, g[i].kind);
+            g[i].level = cstr(&c, g[i].level);
+            g[i].rule = cstr(&c, g[i].rule);
+        }
+        b->signals = g;
+        b->ips = clist(&c, b->ips, b->n_ips);
+        b->app_ids = clist(&c, b->app_ids, b->n_app_ids);
+        b->user_agents = clist(&c, b->user_agents, b->n_user_agents);
+        vigie_alert_evidence *e = cblock(&c, b->evidence, b->n_evidence * sizeof *e);
+        for (uint32_t i = 0; e && i < b->n_evidence; i++) {
+            e[i].source.file = cstr(&c, e[i].source.file);
+            e[i].alert_ids = cstr(&c, e[i].alert_ids);
+        }
+        b->evidence = e;
+        break;
+    }
+    case VIGIE_ALERT_GAP: {
+        vigie_alert_gap *g = &dst->u.gap;
+        g->gap = cstr(&c, g->gap);
+        g->from = cstr(&c, g->from);
+        g->to = cstr(&c, g->to);
+        g->detail = cstr(&c, g->detail);
+        break;
+    }
+    default:
+        break;
+    }
+    return c.fail ? VIGIE_NOMEM : VIGIE_OK;
 }

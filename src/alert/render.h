@@ -20,6 +20,9 @@
 /* Append the alert in `format` (vigie_format) to out. Errors are out's (sticky). */
 void vg__alert_render(vg_buf *out, const vigie_alert *a, int format);
 
+/* The header line of a format (CSV's column names, the table's titles; nothing for JSONL). */
+void vg__alert_header(vg_buf *out, int format);
+
 /* Compute a->id (vigie_alert_id), with `scratch` (reset first) for the text some kinds'
  * ids hash. Returns VIGIE_OK or scratch's error. */
 int vg__alert_set_id(vigie_alert *a, vg_buf *scratch);
@@ -28,6 +31,13 @@ int vg__alert_set_id(vigie_alert *a, vg_buf *scratch);
 void vg__alert_id_parts(const char *const *parts, int n, char out[33]);
 
 const char *vg__alert_kind_name(vigie_alert_kind k);
+
+/* A deep copy of src into dst whose strings and lists live in the arena `ar` (so dst stays
+ * valid until the arena is reset), except what `borrow` names: still src's (VG_ALERT_BORROW_*
+ * flags, for what the caller knows outlives the copy). VIGIE_OK or VIGIE_NOMEM (then dst may
+ * hold NULLs where a copy failed: do not use it). */
+enum { VG_ALERT_BORROW_RULE = 1, VG_ALERT_BORROW_EVENT = 2, VG_ALERT_BORROW_FILE = 4 };
+int vg__alert_copy(vg_arena *ar, vigie_alert *dst, const vigie_alert *src, unsigned borrow);
 
 /* JSON string (quoted, escaped) or null when s is NULL. */
 void vg__alert_json_str_or_null(vg_buf *o, const char *s, size_t n);
@@ -41,5 +51,16 @@ void vg__alert_hex(const uint8_t *p, size_t n, char *out);
 /* The opening of an alert line: {"id":...,"rule":{"id","title","level","tags"} */
 void vg__alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
                     const char *level, const char *const *tags, uint32_t n_tags);
+
+/* A sink: where alerts go (the text output, the store, the ledger, ...). on_alert gets each
+ * alert in order with its text (JSONL when the sink needs it: `vigie scan` refuses a typed
+ * sink with another format), rendered once for all sinks; a sink takes what it needs from
+ * the typed alert and never parses the text. Returns VIGIE_OK or a status (the caller
+ * decides what a failed sink means). Both pointers are valid only during the call. */
+typedef struct vg_sink {
+    void *ud;
+    int (*on_alert)(void *ud, const vigie_alert *a, const char *text, size_t n);
+    int (*flush)(void *ud); /* may be NULL */
+} vg_sink;
 
 #endif

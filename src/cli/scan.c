@@ -1098,7 +1098,6 @@ int vg__cmd_scan(int argc, char **argv)
             ex = VG_EXIT_INPUT;
             goto out;
         }
-        vg__jtape_init(&c.sink_tape);
     }
     if (o.campaigns_path || o.db_path) {
         char cerr[512] = "";
@@ -1172,11 +1171,10 @@ int vg__cmd_scan(int argc, char **argv)
             goto out;
         }
     }
-    if (o.format == FMT_CSV)
-        fputs("time,level,rule_id,rule_title,tenant,file,line,offset\n", c.out);
-    else if (o.format == FMT_TABLE)
-        fprintf(c.out, "%-24s  %-13s  %-60s  %-36s  %s\n", "TIME", "LEVEL", "RULE", "TENANT",
-                "SOURCE");
+    vg__alert_header(&c.wr_render, o.format);
+    vg__scan_write_out(&c, c.wr_render.data, c.wr_render.len);
+    vg__buf_reset(&c.wr_render);
+    vg__scan_sinks_init(&c);
     c.progress = !o.no_progress && !vg__cli_quiet && isatty(2);
 
     /* workers and batches */
@@ -1195,7 +1193,8 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_init(&c.pool[i].mf_strs, 0);
         vg__buf_init(&c.pool[i].undet_strs, 0);
         c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
-        if (!c.pool[i].recs) {
+        c.pool[i].al_arena = vg__arena_new(256u << 10);
+        if (!c.pool[i].recs || !c.pool[i].al_arena) {
             ex = VG_EXIT_INPUT;
             goto out;
         }
@@ -1363,6 +1362,8 @@ out:
             free(c.pool[i].undet);
             vg__buf_free(&c.pool[i].undet_strs);
             free(c.pool[i].recs);
+            free(c.pool[i].al);
+            vg__arena_free(c.pool[i].al_arena);
         }
         free(c.pool);
     }
@@ -1387,7 +1388,7 @@ out:
     if (c.ledger)
         vg__ledger_close(c.ledger, NULL, 0);
     vg__store_close(c.db);
-    vg__jtape_free(&c.sink_tape);
+    vg__buf_free(&c.wr_render);
     for (uint32_t i = 0; c.corr_fields && i < c.n_corr_fields; i++)
         free(c.corr_fields[i]);
     free(c.corr_fields);

@@ -67,9 +67,21 @@ typedef struct batch {
     uint64_t token_findings;
     int done;
     struct batch *next; /* queue link */
-    /* first-seen candidates: alert lines the writer keeps only if the term is new */
+    /* typed alerts for the writer: every first-seen candidate (not rendered: the writer
+     * renders the kept ones), and, when a typed sink is on (scan_ctx.typed), every alert with
+     * its rendered text; in read order. Their strings are in al_arena (which never moves what
+     * it gave), except the rule's, the input's path and the event (in data): all outlive the
+     * batch's turn at the writer. */
+    struct balert {
+        vigie_alert a;
+        size_t start, end; /* its text in out; start == end: not rendered (a candidate) */
+        int32_t pend;      /* first-seen candidate index, or -1 */
+    } * al;
+    uint32_t n_al, cap_al;
+    vg_arena *al_arena;
+    /* first-seen candidates: alerts the writer keeps only if the term is new */
     struct pending {
-        size_t out_start, out_end;
+        uint32_t al; /* its typed alert, in al */
         size_t strs; /* offset of "group\0term\0" in nt_strs */
         uint32_t rule;
         double t;
@@ -215,8 +227,10 @@ typedef struct scan_ctx {
     vg_store *db;
     int64_t run_id;
     vg_ledger *ledger;
-    vg_jtape sink_tape;
-    vg_buf sink_tmp;
+    bool typed;        /* --db or --ledger: the batches keep every alert typed, for them */
+    vg_sink sinks[3];  /* -o, then --db, then --ledger: every alert, in read order */
+    uint32_t n_sinks;
+    vg_buf wr_render;  /* the writer's text of the candidates it keeps */
     uint64_t ledgered, ledger_ck;  /* entries appended; at the last checkpoint */
     bool db_failed, ledger_failed; /* said once; the run went on without it; exit 4 */
     vg_corr *corr;
@@ -302,7 +316,13 @@ int vg__scan_level_index(const char *lv);
 void vg__scan_time_field(worker *w, vg_eventinfo *ei);
 
 /* ---- scan_writer.c: in read order, on the writer -------------------------------------- */
+/* Text for -o (stdout), outside any alert: the text sink's bytes. */
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n);
+/* One alert to every sink, in read order: its text in the output format (a may be NULL for
+ * text of many alerts when no typed sink is on, see scan_ctx.typed). */
+void vg__scan_emit(scan_ctx *c, const vigie_alert *a, const char *text, size_t n);
+/* The sinks of the run: -o, and --db / --ledger when open. */
+void vg__scan_sinks_init(scan_ctx *c);
 /* The batch's undetermined warnings on stderr (at most VG_UNDET_MAX_WARNINGS per run). */
 void vg__scan_write_undetermined(scan_ctx *c, batch *b);
 /* The store (the ledger) failed: say so once, stop using it, exit 4 at the end. */

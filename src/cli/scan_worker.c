@@ -5,8 +5,9 @@
  *
  * Per record: parse into the worker's tape, classify (shape, logsource, tenant, time; the
  * time where --time-field says for logs of unknown shape), run the matcher, the indicator
- * and bearer-token checks, and format each alert into the batch's output with its stable id
- * and the record's SHA-256 (a rule left UNKNOWN by a regex limit: an "undetermined" alert and
+ * and bearer-token checks, and build each alert (a vigie_alert: its stable id, the record's
+ * SHA-256) and render it into the batch's output (src/alert; a first-seen candidate is kept
+ * typed instead, and every alert too when --db or --ledger want it) (a rule left UNKNOWN by a regex limit: an "undetermined" alert and
  * a warning queued for the writer, unless --regex-limit=ignore). Then the facts the writer
  * needs: first-seen candidates (kept or dropped by the writer), mailbox-audit visibility,
  * session facts (a mail read without an alert carries only what the sign-in join needs),
@@ -272,11 +273,29 @@ static int32_t push_signal(worker *w, const char *name, const char *kind, const 
     return (int32_t)b->n_sigs++;
 }
 
+/* The user a record alert is about, for the store: the first of the record's top-level
+ * UserId, userPrincipalName, MailboxOwnerUPN that is a string (the worker's scratch holds it
+ * until the alert is copied into the batch). */
+static void alert_user(worker *w, vigie_alert *a)
+{
+    static const char *const keys[] = {"UserId", "userPrincipalName", "MailboxOwnerUPN"};
+    for (size_t i = 0; i < VG_ARRAY_LEN(keys); i++) {
+        int64_t k = vg__json_obj_get(&w->tape, 0, keys[i], strlen(keys[i]));
+        if (k < 0 || w->tape.tok[k].type != VG_J_STRING)
+            continue;
+        vg__buf_reset(&w->ftext);
+        a->user = vg__json_str(&w->tape, (uint32_t)k, &w->ftext, &a->user_len);
+        return;
+    }
+}
+
 /* Complete one alert of the current record (the caller filled its kind, rule and kind-specific
  * part): tenant, time, source, the event as read (with the worker's redaction), its id; then
- * render it into the batch output. `signal` names it among the signals of its session.
- * Returns the signal's index. */
-static int32_t format_alert(worker *w, vigie_alert *a, const char *signal)
+ * render it into the batch output, unless it is a first-seen candidate (the writer renders it
+ * if it keeps it). A candidate, and every alert when a typed sink is on, is also kept typed in
+ * the batch (b->al). `signal` names it among the signals of its session. Returns the signal's
+ * index, or -1. */
+static int32_t format_alert(worker *w, vigie_alert *a, const char *signal, bool candidate)
 {
     scan_ctx *c = w->c;
     batch *b = w->b;
@@ -313,7 +332,30 @@ static int32_t format_alert(worker *w, vigie_alert *a, const char *signal)
     int32_t si = w->no_signal ? -1
                               : push_signal(w, signal ? signal : a->rule.id, kind, a->rule.id,
                                             a->rule.level, a->id, w->sig_family);
-    vg__alert_render(&b->out, a, c->o->format);
+    if (c->typed)
+        alert_user(w, a);
+    size_t start = b->out.len;
+    if (!candidate)
+        vg__alert_render(&b->out, a, c->o->format);
+    if (candidate || c->typed) {
+        if (VG_GROW(b->al, b->cap_al, (size_t)b->n_al + 1, 64))
+            return candidate ? -1 : si;
+        struct balert *q = &b->al[b->n_al];
+        /* the ruleset's rules, the inputs' paths and the batch's records outlive the batch;
+         * indicator and token alerts name their rule in the caller's buffers: copied */
+        unsigned borrow = VG_ALERT_BORROW_EVENT | VG_ALERT_BORROW_FILE;
+        if (a->kind == VIGIE_ALERT_SIGMA || a->kind == VIGIE_ALERT_NEW_TERM ||
+            a->kind == VIGIE_ALERT_UNDETERMINED)
+            borrow |= VG_ALERT_BORROW_RULE;
+        if (vg__alert_copy(b->al_arena, &q->a, a, borrow) != VIGIE_OK)
+            return candidate ? -1 : si; /* out of memory: a candidate is lost, as on any */
+        q->start = start;
+        q->end = b->out.len;
+        q->pend = candidate ? (int32_t)b->n_pend - 1 : -1;
+        if (candidate)
+            b->pend[b->n_pend - 1].al = b->n_al;
+        b->n_al++;
+    }
     return si;
 }
 
@@ -383,7 +425,6 @@ static int on_match(void *ud, uint32_t ri)
     vigie_alert a;
     alert_rule(&a, nt ? VIGIE_ALERT_NEW_TERM : VIGIE_ALERT_SIGMA, rule->id, rule->title,
                rule->level, (const char *const *)rule->tags, rule->n_tags);
-    size_t out_start = b->out.len;
     if (nt) {
         if (!nt_pending(w, b, ri, rule, ei))
             return 0;
@@ -410,14 +451,11 @@ static int on_match(void *ud, uint32_t ri)
     int32_t si = format_alert(w, &a,
                               rule->name    ? rule->name
                               : rule->title ? rule->title
-                                            : rule->id);
+                                            : rule->id,
+                              nt);
     w->sig_family[0] = 0;
-    if (nt) {
-        b->pend[b->n_pend - 1].out_start = out_start;
-        b->pend[b->n_pend - 1].out_end = b->out.len;
-        if (si >= 0)
-            b->sigs[si].pend = (int32_t)(b->n_pend - 1);
-    }
+    if (nt && si >= 0)
+        b->sigs[si].pend = (int32_t)(b->n_pend - 1);
     return 0;
 }
 
@@ -443,7 +481,7 @@ static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
         a.messages_read = &w->mr;
     w->no_signal = true;
     w->sig_family[0] = 0;
-    format_alert(w, &a, NULL);
+    format_alert(w, &a, NULL, false);
     w->no_signal = false;
     b->alerts++;
     b->by_level[c->rule_level[ri]]++;
@@ -513,7 +551,7 @@ static void indicator_alert(ip_ctx *x, const vg_indicator_hit *hp, const char *t
     alert_rule(&a, VIGIE_ALERT_INDICATOR, id, title, h.level, h.tags, h.n_tags);
     a.u.indicator = (vigie_alert_indicator){type,         h.value, h.first_seen,
                                             h.last_seen, h.role,  h.set_id};
-    format_alert(x->w, &a, id);
+    format_alert(x->w, &a, id, false);
     x->b->alerts++;
     x->b->by_level[vg__scan_level_index(h.level)]++;
     x->b->ind_hits++;
@@ -652,7 +690,7 @@ static int tok_cb(void *ud, const vg_jval *v)
     char id[64];
     snprintf(id, sizeof id, "token:%s", vg__jwt_verdict_name(r.verdict));
     a.rule.id = id;
-    format_alert(x->w, &a, id);
+    format_alert(x->w, &a, id, false);
     x->w->redact_len = 0;
     x->b->alerts++;
     x->b->by_level[vg__scan_level_index(level)]++;
@@ -915,6 +953,8 @@ void vg__scan_process_batch(worker *w, batch *b)
     vg__buf_reset(&b->out);
     vg__buf_reset(&b->nt_strs);
     b->n_pend = 0;
+    b->n_al = 0;
+    vg__arena_reset(b->al_arena);
     b->n_facts = 0;
     vg__buf_reset(&b->mf_strs);
     b->n_sigs = 0;

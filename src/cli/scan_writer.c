@@ -3,8 +3,9 @@
  * scan_writer.c: the writer of `vigie scan`: batches in read order, and the end of the run.
  * Stage: cli, over correlate, store.
  *
- * Per batch, in read order: decide first-seen candidates against the shared state, write the
- * batch's alert lines (and hand each to --db and --ledger), fold visibility facts, feed
+ * Per batch, in read order: decide first-seen candidates against the shared state, hand every
+ * alert to the sinks (-o; --db and --ledger take the typed alert and its JSON line, which
+ * nothing parses again), rendering only the candidates it keeps; fold visibility facts, feed
  * session facts to the combiner (re-parsing the few mail reads the sign-ins do not explain),
  * feed Sigma correlations and write what they raise. At the end: combined alerts, visibility
  * gaps. The writer alone owns this state, so the output is the same for any -j.
@@ -196,22 +197,17 @@ static int emit_combined(void *ud, const vg_sess_alert *s)
     cb->n_evidence = s->n_evidence;
     cb->evidence_omitted = s->evidence_omitted;
     vg__alert_set_id(&a, &x->scratch);
-    if (c->o->format != FMT_JSONL) {
-        vg__alert_render(o, &a, c->o->format);
-        if (c->camp) { /* the JSON line, for campaigns only */
-            vg__buf_reset(&x->scratch);
-            vg__alert_render(&x->scratch, &a, FMT_JSONL);
-            vg__campaigns_add_alert(c->camp, x->scratch.data, x->scratch.len - 1);
-        }
-    } else {
-        size_t line0 = o->len;
-        vg__alert_render(o, &a, FMT_JSONL);
-        if (c->camp)
-            vg__campaigns_add_alert(c->camp, o->data + line0, o->len - line0 - 1);
-    }
-    if (x->o.len > (1u << 20)) {
-        vg__scan_write_out(c, x->o.data, x->o.len);
-        vg__buf_reset(&x->o);
+    vg__buf_reset(o);
+    vg__alert_render(o, &a, c->o->format);
+    if (vg__buf_failed(o))
+        return 0;
+    vg__scan_emit(c, &a, o->data, o->len);
+    if (c->camp && c->o->format != FMT_JSONL) { /* the JSON line, for campaigns only */
+        vg__buf_reset(&x->scratch);
+        vg__alert_render(&x->scratch, &a, FMT_JSONL);
+        vg__campaigns_add_alert(c->camp, x->scratch.data, x->scratch.len - 1);
+    } else if (c->camp) {
+        vg__campaigns_add_alert(c->camp, o->data, o->len - 1);
     }
     return 0;
 }
@@ -226,8 +222,6 @@ void vg__scan_write_combined(scan_ctx *c)
     vg__buf_init(&x.o, 0);
     vg__buf_init(&x.scratch, 0);
     vg__sessions_finish(c->sess, emit_combined, &x, &c->sess_stats);
-    if (x.o.len)
-        vg__scan_write_out(c, x.o.data, x.o.len);
     vg__buf_free(&x.o);
     vg__buf_free(&x.scratch);
     free(x.sig);
@@ -244,11 +238,14 @@ static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, vg_buf *scratch,
     a.tenant = t->tenant;
     a.tenant_len = strlen(t->tenant);
     a.u.gap = *g;
-    if (vg__alert_set_id(&a, scratch) != VIGIE_OK)
-        return;
-    vg__alert_render(o, &a, FMT_JSONL);
     c->gaps++;
     t->gaps++;
+    if (c->o->format != FMT_JSONL || vg__alert_set_id(&a, scratch) != VIGIE_OK)
+        return; /* gaps are records of the JSON output only */
+    vg__buf_reset(o);
+    vg__alert_render(o, &a, FMT_JSONL);
+    if (!vg__buf_failed(o))
+        vg__scan_emit(c, &a, o->data, o->len);
 }
 
 /* End of run: visibility gaps as records of their own ("kind": "gap"). */
@@ -314,8 +311,6 @@ void vg__scan_write_gaps(scan_ctx *c)
         }
     }
     vg__buf_free(&sc);
-    if (o.len && c->o->format == FMT_JSONL)
-        vg__scan_write_out(c, o.data, o.len);
     vg__buf_free(&o);
 }
 
@@ -333,64 +328,6 @@ void vg__scan_progress(scan_ctx *c, bool final)
             (unsigned long long)c->bad, el > 0 ? (double)c->bytes / 1e6 / el : 0.0);
     if (final)
         fputc('\n', stderr);
-}
-
-/* The sources of an alert line for the ledger: "source", each of "evidence" (combined)
- * and each of "events" (correlation; positions only). */
-static uint32_t line_sources(scan_ctx *c, vg_ledger_src *v, uint32_t cap, char (*files)[1024])
-{
-    vg_jtape *t = &c->sink_tape;
-    uint32_t n = 0;
-    const char *keys[] = {"source", "evidence", "events"};
-    for (int k = 0; k < 3; k++) {
-        int64_t x = vg__json_obj_get(t, 0, keys[k], strlen(keys[k]));
-        if (x < 0)
-            continue;
-        uint32_t first = (uint32_t)x, end = t->tok[x].next;
-        bool arr = t->tok[x].type == VG_J_ARRAY;
-        if (arr)
-            first++;
-        else if (t->tok[x].type != VG_J_OBJECT)
-            continue;
-        for (uint32_t i = first; i < end && n < cap; i = arr ? t->tok[i].next : end) {
-            if (t->tok[i].type != VG_J_OBJECT)
-                continue;
-            int64_t f = vg__json_obj_get(t, i, "file", 4), l = vg__json_obj_get(t, i, "line", 4);
-            int64_t ix = vg__json_obj_get(t, i, "index", 5),
-                    off = vg__json_obj_get(t, i, "offset", 6);
-            int64_t h = vg__json_obj_get(t, i, "sha256", 6);
-            if (f < 0 || ix < 0)
-                continue;
-            vg__json_str_copy(t, f, files[n], sizeof files[n]);
-            double d;
-            vg_ledger_src *e = &v[n];
-            memset(e, 0, sizeof *e);
-            e->file = files[n];
-            if (l >= 0 && vg__json_number(t->src + t->tok[l].off, t->tok[l].len, &d) == VIGIE_OK)
-                e->line = (uint64_t)d;
-            if (vg__json_number(t->src + t->tok[ix].off, t->tok[ix].len, &d) == VIGIE_OK)
-                e->index = (uint64_t)d;
-            if (off >= 0 &&
-                vg__json_number(t->src + t->tok[off].off, t->tok[off].len, &d) == VIGIE_OK)
-                e->offset = (uint64_t)d;
-            char hx[80] = "";
-            if (h >= 0)
-                vg__json_str_copy(t, h, hx, sizeof hx);
-            if (strlen(hx) != 64)
-                continue; /* a position without its hash (correlation events): not evidence */
-            for (int b = 0; b < 32; b++) {
-                unsigned hi, lo;
-                sscanf(hx + 2 * b, "%1x%1x", &hi, &lo);
-                e->sha256[b] = (uint8_t)(hi << 4 | lo);
-            }
-            bool dup = false;
-            for (uint32_t q = 0; q < n && !dup; q++)
-                dup = v[q].index == e->index && !strcmp(v[q].file, e->file);
-            if (!dup)
-                n++;
-        }
-    }
-    return n;
 }
 
 void vg__scan_store_failed(scan_ctx *c)
@@ -423,51 +360,105 @@ void vg__scan_ledger_failed(scan_ctx *c)
     c->ledger = NULL;
 }
 
-/* Every alert line written also goes to the store and the ledger. A store or ledger that
- * fails is said once and left (vg__scan_store_failed / _ledger_failed); -o goes on. */
-static void sink_lines(scan_ctx *c, const char *p, size_t n)
+/* ---- sinks: -o (or stdout), --db, --ledger; every alert to each, in read order ---------- */
+
+static int text_on_alert(void *ud, const vigie_alert *a, const char *p, size_t n)
 {
-    static vg_ledger_src srcs[VG_MAX_SESSION_EVIDENCE + 4];
-    static char files[VG_MAX_SESSION_EVIDENCE + 4][1024];
-    for (const char *end = p + n; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (l && c->db && !c->db_failed &&
-            vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK) {
-            if (vg__store_failure(c->db))
-                vg__scan_store_failed(c);
-            else /* a line the store refuses: one of ours, so a bug; the store stays usable */
-                fprintf(stderr, "vigie: error: --db %s: an alert line could not be stored: %s\n",
-                        c->o->db_path, vg__store_errmsg(c->db));
-        }
-        if (l && c->ledger && vg__json_parse(&c->sink_tape, p, l, NULL) == VIGIE_OK &&
-            c->sink_tape.tok[0].type == VG_J_OBJECT) {
-            char id[128] = "";
-            vg__json_str_copy(&c->sink_tape, vg__json_obj_get(&c->sink_tape, 0, "id", 2), id,
-                              sizeof id);
-            uint32_t ns = line_sources(c, srcs, VG_ARRAY_LEN(srcs), files);
-            if (!id[0]) {
-                fprintf(stderr,
-                        "vigie: error: --ledger %s: an alert line without \"id\" was not "
-                        "appended\n",
-                        c->o->ledger_dir);
-                c->ledger_failed = true;
-            } else if (vg__ledger_append(c->ledger, id, p, l, srcs, ns) != VIGIE_OK) {
-                vg__scan_ledger_failed(c);
-            } else {
-                c->ledgered++;
-            }
-        }
-        p += l + 1;
-    }
+    scan_ctx *c = ud;
+    (void)a;
+    if (n && !c->out_error && fwrite(p, 1, n, c->out) != n)
+        c->out_error = errno ? errno : EIO;
+    return VIGIE_OK;
 }
 
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n)
 {
-    if (n && !c->out_error && fwrite(p, 1, n, c->out) != n)
-        c->out_error = errno ? errno : EIO;
-    if (n && (c->db || c->ledger))
-        sink_lines(c, p, n);
+    text_on_alert(c, NULL, p, n);
+}
+
+static size_t no_newline(const char *p, size_t n)
+{
+    return n && p[n - 1] == '\n' ? n - 1 : n;
+}
+
+/* The store: its columns and evidence from the typed alert, the JSON text kept verbatim. A
+ * store that fails is said once and left (vg__scan_store_failed); -o goes on. */
+static int store_on_alert(void *ud, const vigie_alert *a, const char *p, size_t n)
+{
+    scan_ctx *c = ud;
+    size_t l = no_newline(p, n);
+    if (!a || !l || !c->db || c->db_failed)
+        return VIGIE_OK;
+    if (vg__store_add_alert(c->db, c->run_id, a, p, l) != VIGIE_OK) {
+        if (vg__store_failure(c->db))
+            vg__scan_store_failed(c);
+        else /* an alert the store refuses: one of ours, so a bug; the store stays usable */
+            fprintf(stderr, "vigie: error: --db %s: an alert line could not be stored: %s\n",
+                    c->o->db_path, vg__store_errmsg(c->db));
+    }
+    return VIGIE_OK;
+}
+
+/* The records an alert rests on, for the ledger: its source, then (combined) each piece of
+ * evidence, each position once; a position without its hash is no evidence. */
+static uint32_t alert_sources(const vigie_alert *a, vg_ledger_src *v, uint32_t cap)
+{
+    uint32_t n = 0;
+    uint32_t ne = a->kind == VIGIE_ALERT_COMBINED ? a->u.combined.n_evidence : 0;
+    for (uint32_t i = 0; i <= ne && n < cap; i++) {
+        const vigie_alert_source *s =
+            i == 0 ? (a->has_source ? &a->source : NULL) : &a->u.combined.evidence[i - 1].source;
+        if (!s || !s->file || !s->has_sha)
+            continue;
+        bool dup = false;
+        for (uint32_t q = 0; q < n && !dup; q++)
+            dup = v[q].index == s->index && !strcmp(v[q].file, s->file);
+        if (dup)
+            continue;
+        v[n] = (vg_ledger_src){s->file, s->line, s->index, s->offset, {0}};
+        memcpy(v[n].sha256, s->sha256, 32);
+        n++;
+    }
+    return n;
+}
+
+/* The ledger: the alert's id and sources from the typed alert, its JSON text hashed. A ledger
+ * that fails is said once and left (vg__scan_ledger_failed); -o goes on. */
+static int ledger_on_alert(void *ud, const vigie_alert *a, const char *p, size_t n)
+{
+    static vg_ledger_src srcs[VG_MAX_SESSION_EVIDENCE + 4];
+    scan_ctx *c = ud;
+    size_t l = no_newline(p, n);
+    if (!a || !l || !c->ledger)
+        return VIGIE_OK;
+    uint32_t ns = alert_sources(a, srcs, VG_ARRAY_LEN(srcs));
+    if (!a->id[0]) {
+        fprintf(stderr, "vigie: error: --ledger %s: an alert line without \"id\" was not appended\n",
+                c->o->ledger_dir);
+        c->ledger_failed = true;
+    } else if (vg__ledger_append(c->ledger, a->id, p, l, srcs, ns) != VIGIE_OK) {
+        vg__scan_ledger_failed(c);
+    } else {
+        c->ledgered++;
+    }
+    return VIGIE_OK;
+}
+
+void vg__scan_sinks_init(scan_ctx *c)
+{
+    c->n_sinks = 0;
+    c->sinks[c->n_sinks++] = (vg_sink){c, text_on_alert, NULL};
+    if (c->db)
+        c->sinks[c->n_sinks++] = (vg_sink){c, store_on_alert, NULL};
+    if (c->ledger)
+        c->sinks[c->n_sinks++] = (vg_sink){c, ledger_on_alert, NULL};
+    c->typed = c->db || c->ledger;
+}
+
+void vg__scan_emit(scan_ctx *c, const vigie_alert *a, const char *text, size_t n)
+{
+    for (uint32_t i = 0; i < c->n_sinks; i++)
+        c->sinks[i].on_alert(c->sinks[i].ud, a, text, n);
 }
 
 /* The full fact of a record a lite fact stood for: the writer parses it again (with its own
@@ -705,7 +696,9 @@ static int corr_emit(void *ud, const vg_corr_alert *ca)
     c->corr_alerts++;
     c->by_level[vg__scan_level_index(r->level)]++;
     c->alerts++;
+    vg__buf_reset(x->out);
     vg__alert_render(x->out, &a, c->o->format);
+    vg__scan_emit(c, &a, x->out->data, x->out->len);
     return 0;
 }
 
@@ -738,8 +731,6 @@ static void feed_correlations(scan_ctx *c, batch *b)
         vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref, corr_emit,
                       &x);
     }
-    if (out.len)
-        vg__scan_write_out(c, out.data, out.len);
     vg__buf_free(&out);
     vg__buf_free(&scratch);
     free(x.ids);
@@ -749,7 +740,6 @@ static void feed_correlations(scan_ctx *c, batch *b)
 void vg__scan_write_batch(scan_ctx *c, batch *b)
 {
     /* first-seen candidates are decided here, in read order, against the shared state */
-    size_t at = 0;
     for (uint32_t i = 0; i < b->n_pend; i++) {
         struct pending *p = &b->pend[i];
         const vg_rule *r = vg__ruleset_rule(c->rs, p->rule);
@@ -758,19 +748,33 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
         p->state = c->nt ? vg__newterms_state(c->nt, r->id ? r->id : (r->title ? r->title : "?"),
                                               group, term, p->t, r->nt_baseline_s)
                          : VG_NT_KNOWN;
-        bool keep = p->state == VG_NT_NEW;
-        vg__scan_write_out(c, b->out.data + at, p->out_start - at);
-        if (keep) {
-            vg__scan_write_out(c, b->out.data + p->out_start, p->out_end - p->out_start);
+        if (p->state == VG_NT_NEW) {
             b->alerts++;
             b->by_level[c->rule_level[p->rule]]++;
             c->rule_hits[p->rule]++;
             c->nt_first_seen++;
         }
-        at = p->out_end;
+    }
+    /* then every alert to the sinks, in read order: the text the workers rendered (one piece
+     * per typed alert when a typed sink is on, else the runs between candidates), and the
+     * candidates kept, rendered here */
+    size_t at = 0;
+    for (uint32_t i = 0; i < b->n_al; i++) {
+        const struct balert *q = &b->al[i];
+        if (q->start > at)
+            vg__scan_emit(c, NULL, b->out.data + at, q->start - at);
+        if (q->pend < 0) {
+            vg__scan_emit(c, &q->a, b->out.data + q->start, q->end - q->start);
+        } else if (b->pend[q->pend].state == VG_NT_NEW) {
+            vg__buf_reset(&c->wr_render);
+            vg__alert_render(&c->wr_render, &q->a, c->o->format);
+            if (!vg__buf_failed(&c->wr_render))
+                vg__scan_emit(c, &q->a, c->wr_render.data, c->wr_render.len);
+        }
+        at = q->end;
     }
     if (b->out.len > at)
-        vg__scan_write_out(c, b->out.data + at, b->out.len - at);
+        vg__scan_emit(c, NULL, b->out.data + at, b->out.len - at);
     if (c->camp && c->o->format == FMT_JSONL && b->token_findings)
         for (const char *p = b->out.data, *end = b->out.data + b->out.len; p && p < end;) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -279,21 +279,21 @@ static void test_add_alert_refusals(void)
     if (!st)
         return;
     const char *bad = "{\"id\":\"x\",\"kind\":\"sigma\",}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, bad, strlen(bad)), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, bad, strlen(bad)), VIGIE_JSON);
     CHECK_MSG(!strncmp(vg__store_errmsg(st), "byte ", 5), "%s", vg__store_errmsg(st));
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, "", 0), VIGIE_JSON);
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, "  \n", 3), VIGIE_JSON);
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, "\"kind\"", 6), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, "", 0), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, "  \n", 3), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, "\"kind\"", 6), VIGIE_INVAL);
     const char *nokind = "{\"id\":\"x\",\"kind\":null}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, nokind, strlen(nokind)), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, nokind, strlen(nokind)), VIGIE_INVAL);
     const char *emptykind = "{\"id\":\"x\",\"kind\":\"\"}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, emptykind, strlen(emptykind)), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, emptykind, strlen(emptykind)), VIGIE_INVAL);
     const char *noid = "{\"organizations\":[\"a\"]}";
     CHECK_EQ_INT(vg__store_add_campaign(st, noid, strlen(noid)), VIGIE_INVAL);
     CHECK_EQ_INT(vg__store_add_line(st, 0, noid, strlen(noid)), VIGIE_INVAL);
     /* minimal alert, surrounding whitespace and CRLF trimmed from the stored text */
     const char *min = "  {\"kind\":\"sigma\",\"id\":\"m1\"}\r\n";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, min, strlen(min)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, min, strlen(min)), VIGIE_OK);
     vg_store_stats s;
     vg__store_stats_get(st, &s);
     CHECK_EQ_INT(s.bad, 8);
@@ -304,7 +304,7 @@ static void test_add_alert_refusals(void)
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE run_id IS NULL"), 1);
     /* an unknown run is refused by the foreign key, not silently kept */
     const char *orphan = "{\"kind\":\"sigma\",\"id\":\"m2\"}";
-    CHECK(vg__store_add_alert(st, 4242, orphan, strlen(orphan)) != VIGIE_OK);
+    CHECK(vg__store_add_line(st, 4242, orphan, strlen(orphan)) != VIGIE_OK);
     CHECK_EQ_INT(vg__store_run_end(st, 4242, VG_RUN_FINISHED, 0, 0, 0), VIGIE_NOTFOUND);
     vg__store_close(st);
 }
@@ -421,7 +421,7 @@ static int add_bulk(vg_store *st, int64_t run, int from, int to)
                          "{\"id\":\"bulk-%06d\",\"kind\":\"sigma\",\"tenant\":\"t%d\",\"time\":"
                          "\"2023-06-01T00:00:00.000Z\",\"source\":{\"line\":%d}}",
                          i, i % 7, i + 1);
-        rc = vg__store_add_alert(st, run, line, (size_t)n);
+        rc = vg__store_add_line(st, run, line, (size_t)n);
     }
     return rc;
 }
@@ -523,8 +523,8 @@ static void test_migrate_v1(void)
                     "\"index\":2,\"offset\":100,\"sha256\":\"aa\"}}";
     const char *c = "{\"kind\":\"sigma\",\"id\":\"x\",\"source\":{\"file\":\"c.json\",\"line\":3,"
                     "\"index\":2,\"offset\":100,\"sha256\":\"aa\"}}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, a, strlen(a)), VIGIE_OK);
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, c, strlen(c)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, a, strlen(a)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, c, strlen(c)), VIGIE_OK);
     db = vg__store_db(st);
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM evidence"), 3);
     CHECK_EQ_INT(q_int(db, "SELECT seq FROM evidence WHERE file = 'c.json'"), 3);
@@ -613,7 +613,7 @@ static void test_full_disk(void)
                           "\"offset\":%d,\"sha256\":\"%064d\"}",
                           k ? "," : "", k, i, i + k, i, 100 * i + k, i);
         n += snprintf(line + n, sizeof line - (size_t)n, "],\"pad\":\"%0300d\"}", i);
-        rc = vg__store_add_alert(st, run, line, (size_t)n);
+        rc = vg__store_add_line(st, run, line, (size_t)n);
     }
     CHECK_EQ_INT(rc, VIGIE_IO);
     CHECK(i < 20000);
@@ -627,7 +627,7 @@ static void test_full_disk(void)
     CHECK_EQ_INT(s.alerts_added, s.alerts_stored);
     /* sticky: the next add fails at once and writes nothing */
     const char *late = "{\"kind\":\"sigma\",\"id\":\"late\"}";
-    CHECK_EQ_INT(vg__store_add_alert(st, run, late, strlen(late)), VIGIE_IO);
+    CHECK_EQ_INT(vg__store_add_line(st, run, late, strlen(late)), VIGIE_IO);
     CHECK_EQ_INT(vg__store_flush(st), VIGIE_IO);
     CHECK_EQ_INT(vg__store_tick(st), VIGIE_IO);
     CHECK_EQ_INT(vg__store_run_end(st, run, VG_RUN_FINISHED, 1, 2, 3), VIGIE_IO);
@@ -699,8 +699,8 @@ static void test_evidence_two_files(void)
     char a[256], b[256];
     int na = snprintf(a, sizeof a, fmt, "a.json", 7), nb = snprintf(b, sizeof b, fmt, "b.json", 7);
     for (int pass = 0; pass < 2; pass++) {
-        CHECK_EQ_INT(vg__store_add_alert(st, 0, a, (size_t)na), VIGIE_OK);
-        CHECK_EQ_INT(vg__store_add_alert(st, 0, b, (size_t)nb), VIGIE_OK);
+        CHECK_EQ_INT(vg__store_add_line(st, 0, a, (size_t)na), VIGIE_OK);
+        CHECK_EQ_INT(vg__store_add_line(st, 0, b, (size_t)nb), VIGIE_OK);
         vg_store_stats s;
         vg__store_stats_get(st, &s);
         CHECK_EQ_INT(s.alerts_added, 1);
