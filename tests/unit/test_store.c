@@ -727,6 +727,78 @@ static void cleanup(void)
     rmdir(dir);
 }
 
+/* The scan's sink: an alert arrives typed, with its JSON text. The columns and the evidence
+ * come from the typed alert and the text is stored as given, never parsed: here it is not
+ * even JSON, and it says other things than the alert. */
+static void test_typed_alert(void)
+{
+    vg_store *st = open_ok(":memory:");
+    if (!st)
+        return;
+    sqlite3 *db = vg__store_db(st);
+    static const char *const folders[] = {"Inbox"};
+    vigie_alert_messages mr = {.internet_message_ids = 4, .operation_count = 2.5,
+                               .folders = folders, .n_folders = 1, .has_span = true,
+                               .first = "2023-06-07T06:00:00.000Z", .last = "2023-06-07T07:00:00.000Z"};
+    vigie_alert_evidence ev[2];
+    memset(ev, 0, sizeof ev);
+    ev[0].source = (vigie_alert_source){"a.json", 1, 0, 0, {0}, true};
+    ev[1].source = (vigie_alert_source){"b.json", 2, 1, 10, {0}, true};
+    memset(ev[1].source.sha256, 0xcd, 32);
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    memcpy(a.id, "c0ffee00c0ffee00c0ffee00c0ffee00", 33);
+    a.kind = VIGIE_ALERT_COMBINED;
+    a.rule.id = "vigie:combined";
+    a.rule.title = "Mailbox read";
+    a.rule.level = "high";
+    a.tenant = "t1";
+    a.tenant_len = 2;
+    a.user = "u@x";
+    a.user_len = 3;
+    a.time = 1686117600; /* 2023-06-07T06:00:00Z */
+    a.has_time = true;
+    a.messages_read = &mr;
+    a.u.combined.score = 7;
+    a.u.combined.has_messages = true;
+    a.u.combined.evidence = ev;
+    a.u.combined.n_evidence = 2;
+    const char *text = "not JSON, \"kind\":\"sigma\"\n";
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, &a, text, strlen(text)), VIGIE_OK);
+    CHECK_EQ_STR(q_text(db, "SELECT kind || '|' || rule_id || '|' || rule_title || '|' || level || '|' ||"
+                            " tenant || '|' || user || '|' || time || '|' || first_time || '|' ||"
+                            " last_time || '|' || score || '|' || messages || '|' ||"
+                            " operation_count || '|' || json FROM alerts"),
+                 "combined|vigie:combined|Mailbox read|high|t1|u@x|2023-06-07T06:00:00.000Z|"
+                 "2023-06-07T06:00:00.000Z|2023-06-07T07:00:00.000Z|7.0|4|2|not JSON, \"kind\":\"sigma\"");
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(file || ':' || line || ':' || substr(sha256, 1, 4), ' ')"
+                            " FROM (SELECT * FROM evidence ORDER BY seq)"),
+                 "a.json:1:0000 b.json:2:cdcd");
+    /* a gap: no rule, no level; its time is the run of days */
+    vigie_alert g;
+    memset(&g, 0, sizeof g);
+    memcpy(g.id, "9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a", 33);
+    g.kind = VIGIE_ALERT_GAP;
+    g.rule.level = "high"; /* ignored: a gap has none */
+    g.tenant = "t1";
+    g.tenant_len = 2;
+    g.u.gap = (vigie_alert_gap){.gap = "no_mailbox_audit", .from = "2023-06-01T00:00:00.000Z",
+                                .to = "2023-06-04T00:00:00.000Z", .days = 3, .detail = "d"};
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, &g, "{}", 2), VIGIE_OK);
+    CHECK_EQ_STR(q_text(db, "SELECT kind || '|' || coalesce(level, 'null') || '|' || time || '|' ||"
+                            " last_time || '|' || (SELECT count(*) FROM evidence e WHERE e.alert_id = a.id)"
+                            " FROM alerts a WHERE id = '9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a'"),
+                 "gap|null|2023-06-01T00:00:00.000Z|2023-06-04T00:00:00.000Z|0");
+    /* the same alert again: a duplicate, its evidence not repeated */
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, &a, text, strlen(text)), VIGIE_OK);
+    vg_store_stats sst;
+    vg__store_stats_get(st, &sst);
+    CHECK_EQ_INT(sst.alerts_added, 2);
+    CHECK_EQ_INT(sst.alerts_dup, 1);
+    CHECK_EQ_INT(sst.evidence_added, 2);
+    vg__store_close(st);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/vigie-store-XXXXXX");
@@ -738,6 +810,7 @@ int main(void)
     RUN(test_open_refuses);
     RUN(test_every_kind_from_sample);
     RUN(test_add_alert_refusals);
+    RUN(test_typed_alert);
     RUN(test_duplicates_across_runs);
     RUN(test_campaign_replace);
     RUN(test_readers);
