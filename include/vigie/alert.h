@@ -123,9 +123,8 @@ typedef struct vigie_alert_evidence {
 } vigie_alert_evidence;
 
 typedef struct vigie_alert_combined {
-    const char *key; /* the session group's key (the id is derived from it) */
-    const char *user;
-    const char *session; /* NULL: a day group, `day` names it */
+    const char *key;     /* the session group's key (the id is derived from it) */
+    const char *session; /* NULL: a day group, `day` names it (the user is vigie_alert.user) */
     const char *day;
     int score;
     const vigie_alert_signal *signals;

@@ -165,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 evd[k] = (vigie_alert_evidence){{str(&p), 1, 2, 3, {0}, true}, str(&p)};
             }
             a.u.combined = (vigie_alert_combined){
-                .key = str(&p), .user = NULL, .session = str(&p), .day = str(&p),
+                .key = str(&p), .session = str(&p), .day = str(&p),
                 .score = p.num[1], .signals = sig, .n_signals = p.num[2] % 3,
                 .has_messages = p.num[3] & 2, .ips = list, .n_ips = p.num[4] % 4,
                 .app_ids = list, .n_app_ids = p.num[5] % 4, .user_agents = list,

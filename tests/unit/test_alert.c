@@ -206,7 +206,7 @@ static void test_combined(void)
     a.has_source = true;
     a.source = ev[0].source;
     a.messages_read = &mr;
-    a.u.combined = (vigie_alert_combined){.key = "t1\x1fu@x\x1fs1", .user = NULL, .session = "s1",
+    a.u.combined = (vigie_alert_combined){.key = "t1\x1fu@x\x1fs1", .session = "s1",
                                           .day = "2023-06-07", .score = 7, .signals = sig,
                                           .n_signals = 2, .records = 3, .mail_records = 2,
                                           .matched = 0, .no_signin = 2, .unlinkable = 0,
