@@ -110,5 +110,6 @@ VIGIE_API void vigie_diag_print(void *ud, const vigie_diag *d);
 
 /* The parts of the API (each includes this header first, so either may be included alone). */
 #include "vigie/engine.h"
+#include "vigie/alert.h" /* the alert type and its renderers */
 
 #endif

@@ -805,16 +805,16 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
                 vg__format_time(t->last, z, sizeof z);
             }
             vg__buf_adds(&s, i ? ",{\"tenant\":" : "{\"tenant\":");
-            vg__scan_json_str_or_null(&s, t->tenant, strlen(t->tenant));
+            vg__alert_json_str_or_null(&s, t->tenant, strlen(t->tenant));
             vg__buf_printf(&s, ",\"mail_records\":%llu,\"throttled\":%llu,\"linkable\":%llu,"
                                "\"sign_ins\":%s,\"first\":",
                            (unsigned long long)t->n, (unsigned long long)t->throttled,
                            (unsigned long long)t->linkable,
                            c->sess && vg__sessions_tenant_has_signins(c->sess, t->tenant) ? "true"
                                                                                        : "false");
-            vg__scan_json_str_or_null(&s, a[0] ? a : NULL, strlen(a));
+            vg__alert_json_str_or_null(&s, a[0] ? a : NULL, strlen(a));
             vg__buf_adds(&s, ",\"last\":");
-            vg__scan_json_str_or_null(&s, z[0] ? z : NULL, strlen(z));
+            vg__alert_json_str_or_null(&s, z[0] ? z : NULL, strlen(z));
             vg__buf_printf(&s, ",\"gaps\":%llu}", (unsigned long long)t->gaps);
         }
         vg__buf_addc(&s, ']');
@@ -833,9 +833,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         for (uint32_t i = 0; i < nh && i < 20; i++) {
             const vg_rule *r = vg__ruleset_rule(c->rs, hits[i].rule);
             vg__buf_adds(&s, i ? ",{\"id\":" : "{\"id\":");
-            vg__scan_json_str_or_null(&s, r->id, r->id ? strlen(r->id) : 0);
+            vg__alert_json_str_or_null(&s, r->id, r->id ? strlen(r->id) : 0);
             vg__buf_adds(&s, ",\"title\":");
-            vg__scan_json_str_or_null(&s, r->title, r->title ? strlen(r->title) : 0);
+            vg__alert_json_str_or_null(&s, r->title, r->title ? strlen(r->title) : 0);
             vg__buf_printf(&s, ",\"count\":%llu}", (unsigned long long)hits[i].n);
         }
         uint32_t n_lit = 0, n_always = 0;
@@ -1111,7 +1111,6 @@ int vg__cmd_scan(int argc, char **argv)
             ex = VG_EXIT_INPUT;
             goto out;
         }
-        vg__jtape_init(&c.sink_tape);
     }
     if (o.campaigns_path || o.db_path) {
         char cerr[512] = "";
@@ -1139,7 +1138,6 @@ int vg__cmd_scan(int argc, char **argv)
             vg__buf_init(&c.wwp->tmp, 0);
             vg__buf_init(&c.wwp->extra, 0);
             vg__buf_init(&c.wwp->ftext, 0);
-            vg__buf_init(&c.wwp->mr_json, 0);
             vg__buf_init(&c.wwp->mfolders, 0);
             c.wwp->js = vg__jscratch_new();
         }
@@ -1186,11 +1184,10 @@ int vg__cmd_scan(int argc, char **argv)
             goto out;
         }
     }
-    if (o.format == FMT_CSV)
-        fputs("time,level,rule_id,rule_title,tenant,file,line,offset\n", c.out);
-    else if (o.format == FMT_TABLE)
-        fprintf(c.out, "%-24s  %-13s  %-60s  %-36s  %s\n", "TIME", "LEVEL", "RULE", "TENANT",
-                "SOURCE");
+    vg__alert_header(&c.wr_render, o.format);
+    vg__scan_write_out(&c, c.wr_render.data, c.wr_render.len);
+    vg__buf_reset(&c.wr_render);
+    vg__scan_sinks_init(&c);
     c.progress = !o.no_progress && !vg__cli_quiet && isatty(2);
 
     /* workers and batches */
@@ -1209,7 +1206,8 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_init(&c.pool[i].mf_strs, 0);
         vg__buf_init(&c.pool[i].undet_strs, 0);
         c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
-        if (!c.pool[i].recs) {
+        c.pool[i].al_arena = vg__arena_new(256u << 10);
+        if (!c.pool[i].recs || !c.pool[i].al_arena) {
             ex = VG_EXIT_INPUT;
             goto out;
         }
@@ -1377,6 +1375,8 @@ out:
             free(c.pool[i].undet);
             vg__buf_free(&c.pool[i].undet_strs);
             free(c.pool[i].recs);
+            free(c.pool[i].al);
+            vg__arena_free(c.pool[i].al_arena);
         }
         free(c.pool);
     }
@@ -1401,7 +1401,7 @@ out:
     if (c.ledger)
         vg__ledger_close(c.ledger, NULL, 0);
     vg__store_close(c.db);
-    vg__jtape_free(&c.sink_tape);
+    vg__buf_free(&c.wr_render);
     for (uint32_t i = 0; c.corr_fields && i < c.n_corr_fields; i++)
         free(c.corr_fields[i]);
     free(c.corr_fields);

@@ -27,6 +27,7 @@
 
 #include <openssl/sha.h>
 
+#include "alert/render.h"
 #include "cli.h"
 #include "correlate/corr.h"
 #include "correlate/correlate.h"
@@ -66,9 +67,21 @@ typedef struct batch {
     uint64_t token_findings;
     int done;
     struct batch *next; /* queue link */
-    /* first-seen candidates: alert lines the writer keeps only if the term is new */
+    /* typed alerts for the writer: every first-seen candidate (not rendered: the writer
+     * renders the kept ones), and, when a typed sink is on (scan_ctx.typed), every alert with
+     * its rendered text; in read order. Their strings are in al_arena (which never moves what
+     * it gave), except the rule's, the input's path and the event (in data): all outlive the
+     * batch's turn at the writer. */
+    struct balert {
+        vigie_alert a;
+        size_t start, end; /* its text in out; start == end: not rendered (a candidate) */
+        int32_t pend;      /* first-seen candidate index, or -1 */
+    } * al;
+    uint32_t n_al, cap_al;
+    vg_arena *al_arena;
+    /* first-seen candidates: alerts the writer keeps only if the term is new */
     struct pending {
-        size_t out_start, out_end;
+        uint32_t al; /* its typed alert, in al */
         size_t strs; /* offset of "group\0term\0" in nt_strs */
         uint32_t rule;
         double t;
@@ -214,8 +227,10 @@ typedef struct scan_ctx {
     vg_store *db;
     int64_t run_id;
     vg_ledger *ledger;
-    vg_jtape sink_tape;
-    vg_buf sink_tmp;
+    bool typed;        /* --db or --ledger: the batches keep every alert typed, for them */
+    vg_sink sinks[3];  /* -o, then --db, then --ledger: every alert, in read order */
+    uint32_t n_sinks;
+    vg_buf wr_render;  /* the writer's text of the candidates it keeps */
     uint64_t ledgered, ledger_ck;  /* entries appended; at the last checkpoint */
     bool db_failed, ledger_failed; /* said once; the run went on without it; exit 4 */
     vg_corr *corr;
@@ -253,7 +268,7 @@ typedef struct worker {
     vg_jtape tape;
     vg_jscratch *js;
     vg_buf tmp;
-    vg_buf extra;                  /* extra JSON members of the alert being formatted */
+    vg_buf extra;                  /* scratch of the alert ids (vg__alert_set_id) */
     vg_buf ftext;                  /* field text for visibility facts */
     size_t redact_off, redact_len; /* a span of the event replaced by redact_with (0: none) */
     char redact_with[64];
@@ -268,7 +283,8 @@ typedef struct worker {
     bool sha_ok, mail_ok, is_mail, mdet_ok;
     uint8_t sha[32];
     char sha_hex[65];
-    vg_buf mr_json; /* ,"messages_read":{...} or empty */
+    vigie_alert_messages mr; /* what it read (once mdet_ok), for its alerts */
+    const char *mr_folder[32]; /* mr.folders: into mfolders */
     uint64_t *mh;   /* hashes of its distinct InternetMessageIds */
     uint32_t n_mh, cap_mh;
     uint64_t *mh_set; /* the same as a set, once there are many (mr_id_cb) */
@@ -281,7 +297,7 @@ typedef struct worker {
     bool ftext_found;           /* the last field_text found a value */
     /* per-worker scratch, reused for every record (no allocation once grown): unescaped
      * strings of field_text, of the mail-read walk, of the user-agent check; the folder list */
-    vg_buf ft_tmp, mr_tmp, ua_tmp, mr_folders;
+    vg_buf ft_tmp, mr_tmp, ua_tmp;
     bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
     char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
     char sig_family[256];       /* family of the signal being formatted ("" = its name) */
@@ -298,20 +314,15 @@ void vg__scan_process_batch(worker *w, batch *b);
 void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full);
 int vg__scan_level_index(const char *lv);
 void vg__scan_time_field(worker *w, vg_eventinfo *ei);
-void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n);
-void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n);
-/* One --format table line, every cell escaped (vg__escape_to) and cut to its column. */
-void vg__scan_table_line(vg_buf *o, const char *time, const char *level, const char *title,
-                         const char *tenant, size_t tenant_len, const char *file, uint64_t line);
-void vg__scan_hex(const uint8_t *p, size_t n, char *out);
-/* The opening of an alert line: {"id":...,"rule":{"id","title","level","tags"} */
-void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
-                         const char *level, const char *const *tags, uint32_t n_tags);
-/* Stable alert id: 32 hex of the SHA-256 of the NUL-separated parts. */
-void vg__scan_alert_id(const char *const *parts, int n, char out[33]);
 
 /* ---- scan_writer.c: in read order, on the writer -------------------------------------- */
+/* Text for -o (stdout), outside any alert: the text sink's bytes. */
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n);
+/* One alert to every sink, in read order: its text in the output format (a may be NULL for
+ * text of many alerts when no typed sink is on, see scan_ctx.typed). */
+void vg__scan_emit(scan_ctx *c, const vigie_alert *a, const char *text, size_t n);
+/* The sinks of the run: -o, and --db / --ledger when open. */
+void vg__scan_sinks_init(scan_ctx *c);
 /* The batch's undetermined warnings on stderr (at most VG_UNDET_MAX_WARNINGS per run). */
 void vg__scan_write_undetermined(scan_ctx *c, batch *b);
 /* The store (the ledger) failed: say so once, stop using it, exit 4 at the end. */

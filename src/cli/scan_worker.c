@@ -5,8 +5,9 @@
  *
  * Per record: parse into the worker's tape, classify (shape, logsource, tenant, time; the
  * time where --time-field says for logs of unknown shape), run the matcher, the indicator
- * and bearer-token checks, and format each alert into the batch's output with its stable id
- * and the record's SHA-256 (a rule left UNKNOWN by a regex limit: an "undetermined" alert and
+ * and bearer-token checks, and build each alert (a vigie_alert: its stable id, the record's
+ * SHA-256) and render it into the batch's output (src/alert; a first-seen candidate is kept
+ * typed instead, and every alert too when --db or --ledger want it) (a rule left UNKNOWN by a regex limit: an "undetermined" alert and
  * a warning queued for the writer, unless --regex-limit=ignore). Then the facts the writer
  * needs: first-seen candidates (kept or dropped by the writer), mailbox-audit visibility,
  * session facts (a mail read without an alert carries only what the sign-in join needs),
@@ -29,59 +30,6 @@ int vg__scan_level_index(const char *lv)
         if (strcmp(lv, vg__scan_level_names[i]) == 0)
             return i;
     return LV_OTHER;
-}
-
-void vg__scan_json_str_or_null(vg_buf *o, const char *s, size_t n)
-{
-    if (!s) {
-        vg__buf_add(o, "null", 4);
-        return;
-    }
-    vg__buf_addc(o, '"');
-    vg__buf_add_json_str(o, s, n);
-    vg__buf_addc(o, '"');
-}
-
-/* RFC 4180 quoting, and OWASP's defence against CSV injection: a cell a spreadsheet would
- * take for a formula (first byte = + - @ TAB CR) gets a leading ' so it stays text. */
-void vg__scan_csv_cell(vg_buf *o, const char *s, size_t n)
-{
-    bool quote = false;
-    bool formula = n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                         s[0] == '\r');
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-            quote = true;
-    if (!quote) {
-        if (formula)
-            vg__buf_addc(o, '\'');
-        vg__buf_add(o, s, n);
-        return;
-    }
-    vg__buf_addc(o, '"');
-    if (formula)
-        vg__buf_addc(o, '\'');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            vg__buf_addc(o, '"');
-        vg__buf_addc(o, s[i]);
-    }
-    vg__buf_addc(o, '"');
-}
-
-void vg__scan_table_line(vg_buf *o, const char *time, const char *level, const char *title,
-                         const char *tenant, size_t tenant_len, const char *file, uint64_t line)
-{
-    char lv[64], ti[61], te[37], src[49];
-    const char *base = file ? strrchr(file, '/') : NULL;
-    base = base ? base + 1 : file ? file : "-";
-    vg__escape_to(lv, sizeof lv, level ? level : "-", level ? strlen(level) : 1);
-    vg__escape_to(ti, sizeof ti, title ? title : "-", title ? strlen(title) : 1);
-    vg__escape_to(te, sizeof te, tenant && tenant_len ? tenant : "-",
-                  tenant && tenant_len ? tenant_len : 1);
-    vg__escape_to(src, sizeof src, base, strlen(base));
-    vg__buf_printf(o, "%-24s  %-13s  %-60s  %-36s  %s:%llu\n", time && *time ? time : "-", lv, ti,
-                   te, src, (unsigned long long)line);
 }
 
 /* The first value of a field on the current event, as text, appended to out ("-" when
@@ -158,11 +106,10 @@ static bool nt_pending(worker *w, batch *b, uint32_t ri, const vg_rule *rule,
 
 /* What a mail-access record says was read: distinct InternetMessageIds, the summed
  * OperationCount, the folder paths (MailItemsAccessed; any shape, through the field map).
- * Computed once per record into the worker (mr_json for alerts, hashes for sessions). */
+ * Computed once per record into the worker (w->mr for alerts, hashes for sessions). */
 typedef struct mr_ctx {
     worker *w;
     vg_buf *tmp;
-    vg_buf *folders;
 } mr_ctx;
 
 static int mr_id_cb(void *ud, const vg_jval *v)
@@ -235,9 +182,6 @@ static int mr_folder_cb(void *ud, const vg_jval *v)
         return 0;
     size_t l;
     const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
-    vg__buf_adds(x->folders, x->w->n_mfolders ? ",\"" : "\"");
-    vg__buf_add_json_str(x->folders, s, l);
-    vg__buf_addc(x->folders, '"');
     vg__buf_add(&x->w->mfolders, s, l);
     vg__buf_addc(&x->w->mfolders, 0);
     x->w->n_mfolders++;
@@ -283,29 +227,22 @@ static bool ensure_mail(worker *w, const vg_eventinfo *ei)
     w->mh_set_ok = false;
     w->mops = 0;
     w->n_mfolders = 0;
-    vg__buf_reset(&w->mr_json);
     vg__buf_reset(&w->mfolders);
-    vg_buf *folders = &w->mr_folders;
-    vg__buf_reset(folders);
-    mr_ctx x = {w, &w->mr_tmp, folders};
+    mr_ctx x = {w, &w->mr_tmp};
     each_field(w, ei, "Folders.FolderItems.InternetMessageId", mr_id_cb, &x);
     each_field(w, ei, "OperationCount", mr_ops_cb, &x);
     each_field(w, ei, "Folders.Path", mr_folder_cb, &x);
-    vg__buf_printf(&w->mr_json,
-                   ",\"messages_read\":{\"internet_message_ids\":%u,"
-                   "\"operation_count\":%.0f,\"folders\":[%s]}",
-                   w->n_mh, w->mops, folders->len ? folders->data : "");
-    return true;
-}
-
-void vg__scan_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
+    /* the folder list, now that mfolders no longer moves */
+    const char *fp = w->mfolders.data;
+    for (uint32_t i = 0; i < w->n_mfolders; i++) {
+        w->mr_folder[i] = fp;
+        fp += strlen(fp) + 1;
     }
-    out[2 * n] = 0;
+    w->mr = (vigie_alert_messages){.internet_message_ids = w->n_mh,
+                                   .operation_count = w->mops,
+                                   .folders = w->mr_folder,
+                                   .n_folders = w->n_mfolders};
+    return true;
 }
 
 /* SHA-256 of the record exactly as the reader returned it (the ledger hashes the same). */
@@ -314,41 +251,8 @@ static void ensure_sha(worker *w)
     if (w->sha_ok)
         return;
     vg__ledger_sha256(w->b->data.data + w->r->off, w->r->len, w->sha);
-    vg__scan_hex(w->sha, 32, w->sha_hex);
+    vg__alert_hex(w->sha, 32, w->sha_hex);
     w->sha_ok = true;
-}
-
-/* Stable alert id: the same alert on the same record gives the same id in any run. */
-void vg__scan_alert_id(const char *const *parts, int n, char out[33])
-{
-    /* SHA-256 of the parts, each followed by a NUL, hashed in place (no key buffer) */
-    SHA256_CTX x;
-    uint8_t d[32];
-    SHA256_Init(&x);
-    for (int i = 0; i < n; i++) {
-        const char *p = parts[i] ? parts[i] : "";
-        SHA256_Update(&x, p, strlen(p) + 1);
-    }
-    SHA256_Final(d, &x);
-    vg__scan_hex(d, 16, out);
-}
-
-void vg__scan_alert_head(vg_buf *o, const char *id, const char *rid, const char *title,
-                         const char *level, const char *const *tags, uint32_t n_tags)
-{
-    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":", id);
-    vg__scan_json_str_or_null(o, rid, rid ? strlen(rid) : 0);
-    vg__buf_adds(o, ",\"title\":");
-    vg__scan_json_str_or_null(o, title, title ? strlen(title) : 0);
-    vg__buf_adds(o, ",\"level\":");
-    vg__scan_json_str_or_null(o, level, level ? strlen(level) : 0);
-    vg__buf_adds(o, ",\"tags\":[");
-    for (uint32_t k = 0; k < n_tags; k++) {
-        if (k)
-            vg__buf_addc(o, ',');
-        vg__scan_json_str_or_null(o, tags[k], strlen(tags[k]));
-    }
-    vg__buf_adds(o, "]}");
 }
 
 /* Remember a signal (an alert) raised on the current record, for its session. */
@@ -369,105 +273,102 @@ static int32_t push_signal(worker *w, const char *name, const char *kind, const 
     return (int32_t)b->n_sigs++;
 }
 
-/* Format one alert for the current record into the batch output. `kind` is "sigma",
- * "new_term", "indicator" or "token"; `extra` holds more JSON members (",\"x\":...") or is
- * NULL; `signal` names it among the signals of its session. Returns the signal's index. */
-static int32_t format_alert(worker *w, const char *rid, const char *title, const char *level,
-                            const char *const *tags, uint32_t n_tags, const char *kind,
-                            const char *extra, const char *signal)
+/* The user a record alert is about, for the store: the first of the record's top-level
+ * UserId, userPrincipalName, MailboxOwnerUPN that is a string (the worker's scratch holds it
+ * until the alert is copied into the batch). */
+static void alert_user(worker *w, vigie_alert *a)
+{
+    static const char *const keys[] = {"UserId", "userPrincipalName", "MailboxOwnerUPN"};
+    for (size_t i = 0; i < VG_ARRAY_LEN(keys); i++) {
+        int64_t k = vg__json_obj_get(&w->tape, 0, keys[i], strlen(keys[i]));
+        if (k < 0 || w->tape.tok[k].type != VG_J_STRING)
+            continue;
+        vg__buf_reset(&w->ftext);
+        a->user = vg__json_str(&w->tape, (uint32_t)k, &w->ftext, &a->user_len);
+        return;
+    }
+}
+
+/* Complete one alert of the current record (the caller filled its kind, rule and kind-specific
+ * part): tenant, time, source, the event as read (with the worker's redaction), its id; then
+ * render it into the batch output, unless it is a first-seen candidate (the writer renders it
+ * if it keeps it). A candidate, and every alert when a typed sink is on, is also kept typed in
+ * the batch (b->al). `signal` names it among the signals of its session. Returns the signal's
+ * index, or -1. */
+static int32_t format_alert(worker *w, vigie_alert *a, const char *signal, bool candidate)
 {
     scan_ctx *c = w->c;
     batch *b = w->b;
     const rec_ref *r = w->r;
     const vg_eventinfo *ei = w->ei;
-    vg_buf *o = &b->out;
-    const char *file = c->in.paths[r->file];
-    char tbuf[40];
-    if (ei->has_time)
-        vg__format_time(ei->time, tbuf, sizeof tbuf);
-    struct {
-        const char *id, *title, *level;
-        const char *const *tags;
-        uint32_t n_tags;
-    } rv = {rid, title, level, tags, n_tags}, *rule = &rv;
     ensure_sha(w);
-    char id[33];
-    char tenant[256];
-    snprintf(tenant, sizeof tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 0,
-             ei->tenant ? ei->tenant : "");
-    const char *parts[] = {kind, rid, tenant, w->sha_hex, extra};
-    vg__scan_alert_id(parts, 5, id);
-    int32_t si = w->no_signal
-                     ? -1
-                     : push_signal(w, signal ? signal : rid, kind, rid, level, id, w->sig_family);
-    switch (c->o->format) {
-    case FMT_JSONL: {
-        vg__scan_alert_head(o, id, rule->id, rule->title, rule->level, rule->tags, rule->n_tags);
-        vg__buf_printf(o, ",\"kind\":\"%s\"", kind);
-        if (extra && *extra)
-            vg__buf_adds(o, extra);
-        vg__buf_adds(o, ",\"tenant\":");
-        vg__scan_json_str_or_null(o, ei->tenant, ei->tenant_len);
-        vg__buf_adds(o, ",\"time\":");
-        if (ei->has_time)
-            vg__scan_json_str_or_null(o, tbuf, strlen(tbuf));
-        else
-            vg__buf_adds(o, "null");
-        vg__buf_adds(o, ",\"source\":{\"file\":");
-        vg__scan_json_str_or_null(o, file, strlen(file));
-        vg__buf_printf(o,
-                       ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"},"
-                       "\"shape\":\"%s\",\"event\":",
-                       (unsigned long long)r->line, (unsigned long long)r->index,
-                       (unsigned long long)r->offset, w->sha_hex, vg__shape_name(ei->shape));
-        /* the record as read, on one line: raw newlines can only be JSON whitespace */
-        size_t start = o->len;
-        size_t begin = w->tape.tok[0].off; /* the root object's '{' */
-        const char *src = w->tape.src;
-        size_t last = w->tape.src_len;
-        while (last > begin && (src[last - 1] == ' ' || src[last - 1] == '\n' ||
-                                src[last - 1] == '\r' || src[last - 1] == '\t'))
-            last--;
-        if (w->redact_len && w->redact_off >= begin && w->redact_off + w->redact_len <= last) {
-            vg__buf_add(o, src + begin, w->redact_off - begin);
-            vg__buf_adds(o, w->redact_with);
-            vg__buf_add(o, src + w->redact_off + w->redact_len,
-                        last - w->redact_off - w->redact_len);
-        } else {
-            vg__buf_add(o, src + begin, last - begin);
-        }
-        for (size_t k = start; k < o->len; k++)
-            if (o->data[k] == '\n' || o->data[k] == '\r')
-                o->data[k] = ' ';
-        vg__buf_adds(o, "}\n");
-        break;
+    a->tenant = ei->tenant;
+    a->tenant_len = ei->tenant ? ei->tenant_len : 0;
+    a->time = ei->time;
+    a->has_time = ei->has_time;
+    a->has_source = true;
+    a->source.file = c->in.paths[r->file];
+    a->source.line = r->line;
+    a->source.index = r->index;
+    a->source.offset = r->offset;
+    memcpy(a->source.sha256, w->sha, 32);
+    a->source.has_sha = true;
+    a->shape = vg__shape_name(ei->shape);
+    size_t begin = w->tape.tok[0].off; /* the root object's '{' */
+    const char *src = w->tape.src;
+    size_t last = w->tape.src_len;
+    while (last > begin && (src[last - 1] == ' ' || src[last - 1] == '\n' ||
+                            src[last - 1] == '\r' || src[last - 1] == '\t'))
+        last--;
+    a->event = src + begin;
+    a->event_len = last - begin;
+    if (w->redact_len && w->redact_off >= begin && w->redact_off + w->redact_len <= last) {
+        a->redact_off = w->redact_off - begin;
+        a->redact_len = w->redact_len;
+        a->redact_with = w->redact_with;
     }
-    case FMT_CSV: {
-        if (ei->has_time)
-            vg__buf_adds(o, tbuf);
-        vg__buf_addc(o, ',');
-        if (rule->level)
-            vg__scan_csv_cell(o, rule->level, strlen(rule->level));
-        vg__buf_addc(o, ',');
-        if (rule->id)
-            vg__scan_csv_cell(o, rule->id, strlen(rule->id));
-        vg__buf_addc(o, ',');
-        if (rule->title)
-            vg__scan_csv_cell(o, rule->title, strlen(rule->title));
-        vg__buf_addc(o, ',');
-        if (ei->tenant)
-            vg__scan_csv_cell(o, ei->tenant, ei->tenant_len);
-        vg__buf_addc(o, ',');
-        vg__scan_csv_cell(o, file, strlen(file));
-        vg__buf_printf(o, ",%llu,%llu\n", (unsigned long long)r->line,
-                       (unsigned long long)r->offset);
-        break;
-    }
-    default:
-        vg__scan_table_line(o, ei->has_time ? tbuf : "-", rule->level, rule->title, ei->tenant,
-                            ei->tenant_len, file, r->line);
+    vg__alert_set_id(a, &w->extra);
+    const char *kind = vg__alert_kind_name(a->kind);
+    int32_t si = w->no_signal ? -1
+                              : push_signal(w, signal ? signal : a->rule.id, kind, a->rule.id,
+                                            a->rule.level, a->id, w->sig_family);
+    if (c->typed)
+        alert_user(w, a);
+    size_t start = b->out.len;
+    if (!candidate)
+        vg__alert_render(&b->out, a, c->o->format);
+    if (candidate || c->typed) {
+        if (VG_GROW(b->al, b->cap_al, (size_t)b->n_al + 1, 64))
+            return candidate ? -1 : si;
+        struct balert *q = &b->al[b->n_al];
+        /* the ruleset's rules, the inputs' paths and the batch's records outlive the batch;
+         * indicator and token alerts name their rule in the caller's buffers: copied */
+        unsigned borrow = VG_ALERT_BORROW_EVENT | VG_ALERT_BORROW_FILE;
+        if (a->kind == VIGIE_ALERT_SIGMA || a->kind == VIGIE_ALERT_NEW_TERM ||
+            a->kind == VIGIE_ALERT_UNDETERMINED)
+            borrow |= VG_ALERT_BORROW_RULE;
+        if (vg__alert_copy(b->al_arena, &q->a, a, borrow) != VIGIE_OK)
+            return candidate ? -1 : si; /* out of memory: a candidate is lost, as on any */
+        q->start = start;
+        q->end = b->out.len;
+        q->pend = candidate ? (int32_t)b->n_pend - 1 : -1;
+        if (candidate)
+            b->pend[b->n_pend - 1].al = b->n_al;
+        b->n_al++;
     }
     return si;
+}
+
+static void alert_rule(vigie_alert *a, vigie_alert_kind kind, const char *id, const char *title,
+                       const char *level, const char *const *tags, uint32_t n_tags)
+{
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    a->rule.id = id;
+    a->rule.title = title;
+    a->rule.level = level;
+    a->rule.tags = tags;
+    a->rule.n_tags = n_tags;
 }
 
 /* A match of a rule that correlations refer to: its time, its would-be alert id and the
@@ -488,7 +389,7 @@ static void corr_fact(worker *w, uint32_t ri, const vg_rule *rule)
     snprintf(tenant, sizeof tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 0,
              ei->tenant ? ei->tenant : "");
     const char *parts[] = {"sigma", rule->id ? rule->id : rule->title, tenant, w->sha_hex, ""};
-    vg__scan_alert_id(parts, 5, f->id);
+    vg__alert_id_parts(parts, 5, f->id);
     snprintf(f->tenant, sizeof f->tenant, "%.63s", tenant);
     f->strs = b->sf_strs.len;
     f->n_vals = 0;
@@ -520,33 +421,24 @@ static int on_match(void *ud, uint32_t ri)
         w->hits[ri]++;
         return 0; /* referenced by a correlation without generate: no alert of its own */
     }
-    vg_buf *o = &b->out;
     bool nt = rule->n_nt_fields > 0;
-    size_t out_start = o->len;
-    vg__buf_reset(&w->extra);
+    vigie_alert a;
+    alert_rule(&a, nt ? VIGIE_ALERT_NEW_TERM : VIGIE_ALERT_SIGMA, rule->id, rule->title,
+               rule->level, (const char *const *)rule->tags, rule->n_tags);
     if (nt) {
         if (!nt_pending(w, b, ri, rule, ei))
             return 0;
         const char *g = b->nt_strs.data + b->pend[b->n_pend - 1].strs;
-        const char *tm = g + strlen(g) + 1;
-        vg__buf_adds(&w->extra, ",\"new_term\":{\"group\":");
-        vg__scan_json_str_or_null(&w->extra, g, strlen(g));
-        vg__buf_adds(&w->extra, ",\"term\":");
-        vg__scan_json_str_or_null(&w->extra, tm, strlen(tm));
-        vg__buf_adds(&w->extra, ",\"fields\":[");
-        for (uint32_t k = 0; k < rule->n_nt_fields; k++) {
-            if (k)
-                vg__buf_addc(&w->extra, ',');
-            vg__scan_json_str_or_null(&w->extra, rule->nt_fields[k], strlen(rule->nt_fields[k]));
-        }
-        vg__buf_adds(&w->extra, "]}");
+        a.u.new_term = (vigie_alert_new_term){g, g + strlen(g) + 1,
+                                              (const char *const *)rule->nt_fields,
+                                              rule->n_nt_fields};
     } else {
         w->hits[ri]++;
         b->alerts++;
         b->by_level[c->rule_level[ri]]++;
     }
     if (ensure_mail(w, ei))
-        vg__buf_adds(&w->extra, w->mr_json.data);
+        a.messages_read = &w->mr;
     /* first-seen rules over the same fields are one piece of evidence (per tenant, per
      * mailbox): one family */
     w->sig_family[0] = 0;
@@ -556,18 +448,14 @@ static int on_match(void *ud, uint32_t ri)
             fl += (size_t)snprintf(w->sig_family + fl, sizeof w->sig_family - fl, "%s%s",
                                    k ? "|" : "", rule->nt_fields[k]);
     }
-    int32_t si = format_alert(w, rule->id, rule->title, rule->level, rule->tags, rule->n_tags,
-                              nt ? "new_term" : "sigma", w->extra.data,
+    int32_t si = format_alert(w, &a,
                               rule->name    ? rule->name
                               : rule->title ? rule->title
-                                            : rule->id);
+                                            : rule->id,
+                              nt);
     w->sig_family[0] = 0;
-    if (nt) {
-        b->pend[b->n_pend - 1].out_start = out_start;
-        b->pend[b->n_pend - 1].out_end = o->len;
-        if (si >= 0)
-            b->sigs[si].pend = (int32_t)(b->n_pend - 1);
-    }
+    if (nt && si >= 0)
+        b->sigs[si].pend = (int32_t)(b->n_pend - 1);
     return 0;
 }
 
@@ -584,25 +472,16 @@ static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
     batch *b = w->b;
     const rec_ref *r = w->r;
     const vg_rule *rule = vg__ruleset_rule(c->rs, ri);
-    const char *reason = vg__undet_reason_name(u->reason, false);
-    vg_buf *x = &w->extra;
-    vg__buf_reset(x);
-    vg__buf_printf(x, ",\"undetermined\":{\"reason\":\"%s\",\"fields\":[", reason);
-    for (uint32_t k = 0; k < u->n_fields; k++) {
-        if (k)
-            vg__buf_addc(x, ',');
-        vg__scan_json_str_or_null(x, u->fields[k], strlen(u->fields[k]));
-    }
-    vg__buf_adds(x, u->more_fields ? "],\"more_fields\":true}" : "]}");
+    vigie_alert a;
+    alert_rule(&a, VIGIE_ALERT_UNDETERMINED, rule->id, rule->title, rule->level,
+               (const char *const *)rule->tags, rule->n_tags);
+    a.u.undetermined = (vigie_alert_undetermined){vg__undet_reason_name(u->reason, false),
+                                                  u->fields, u->n_fields, u->more_fields};
     if (ensure_mail(w, w->ei))
-        vg__buf_adds(x, w->mr_json.data);
-    /* csv and table have no kind column: the title says it */
-    char title[300];
-    snprintf(title, sizeof title, "undetermined: %s", rule->title ? rule->title : "(untitled)");
+        a.messages_read = &w->mr;
     w->no_signal = true;
     w->sig_family[0] = 0;
-    format_alert(w, rule->id, c->o->format == FMT_JSONL ? rule->title : title, rule->level,
-                 rule->tags, rule->n_tags, "undetermined", x->data, NULL);
+    format_alert(w, &a, NULL, false);
     w->no_signal = false;
     b->alerts++;
     b->by_level[c->rule_level[ri]]++;
@@ -668,20 +547,11 @@ static void indicator_alert(ip_ctx *x, const vg_indicator_hit *hp, const char *t
              h.role ? h.role : "", h.role ? ")" : "");
     char id[160];
     snprintf(id, sizeof id, "indicator:%s", h.set_id);
-    vg_buf *e = &x->w->extra;
-    vg__buf_reset(e);
-    vg__buf_printf(e, ",\"indicator\":{\"type\":\"%s\",\"value\":", type);
-    vg__scan_json_str_or_null(e, h.value, strlen(h.value));
-    vg__buf_adds(e, ",\"first_seen\":");
-    vg__scan_json_str_or_null(e, h.first_seen, h.first_seen ? strlen(h.first_seen) : 0);
-    vg__buf_adds(e, ",\"last_seen\":");
-    vg__scan_json_str_or_null(e, h.last_seen, h.last_seen ? strlen(h.last_seen) : 0);
-    vg__buf_adds(e, ",\"role\":");
-    vg__scan_json_str_or_null(e, h.role, h.role ? strlen(h.role) : 0);
-    vg__buf_adds(e, ",\"set\":");
-    vg__scan_json_str_or_null(e, h.set_id, strlen(h.set_id));
-    vg__buf_adds(e, "}");
-    format_alert(x->w, id, title, h.level, h.tags, h.n_tags, "indicator", e->data, id);
+    vigie_alert a;
+    alert_rule(&a, VIGIE_ALERT_INDICATOR, id, title, h.level, h.tags, h.n_tags);
+    a.u.indicator = (vigie_alert_indicator){type,         h.value, h.first_seen,
+                                            h.last_seen, h.role,  h.set_id};
+    format_alert(x->w, &a, id, false);
     x->b->alerts++;
     x->b->by_level[vg__scan_level_index(h.level)]++;
     x->b->ind_hits++;
@@ -796,18 +666,11 @@ static int tok_cb(void *ud, const vg_jval *v)
                         : r.verdict == VG_JWT_KEY_UNKNOWN    ? "medium"
                                                              : "high";
     static const char *const tags[] = {"attack.credential-access", "attack.t1606.002"};
-    vg_buf *e = &x->w->extra;
-    vg__buf_reset(e);
-    vg__buf_printf(e, ",\"token\":{\"fingerprint\":\"sha256:%s\",\"verdict\":\"%s\",\"alg\":",
-                   r.fingerprint, vg__jwt_verdict_name(r.verdict));
-    vg__scan_json_str_or_null(e, r.alg, strlen(r.alg));
-    vg__buf_adds(e, ",\"kid\":");
-    vg__scan_json_str_or_null(e, r.kid, strlen(r.kid));
-    vg__buf_adds(e, ",\"issuer\":");
-    vg__scan_json_str_or_null(e, r.issuer, strlen(r.issuer));
-    vg__buf_adds(e, ",\"key_issuer\":");
-    vg__scan_json_str_or_null(e, r.key_issuer[0] ? r.key_issuer : NULL, strlen(r.key_issuer));
-    vg__buf_printf(e, ",\"compromised_key\":%s}", r.compromised ? "true" : "false");
+    vigie_alert a;
+    alert_rule(&a, VIGIE_ALERT_TOKEN, NULL, titles[r.verdict], level, tags, 2);
+    a.u.token = (vigie_alert_token){r.fingerprint, vg__jwt_verdict_name(r.verdict), r.alg, r.kid,
+                                    r.issuer, r.key_issuer[0] ? r.key_issuer : NULL,
+                                    r.compromised};
     /* a log that names no tenant (an application's gateway): the tenant is the one the token
      * claims, from its issuer (https://login.microsoftonline.com/<tenant>/v2.0) */
     size_t l = 0;
@@ -826,7 +689,8 @@ static int tok_cb(void *ud, const vg_jval *v)
     snprintf(x->w->redact_with, sizeof x->w->redact_with, "<redacted sha256:%s>", r.fingerprint);
     char id[64];
     snprintf(id, sizeof id, "token:%s", vg__jwt_verdict_name(r.verdict));
-    format_alert(x->w, id, titles[r.verdict], level, tags, 2, "token", e->data, id);
+    a.rule.id = id;
+    format_alert(x->w, &a, id, false);
     x->w->redact_len = 0;
     x->b->alerts++;
     x->b->by_level[vg__scan_level_index(level)]++;
@@ -1089,6 +953,8 @@ void vg__scan_process_batch(worker *w, batch *b)
     vg__buf_reset(&b->out);
     vg__buf_reset(&b->nt_strs);
     b->n_pend = 0;
+    b->n_al = 0;
+    vg__arena_reset(b->al_arena);
     b->n_facts = 0;
     vg__buf_reset(&b->mf_strs);
     b->n_sigs = 0;
@@ -1162,12 +1028,10 @@ int vg__scan_worker_init(worker *w, scan_ctx *c)
     vg__buf_init(&w->tmp, 0);
     vg__buf_init(&w->extra, 0);
     vg__buf_init(&w->ftext, 0);
-    vg__buf_init(&w->mr_json, 0);
     vg__buf_init(&w->mfolders, 0);
     vg__buf_init(&w->ft_tmp, 0);
     vg__buf_init(&w->mr_tmp, 0);
     vg__buf_init(&w->ua_tmp, 0);
-    vg__buf_init(&w->mr_folders, 0);
     w->js = vg__jscratch_new();
     w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
     if (!w->js || !w->hits)
@@ -1201,12 +1065,10 @@ void vg__scan_worker_fini(worker *w)
     vg__buf_free(&w->tmp);
     vg__buf_free(&w->extra);
     vg__buf_free(&w->ftext);
-    vg__buf_free(&w->mr_json);
     vg__buf_free(&w->mfolders);
     vg__buf_free(&w->ft_tmp);
     vg__buf_free(&w->mr_tmp);
     vg__buf_free(&w->ua_tmp);
-    vg__buf_free(&w->mr_folders);
     free(w->mh);
     free(w->mh_set);
     vg__jtape_free(&w->tape);

@@ -3,8 +3,9 @@
  * scan_writer.c: the writer of `vigie scan`: batches in read order, and the end of the run.
  * Stage: cli, over correlate, store.
  *
- * Per batch, in read order: decide first-seen candidates against the shared state, write the
- * batch's alert lines (and hand each to --db and --ledger), fold visibility facts, feed
+ * Per batch, in read order: decide first-seen candidates against the shared state, hand every
+ * alert to the sinks (-o; --db and --ledger take the typed alert and its JSON line, which
+ * nothing parses again), rendering only the candidates it keeps; fold visibility facts, feed
  * session facts to the combiner (re-parsing the few mail reads the sign-ins do not explain),
  * feed Sigma correlations and write what they raise. At the end: combined alerts, visibility
  * gaps. The writer alone owns this state, so the output is the same for any -j.
@@ -67,36 +68,40 @@ static void fold_facts(scan_ctx *c, const batch *b)
     }
 }
 
-/* End of run: one combined alert per session group with a primary signal. */
+/* End of run: one combined alert per session group with a primary signal. The signals and
+ * evidence of the group, as the alert's typed lists, in arrays the context keeps. */
 typedef struct emit_ctx {
     scan_ctx *c;
     vg_buf o;
+    vg_buf scratch;
+    vigie_alert_signal *sig;
+    uint32_t cap_sig;
+    vigie_alert_evidence *ev;
+    uint32_t cap_ev;
 } emit_ctx;
 
-static int emit_combined(void *ud, const vg_sess_alert *a)
+static int emit_combined(void *ud, const vg_sess_alert *s)
 {
     emit_ctx *x = ud;
     scan_ctx *c = x->c;
     vg_buf *o = &x->o;
-    const char *level = vg__sessions_level_name(a->level);
-    char first[40] = "", last[40] = "", id[33];
-    if (a->first <= a->last) {
-        vg__format_time(a->first, first, sizeof first);
-        vg__format_time(a->last, last, sizeof last);
+    const char *level = vg__sessions_level_name(s->level);
+    char first[40] = "", last[40] = "";
+    if (s->first <= s->last) {
+        vg__format_time(s->first, first, sizeof first);
+        vg__format_time(s->last, last, sizeof last);
     }
-    const char *parts[] = {"combined", a->key};
-    vg__scan_alert_id(parts, 2, id);
     /* a title a person reads: the strongest signals first */
     bool no_si = false, novel = false, tok = false, ind = false;
-    for (uint32_t i = 0; i < a->n_signals; i++) {
-        const vg_sess_signal *g = &a->signals[i];
+    for (uint32_t i = 0; i < s->n_signals; i++) {
+        const vg_sess_signal *g = &s->signals[i];
         no_si |= !strcmp(g->name, "no_signin");
         novel |= !strcmp(g->kind, "new_term");
         tok |= !strcmp(g->kind, "token") || !strncmp(g->name, "consumer", 8);
         ind |= !strcmp(g->kind, "indicator");
     }
     char title[256];
-    int tl = snprintf(title, sizeof title, "%s%s%s%s%s", a->mail ? "Mailbox read" : "Activity",
+    int tl = snprintf(title, sizeof title, "%s%s%s%s%s", s->mail ? "Mailbox read" : "Activity",
                       no_si ? " with a token no sign-in issued" : "",
                       novel ? (no_si ? ", by an application new to the tenant"
                                      : " by an application new to the tenant")
@@ -104,156 +109,105 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
                       tok ? ", forged-token signs" : "",
                       ind ? ", from listed actor infrastructure" : "");
     if (!no_si && !novel && !tok && !ind)
-        for (uint32_t i = 0, k = 0; i < a->n_signals && tl > 0 && (size_t)tl < sizeof title; i++)
-            if (strcmp(a->signals[i].kind, "supporting") != 0)
+        for (uint32_t i = 0, k = 0; i < s->n_signals && tl > 0 && (size_t)tl < sizeof title; i++)
+            if (strcmp(s->signals[i].kind, "supporting") != 0)
                 tl += snprintf(title + tl, sizeof title - (size_t)tl, "%s%s", k++ ? ", " : ": ",
-                               a->signals[i].name);
-    c->sess_by_level[a->level]++;
+                               s->signals[i].name);
+    c->sess_by_level[s->level]++;
     c->sess_alerts++;
-    vg_buf side;
-    vg__buf_init(&side, 0);
-    if (c->o->format != FMT_JSONL) {
-        const vg_sess_evidence *e = a->n_evidence ? &a->evidence[0] : NULL;
-        if (c->o->format == FMT_CSV) {
-            vg__buf_printf(o, "%s,%s,vigie:combined,", first, level);
-            vg__scan_csv_cell(o, title, strlen(title));
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, a->tenant, strlen(a->tenant));
-            vg__buf_addc(o, ',');
-            if (e)
-                vg__scan_csv_cell(o, e->file, strlen(e->file));
-            vg__buf_printf(o, ",%llu,%llu\n", e ? (unsigned long long)e->line : 0ull,
-                           e ? (unsigned long long)e->offset : 0ull);
-        } else {
-            vg__scan_table_line(o, first, level, title, a->tenant, strlen(a->tenant),
-                                e ? e->file : NULL, e ? e->line : 0);
-        }
-        if (!c->camp)
-            return 0;
-        o = &side; /* the JSON line, for campaigns only */
-    }
-    size_t line0 = o->len;
-    vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":\"vigie:combined\",\"title\":", id);
-    vg__scan_json_str_or_null(o, title, strlen(title));
     /* ATT&CK: what the signals show (mail collection; forged or unissued tokens used as
      * alternate authentication material; traffic through listed proxies) */
-    char tags[512] = "";
-    if (a->mail)
-        strcat(tags, ",\"attack.collection\",\"attack.t1114.002\"");
+    const char *tags[8];
+    uint32_t n_tags = 0;
+    if (s->mail)
+        tags[n_tags++] = "attack.collection", tags[n_tags++] = "attack.t1114.002";
     if (no_si || tok)
-        strcat(tags, ",\"attack.defense-evasion\",\"attack.t1550.001\"");
+        tags[n_tags++] = "attack.defense-evasion", tags[n_tags++] = "attack.t1550.001";
     if (tok)
-        strcat(tags, ",\"attack.credential-access\",\"attack.t1606.002\"");
+        tags[n_tags++] = "attack.credential-access", tags[n_tags++] = "attack.t1606.002";
     if (ind)
-        strcat(tags, ",\"attack.command-and-control\",\"attack.t1090.002\"");
-    vg__buf_printf(o, ",\"level\":\"%s\",\"tags\":[%s]},\"kind\":\"combined\",\"tenant\":", level,
-                   tags[0] ? tags + 1 : "");
-    vg__scan_json_str_or_null(o, a->tenant, strlen(a->tenant));
-    vg__buf_adds(o, ",\"user\":");
-    vg__scan_json_str_or_null(o, a->user, strlen(a->user));
-    vg__buf_adds(o, ",\"session\":");
-    vg__scan_json_str_or_null(o, a->session, a->session ? strlen(a->session) : 0);
-    vg__buf_adds(o, ",\"day\":");
-    vg__scan_json_str_or_null(o, a->session ? NULL : a->day, a->session ? 0 : strlen(a->day));
-    vg__buf_adds(o, ",\"time\":");
-    vg__scan_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
-    vg__buf_printf(o, ",\"score\":%d,\"signals\":[", a->score);
-    for (uint32_t i = 0; i < a->n_signals; i++) {
-        if (i)
-            vg__buf_addc(o, ',');
-        vg__scan_json_str_or_null(o, a->signals[i].name, strlen(a->signals[i].name));
+        tags[n_tags++] = "attack.command-and-control", tags[n_tags++] = "attack.t1090.002";
+    if (VG_GROW(x->sig, x->cap_sig, (size_t)s->n_signals, 16) ||
+        VG_GROW(x->ev, x->cap_ev, (size_t)s->n_evidence, 16))
+        return 0;
+    for (uint32_t i = 0; i < s->n_signals; i++) {
+        const vg_sess_signal *g = &s->signals[i];
+        x->sig[i] = (vigie_alert_signal){g->name, g->kind, g->level, g->rule, g->records};
     }
-    vg__buf_adds(o, "],\"signal_detail\":[");
-    for (uint32_t i = 0; i < a->n_signals; i++) {
-        const vg_sess_signal *g = &a->signals[i];
-        vg__buf_adds(o, i ? ",{\"name\":" : "{\"name\":");
-        vg__scan_json_str_or_null(o, g->name, strlen(g->name));
-        vg__buf_adds(o, ",\"kind\":");
-        vg__scan_json_str_or_null(o, g->kind, strlen(g->kind));
-        vg__buf_adds(o, ",\"level\":");
-        vg__scan_json_str_or_null(o, g->level, strlen(g->level));
-        vg__buf_adds(o, ",\"rule\":");
-        vg__scan_json_str_or_null(o, g->rule && *g->rule ? g->rule : NULL,
-                                  g->rule ? strlen(g->rule) : 0);
-        vg__buf_printf(o, ",\"records\":%llu}", (unsigned long long)g->records);
+    for (uint32_t i = 0; i < s->n_evidence; i++) {
+        const vg_sess_evidence *e = &s->evidence[i];
+        vigie_alert_evidence *v = &x->ev[i];
+        memset(v, 0, sizeof *v);
+        v->source.file = e->file;
+        v->source.line = e->line;
+        v->source.index = e->index;
+        v->source.offset = e->offset;
+        memcpy(v->source.sha256, e->sha256, 32);
+        v->source.has_sha = true;
+        v->alert_ids = e->alert_ids;
     }
-    vg__buf_printf(o,
-                   "],\"records\":%llu,\"mail_records\":%llu,"
-                   "\"sign_in_join\":{\"matched\":%llu,\"no_signin\":%llu,\"unlinkable\":%llu}",
-                   (unsigned long long)a->records, (unsigned long long)a->mail,
-                   (unsigned long long)a->matched, (unsigned long long)a->no_signin,
-                   (unsigned long long)a->unlinkable);
-    if (a->mail) {
-        vg__buf_printf(o,
-                       ",\"messages_read\":{\"internet_message_ids\":%llu,%s"
-                       "\"operation_count\":%.0f,\"folders\":[",
-                       (unsigned long long)a->messages,
-                       a->messages_capped ? "\"at_least\":true," : "", a->ops);
-        for (uint32_t i = 0; i < a->n_folders; i++) {
-            if (i)
-                vg__buf_addc(o, ',');
-            vg__scan_json_str_or_null(o, a->folders[i], strlen(a->folders[i]));
-        }
-        vg__buf_adds(o, "],\"first\":");
-        vg__scan_json_str_or_null(o, first[0] ? first : NULL, strlen(first));
-        vg__buf_adds(o, ",\"last\":");
-        vg__scan_json_str_or_null(o, last[0] ? last : NULL, strlen(last));
-        vg__buf_addc(o, '}');
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    a.kind = VIGIE_ALERT_COMBINED;
+    a.rule.id = "vigie:combined";
+    a.rule.title = title;
+    a.rule.level = level;
+    a.rule.tags = tags;
+    a.rule.n_tags = n_tags;
+    a.tenant = s->tenant;
+    a.tenant_len = strlen(s->tenant);
+    a.user = s->user;
+    a.user_len = strlen(s->user);
+    a.time = s->first;
+    a.has_time = s->first <= s->last;
+    if (s->n_evidence) {
+        a.has_source = true;
+        a.source = x->ev[0].source;
     }
-    const char *const *lists[3] = {a->ips, a->apps, a->uas};
-    uint32_t ns[3] = {a->n_ips, a->n_apps, a->n_uas};
-    static const char *const lnames[3] = {"ips", "app_ids", "user_agents"};
-    vg__buf_adds(o, ",\"infrastructure\":{");
-    for (int k = 0; k < 3; k++) {
-        vg__buf_printf(o, "%s\"%s\":[", k ? "," : "", lnames[k]);
-        for (uint32_t i = 0; i < ns[k]; i++) {
-            if (i)
-                vg__buf_addc(o, ',');
-            vg__scan_json_str_or_null(o, lists[k][i], strlen(lists[k][i]));
-        }
-        vg__buf_addc(o, ']');
-    }
-    vg__buf_addc(o, '}');
-    for (uint32_t i = 0; i < a->n_evidence; i++) {
-        const vg_sess_evidence *e = &a->evidence[i];
-        char sh[65];
-        vg__scan_hex(e->sha256, 32, sh);
-        if (i == 0) {
-            vg__buf_adds(o, ",\"source\":{\"file\":");
-            vg__scan_json_str_or_null(o, e->file, strlen(e->file));
-            vg__buf_printf(o,
-                           ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}"
-                           ",\"evidence\":[",
-                           (unsigned long long)e->line, (unsigned long long)e->index,
-                           (unsigned long long)e->offset, sh);
-        }
-        vg__buf_adds(o, i ? ",{\"file\":" : "{\"file\":");
-        vg__scan_json_str_or_null(o, e->file, strlen(e->file));
-        vg__buf_printf(
-            o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\",\"alerts\":[",
-            (unsigned long long)e->line, (unsigned long long)e->index,
-            (unsigned long long)e->offset, sh);
-        for (const char *p = e->alert_ids; p && *p;) {
-            const char *q = strchr(p, ',');
-            size_t l = q ? (size_t)(q - p) : strlen(p);
-            vg__buf_addc(o, p == e->alert_ids ? '"' : ',');
-            if (p != e->alert_ids)
-                vg__buf_addc(o, '"');
-            vg__buf_add(o, p, l);
-            vg__buf_addc(o, '"');
-            p += l + (q ? 1 : 0);
-        }
-        vg__buf_adds(o, "]}");
-    }
-    if (a->n_evidence)
-        vg__buf_printf(o, "],\"evidence_omitted\":%llu", (unsigned long long)a->evidence_omitted);
-    vg__buf_adds(o, "}\n");
-    if (c->camp)
-        vg__campaigns_add_alert(c->camp, o->data + line0, o->len - line0 - 1);
-    vg__buf_free(&side);
-    if (x->o.len > (1u << 20)) {
-        vg__scan_write_out(c, x->o.data, x->o.len);
-        vg__buf_reset(&x->o);
+    vigie_alert_messages m = {.internet_message_ids = s->messages,
+                              .at_least = s->messages_capped,
+                              .operation_count = s->ops,
+                              .folders = s->folders,
+                              .n_folders = s->n_folders,
+                              .has_span = true,
+                              .first = first[0] ? first : NULL,
+                              .last = last[0] ? last : NULL};
+    if (s->mail)
+        a.messages_read = &m;
+    vigie_alert_combined *cb = &a.u.combined;
+    cb->key = s->key;
+    cb->session = s->session;
+    cb->day = s->day;
+    cb->score = s->score;
+    cb->signals = x->sig;
+    cb->n_signals = s->n_signals;
+    cb->records = s->records;
+    cb->mail_records = s->mail;
+    cb->matched = s->matched;
+    cb->no_signin = s->no_signin;
+    cb->unlinkable = s->unlinkable;
+    cb->has_messages = s->mail > 0;
+    cb->ips = s->ips;
+    cb->n_ips = s->n_ips;
+    cb->app_ids = s->apps;
+    cb->n_app_ids = s->n_apps;
+    cb->user_agents = s->uas;
+    cb->n_user_agents = s->n_uas;
+    cb->evidence = x->ev;
+    cb->n_evidence = s->n_evidence;
+    cb->evidence_omitted = s->evidence_omitted;
+    vg__alert_set_id(&a, &x->scratch);
+    vg__buf_reset(o);
+    vg__alert_render(o, &a, c->o->format);
+    if (vg__buf_failed(o))
+        return 0;
+    vg__scan_emit(c, &a, o->data, o->len);
+    if (c->camp && c->o->format != FMT_JSONL) { /* the JSON line, for campaigns only */
+        vg__buf_reset(&x->scratch);
+        vg__alert_render(&x->scratch, &a, FMT_JSONL);
+        vg__campaigns_add_alert(c->camp, x->scratch.data, x->scratch.len - 1);
+    } else if (c->camp) {
+        vg__campaigns_add_alert(c->camp, o->data, o->len - 1);
     }
     return 0;
 }
@@ -262,52 +216,47 @@ void vg__scan_write_combined(scan_ctx *c)
 {
     if (!c->sess)
         return;
-    emit_ctx x = {c, {0}};
+    emit_ctx x;
+    memset(&x, 0, sizeof x);
+    x.c = c;
     vg__buf_init(&x.o, 0);
+    vg__buf_init(&x.scratch, 0);
     vg__sessions_finish(c->sess, emit_combined, &x, &c->sess_stats);
-    if (x.o.len)
-        vg__scan_write_out(c, x.o.data, x.o.len);
     vg__buf_free(&x.o);
+    vg__buf_free(&x.scratch);
+    free(x.sig);
+    free(x.ev);
 }
 
-/* A gap record with its stable id (the hash of its content). The format's %s arguments
- * must already be JSON-escaped. */
-static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...)
+/* A gap record of tenant t with its stable id (the hash of its content), as JSON into o. */
+static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, vg_buf *scratch,
+                    const vigie_alert_gap *g)
 {
-    char id[33];
-    va_list ap, aq;
-    va_start(ap, fmt);
-    va_copy(aq, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *body = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (body)
-        vsnprintf(body, (size_t)n + 1, fmt, aq);
-    va_end(aq);
-    if (!body)
-        return;
-    const char *parts[] = {"gap", body};
-    vg__scan_alert_id(parts, 2, id);
-    vg__buf_printf(o, "{\"id\":\"%s\",%s}\n", id, body);
-    free(body);
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    a.kind = VIGIE_ALERT_GAP;
+    a.tenant = t->tenant;
+    a.tenant_len = strlen(t->tenant);
+    a.u.gap = *g;
     c->gaps++;
     t->gaps++;
+    if (c->o->format != FMT_JSONL || vg__alert_set_id(&a, scratch) != VIGIE_OK)
+        return; /* gaps are records of the JSON output only */
+    vg__buf_reset(o);
+    vg__alert_render(o, &a, FMT_JSONL);
+    if (!vg__buf_failed(o))
+        vg__scan_emit(c, &a, o->data, o->len);
 }
 
 /* End of run: visibility gaps as records of their own ("kind": "gap"). */
 void vg__scan_write_gaps(scan_ctx *c)
 {
-    vg_buf o;
+    vg_buf o, sc;
     vg__buf_init(&o, 0);
-    vg_buf et;
-    vg__buf_init(&et, 0);
+    vg__buf_init(&sc, 0);
     for (uint32_t i = 0; i < c->n_vis; i++) {
         struct tvis *t = &c->vis[i];
         char a[40], z[40];
-        vg__buf_reset(&et);
-        vg__buf_add_json_str(&et, t->tenant, strlen(t->tenant));
-        vg__buf_addc(&et, 0);
-        const char *tenant = et.data;
         if (t->days && t->first <= t->last) {
             int64_t d0 = (int64_t)(t->first / 86400) - t->day0,
                     d1 = (int64_t)(t->last / 86400) - t->day0;
@@ -324,40 +273,44 @@ void vg__scan_write_gaps(scan_ctx *c)
                 if (e - d + 1 >= VIS_GAP_DAYS) {
                     vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
                     vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
-                    put_gap(c, t, &o,
-                            "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
-                            "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
-                            "\"detail\":\"no MailItemsAccessed record in these days\"",
-                            tenant, a, z, (long long)(e - d + 1));
+                    put_gap(c, t, &o, &sc,
+                            &(vigie_alert_gap){.gap = "no_mailbox_audit",
+                                               .from = a,
+                                               .to = z,
+                                               .days = e - d + 1,
+                                               .detail = "no MailItemsAccessed record in these "
+                                                         "days"});
                 }
                 d = e;
             }
         }
         if (t->throttled) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
-                    "after 1,000 in 24 h; reads in that period are not audited\"",
-                    tenant, (unsigned long long)t->throttled);
+            put_gap(c, t, &o, &sc,
+                    &(vigie_alert_gap){.gap = "throttled",
+                                       .records = t->throttled,
+                                       .detail = "IsThrottled: Bind records stop for 24 h after "
+                                                 "1,000 in 24 h; reads in that period are not "
+                                                 "audited"});
         }
         if (t->linkable < t->n) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
-                    "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
-                    tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
+            put_gap(c, t, &o, &sc,
+                    &(vigie_alert_gap){.gap = "unlinkable",
+                                       .records = t->n - t->linkable,
+                                       .of = t->n,
+                                       .has_of = true,
+                                       .detail = "mail access without UniqueTokenId or "
+                                                 "SessionId: cannot be joined to sign-ins"});
         }
         if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
-                    "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
-                    tenant, (unsigned long long)t->linkable);
+            put_gap(c, t, &o, &sc,
+                    &(vigie_alert_gap){.gap = "no_signin_logs",
+                                       .records = t->linkable,
+                                       .detail = "no sign-in records for this tenant in the "
+                                                 "input: mail access cannot be joined to "
+                                                 "sign-ins and counts as unlinkable"});
         }
     }
-    vg__buf_free(&et);
-    if (o.len && c->o->format == FMT_JSONL)
-        vg__scan_write_out(c, o.data, o.len);
+    vg__buf_free(&sc);
     vg__buf_free(&o);
 }
 
@@ -375,64 +328,6 @@ void vg__scan_progress(scan_ctx *c, bool final)
             (unsigned long long)c->bad, el > 0 ? (double)c->bytes / 1e6 / el : 0.0);
     if (final)
         fputc('\n', stderr);
-}
-
-/* The sources of an alert line for the ledger: "source", each of "evidence" (combined)
- * and each of "events" (correlation; positions only). */
-static uint32_t line_sources(scan_ctx *c, vg_ledger_src *v, uint32_t cap, char (*files)[1024])
-{
-    vg_jtape *t = &c->sink_tape;
-    uint32_t n = 0;
-    const char *keys[] = {"source", "evidence", "events"};
-    for (int k = 0; k < 3; k++) {
-        int64_t x = vg__json_obj_get(t, 0, keys[k], strlen(keys[k]));
-        if (x < 0)
-            continue;
-        uint32_t first = (uint32_t)x, end = t->tok[x].next;
-        bool arr = t->tok[x].type == VG_J_ARRAY;
-        if (arr)
-            first++;
-        else if (t->tok[x].type != VG_J_OBJECT)
-            continue;
-        for (uint32_t i = first; i < end && n < cap; i = arr ? t->tok[i].next : end) {
-            if (t->tok[i].type != VG_J_OBJECT)
-                continue;
-            int64_t f = vg__json_obj_get(t, i, "file", 4), l = vg__json_obj_get(t, i, "line", 4);
-            int64_t ix = vg__json_obj_get(t, i, "index", 5),
-                    off = vg__json_obj_get(t, i, "offset", 6);
-            int64_t h = vg__json_obj_get(t, i, "sha256", 6);
-            if (f < 0 || ix < 0)
-                continue;
-            vg__json_str_copy(t, f, files[n], sizeof files[n]);
-            double d;
-            vg_ledger_src *e = &v[n];
-            memset(e, 0, sizeof *e);
-            e->file = files[n];
-            if (l >= 0 && vg__json_number(t->src + t->tok[l].off, t->tok[l].len, &d) == VIGIE_OK)
-                e->line = (uint64_t)d;
-            if (vg__json_number(t->src + t->tok[ix].off, t->tok[ix].len, &d) == VIGIE_OK)
-                e->index = (uint64_t)d;
-            if (off >= 0 &&
-                vg__json_number(t->src + t->tok[off].off, t->tok[off].len, &d) == VIGIE_OK)
-                e->offset = (uint64_t)d;
-            char hx[80] = "";
-            if (h >= 0)
-                vg__json_str_copy(t, h, hx, sizeof hx);
-            if (strlen(hx) != 64)
-                continue; /* a position without its hash (correlation events): not evidence */
-            for (int b = 0; b < 32; b++) {
-                unsigned hi, lo;
-                sscanf(hx + 2 * b, "%1x%1x", &hi, &lo);
-                e->sha256[b] = (uint8_t)(hi << 4 | lo);
-            }
-            bool dup = false;
-            for (uint32_t q = 0; q < n && !dup; q++)
-                dup = v[q].index == e->index && !strcmp(v[q].file, e->file);
-            if (!dup)
-                n++;
-        }
-    }
-    return n;
 }
 
 void vg__scan_store_failed(scan_ctx *c)
@@ -465,51 +360,105 @@ void vg__scan_ledger_failed(scan_ctx *c)
     c->ledger = NULL;
 }
 
-/* Every alert line written also goes to the store and the ledger. A store or ledger that
- * fails is said once and left (vg__scan_store_failed / _ledger_failed); -o goes on. */
-static void sink_lines(scan_ctx *c, const char *p, size_t n)
+/* ---- sinks: -o (or stdout), --db, --ledger; every alert to each, in read order ---------- */
+
+static int text_on_alert(void *ud, const vigie_alert *a, const char *p, size_t n)
 {
-    static vg_ledger_src srcs[VG_MAX_SESSION_EVIDENCE + 4];
-    static char files[VG_MAX_SESSION_EVIDENCE + 4][1024];
-    for (const char *end = p + n; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (l && c->db && !c->db_failed &&
-            vg__store_add_alert(c->db, c->run_id, p, l) != VIGIE_OK) {
-            if (vg__store_failure(c->db))
-                vg__scan_store_failed(c);
-            else /* a line the store refuses: one of ours, so a bug; the store stays usable */
-                fprintf(stderr, "vigie: error: --db %s: an alert line could not be stored: %s\n",
-                        c->o->db_path, vg__store_errmsg(c->db));
-        }
-        if (l && c->ledger && vg__json_parse(&c->sink_tape, p, l, NULL) == VIGIE_OK &&
-            c->sink_tape.tok[0].type == VG_J_OBJECT) {
-            char id[128] = "";
-            vg__json_str_copy(&c->sink_tape, vg__json_obj_get(&c->sink_tape, 0, "id", 2), id,
-                              sizeof id);
-            uint32_t ns = line_sources(c, srcs, VG_ARRAY_LEN(srcs), files);
-            if (!id[0]) {
-                fprintf(stderr,
-                        "vigie: error: --ledger %s: an alert line without \"id\" was not "
-                        "appended\n",
-                        c->o->ledger_dir);
-                c->ledger_failed = true;
-            } else if (vg__ledger_append(c->ledger, id, p, l, srcs, ns) != VIGIE_OK) {
-                vg__scan_ledger_failed(c);
-            } else {
-                c->ledgered++;
-            }
-        }
-        p += l + 1;
-    }
+    scan_ctx *c = ud;
+    (void)a;
+    if (n && !c->out_error && fwrite(p, 1, n, c->out) != n)
+        c->out_error = errno ? errno : EIO;
+    return VIGIE_OK;
 }
 
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n)
 {
-    if (n && !c->out_error && fwrite(p, 1, n, c->out) != n)
-        c->out_error = errno ? errno : EIO;
-    if (n && (c->db || c->ledger))
-        sink_lines(c, p, n);
+    text_on_alert(c, NULL, p, n);
+}
+
+static size_t no_newline(const char *p, size_t n)
+{
+    return n && p[n - 1] == '\n' ? n - 1 : n;
+}
+
+/* The store: its columns and evidence from the typed alert, the JSON text kept verbatim. A
+ * store that fails is said once and left (vg__scan_store_failed); -o goes on. */
+static int store_on_alert(void *ud, const vigie_alert *a, const char *p, size_t n)
+{
+    scan_ctx *c = ud;
+    size_t l = no_newline(p, n);
+    if (!a || !l || !c->db || c->db_failed)
+        return VIGIE_OK;
+    if (vg__store_add_alert(c->db, c->run_id, a, p, l) != VIGIE_OK) {
+        if (vg__store_failure(c->db))
+            vg__scan_store_failed(c);
+        else /* an alert the store refuses: one of ours, so a bug; the store stays usable */
+            fprintf(stderr, "vigie: error: --db %s: an alert line could not be stored: %s\n",
+                    c->o->db_path, vg__store_errmsg(c->db));
+    }
+    return VIGIE_OK;
+}
+
+/* The records an alert rests on, for the ledger: its source, then (combined) each piece of
+ * evidence, each position once; a position without its hash is no evidence. */
+static uint32_t alert_sources(const vigie_alert *a, vg_ledger_src *v, uint32_t cap)
+{
+    uint32_t n = 0;
+    uint32_t ne = a->kind == VIGIE_ALERT_COMBINED ? a->u.combined.n_evidence : 0;
+    for (uint32_t i = 0; i <= ne && n < cap; i++) {
+        const vigie_alert_source *s =
+            i == 0 ? (a->has_source ? &a->source : NULL) : &a->u.combined.evidence[i - 1].source;
+        if (!s || !s->file || !s->has_sha)
+            continue;
+        bool dup = false;
+        for (uint32_t q = 0; q < n && !dup; q++)
+            dup = v[q].index == s->index && !strcmp(v[q].file, s->file);
+        if (dup)
+            continue;
+        v[n] = (vg_ledger_src){s->file, s->line, s->index, s->offset, {0}};
+        memcpy(v[n].sha256, s->sha256, 32);
+        n++;
+    }
+    return n;
+}
+
+/* The ledger: the alert's id and sources from the typed alert, its JSON text hashed. A ledger
+ * that fails is said once and left (vg__scan_ledger_failed); -o goes on. */
+static int ledger_on_alert(void *ud, const vigie_alert *a, const char *p, size_t n)
+{
+    static vg_ledger_src srcs[VG_MAX_SESSION_EVIDENCE + 4];
+    scan_ctx *c = ud;
+    size_t l = no_newline(p, n);
+    if (!a || !l || !c->ledger)
+        return VIGIE_OK;
+    uint32_t ns = alert_sources(a, srcs, VG_ARRAY_LEN(srcs));
+    if (!a->id[0]) {
+        fprintf(stderr, "vigie: error: --ledger %s: an alert line without \"id\" was not appended\n",
+                c->o->ledger_dir);
+        c->ledger_failed = true;
+    } else if (vg__ledger_append(c->ledger, a->id, p, l, srcs, ns) != VIGIE_OK) {
+        vg__scan_ledger_failed(c);
+    } else {
+        c->ledgered++;
+    }
+    return VIGIE_OK;
+}
+
+void vg__scan_sinks_init(scan_ctx *c)
+{
+    c->n_sinks = 0;
+    c->sinks[c->n_sinks++] = (vg_sink){c, text_on_alert, NULL};
+    if (c->db)
+        c->sinks[c->n_sinks++] = (vg_sink){c, store_on_alert, NULL};
+    if (c->ledger)
+        c->sinks[c->n_sinks++] = (vg_sink){c, ledger_on_alert, NULL};
+    c->typed = c->db || c->ledger;
+}
+
+void vg__scan_emit(scan_ctx *c, const vigie_alert *a, const char *text, size_t n)
+{
+    for (uint32_t i = 0; i < c->n_sinks; i++)
+        c->sinks[i].on_alert(c->sinks[i].ud, a, text, n);
 }
 
 /* The full fact of a record a lite fact stood for: the writer parses it again (with its own
@@ -653,7 +602,11 @@ typedef struct cfeed {
     scan_ctx *c;
     batch *b;
     const struct cfact *f;
-    vg_buf *out;
+    vg_buf *out, *scratch;
+    const char **ids; /* corr_emit's lists of contributing events (grown, reused) */
+    uint32_t cap_ids;
+    vigie_alert_position *pos;
+    uint32_t cap_pos;
 } cfeed;
 
 static bool corr_get(void *ud, const char *field, const char **val, size_t *len)
@@ -672,112 +625,80 @@ static bool corr_get(void *ud, const char *field, const char **val, size_t *len)
     return false;
 }
 
-static int corr_emit(void *ud, const vg_corr_alert *a)
+static int corr_emit(void *ud, const vg_corr_alert *ca)
 {
     cfeed *x = ud;
     scan_ctx *c = x->c;
-    if (!a->output)
+    if (!ca->output)
         return 0;
-    const vg_rule *r = a->rule;
+    const vg_rule *r = ca->rule;
     const struct cref *last = NULL;
-    if (a->n_refs) {
-        const struct cref *e = &c->ring[a->refs[a->n_refs - 1] % VG_CORR_RING];
-        if (e->ref == a->refs[a->n_refs - 1])
+    if (ca->n_refs) {
+        const struct cref *e = &c->ring[ca->refs[ca->n_refs - 1] % VG_CORR_RING];
+        if (e->ref == ca->refs[ca->n_refs - 1])
             last = e;
     }
-    char tend[40], tstart[40], id[33];
-    vg__format_time(a->t_end, tend, sizeof tend);
-    vg__format_time(a->t_start, tstart, sizeof tstart);
-    vg_buf key;
-    vg__buf_init(&key, 0);
-    vg__buf_add(&key, a->group, a->group_len);
-    for (uint32_t i = 0; i < a->n_refs; i++) {
-        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
-        if (e->ref == a->refs[i])
-            vg__buf_adds(&key, e->id);
-    }
-    const char *parts[] = {"correlation", r->id ? r->id : r->title, tend, key.data};
-    vg__scan_alert_id(parts, 4, id);
-    vg__buf_free(&key);
-    c->corr_alerts++;
-    c->by_level[vg__scan_level_index(r->level)]++;
-    c->alerts++;
-    vg_buf *o = x->out;
-    if (c->o->format != FMT_JSONL) {
-        const char *file = last ? c->in.paths[last->file] : "-";
-        if (c->o->format == FMT_CSV) {
-            vg__buf_printf(o, "%s,", tend);
-            vg__scan_csv_cell(o, r->level ? r->level : "", r->level ? strlen(r->level) : 0);
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, r->id ? r->id : "", r->id ? strlen(r->id) : 0);
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, r->title ? r->title : "", r->title ? strlen(r->title) : 0);
-            vg__buf_addc(o, ',');
-            if (last)
-                vg__scan_csv_cell(o, last->tenant, strlen(last->tenant));
-            vg__buf_addc(o, ',');
-            vg__scan_csv_cell(o, file, strlen(file));
-            vg__buf_printf(o, ",%llu,%llu\n", last ? (unsigned long long)last->line : 0ull,
-                           last ? (unsigned long long)last->offset : 0ull);
-        } else {
-            vg__scan_table_line(o, tend, r->level, r->title, last ? last->tenant : NULL,
-                                last ? strlen(last->tenant) : 0, file, last ? last->line : 0);
-        }
+    char tend[40], tstart[40];
+    vg__format_time(ca->t_end, tend, sizeof tend);
+    vg__format_time(ca->t_start, tstart, sizeof tstart);
+    /* the contributing events still in the ring: their ids and positions */
+    if (VG_GROW(x->ids, x->cap_ids, (size_t)ca->n_refs, 16) ||
+        VG_GROW(x->pos, x->cap_pos, (size_t)ca->n_refs, 16))
         return 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ca->n_refs; i++) {
+        const struct cref *e = &c->ring[ca->refs[i] % VG_CORR_RING];
+        if (e->ref != ca->refs[i])
+            continue;
+        x->ids[n] = e->id;
+        x->pos[n++] = (vigie_alert_position){c->in.paths[e->file], e->line, e->index, e->offset};
     }
     static const char *const types[] = {"none",      "event_count",      "value_count",
                                         "temporal",  "temporal_ordered", "value_sum",
                                         "value_avg", "value_percentile"};
-    vg__scan_alert_head(o, id, r->id, r->title, r->level, r->tags, r->n_tags);
-    vg__buf_printf(o, ",\"kind\":\"correlation\",\"correlation\":{\"type\":\"%s\",\"group\":",
-                   r->corr && r->corr->type < 8 ? types[r->corr->type] : "none");
-    if (a->group_len && a->group[0] == '{')
-        vg__buf_add(o, a->group, a->group_len);
-    else
-        vg__buf_adds(o, "{}");
-    vg__buf_printf(o,
-                   ",\"value\":%.17g,\"events\":%llu,\"window\":{\"start\":\"%s\",\"end\":\"%s\"}}",
-                   a->value, (unsigned long long)a->n_events, tstart, tend);
-    vg__buf_adds(o, ",\"tenant\":");
-    vg__scan_json_str_or_null(o, last && last->tenant[0] ? last->tenant : NULL,
-                              last ? strlen(last->tenant) : 0);
-    vg__buf_printf(o, ",\"time\":\"%s\",\"source\":", tend);
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    a.kind = VIGIE_ALERT_CORRELATION;
+    a.rule.id = r->id;
+    a.rule.title = r->title;
+    a.rule.level = r->level;
+    a.rule.tags = (const char *const *)r->tags;
+    a.rule.n_tags = r->n_tags;
+    a.time = ca->t_end;
+    a.has_time = true;
+    if (last && last->tenant[0]) {
+        a.tenant = last->tenant;
+        a.tenant_len = strlen(last->tenant);
+    }
     if (last) {
-        char sh[65];
-        vg__scan_hex(last->sha, 32, sh);
-        const char *file = c->in.paths[last->file];
-        vg__buf_adds(o, "{\"file\":");
-        vg__scan_json_str_or_null(o, file, strlen(file));
-        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu,\"sha256\":\"%s\"}",
-                       (unsigned long long)last->line, (unsigned long long)last->index,
-                       (unsigned long long)last->offset, sh);
-    } else {
-        vg__buf_adds(o, "null");
+        a.has_source = true;
+        a.source.file = c->in.paths[last->file];
+        a.source.line = last->line;
+        a.source.index = last->index;
+        a.source.offset = last->offset;
+        memcpy(a.source.sha256, last->sha, 32);
+        a.source.has_sha = true;
     }
-    vg__buf_adds(o, ",\"contributing\":[");
-    bool first = true;
-    for (uint32_t i = 0; i < a->n_refs; i++) {
-        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
-        if (e->ref != a->refs[i])
-            continue;
-        vg__buf_printf(o, "%s\"%s\"", first ? "" : ",", e->id);
-        first = false;
-    }
-    vg__buf_adds(o, "],\"events\":[");
-    first = true;
-    for (uint32_t i = 0; i < a->n_refs; i++) {
-        const struct cref *e = &c->ring[a->refs[i] % VG_CORR_RING];
-        if (e->ref != a->refs[i])
-            continue;
-        const char *file = c->in.paths[e->file];
-        vg__buf_adds(o, first ? "{\"file\":" : ",{\"file\":");
-        vg__scan_json_str_or_null(o, file, strlen(file));
-        vg__buf_printf(o, ",\"line\":%llu,\"index\":%llu,\"offset\":%llu}",
-                       (unsigned long long)e->line, (unsigned long long)e->index,
-                       (unsigned long long)e->offset);
-        first = false;
-    }
-    vg__buf_adds(o, "]}\n");
+    vigie_alert_correlation *k = &a.u.correlation;
+    k->type = r->corr && r->corr->type < 8 ? types[r->corr->type] : "none";
+    k->group = ca->group;
+    k->group_len = ca->group_len;
+    k->value = ca->value;
+    k->events = ca->n_events;
+    k->window_start = tstart;
+    k->window_end = tend;
+    k->contributing = x->ids;
+    k->n_contributing = n;
+    k->positions = x->pos;
+    k->n_positions = n;
+    if (vg__alert_set_id(&a, x->scratch) != VIGIE_OK)
+        return 0;
+    c->corr_alerts++;
+    c->by_level[vg__scan_level_index(r->level)]++;
+    c->alerts++;
+    vg__buf_reset(x->out);
+    vg__alert_render(x->out, &a, c->o->format);
+    vg__scan_emit(c, &a, x->out->data, x->out->len);
     return 0;
 }
 
@@ -785,8 +706,10 @@ static void feed_correlations(scan_ctx *c, batch *b)
 {
     if (!c->corr || !b->n_cf)
         return;
-    vg_buf out;
+    vg_buf out, scratch;
     vg__buf_init(&out, 0);
+    vg__buf_init(&scratch, 0);
+    cfeed x = {.c = c, .b = b, .out = &out, .scratch = &scratch};
     for (uint32_t i = 0; i < b->n_cf; i++) {
         const struct cfact *f = &b->cf[i];
         if (isnan(f->t)) {
@@ -804,19 +727,19 @@ static void feed_correlations(scan_ctx *c, batch *b)
         memcpy(e->id, f->id, sizeof e->id);
         vg__ledger_sha256(b->data.data + r->off, r->len, e->sha);
         memcpy(e->tenant, f->tenant, sizeof e->tenant);
-        cfeed x = {c, b, f, &out};
+        x.f = f;
         vg__corr_feed(c->corr, vg__ruleset_rule(c->rs, f->rule), f->t, corr_get, &x, ref, corr_emit,
                       &x);
     }
-    if (out.len)
-        vg__scan_write_out(c, out.data, out.len);
     vg__buf_free(&out);
+    vg__buf_free(&scratch);
+    free(x.ids);
+    free(x.pos);
 }
 
 void vg__scan_write_batch(scan_ctx *c, batch *b)
 {
     /* first-seen candidates are decided here, in read order, against the shared state */
-    size_t at = 0;
     for (uint32_t i = 0; i < b->n_pend; i++) {
         struct pending *p = &b->pend[i];
         const vg_rule *r = vg__ruleset_rule(c->rs, p->rule);
@@ -825,19 +748,33 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
         p->state = c->nt ? vg__newterms_state(c->nt, r->id ? r->id : (r->title ? r->title : "?"),
                                               group, term, p->t, r->nt_baseline_s)
                          : VG_NT_KNOWN;
-        bool keep = p->state == VG_NT_NEW;
-        vg__scan_write_out(c, b->out.data + at, p->out_start - at);
-        if (keep) {
-            vg__scan_write_out(c, b->out.data + p->out_start, p->out_end - p->out_start);
+        if (p->state == VG_NT_NEW) {
             b->alerts++;
             b->by_level[c->rule_level[p->rule]]++;
             c->rule_hits[p->rule]++;
             c->nt_first_seen++;
         }
-        at = p->out_end;
+    }
+    /* then every alert to the sinks, in read order: the text the workers rendered (one piece
+     * per typed alert when a typed sink is on, else the runs between candidates), and the
+     * candidates kept, rendered here */
+    size_t at = 0;
+    for (uint32_t i = 0; i < b->n_al; i++) {
+        const struct balert *q = &b->al[i];
+        if (q->start > at)
+            vg__scan_emit(c, NULL, b->out.data + at, q->start - at);
+        if (q->pend < 0) {
+            vg__scan_emit(c, &q->a, b->out.data + q->start, q->end - q->start);
+        } else if (b->pend[q->pend].state == VG_NT_NEW) {
+            vg__buf_reset(&c->wr_render);
+            vg__alert_render(&c->wr_render, &q->a, c->o->format);
+            if (!vg__buf_failed(&c->wr_render))
+                vg__scan_emit(c, &q->a, c->wr_render.data, c->wr_render.len);
+        }
+        at = q->end;
     }
     if (b->out.len > at)
-        vg__scan_write_out(c, b->out.data + at, b->out.len - at);
+        vg__scan_emit(c, NULL, b->out.data + at, b->out.len - at);
     if (c->camp && c->o->format == FMT_JSONL && b->token_findings)
         for (const char *p = b->out.data, *end = b->out.data + b->out.len; p && p < end;) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));

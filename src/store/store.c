@@ -7,8 +7,10 @@
  * in bursts; readers (report, export) walk them afterwards. So: WAL journal, synchronous
  * NORMAL (a crash loses at most the last uncommitted transaction, never the file), statements
  * prepared once, a commit every VG_STORE_BATCH alerts or VG_STORE_COMMIT_MS, whichever comes
- * first (checked on every add and by vg__store_tick), and the line parsed once into a tape
- * that the handle reuses (no allocation per alert once it has grown).
+ * first (checked on every add and by vg__store_tick). The scan's alerts come typed (their
+ * columns from the vigie_alert, their JSON line stored as given, never parsed); a line
+ * imported from a file is parsed once into a tape that the handle reuses (no allocation per
+ * alert once it has grown).
  *
  * Failures: the first SQLite failure of a write (disk full, I/O error, a lock held past the
  * busy timeout) is sticky (`failed`, like SQLite's own mallocFailed): the open transaction is
@@ -33,6 +35,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <openssl/sha.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -42,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert/render.h"
 #include "json/json.h"
 
 struct vg_store {
@@ -851,14 +855,140 @@ static int insert_campaign(vg_store *st, const char *line, size_t len)
     return tx_row(st);
 }
 
-int vg__store_add_alert(vg_store *st, int64_t run_id, const char *line, size_t len)
+/* ---- typed alerts (the scan's sink): the columns from the alert, no parsing --------------- */
+
+static void bind_s(sqlite3_stmt *s, int col, const char *p, size_t n)
 {
-    trim(&line, &len);
-    int rc = parse_line(st, line, len);
-    if (rc == VIGIE_OK)
-        rc = insert_alert(st, run_id, line, len);
-    if (rc == VIGIE_JSON || rc == VIGIE_INVAL || rc == VIGIE_TOOBIG)
+    if (p)
+        sqlite3_bind_text64(s, col, p, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+    else
+        sqlite3_bind_null(s, col);
+}
+
+static void bind_z(sqlite3_stmt *s, int col, const char *p)
+{
+    bind_s(s, col, p, p ? strlen(p) : 0);
+}
+
+/* A count as the JSON text gives it (%.0f), or NULL outside what an integer column holds. */
+static void bind_count(sqlite3_stmt *s, int col, double d)
+{
+    d = isfinite(d) ? nearbyint(d) : NAN;
+    if (d >= -9.2e18 && d <= 9.2e18)
+        sqlite3_bind_int64(s, col, (sqlite3_int64)d);
+    else
+        sqlite3_bind_null(s, col);
+}
+
+static int add_evidence_src(vg_store *st, const char *id, size_t id_len,
+                            const vigie_alert_source *e)
+{
+    sqlite3_stmt *s = st->ins_evidence;
+    char sh[65];
+    sqlite3_bind_text64(s, 1, id, id_len, SQLITE_TRANSIENT, SQLITE_UTF8);
+    bind_z(s, 2, e->file);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)e->line);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)e->index);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)e->offset);
+    if (e->has_sha) {
+        vg__alert_hex(e->sha256, 32, sh);
+        sqlite3_bind_text64(s, 6, sh, 64, SQLITE_TRANSIENT, SQLITE_UTF8);
+    } else {
+        sqlite3_bind_null(s, 6);
+    }
+    int rc = step_done(st, s, "storing evidence");
+    if (rc == VIGIE_OK && sqlite3_changes(st->db) > 0) {
+        st->stats.evidence_added++;
+        st->tx_evidence++;
+    }
+    return rc;
+}
+
+int vg__store_add_alert(vg_store *st, int64_t run_id, const vigie_alert *a, const char *json,
+                        size_t len)
+{
+    trim(&json, &len);
+    if (len > VG_MAX_RECORD_BYTES) {
+        seterr(st, "line of %zu bytes exceeds the record limit", len);
         st->stats.bad++;
+        return VIGIE_TOOBIG;
+    }
+    const char *kind = vg__alert_kind_name(a->kind);
+    char idbuf[128];
+    const char *id = a->id;
+    if (!id[0]) {
+        derived_id(kind, strlen(kind), json, len, idbuf, sizeof idbuf);
+        id = idbuf;
+    }
+    size_t id_len = strlen(id);
+    int rc = tx_begin(st);
+    if (rc != VIGIE_OK)
+        return rc;
+    bool gap = a->kind == VIGIE_ALERT_GAP;
+    /* time, first and last as the JSON line says them: a gap's run of days; a mail read's
+     * first and last read; else the alert's time */
+    char tb[40];
+    const char *time = NULL;
+    if (gap)
+        time = a->u.gap.from;
+    else if (a->has_time || a->kind == VIGIE_ALERT_CORRELATION)
+        vg__format_time(a->time, tb, sizeof tb), time = tb;
+    const char *first = time, *last = gap && a->u.gap.from && a->u.gap.to ? a->u.gap.to : time;
+    const vigie_alert_messages *mr = a->messages_read;
+    if (a->kind == VIGIE_ALERT_COMBINED && !a->u.combined.has_messages)
+        mr = NULL;
+    if (gap || a->kind == VIGIE_ALERT_CORRELATION)
+        mr = NULL;
+    if (mr && mr->has_span && mr->first)
+        first = mr->first;
+    if (mr && mr->has_span && mr->last)
+        last = mr->last;
+    sqlite3_stmt *s = st->ins_alert;
+    sqlite3_bind_text64(s, 1, id, id_len, SQLITE_TRANSIENT, SQLITE_UTF8);
+    if (run_id > 0)
+        sqlite3_bind_int64(s, 2, run_id);
+    else
+        sqlite3_bind_null(s, 2);
+    bind_z(s, 3, kind);
+    bind_z(s, 4, gap ? NULL : a->rule.id);
+    bind_z(s, 5, gap ? NULL : a->rule.title);
+    bind_z(s, 6, gap ? NULL : a->rule.level);
+    bind_s(s, 7, a->tenant, a->tenant_len);
+    bind_s(s, 8, a->user, a->user_len);
+    bind_z(s, 9, time);
+    bind_z(s, 10, first);
+    bind_z(s, 11, last);
+    if (a->kind == VIGIE_ALERT_COMBINED)
+        sqlite3_bind_double(s, 12, a->u.combined.score);
+    else
+        sqlite3_bind_null(s, 12);
+    if (mr) {
+        bind_count(s, 13, (double)mr->internet_message_ids);
+        bind_count(s, 14, mr->operation_count);
+    } else {
+        sqlite3_bind_null(s, 13);
+        sqlite3_bind_null(s, 14);
+    }
+    sqlite3_bind_text64(s, 15, json, len, SQLITE_TRANSIENT, SQLITE_UTF8);
+    if ((rc = step_row(st, s, "storing an alert", true)) != VIGIE_OK) {
+        if (rc == VIGIE_INVAL)
+            st->stats.bad++;
+        return rc;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        st->stats.alerts_dup++;
+    } else {
+        st->stats.alerts_added++;
+        st->tx_alerts++;
+    }
+    if (a->kind == VIGIE_ALERT_COMBINED && a->u.combined.n_evidence) {
+        for (uint32_t i = 0; i < a->u.combined.n_evidence && rc == VIGIE_OK; i++)
+            rc = add_evidence_src(st, id, id_len, &a->u.combined.evidence[i].source);
+    } else if (a->has_source) {
+        rc = add_evidence_src(st, id, id_len, &a->source);
+    }
+    if (rc == VIGIE_OK)
+        rc = tx_row(st);
     return rc;
 }
 

@@ -49,6 +49,7 @@
 #include <stdio.h>
 
 #include "util/util.h"
+#include "vigie/alert.h"
 
 typedef struct sqlite3 sqlite3;
 typedef struct vg_store vg_store;
@@ -124,21 +125,26 @@ int vg__store_run_begin(vg_store *st, const char *args, int64_t *run_id);
 int vg__store_run_end(vg_store *st, int64_t run_id, vg_run_state state, uint64_t events,
                       uint64_t alerts, uint64_t bad);
 
-/* Add one alert line (kinds sigma, new_term, indicator, token, combined, correlation, gap,
- * or any other "kind"). run_id <= 0 stores NULL. An alert without "id" gets
- * "<kind>-<first 32 hex of SHA-256 of the line>", stable across runs. The line is stored
- * verbatim (surrounding whitespace trimmed) in alerts.json.
- * Returns VIGIE_OK (also for a duplicate, see vg_store_stats), VIGIE_JSON (not JSON),
- * VIGIE_INVAL (not an object, no "kind"), VIGIE_TOOBIG (the store is unchanged and stays
- * usable), or VIGIE_IO / VIGIE_NOMEM (SQLite failed: sticky, see vg__store_failure). */
-int vg__store_add_alert(vg_store *st, int64_t run_id, const char *line, size_t len);
+/* Add one alert: its columns (id, kind, rule, tenant, user, times, score, what was read) and
+ * evidence (its source; a combined alert's evidence) from the typed alert, and its JSON text
+ * `json` (the line as rendered, not parsed) stored verbatim in alerts.json. run_id <= 0
+ * stores NULL. An alert without an id gets "<kind>-<first 32 hex of SHA-256 of the text>".
+ * Returns VIGIE_OK (also for a duplicate, see vg_store_stats), VIGIE_INVAL (refused: an
+ * unknown run), VIGIE_TOOBIG (the store is unchanged and stays usable), or VIGIE_IO /
+ * VIGIE_NOMEM (SQLite failed: sticky, see vg__store_failure). */
+int vg__store_add_alert(vg_store *st, int64_t run_id, const vigie_alert *a, const char *json,
+                        size_t len);
 
 /* Add or replace one campaign line; its organization and alert rows are replaced too.
  * Returns as vg__store_add_alert (VIGIE_INVAL: no string "id"). */
 int vg__store_add_campaign(vg_store *st, const char *line, size_t len);
 
-/* Add one line of either kind: an object with "kind" is an alert, one with "organizations"
- * (or an "id" starting "campaign-") a campaign; anything else VIGIE_INVAL. */
+/* Import one JSON line of either kind, parsing it: an object with "kind" is an alert (its
+ * columns read from the line: sigma, new_term, indicator, token, combined, correlation, gap
+ * or any other kind; an alert without "id" gets one as vg__store_add_alert says), one with
+ * "organizations" (or an "id" starting "campaign-") a campaign; anything else VIGIE_INVAL.
+ * Returns as vg__store_add_alert, and VIGIE_JSON for a line that is not JSON. For lines read
+ * from a file (fixtures, tests); the scan hands its alerts typed to vg__store_add_alert. */
 int vg__store_add_line(vg_store *st, int64_t run_id, const char *line, size_t len);
 
 /* Add every line of the JSON-lines file `path` ("-" = stdin) with vg__store_add_line.

@@ -129,7 +129,7 @@ static void test_sample_bundle(void)
                         "\"3bfa5ce3-1c2d-4e5f-8a9b-0c1d2e3f4a01\",\"time\":"
                         "\"2023-06-20T00:00:00.000Z\",\"indicator\":{\"type\":\"ip\",\"value\":"
                         "\"195.26.87.219\"}}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, later, strlen(later)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, later, strlen(later)), VIGIE_OK);
     char *b3 = export_str(st, &s, &n2);
     char tid[80];
     vg__stix_id("identity", "3bfa5ce3-1c2d-4e5f-8a9b-0c1d2e3f4a01", 36, tid, sizeof tid);

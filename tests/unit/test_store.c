@@ -279,21 +279,21 @@ static void test_add_alert_refusals(void)
     if (!st)
         return;
     const char *bad = "{\"id\":\"x\",\"kind\":\"sigma\",}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, bad, strlen(bad)), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, bad, strlen(bad)), VIGIE_JSON);
     CHECK_MSG(!strncmp(vg__store_errmsg(st), "byte ", 5), "%s", vg__store_errmsg(st));
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, "", 0), VIGIE_JSON);
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, "  \n", 3), VIGIE_JSON);
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, "\"kind\"", 6), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, "", 0), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, "  \n", 3), VIGIE_JSON);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, "\"kind\"", 6), VIGIE_INVAL);
     const char *nokind = "{\"id\":\"x\",\"kind\":null}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, nokind, strlen(nokind)), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, nokind, strlen(nokind)), VIGIE_INVAL);
     const char *emptykind = "{\"id\":\"x\",\"kind\":\"\"}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, emptykind, strlen(emptykind)), VIGIE_INVAL);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, emptykind, strlen(emptykind)), VIGIE_INVAL);
     const char *noid = "{\"organizations\":[\"a\"]}";
     CHECK_EQ_INT(vg__store_add_campaign(st, noid, strlen(noid)), VIGIE_INVAL);
     CHECK_EQ_INT(vg__store_add_line(st, 0, noid, strlen(noid)), VIGIE_INVAL);
     /* minimal alert, surrounding whitespace and CRLF trimmed from the stored text */
     const char *min = "  {\"kind\":\"sigma\",\"id\":\"m1\"}\r\n";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, min, strlen(min)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, min, strlen(min)), VIGIE_OK);
     vg_store_stats s;
     vg__store_stats_get(st, &s);
     CHECK_EQ_INT(s.bad, 8);
@@ -304,7 +304,7 @@ static void test_add_alert_refusals(void)
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM alerts WHERE run_id IS NULL"), 1);
     /* an unknown run is refused by the foreign key, not silently kept */
     const char *orphan = "{\"kind\":\"sigma\",\"id\":\"m2\"}";
-    CHECK(vg__store_add_alert(st, 4242, orphan, strlen(orphan)) != VIGIE_OK);
+    CHECK(vg__store_add_line(st, 4242, orphan, strlen(orphan)) != VIGIE_OK);
     CHECK_EQ_INT(vg__store_run_end(st, 4242, VG_RUN_FINISHED, 0, 0, 0), VIGIE_NOTFOUND);
     vg__store_close(st);
 }
@@ -421,7 +421,7 @@ static int add_bulk(vg_store *st, int64_t run, int from, int to)
                          "{\"id\":\"bulk-%06d\",\"kind\":\"sigma\",\"tenant\":\"t%d\",\"time\":"
                          "\"2023-06-01T00:00:00.000Z\",\"source\":{\"line\":%d}}",
                          i, i % 7, i + 1);
-        rc = vg__store_add_alert(st, run, line, (size_t)n);
+        rc = vg__store_add_line(st, run, line, (size_t)n);
     }
     return rc;
 }
@@ -523,8 +523,8 @@ static void test_migrate_v1(void)
                     "\"index\":2,\"offset\":100,\"sha256\":\"aa\"}}";
     const char *c = "{\"kind\":\"sigma\",\"id\":\"x\",\"source\":{\"file\":\"c.json\",\"line\":3,"
                     "\"index\":2,\"offset\":100,\"sha256\":\"aa\"}}";
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, a, strlen(a)), VIGIE_OK);
-    CHECK_EQ_INT(vg__store_add_alert(st, 0, c, strlen(c)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, a, strlen(a)), VIGIE_OK);
+    CHECK_EQ_INT(vg__store_add_line(st, 0, c, strlen(c)), VIGIE_OK);
     db = vg__store_db(st);
     CHECK_EQ_INT(q_int(db, "SELECT count(*) FROM evidence"), 3);
     CHECK_EQ_INT(q_int(db, "SELECT seq FROM evidence WHERE file = 'c.json'"), 3);
@@ -613,7 +613,7 @@ static void test_full_disk(void)
                           "\"offset\":%d,\"sha256\":\"%064d\"}",
                           k ? "," : "", k, i, i + k, i, 100 * i + k, i);
         n += snprintf(line + n, sizeof line - (size_t)n, "],\"pad\":\"%0300d\"}", i);
-        rc = vg__store_add_alert(st, run, line, (size_t)n);
+        rc = vg__store_add_line(st, run, line, (size_t)n);
     }
     CHECK_EQ_INT(rc, VIGIE_IO);
     CHECK(i < 20000);
@@ -627,7 +627,7 @@ static void test_full_disk(void)
     CHECK_EQ_INT(s.alerts_added, s.alerts_stored);
     /* sticky: the next add fails at once and writes nothing */
     const char *late = "{\"kind\":\"sigma\",\"id\":\"late\"}";
-    CHECK_EQ_INT(vg__store_add_alert(st, run, late, strlen(late)), VIGIE_IO);
+    CHECK_EQ_INT(vg__store_add_line(st, run, late, strlen(late)), VIGIE_IO);
     CHECK_EQ_INT(vg__store_flush(st), VIGIE_IO);
     CHECK_EQ_INT(vg__store_tick(st), VIGIE_IO);
     CHECK_EQ_INT(vg__store_run_end(st, run, VG_RUN_FINISHED, 1, 2, 3), VIGIE_IO);
@@ -699,8 +699,8 @@ static void test_evidence_two_files(void)
     char a[256], b[256];
     int na = snprintf(a, sizeof a, fmt, "a.json", 7), nb = snprintf(b, sizeof b, fmt, "b.json", 7);
     for (int pass = 0; pass < 2; pass++) {
-        CHECK_EQ_INT(vg__store_add_alert(st, 0, a, (size_t)na), VIGIE_OK);
-        CHECK_EQ_INT(vg__store_add_alert(st, 0, b, (size_t)nb), VIGIE_OK);
+        CHECK_EQ_INT(vg__store_add_line(st, 0, a, (size_t)na), VIGIE_OK);
+        CHECK_EQ_INT(vg__store_add_line(st, 0, b, (size_t)nb), VIGIE_OK);
         vg_store_stats s;
         vg__store_stats_get(st, &s);
         CHECK_EQ_INT(s.alerts_added, 1);
@@ -727,6 +727,78 @@ static void cleanup(void)
     rmdir(dir);
 }
 
+/* The scan's sink: an alert arrives typed, with its JSON text. The columns and the evidence
+ * come from the typed alert and the text is stored as given, never parsed: here it is not
+ * even JSON, and it says other things than the alert. */
+static void test_typed_alert(void)
+{
+    vg_store *st = open_ok(":memory:");
+    if (!st)
+        return;
+    sqlite3 *db = vg__store_db(st);
+    static const char *const folders[] = {"Inbox"};
+    vigie_alert_messages mr = {.internet_message_ids = 4, .operation_count = 2.5,
+                               .folders = folders, .n_folders = 1, .has_span = true,
+                               .first = "2023-06-07T06:00:00.000Z", .last = "2023-06-07T07:00:00.000Z"};
+    vigie_alert_evidence ev[2];
+    memset(ev, 0, sizeof ev);
+    ev[0].source = (vigie_alert_source){"a.json", 1, 0, 0, {0}, true};
+    ev[1].source = (vigie_alert_source){"b.json", 2, 1, 10, {0}, true};
+    memset(ev[1].source.sha256, 0xcd, 32);
+    vigie_alert a;
+    memset(&a, 0, sizeof a);
+    memcpy(a.id, "c0ffee00c0ffee00c0ffee00c0ffee00", 33);
+    a.kind = VIGIE_ALERT_COMBINED;
+    a.rule.id = "vigie:combined";
+    a.rule.title = "Mailbox read";
+    a.rule.level = "high";
+    a.tenant = "t1";
+    a.tenant_len = 2;
+    a.user = "u@x";
+    a.user_len = 3;
+    a.time = 1686117600; /* 2023-06-07T06:00:00Z */
+    a.has_time = true;
+    a.messages_read = &mr;
+    a.u.combined.score = 7;
+    a.u.combined.has_messages = true;
+    a.u.combined.evidence = ev;
+    a.u.combined.n_evidence = 2;
+    const char *text = "not JSON, \"kind\":\"sigma\"\n";
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, &a, text, strlen(text)), VIGIE_OK);
+    CHECK_EQ_STR(q_text(db, "SELECT kind || '|' || rule_id || '|' || rule_title || '|' || level || '|' ||"
+                            " tenant || '|' || user || '|' || time || '|' || first_time || '|' ||"
+                            " last_time || '|' || score || '|' || messages || '|' ||"
+                            " operation_count || '|' || json FROM alerts"),
+                 "combined|vigie:combined|Mailbox read|high|t1|u@x|2023-06-07T06:00:00.000Z|"
+                 "2023-06-07T06:00:00.000Z|2023-06-07T07:00:00.000Z|7.0|4|2|not JSON, \"kind\":\"sigma\"");
+    CHECK_EQ_STR(q_text(db, "SELECT group_concat(file || ':' || line || ':' || substr(sha256, 1, 4), ' ')"
+                            " FROM (SELECT * FROM evidence ORDER BY seq)"),
+                 "a.json:1:0000 b.json:2:cdcd");
+    /* a gap: no rule, no level; its time is the run of days */
+    vigie_alert g;
+    memset(&g, 0, sizeof g);
+    memcpy(g.id, "9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a", 33);
+    g.kind = VIGIE_ALERT_GAP;
+    g.rule.level = "high"; /* ignored: a gap has none */
+    g.tenant = "t1";
+    g.tenant_len = 2;
+    g.u.gap = (vigie_alert_gap){.gap = "no_mailbox_audit", .from = "2023-06-01T00:00:00.000Z",
+                                .to = "2023-06-04T00:00:00.000Z", .days = 3, .detail = "d"};
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, &g, "{}", 2), VIGIE_OK);
+    CHECK_EQ_STR(q_text(db, "SELECT kind || '|' || coalesce(level, 'null') || '|' || time || '|' ||"
+                            " last_time || '|' || (SELECT count(*) FROM evidence e WHERE e.alert_id = a.id)"
+                            " FROM alerts a WHERE id = '9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a'"),
+                 "gap|null|2023-06-01T00:00:00.000Z|2023-06-04T00:00:00.000Z|0");
+    /* the same alert again: a duplicate, its evidence not repeated */
+    CHECK_EQ_INT(vg__store_add_alert(st, 0, &a, text, strlen(text)), VIGIE_OK);
+    vg_store_stats sst;
+    vg__store_stats_get(st, &sst);
+    CHECK_EQ_INT(sst.alerts_added, 2);
+    CHECK_EQ_INT(sst.alerts_dup, 1);
+    CHECK_EQ_INT(sst.evidence_added, 2);
+    vg__store_close(st);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/vigie-store-XXXXXX");
@@ -738,6 +810,7 @@ int main(void)
     RUN(test_open_refuses);
     RUN(test_every_kind_from_sample);
     RUN(test_add_alert_refusals);
+    RUN(test_typed_alert);
     RUN(test_duplicates_across_runs);
     RUN(test_campaign_replace);
     RUN(test_readers);
