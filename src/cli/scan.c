@@ -709,8 +709,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         fprintf(stderr, "; mail access without sign-in %llu, unlinkable %llu\n",
                 (unsigned long long)c->sess_stats.no_signin,
                 (unsigned long long)c->sess_stats.unlinkable);
-        for (uint32_t i = 0; i < c->n_vis && i < 50; i++) {
-            const struct tvis *t = &c->vis[i];
+        for (uint32_t i = 0; c->vis && i < vg__vis_count(c->vis) && i < 50; i++) {
+            vg_vis_tenant tv, *t = &tv;
+            vg__vis_tenant(c->vis, i, t);
             if (!t->gaps)
                 continue;
             char safe[80]; /* a tenant from the logs, shown on a terminal: escaped */
@@ -784,8 +785,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         vg__buf_printf(&s, "},\"campaigns\":%llu", (unsigned long long)c->camp_stats.campaigns);
         /* per tenant: what its mailbox audit shows, and where it is blind */
         vg__buf_adds(&s, ",\"visibility\":[");
-        for (uint32_t i = 0; i < c->n_vis; i++) {
-            const struct tvis *t = &c->vis[i];
+        for (uint32_t i = 0; c->vis && i < vg__vis_count(c->vis); i++) {
+            vg_vis_tenant tv, *t = &tv;
+            vg__vis_tenant(c->vis, i, t);
             char a[40] = "", z[40] = "";
             if (t->first <= t->last) {
                 vg__format_time(t->first, a, sizeof a);
@@ -1135,6 +1137,10 @@ int vg__cmd_scan(int argc, char **argv)
             goto out;
         }
     }
+    if (vg__vis_new(&c.vis) != VIGIE_OK) {
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
     if (!o.no_combined && vg__sessions_new(&o.sess, &c.sess) != VIGIE_OK) {
         ex = VG_EXIT_RULES;
         goto out;
@@ -1395,12 +1401,7 @@ out:
     free(c.corr_quiet);
     free(c.ring);
     vg__corr_free(c.corr);
-    for (uint32_t i = 0; i < c.n_vis; i++) {
-        free(c.vis[i].days);
-        free(c.vis[i].tenant);
-    }
-    free(c.vis);
-    vg__hmap_free(&c.vis_idx);
+    vg__vis_free(c.vis);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

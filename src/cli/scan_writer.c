@@ -12,58 +12,18 @@
 #define _POSIX_C_SOURCE 200809L
 #include "scan_int.h"
 
-/* The visibility entry of a tenant, created when absent (hashed: many tenants stay cheap).
- * Writer side: fold a batch's facts into the per-tenant visibility table. */
-static struct tvis *vis_get(scan_ctx *c, const char *tenant)
-{
-    size_t len = strlen(tenant);
-    vg_hmap_slot *e = vg__hmap_find(&c->vis_idx, tenant, len);
-    if (e)
-        return &c->vis[e->val.idx];
-    if (VG_GROW(c->vis, c->cap_vis, (size_t)c->n_vis + 1, 16))
-        return NULL;
-    struct tvis *t = &c->vis[c->n_vis];
-    memset(t, 0, sizeof *t);
-    bool added;
-    if (!(t->tenant = strdup(tenant)))
-        return NULL;
-    if (vg__hmap_put(&c->vis_idx, t->tenant, len, &e, &added)) {
-        free(t->tenant);
-        return NULL;
-    }
-    t->first = 1e18;
-    t->last = -1e18;
-    e->val.idx = c->n_vis++;
-    return t;
-}
-
+/* Writer side: a batch's mail-access facts into the visibility of their tenants. */
 static void fold_facts(scan_ctx *c, const batch *b)
 {
-    for (uint32_t i = 0; i < b->n_facts; i++) {
+    for (uint32_t i = 0; c->vis && i < b->n_facts; i++) {
         const struct mfact *f = &b->facts[i];
-        struct tvis *t = vis_get(c, b->mf_strs.data + f->tenant);
-        if (!t)
+        vg_vis_fact vf = {.tenant = b->mf_strs.data + f->tenant,
+                          .t = f->t,
+                          .has_time = f->has_time,
+                          .throttled = f->throttled,
+                          .linkable = f->linkable};
+        if (vg__vis_add(c->vis, &vf) == VIGIE_NOMEM)
             return;
-        t->n++;
-        t->throttled += f->throttled;
-        t->linkable += f->linkable;
-        if (!f->has_time)
-            continue;
-        if (!t->have_day0) {
-            t->day0 = (int64_t)(f->t / 86400) - VG_MAX_VISIBILITY_DAYS / 2;
-            t->have_day0 = true;
-        }
-        int64_t d = (int64_t)(f->t / 86400) - t->day0;
-        if (d < 0 || d >= VG_MAX_VISIBILITY_DAYS)
-            continue; /* outside the ten years around the tenant's first record: not tracked */
-        if (f->t < t->first)
-            t->first = f->t;
-        if (f->t > t->last)
-            t->last = f->t;
-        if (!t->days)
-            t->days = calloc(VG_MAX_VISIBILITY_DAYS, 1);
-        if (t->days)
-            t->days[d] = 1;
     }
 }
 
@@ -272,7 +232,7 @@ void vg__scan_write_combined(scan_ctx *c)
 
 /* A gap record with its stable id (the hash of its content). The format's %s arguments
  * must already be JSON-escaped. */
-static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...)
+static void put_gap(scan_ctx *c, vg_buf *o, const char *fmt, ...)
 {
     char id[33];
     va_list ap, aq;
@@ -291,74 +251,78 @@ static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, const char *fmt, ...
     vg__buf_printf(o, "{\"id\":\"%s\",%s}\n", id, body);
     free(body);
     c->gaps++;
-    t->gaps++;
+}
+
+typedef struct gap_ctx {
+    scan_ctx *c;
+    vg_buf o, et;
+} gap_ctx;
+
+/* One gap from visibility.c as a record of its own ("kind": "gap"). */
+static int emit_gap(void *ud, const vg_vis_gap *g)
+{
+    gap_ctx *x = ud;
+    scan_ctx *c = x->c;
+    vg_buf *o = &x->o;
+    char a[40], z[40];
+    vg__buf_reset(&x->et);
+    vg__buf_add_json_str(&x->et, g->tenant, strlen(g->tenant));
+    vg__buf_addc(&x->et, 0);
+    const char *tenant = x->et.data;
+    switch (g->kind) {
+    case VG_GAP_NO_MAILBOX_AUDIT:
+        vg__format_time(g->from, a, sizeof a);
+        vg__format_time(g->to, z, sizeof z);
+        put_gap(c, o,
+                "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
+                "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
+                "\"detail\":\"no MailItemsAccessed record in these days\"",
+                tenant, a, z, (long long)g->days);
+        break;
+    case VG_GAP_THROTTLED:
+        put_gap(c, o,
+                "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
+                "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
+                "after 1,000 in 24 h; reads in that period are not audited\"",
+                tenant, (unsigned long long)g->records);
+        break;
+    case VG_GAP_UNLINKABLE:
+        put_gap(c, o,
+                "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
+                "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
+                "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
+                tenant, (unsigned long long)g->records, (unsigned long long)g->of);
+        break;
+    case VG_GAP_NO_SIGNIN_LOGS:
+        put_gap(c, o,
+                "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
+                "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
+                "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
+                tenant, (unsigned long long)g->records);
+        break;
+    }
+    return 0;
+}
+
+static bool tenant_signins(void *ud, const char *tenant)
+{
+    return vg__sessions_tenant_has_signins(ud, tenant);
 }
 
 /* End of run: visibility gaps as records of their own ("kind": "gap"). */
 void vg__scan_write_gaps(scan_ctx *c)
 {
-    vg_buf o;
-    vg__buf_init(&o, 0);
-    vg_buf et;
-    vg__buf_init(&et, 0);
-    for (uint32_t i = 0; i < c->n_vis; i++) {
-        struct tvis *t = &c->vis[i];
-        char a[40], z[40];
-        vg__buf_reset(&et);
-        vg__buf_add_json_str(&et, t->tenant, strlen(t->tenant));
-        vg__buf_addc(&et, 0);
-        const char *tenant = et.data;
-        if (t->days && t->first <= t->last) {
-            int64_t d0 = (int64_t)(t->first / 86400) - t->day0,
-                    d1 = (int64_t)(t->last / 86400) - t->day0;
-            if (d0 < 0)
-                d0 = 0;
-            if (d1 > VG_MAX_VISIBILITY_DAYS - 1)
-                d1 = VG_MAX_VISIBILITY_DAYS - 1;
-            for (int64_t d = d0; d <= d1; d++) {
-                if (t->days[d])
-                    continue;
-                int64_t e = d;
-                while (e + 1 <= d1 && !t->days[e + 1])
-                    e++;
-                if (e - d + 1 >= VIS_GAP_DAYS) {
-                    vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
-                    vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
-                    put_gap(c, t, &o,
-                            "\"kind\":\"gap\",\"gap\":\"no_mailbox_audit\","
-                            "\"tenant\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,"
-                            "\"detail\":\"no MailItemsAccessed record in these days\"",
-                            tenant, a, z, (long long)(e - d + 1));
-                }
-                d = e;
-            }
-        }
-        if (t->throttled) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"throttled\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"detail\":\"IsThrottled: Bind records stop for 24 h "
-                    "after 1,000 in 24 h; reads in that period are not audited\"",
-                    tenant, (unsigned long long)t->throttled);
-        }
-        if (t->linkable < t->n) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"unlinkable\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"of\":%llu,\"detail\":\"mail access without "
-                    "UniqueTokenId or SessionId: cannot be joined to sign-ins\"",
-                    tenant, (unsigned long long)(t->n - t->linkable), (unsigned long long)t->n);
-        }
-        if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
-            put_gap(c, t, &o,
-                    "\"kind\":\"gap\",\"gap\":\"no_signin_logs\",\"tenant\":\"%s\","
-                    "\"records\":%llu,\"detail\":\"no sign-in records for this tenant in the "
-                    "input: mail access cannot be joined to sign-ins and counts as unlinkable\"",
-                    tenant, (unsigned long long)t->linkable);
-        }
-    }
-    vg__buf_free(&et);
-    if (o.len && c->o->format == FMT_JSONL)
-        vg__scan_write_out(c, o.data, o.len);
-    vg__buf_free(&o);
+    if (!c->vis)
+        return;
+    gap_ctx x = {c, {0}, {0}};
+    vg__buf_init(&x.o, 0);
+    vg__buf_init(&x.et, 0);
+    /* the no_signin_logs gap only when the sessions (and so the sign-ins) are kept */
+    vg__vis_finish(c->vis, c->sess ? tenant_signins : NULL, c->sess, emit_gap, &x);
+    vg__buf_free(&x.et);
+    if (x.o.len && c->o->format == FMT_JSONL)
+        vg__scan_write_out(c, x.o.data, x.o.len);
+    vg__buf_free(&x.o);
 }
 
 void vg__scan_progress(scan_ctx *c, bool final)
