@@ -1103,15 +1103,13 @@ int vg__cmd_scan(int argc, char **argv)
         vg__jtape_init(&c.sink_tape);
     }
     if (o.campaigns_path || o.db_path) {
-        char cerr[512] = "";
         if (o.no_combined) {
             fprintf(stderr, "vigie: error: %s needs combined alerts (drop --no-combined)\n",
                     o.campaigns_path ? "--campaigns" : "--db");
             ex = VG_EXIT_USAGE;
             goto out;
         }
-        if (vg__campaigns_new(o.asn_db, &c.camp, cerr, sizeof cerr) != VIGIE_OK) {
-            fprintf(stderr, "vigie: error: --asn-db %s\n", cerr);
+        if (vg__campaigns_new(o.asn_db, vg__cli_diag, NULL, &c.camp) != VIGIE_OK) {
             ex = VG_EXIT_INPUT;
             goto out;
         }

@@ -70,8 +70,8 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
                                a->signals[i].name);
     c->sess_by_level[a->level]++;
     c->sess_alerts++;
-    vg_buf side;
-    vg__buf_init(&side, 0);
+    if (c->camp) /* the typed alert: campaigns do not read the line back */
+        vg__campaigns_add_session(c->camp, a, id);
     if (c->o->format != FMT_JSONL) {
         const vg_sess_evidence *e = a->n_evidence ? &a->evidence[0] : NULL;
         if (c->o->format == FMT_CSV) {
@@ -88,26 +88,18 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
             vg__scan_table_line(o, first, level, title, a->tenant, strlen(a->tenant),
                                 e ? e->file : NULL, e ? e->line : 0);
         }
-        if (!c->camp)
-            return 0;
-        o = &side; /* the JSON line, for campaigns only */
+        return 0;
     }
-    size_t line0 = o->len;
     vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":\"vigie:combined\",\"title\":", id);
     vg__scan_json_str_or_null(o, title, strlen(title));
     /* ATT&CK: what the signals show (mail collection; forged or unissued tokens used as
      * alternate authentication material; traffic through listed proxies) */
-    char tags[512] = "";
-    if (a->mail)
-        strcat(tags, ",\"attack.collection\",\"attack.t1114.002\"");
-    if (no_si || tok)
-        strcat(tags, ",\"attack.defense-evasion\",\"attack.t1550.001\"");
-    if (tok)
-        strcat(tags, ",\"attack.credential-access\",\"attack.t1606.002\"");
-    if (ind)
-        strcat(tags, ",\"attack.command-and-control\",\"attack.t1090.002\"");
-    vg__buf_printf(o, ",\"level\":\"%s\",\"tags\":[%s]},\"kind\":\"combined\",\"tenant\":", level,
-                   tags[0] ? tags + 1 : "");
+    const char *tags[VG_COMBINED_MAX_TAGS];
+    uint32_t n_tags = vg__combined_tags(a, tags);
+    vg__buf_printf(o, ",\"level\":\"%s\",\"tags\":[", level);
+    for (uint32_t i = 0; i < n_tags; i++)
+        vg__buf_printf(o, "%s\"%s\"", i ? "," : "", tags[i]);
+    vg__buf_adds(o, "]},\"kind\":\"combined\",\"tenant\":");
     vg__scan_json_str_or_null(o, a->tenant, strlen(a->tenant));
     vg__buf_adds(o, ",\"user\":");
     vg__scan_json_str_or_null(o, a->user, strlen(a->user));
@@ -208,9 +200,6 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
     if (a->n_evidence)
         vg__buf_printf(o, "],\"evidence_omitted\":%llu", (unsigned long long)a->evidence_omitted);
     vg__buf_adds(o, "}\n");
-    if (c->camp)
-        vg__campaigns_add_alert(c->camp, o->data + line0, o->len - line0 - 1);
-    vg__buf_free(&side);
     if (x->o.len > (1u << 20)) {
         vg__scan_write_out(c, x->o.data, x->o.len);
         vg__buf_reset(&x->o);

@@ -259,13 +259,34 @@ typedef struct vg_campaign_stats {
     uint32_t max_orgs;
 } vg_campaign_stats;
 
-/* asn_db: a MaxMind-format database (GeoLite2-ASN or compatible) or NULL; on failure err
- * says why. */
-int vg__campaigns_new(const char *asn_db, vg_campaigns **out, char *err, size_t errlen);
+/* asn_db: a MaxMind-format database (GeoLite2-ASN or compatible) or NULL; one that cannot be
+ * opened is reported through diag (VIGIE_IO) and fails. */
+int vg__campaigns_new(const char *asn_db, vigie_diag_fn diag, void *diag_ud, vg_campaigns **out);
 void vg__campaigns_free(vg_campaigns *c);
-/* An alert line as `vigie scan` writes it; lines that do not concern campaigns are ignored. */
+/* A combined alert as the sessions emit it (id: its alert id, computed by the caller as for
+ * its line); only high and critical ones become nodes. The typed entry of `vigie scan`. */
+int vg__campaigns_add_session(vg_campaigns *c, const vg_sess_alert *a, const char *id);
+/* An alert line as `vigie scan` writes it (combined and token alerts; lines that do not
+ * concern campaigns are ignored): the entry of `vigie campaigns`, which reads a store, and
+ * of the scan's token alerts, which are lines until the worker builds typed alerts. */
 int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len);
-/* Appends one JSON line per campaign to out. */
+/* The ATT&CK tags of a combined alert (what its signals show): mail collection; forged or
+ * unissued tokens used as alternate authentication material; traffic through listed
+ * proxies. Static strings; returns how many. */
+#define VG_COMBINED_MAX_TAGS 8
+uint32_t vg__combined_tags(const vg_sess_alert *a, const char *tags[VG_COMBINED_MAX_TAGS]);
+/* Appends one JSON line per campaign to out, in order of each campaign's first node. */
 int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st);
+/* The campaigns that are new or changed (a node joined, two merged, a token key id linked)
+ * since the last call (or the state's load): one line each, as finish writes it, without
+ * its newline. Campaigns grow as sessions close; a campaign absorbed by an earlier one is
+ * published again under the earlier one's id. Return non-zero from emit to stop. */
+typedef int (*vg_campaign_emit)(void *ud, const char *line, size_t len);
+int vg__campaigns_changes(vg_campaigns *c, vg_campaign_emit emit, void *ud);
+/* Saved state (util/ser.h encoding): the nodes, their features, the token key ids and what
+ * was published. Load reads a section into an empty vg_campaigns: VIGIE_TRUNCATED on a short
+ * or malformed one (left empty), VIGIE_INVAL when c is not empty. */
+int vg__campaigns_save(const vg_campaigns *c, vg_buf *out);
+int vg__campaigns_load(vg_campaigns *c, const void *p, size_t n);
 
 #endif

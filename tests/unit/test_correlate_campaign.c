@@ -29,6 +29,12 @@ static void add(vg_campaigns *c, const char *id, const char *tenant, const char 
     CHECK_EQ_INT(vg__campaigns_add_alert(c, line, strlen(line)), VIGIE_OK);
 }
 
+/* the diagnostic channel: "file: message" of the last one */
+static void keep_diag(void *ud, const vigie_diag *d)
+{
+    snprintf(ud, 512, "%s: %s", d->file ? d->file : "", d->message);
+}
+
 /* organizations of each campaign, one string per line: "A,B|C|" */
 static void shape(vg_campaigns *c, char *out, size_t cap)
 {
@@ -58,8 +64,8 @@ static void shape(vg_campaigns *c, char *out, size_t cap)
 static void test_strong_links(void)
 {
     vg_campaigns *c;
-    char err[256], got[512];
-    CHECK_EQ_INT(vg__campaigns_new(NULL, &c, err, sizeof err), VIGIE_OK);
+    char got[512];
+    CHECK_EQ_INT(vg__campaigns_new(NULL, NULL, NULL, &c), VIGIE_OK);
     add(c, "1a", "A", "high", "203.0.113.5", "owa|actor", "x");
     add(c, "2b", "B", "critical", "203.0.113.77", "owa|other", "y");   /* same /24 */
     add(c, "3c", "C", "high", "198.51.100.9", "owa|actor", "z");      /* same app pair */
@@ -87,17 +93,17 @@ static void test_weak_links_need_two(void)
              "198.51.100.0/24=64500:Example 233.252.0.0/24=64501:Other",
              VIGIE_SOURCE_DIR, path);
     CHECK_EQ_INT(system(cmd), 0);
-    char err[256], got[512];
+    char got[512];
     vg_campaigns *c;
     /* same user agent only: one weak feature, no link */
-    CHECK_EQ_INT(vg__campaigns_new(NULL, &c, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__campaigns_new(NULL, NULL, NULL, &c), VIGIE_OK);
     add(c, "1a", "A", "high", "192.0.2.10", "a|1", "python-requests/2.31");
     add(c, "2b", "B", "high", "198.51.100.20", "b|2", "python-requests/2.31");
     shape(c, got, sizeof got);
     CHECK_EQ_STR(got, "A|B|");
     vg__campaigns_free(c);
     /* with the ASN database: same AS and same user agent, linked */
-    CHECK_EQ_INT(vg__campaigns_new(path, &c, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__campaigns_new(path, NULL, NULL, &c), VIGIE_OK);
     add(c, "1a", "A", "high", "192.0.2.10", "a|1", "python-requests/2.31");
     add(c, "2b", "B", "high", "198.51.100.20", "b|2", "python-requests/2.31");
     add(c, "3c", "C", "high", "233.252.0.9", "c|3", "python-requests/2.31"); /* other AS */
@@ -107,7 +113,7 @@ static void test_weak_links_need_two(void)
     CHECK(b.data && strstr(b.data, "\"type\":\"asn\",\"value\":\"AS64500\",\"organizations\":2"));
     vg__buf_free(&b);
     vg__campaigns_free(c);
-    CHECK_EQ_INT(vg__campaigns_new(path, &c, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__campaigns_new(path, NULL, NULL, &c), VIGIE_OK);
     add(c, "1a", "A", "high", "192.0.2.10", "a|1", "python-requests/2.31");
     add(c, "2b", "B", "high", "198.51.100.20", "b|2", "python-requests/2.31");
     add(c, "3c", "C", "high", "233.252.0.9", "c|3", "python-requests/2.31");
@@ -116,7 +122,7 @@ static void test_weak_links_need_two(void)
     vg__campaigns_free(c);
     /* timing is weak too, and links only with the same autonomous system: the same user
      * agent in the actor's hours does not (mornings and REST clients are everywhere) */
-    CHECK_EQ_INT(vg__campaigns_new(NULL, &c, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__campaigns_new(NULL, NULL, NULL, &c), VIGIE_OK);
     const char *hours = "{\"id\":\"%s\",\"rule\":{\"level\":\"high\"},\"kind\":\"combined\","
                         "\"tenant\":\"%s\",\"signals\":[\"actor_hours\",\"no_signin\"],"
                         "\"infrastructure\":{\"ips\":[\"%s\"],\"user_agents\":[\"%s\"]}}";
@@ -130,7 +136,7 @@ static void test_weak_links_need_two(void)
     shape(c, got, sizeof got);
     CHECK_EQ_STR(got, "A|B|C|");
     vg__campaigns_free(c);
-    CHECK_EQ_INT(vg__campaigns_new(path, &c, err, sizeof err), VIGIE_OK);
+    CHECK_EQ_INT(vg__campaigns_new(path, NULL, NULL, &c), VIGIE_OK);
     snprintf(l1, sizeof l1, hours, "1a", "A", "192.0.2.10", "ua-a");
     snprintf(l2, sizeof l2, hours, "2b", "B", "198.51.100.20", "ua-b"); /* same AS as A */
     snprintf(l3, sizeof l3, hours, "3c", "C", "233.252.0.9", "ua-c");   /* another AS */
@@ -141,16 +147,17 @@ static void test_weak_links_need_two(void)
     CHECK_EQ_STR(got, "A,B|C|");
     vg__campaigns_free(c);
     /* a file that is not a database: a clear error */
-    CHECK(vg__campaigns_new("/etc/hostname", &c, err, sizeof err) != VIGIE_OK);
-    CHECK(strstr(err, "/etc/hostname") != NULL);
+    char said[512] = "";
+    CHECK(vg__campaigns_new("/etc/hostname", keep_diag, said, &c) != VIGIE_OK);
+    CHECK(c == NULL);
+    CHECK(strstr(said, "/etc/hostname: cannot open the ASN database") != NULL);
     remove(path);
 }
 
 static void test_token_key_ids(void)
 {
     vg_campaigns *c;
-    char err[256];
-    vg__campaigns_new(NULL, &c, err, sizeof err);
+    vg__campaigns_new(NULL, NULL, NULL, &c);
     add(c, "1a", "A", "high", "203.0.113.5", "owa|actor", "x");
     const char *tok = "{\"id\":\"t1\",\"rule\":{\"level\":\"critical\"},\"kind\":\"token\","
                       "\"tenant\":\"A\",\"token\":{\"kid\":\"consumer-key-1\"}}";
@@ -166,7 +173,7 @@ static void test_token_key_ids(void)
     /* the same foreign signing key on forged tokens of two tenants links them; a gateway log
      * without a tenant field names it through the token's issuer */
     char got[256];
-    vg__campaigns_new(NULL, &c, err, sizeof err);
+    vg__campaigns_new(NULL, NULL, NULL, &c);
     add(c, "1a", "A", "high", "203.0.113.5", "a|1", "x");
     add(c, "2b", "B", "high", "198.51.100.9", "b|2", "y");
     add(c, "3c", "C", "high", "192.0.2.9", "c|3", "z");
