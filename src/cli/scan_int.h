@@ -279,7 +279,6 @@ typedef struct worker {
     bool no_signal;             /* the alert being formatted is no signal of its session */
 } worker;
 
-
 /* ---- scan_worker.c: per record, on a worker thread --------------------------------------- */
 int vg__scan_worker_init(worker *w, scan_ctx *c);
 void vg__scan_worker_fini(worker *w);

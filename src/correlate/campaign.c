@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * campaign.c: many tenants' alerts into campaigns (one actor, N organizations). Stage:
- * correlate; fed alert lines (JSON, as `vigie scan` writes them) by the scan's writer or, for
- * `vigie campaigns`, from a store.
+ * correlate; fed the typed combined alerts by the scan's writer (vg__campaigns_add_session),
+ * and alert lines (JSON, as `vigie scan` writes them) for token alerts and, for `vigie
+ * campaigns`, from a store.
  *
  * The nodes are the high and critical combined alerts (one per tenant, user and session):
  * each brings its infrastructure (client addresses, "AppId|ClientAppId" pairs, user agents or
@@ -16,8 +17,14 @@
  * its nodes share, with how many organizations each), signals, ATT&CK techniques (from the tags),
  * what was read, and its alert ids.
  *
- * Cost: O(n log n) in nodes for strong links, O(n^2) in weak-only comparisons up to
- * VG_MAX_CAMPAIGN_NODES nodes (more are counted and left out). Not thread-safe.
+ * Linking (link_all) runs over a sorted copy of the features, parents reset first, so it can
+ * run again as nodes arrive: vg__campaigns_changes publishes each campaign whose line changed
+ * since the last call (a hash per campaign id); finish writes them all. The state saved is
+ * the nodes, features, key ids and published hashes; components are derived.
+ *
+ * Cost: O(n log n) in nodes for strong links, O(n^2) in weak-only comparisons (only below
+ * 4,096 nodes), per finish or changes call; up to VG_MAX_CAMPAIGN_NODES nodes (more are
+ * counted and left out). Not thread-safe.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -586,8 +593,7 @@ static int link_all(vg_campaigns *c, feat **fv_out, uint32_t *nf_out)
         qsort(fv, nf, sizeof *fv, feat_cmp);
     /* strong features: every node sharing one is linked */
     for (uint32_t i = 0, j; i < nf; i = j) {
-        for (j = i + 1; j < nf && fv[j].type == fv[i].type &&
-                        !strcmp(fv[j].value, fv[i].value);
+        for (j = i + 1; j < nf && fv[j].type == fv[i].type && !strcmp(fv[j].value, fv[i].value);
              j++)
             if (fstrong[fv[i].type])
                 unite(c->nodes, fv[i].node, fv[j].node);
@@ -600,8 +606,7 @@ static int link_all(vg_campaigns *c, feat **fv_out, uint32_t *nf_out)
         calloc((size_t)c->n * c->n > 0 && c->n < 4096 ? (size_t)c->n * c->n : 1, sizeof *weak);
     if (weak && c->n < 4096) {
         for (uint32_t i = 0, j; i < nf; i = j) {
-            for (j = i + 1; j < nf && fv[j].type == fv[i].type &&
-                            !strcmp(fv[j].value, fv[i].value);
+            for (j = i + 1; j < nf && fv[j].type == fv[i].type && !strcmp(fv[j].value, fv[i].value);
                  j++)
                 ;
             if (fstrong[fv[i].type])
@@ -635,7 +640,7 @@ static int link_all(vg_campaigns *c, feat **fv_out, uint32_t *nf_out)
 static void render(vg_campaigns *c, const feat *fv, uint32_t nf, uint32_t r, vg_buf *out,
                    uint32_t *n_orgs_out)
 {
-        strset orgs = {0}, users = {0}, sigs = {0}, techs = {0};
+    strset orgs = {0}, users = {0}, sigs = {0}, techs = {0};
     const char *first = NULL, *last = NULL;
     uint64_t msgs = 0, ops = 0, n_alerts = 0;
     for (uint32_t i = r; i < c->n; i++) {
@@ -684,9 +689,7 @@ static void render(vg_campaigns *c, const feat *fv, uint32_t nf, uint32_t r, vg_
     bool any = false;
     for (uint32_t i = 0, j; i < nf; i = j) {
         strset fo = {0};
-        for (j = i; j < nf && fv[j].type == fv[i].type &&
-                    !strcmp(fv[j].value, fv[i].value);
-             j++)
+        for (j = i; j < nf && fv[j].type == fv[i].type && !strcmp(fv[j].value, fv[i].value); j++)
             if (find(c->nodes, fv[j].node) == r)
                 set_add(&fo, c->nodes[fv[j].node].tenant);
         if (!fo.n) {

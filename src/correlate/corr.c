@@ -13,7 +13,8 @@
  * and evaluated over its own window by a scan. Invariants: ring entries are sorted by t;
  * totals always describe exactly [win, n); a correlation is never re-entered during its own
  * feed (chains are checked acyclic at build), so its scratch buffers are safe to use across
- * the chain recursion.
+ * the chain recursion. Saved state (vg__corr_save/_load, at the end of this file): the rings
+ * and counters keyed by rule ids, totals rebuilt at load.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -1070,7 +1071,7 @@ int vg__corr_save(const vg_corr *c, vg_buf *out)
         for (uint32_t s = 0; s < k->n_slots; s++)
             vg__ser_str(out, rule_key(k->slot_rule[s]));
         const vg_corr_stats *st = &k->st;
-        uint64_t cnt[] = {st->fed,          st->alerts,        st->evictions, st->late_inserted,
+        uint64_t cnt[] = {st->fed,          st->alerts,        st->evictions,     st->late_inserted,
                           st->late_dropped, st->missing_group, st->missing_value, st->overflow};
         for (size_t j = 0; j < VG_ARRAY_LEN(cnt); j++)
             vg__ser_u64(out, cnt[j]);
@@ -1144,8 +1145,7 @@ static int load_group(vg_rd *r, corr *k, const uint32_t *slot_map, uint32_t n_sa
         uint32_t slot = vg__rd_u32(r);
         /* what feeding can make: times in order and not after newest, counts >= 1, a slot of
          * the correlation, a value_count hash never 0 (the empty mark of its table) */
-        if (r->err || isnan(e.t) || e.t < prev || e.t > newest || e.n == 0 ||
-            slot >= n_saved_slots)
+        if (r->err || isnan(e.t) || e.t < prev || e.t > newest || e.n == 0 || slot >= n_saved_slots)
             return VIGIE_TRUNCATED;
         prev = e.t;
         if (!k)
@@ -1226,16 +1226,16 @@ int vg__corr_load(vg_corr *c, const void *p, size_t n, vigie_diag_fn diag, void 
         }
         if (why) {
             vg__diag(diag, diag_ud, VIGIE_DIAG_WARNING, VIGIE_NOTFOUND, NULL, 0, 0,
-                     k ? rule_key(k->rule) : NULL,
-                     "saved state of correlation %.*s dropped: %s", (int)(id_len > 200 ? 200 : id_len),
-                     (const char *)id, why);
+                     k ? rule_key(k->rule) : NULL, "saved state of correlation %.*s dropped: %s",
+                     (int)(id_len > 200 ? 200 : id_len), (const char *)id, why);
             k = NULL; /* its state is read and dropped */
         }
         uint64_t cnt[8];
         for (size_t j = 0; j < 8; j++)
             cnt[j] = vg__rd_u64(&r);
         if (k)
-            k->st = (vg_corr_stats){cnt[0], cnt[1], cnt[2], cnt[3], cnt[4], cnt[5], cnt[6], cnt[7], 0};
+            k->st =
+                (vg_corr_stats){cnt[0], cnt[1], cnt[2], cnt[3], cnt[4], cnt[5], cnt[6], cnt[7], 0};
         uint64_t n_groups = vg__rd_count(&r, VG_CORR_MAX_GROUPS);
         for (uint64_t g = 0; g < n_groups && !r.err; g++)
             if ((rc = load_group(&r, k, slot_map, n_slots)) != VIGIE_OK)

@@ -239,8 +239,7 @@ int vg__vis_advance(vg_vis *v, double watermark, vg_vis_emit emit, void *ud);
 /* Every gap not reported yet, then per tenant its throttled, unlinkable and (when signins is
  * non-NULL and says no) no-sign-in-logs records; tenant by tenant in first-seen order. Call
  * once: totals are reported only here. */
-int vg__vis_finish(vg_vis *v, vg_vis_signins signins, void *signins_ud, vg_vis_emit emit,
-                   void *ud);
+int vg__vis_finish(vg_vis *v, vg_vis_signins signins, void *signins_ud, vg_vis_emit emit, void *ud);
 uint32_t vg__vis_count(const vg_vis *v);
 /* Tenant i (0 <= i < vg__vis_count, first-seen order). */
 void vg__vis_tenant(const vg_vis *v, uint32_t i, vg_vis_tenant *out);

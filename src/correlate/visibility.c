@@ -198,8 +198,7 @@ static int total(tvis *t, vg_gap_kind kind, uint64_t records, uint64_t of, vg_vi
     return emit(ud, &g);
 }
 
-int vg__vis_finish(vg_vis *v, vg_vis_signins signins, void *signins_ud, vg_vis_emit emit,
-                   void *ud)
+int vg__vis_finish(vg_vis *v, vg_vis_signins signins, void *signins_ud, vg_vis_emit emit, void *ud)
 {
     int rc = 0;
     for (uint32_t i = 0; i < v->n && !rc; i++) {
@@ -301,10 +300,10 @@ int vg__vis_load(vg_vis *v, const void *p, size_t n)
             goto fail;
         /* what vg__vis_add could have made: counts within n, days only after day0, times
          * finite or the "none" sentinels, judged inside the day range */
-        if (t->throttled > t->n || t->linkable > t->n || (len && !t->have_day0) ||
-            t->judged < 0 || t->judged > VG_MAX_VISIBILITY_DAYS || !(fabs(t->first) <= 1e18) ||
-            !(fabs(t->last) <= 1e18) || (t->have_day0 && (t->day0 < -(INT64_C(1) << 40) ||
-                                                t->day0 > (INT64_C(1) << 40))))
+        if (t->throttled > t->n || t->linkable > t->n || (len && !t->have_day0) || t->judged < 0 ||
+            t->judged > VG_MAX_VISIBILITY_DAYS || !(fabs(t->first) <= 1e18) ||
+            !(fabs(t->last) <= 1e18) ||
+            (t->have_day0 && (t->day0 < -(INT64_C(1) << 40) || t->day0 > (INT64_C(1) << 40))))
             goto fail;
         if (len) {
             if (!(t->days = malloc(VG_MAX_VISIBILITY_DAYS))) {

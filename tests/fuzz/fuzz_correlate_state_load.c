@@ -17,14 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define HDR(name)                                                                                  \
     "title: " name "\nname: " name "\nlogsource: {category: test}\n"                               \
     "detection: {sel: {x: 1}, condition: sel}\n---\n"
-static const char RULES[] =
-    HDR("a") HDR("b")
-    "title: Count\nid: c-count\ncorrelation:\n  type: event_count\n  rules: [a]\n"
-    "  group-by: [U]\n  timespan: 30s\n  condition: {gte: 3}\n---\n"
-    "title: Distinct\nid: c-distinct\ncorrelation:\n  type: value_count\n  rules: [a, b]\n"
-    "  group-by: [U]\n  timespan: 40s\n  condition: {field: V, gte: 3}\n---\n"
-    "title: Both\nid: c-both\ncorrelation:\n  type: temporal_ordered\n  rules: [a, b]\n"
-    "  group-by: [U]\n  timespan: 20s\n";
+static const char RULES[] = HDR("a")
+    HDR("b") "title: Count\nid: c-count\ncorrelation:\n  type: event_count\n  rules: [a]\n"
+             "  group-by: [U]\n  timespan: 30s\n  condition: {gte: 3}\n---\n"
+             "title: Distinct\nid: c-distinct\ncorrelation:\n  type: value_count\n  rules: [a, b]\n"
+             "  group-by: [U]\n  timespan: 40s\n  condition: {field: V, gte: 3}\n---\n"
+             "title: Both\nid: c-both\ncorrelation:\n  type: temporal_ordered\n  rules: [a, b]\n"
+             "  group-by: [U]\n  timespan: 20s\n";
 
 static vg_ruleload *rl;
 static const vg_rule *rules[8];

@@ -200,11 +200,25 @@ static vg_sess_alert sess(const char *tenant, const char *ip, const char *ua, bo
     static int k;
     ipv[k & 7] = ip;
     uav[k & 7] = ua;
-    vg_sess_alert a = {.key = tenant, .tenant = tenant, .user = "u", .day = "2023-06-05",
-                       .first = 1685926800, .last = 1685930400, .level = VG_SL_HIGH,
-                       .signals = sig, .n_signals = n_sig, .records = 3, .mail = mail ? 3 : 0,
-                       .messages = 10, .ops = 20.5, .ips = &ipv[k & 7], .n_ips = 1,
-                       .apps = apps, .n_apps = 1, .uas = &uav[k & 7], .n_uas = 1};
+    vg_sess_alert a = {.key = tenant,
+                       .tenant = tenant,
+                       .user = "u",
+                       .day = "2023-06-05",
+                       .first = 1685926800,
+                       .last = 1685930400,
+                       .level = VG_SL_HIGH,
+                       .signals = sig,
+                       .n_signals = n_sig,
+                       .records = 3,
+                       .mail = mail ? 3 : 0,
+                       .messages = 10,
+                       .ops = 20.5,
+                       .ips = &ipv[k & 7],
+                       .n_ips = 1,
+                       .apps = apps,
+                       .n_apps = 1,
+                       .uas = &uav[k & 7],
+                       .n_uas = 1};
     k++;
     return a;
 }
@@ -299,8 +313,7 @@ static void test_changes(void)
 static void test_save_load(void)
 {
     const char *ids[] = {"1a", "2b", "3c", "4d", "5e"}, *ts[] = {"A", "B", "C", "D", "E"};
-    const char *ipv[] = {"203.0.113.5", "198.51.100.9", "203.0.113.70", "10.0.0.1",
-                         "198.51.100.3"};
+    const char *ipv[] = {"203.0.113.5", "198.51.100.9", "203.0.113.70", "10.0.0.1", "198.51.100.3"};
     const char *tok = "{\"kind\":\"token\",\"rule\":{\"level\":\"critical\"},\"tenant\":\"D\","
                       "\"token\":{\"kid\":\"K\"}}";
     const char *tok2 = "{\"kind\":\"token\",\"rule\":{\"level\":\"critical\"},\"tenant\":\"E\","

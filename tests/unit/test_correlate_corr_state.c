@@ -23,17 +23,19 @@
     "detection: {sel: {x: 1}, condition: sel}\n---\n"
 
 #define CORRS(temporal_rules)                                                                      \
-    HDR("a") HDR("b")                                                                              \
-    "title: Count\nid: c-count\ncorrelation:\n  type: event_count\n  rules: [a]\n"                 \
-    "  group-by: [U]\n  timespan: 30s\n  condition: {gte: 3}\n---\n"                              \
-    "title: Distinct\nid: c-distinct\ncorrelation:\n  type: value_count\n  rules: [a, b]\n"        \
-    "  group-by: [U]\n  timespan: 40s\n  condition: {field: V, gte: 3}\n---\n"                    \
-    "title: Both\nid: c-both\ncorrelation:\n  type: temporal\n  rules: " temporal_rules "\n"       \
-    "  group-by: [U]\n  timespan: 20s\n---\n"                                                     \
-    "title: Pct\nid: c-pct\ncorrelation:\n  type: value_percentile\n  rules: [b]\n"                \
-    "  timespan: 50s\n  condition: {field: V, percentile: 90, gt: 30}\n---\n"                     \
-    "title: Outer\nid: c-outer\ncorrelation:\n  type: event_count\n  rules: [c-count]\n"           \
-    "  group-by: [U]\n  timespan: 60s\n  condition: {gte: 2}\n"
+    HDR("a")                                                                                       \
+    HDR("b") "title: Count\nid: c-count\ncorrelation:\n  type: event_count\n  rules: [a]\n"        \
+             "  group-by: [U]\n  timespan: 30s\n  condition: {gte: 3}\n---\n"                      \
+             "title: Distinct\nid: c-distinct\ncorrelation:\n  type: value_count\n  rules: [a, "   \
+             "b]\n"                                                                                \
+             "  group-by: [U]\n  timespan: 40s\n  condition: {field: V, gte: 3}\n---\n"            \
+             "title: Both\nid: c-both\ncorrelation:\n  type: temporal\n  rules: " temporal_rules   \
+             "\n"                                                                                  \
+             "  group-by: [U]\n  timespan: 20s\n---\n"                                             \
+             "title: Pct\nid: c-pct\ncorrelation:\n  type: value_percentile\n  rules: [b]\n"       \
+             "  timespan: 50s\n  condition: {field: V, percentile: 90, gt: 30}\n---\n"             \
+             "title: Outer\nid: c-outer\ncorrelation:\n  type: event_count\n  rules: [c-count]\n"  \
+             "  group-by: [U]\n  timespan: 60s\n  condition: {gte: 2}\n"
 
 typedef struct m {
     int rule; /* 0: a, 1: b */
@@ -198,11 +200,11 @@ static void test_unknown_rule_dropped(void)
     CHECK_EQ_INT(vg__corr_save(a.c, &st), VIGIE_OK);
     eng_free(&a);
     /* the reload lost c-pct and changed c-both's type: both reported and dropped */
-    const char *y = HDR("a") HDR("b")
-        "title: Count\nid: c-count\ncorrelation:\n  type: event_count\n  rules: [a]\n"
-        "  group-by: [U]\n  timespan: 30s\n  condition: {gte: 3}\n---\n"
-        "title: Both\nid: c-both\ncorrelation:\n  type: temporal_ordered\n  rules: [a, b]\n"
-        "  group-by: [U]\n  timespan: 20s\n";
+    const char *y = HDR("a") HDR(
+        "b") "title: Count\nid: c-count\ncorrelation:\n  type: event_count\n  rules: [a]\n"
+             "  group-by: [U]\n  timespan: 30s\n  condition: {gte: 3}\n---\n"
+             "title: Both\nid: c-both\ncorrelation:\n  type: temporal_ordered\n  rules: [a, b]\n"
+             "  group-by: [U]\n  timespan: 20s\n";
     eng_new(&b, y);
     n_diag = 0;
     CHECK_EQ_INT(vg__corr_load(b.c, st.data, st.len, count_diag, NULL), VIGIE_OK);

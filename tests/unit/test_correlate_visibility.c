@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "correlate/correlate.h"
-#include "util/limits.h"
 #include "test.h"
+#include "util/limits.h"
 
 #define DAY 86400.0
 #define T0 (19500 * DAY) /* 2023-05-23 */
@@ -25,8 +25,7 @@ static int collect(void *ud, const vg_vis_gap *g)
     vg_buf *b = ud;
     vg__buf_printf(b, "%d %s %lld %lld %llu %llu\n", (int)g->kind, g->tenant,
                    g->kind == VG_GAP_NO_MAILBOX_AUDIT ? (long long)((g->from - T0) / DAY) : -1,
-                   (long long)g->days, (unsigned long long)g->records,
-                   (unsigned long long)g->of);
+                   (long long)g->days, (unsigned long long)g->records, (unsigned long long)g->of);
     return 0;
 }
 
