@@ -195,11 +195,11 @@ static void test_token_key_ids(void)
 static vg_sess_alert sess(const char *tenant, const char *ip, const char *ua, bool mail,
                           const vg_sess_signal *sig, uint32_t n_sig)
 {
-    static const char *apps[1] = {"owa|actor"};
-    static const char *ipv[8], *uav[8]; /* the lists outlive the call, one pair per alert */
+    static const char *ipv[8], *uav[8], *appv[8]; /* the lists outlive the call */
     static int k;
     ipv[k & 7] = ip;
     uav[k & 7] = ua;
+    appv[k & 7] = tenant; /* an application pair of its own: the nodes stay apart */
     vg_sess_alert a = {.key = tenant,
                        .tenant = tenant,
                        .user = "u",
@@ -215,7 +215,7 @@ static vg_sess_alert sess(const char *tenant, const char *ip, const char *ua, bo
                        .ops = 20.5,
                        .ips = &ipv[k & 7],
                        .n_ips = 1,
-                       .apps = apps,
+                       .apps = &appv[k & 7],
                        .n_apps = 1,
                        .uas = &uav[k & 7],
                        .n_uas = 1};
@@ -247,14 +247,14 @@ static void test_typed_equals_line(void)
         "\"time\":\"2023-06-05T01:00:00.000Z\",\"signals\":[\"no_signin\",\"actor_hours\"],"
         "\"messages_read\":{\"internet_message_ids\":10,\"operation_count\":20,"
         "\"first\":\"2023-06-05T01:00:00.000Z\",\"last\":\"2023-06-05T02:00:00.000Z\"},"
-        "\"infrastructure\":{\"ips\":[\"203.0.113.5\"],\"app_ids\":[\"owa|actor\"],"
+        "\"infrastructure\":{\"ips\":[\"203.0.113.5\"],\"app_ids\":[\"A\"],"
         "\"user_agents\":[\"x\"]}}";
     const char *l2 =
         "{\"id\":\"dddd\",\"rule\":{\"id\":\"vigie:combined\",\"level\":\"high\","
         "\"tags\":[\"attack.defense-evasion\",\"attack.t1550.001\",\"attack.credential-access\","
         "\"attack.t1606.002\"]},\"kind\":\"combined\",\"tenant\":\"B\",\"user\":\"u\","
         "\"time\":\"2023-06-05T01:00:00.000Z\",\"signals\":[\"consumer_key\"],"
-        "\"infrastructure\":{\"ips\":[\"198.51.100.7\"],\"app_ids\":[\"owa|actor\"],"
+        "\"infrastructure\":{\"ips\":[\"198.51.100.7\"],\"app_ids\":[\"B\"],"
         "\"user_agents\":[\"y\"]}}";
     CHECK_EQ_INT(vg__campaigns_add_alert(b, l1, strlen(l1)), VIGIE_OK);
     CHECK_EQ_INT(vg__campaigns_add_alert(b, l2, strlen(l2)), VIGIE_OK);
@@ -265,7 +265,10 @@ static void test_typed_equals_line(void)
     vg__campaigns_finish(b, &y, NULL);
     CHECK(x.len > 0);
     CHECK_EQ_STR(x.data, y.data);
-    CHECK(x.data && strstr(x.data, "\"techniques\":[\"T1114.002\",\"T1550.001\",\"T1606.002\"]"));
+    /* two campaigns: A's (mail: its last read) and B's (no mail: its one time) */
+    CHECK(x.data && strstr(x.data, "\"techniques\":[\"T1114.002\",\"T1550.001\"]"));
+    CHECK(x.data && strstr(x.data, "\"techniques\":[\"T1550.001\",\"T1606.002\"]"));
+    CHECK(x.data && strstr(x.data, "\"last_seen\":\"2023-06-05T01:00:00.000Z\""));
     vg__buf_free(&x);
     vg__buf_free(&y);
     vg__campaigns_free(a);
