@@ -88,6 +88,10 @@ static int emit_combined(void *ud, const vg_sess_alert *a)
             vg__scan_table_line(o, first, level, title, a->tenant, strlen(a->tenant),
                                 e ? e->file : NULL, e ? e->line : 0);
         }
+        if (x->o.len > (1u << 20)) {
+            vg__scan_write_out(c, x->o.data, x->o.len);
+            vg__buf_reset(&x->o);
+        }
         return 0;
     }
     vg__buf_printf(o, "{\"id\":\"%s\",\"rule\":{\"id\":\"vigie:combined\",\"title\":", id);
