@@ -56,8 +56,7 @@ int vg__cmd_campaigns(int argc, char **argv)
         vg__print_escaped(stderr, "vigie: error: %s: %s\n", db, err);
         return VG_EXIT_INPUT;
     }
-    if (vg__campaigns_new(asn, &c, err, sizeof err) != VIGIE_OK) {
-        vg__print_escaped(stderr, "vigie: error: --asn-db %s\n", err);
+    if (vg__campaigns_new(asn, vg__cli_diag, NULL, &c) != VIGIE_OK) {
         vg__store_close(st);
         return VG_EXIT_INPUT;
     }

@@ -722,8 +722,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         fprintf(stderr, "; mail access without sign-in %llu, unlinkable %llu\n",
                 (unsigned long long)c->sess_stats.no_signin,
                 (unsigned long long)c->sess_stats.unlinkable);
-        for (uint32_t i = 0; i < c->n_vis && i < 50; i++) {
-            const struct tvis *t = &c->vis[i];
+        for (uint32_t i = 0; c->vis && i < vg__vis_count(c->vis) && i < 50; i++) {
+            vg_vis_tenant tv, *t = &tv;
+            vg__vis_tenant(c->vis, i, t);
             if (!t->gaps)
                 continue;
             char safe[80]; /* a tenant from the logs, shown on a terminal: escaped */
@@ -797,8 +798,9 @@ static bool write_summary(scan_ctx *c, double elapsed, double load_s, uint32_t l
         vg__buf_printf(&s, "},\"campaigns\":%llu", (unsigned long long)c->camp_stats.campaigns);
         /* per tenant: what its mailbox audit shows, and where it is blind */
         vg__buf_adds(&s, ",\"visibility\":[");
-        for (uint32_t i = 0; i < c->n_vis; i++) {
-            const struct tvis *t = &c->vis[i];
+        for (uint32_t i = 0; c->vis && i < vg__vis_count(c->vis); i++) {
+            vg_vis_tenant tv, *t = &tv;
+            vg__vis_tenant(c->vis, i, t);
             char a[40] = "", z[40] = "";
             if (t->first <= t->last) {
                 vg__format_time(t->first, a, sizeof a);
@@ -1113,15 +1115,13 @@ int vg__cmd_scan(int argc, char **argv)
         }
     }
     if (o.campaigns_path || o.db_path) {
-        char cerr[512] = "";
         if (o.no_combined) {
             fprintf(stderr, "vigie: error: %s needs combined alerts (drop --no-combined)\n",
                     o.campaigns_path ? "--campaigns" : "--db");
             ex = VG_EXIT_USAGE;
             goto out;
         }
-        if (vg__campaigns_new(o.asn_db, &c.camp, cerr, sizeof cerr) != VIGIE_OK) {
-            fprintf(stderr, "vigie: error: --asn-db %s\n", cerr);
+        if (vg__campaigns_new(o.asn_db, vg__cli_diag, NULL, &c.camp) != VIGIE_OK) {
             ex = VG_EXIT_INPUT;
             goto out;
         }
@@ -1145,6 +1145,10 @@ int vg__cmd_scan(int argc, char **argv)
             ex = VG_EXIT_RULES;
             goto out;
         }
+    }
+    if (vg__vis_new(&c.vis) != VIGIE_OK) {
+        ex = VG_EXIT_RULES;
+        goto out;
     }
     if (!o.no_combined && vg__sessions_new(&o.sess, &c.sess) != VIGIE_OK) {
         ex = VG_EXIT_RULES;
@@ -1408,12 +1412,7 @@ out:
     free(c.corr_quiet);
     free(c.ring);
     vg__corr_free(c.corr);
-    for (uint32_t i = 0; i < c.n_vis; i++) {
-        free(c.vis[i].days);
-        free(c.vis[i].tenant);
-    }
-    free(c.vis);
-    vg__hmap_free(&c.vis_idx);
+    vg__vis_free(c.vis);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);
     pthread_cond_destroy(&c.cv_done);

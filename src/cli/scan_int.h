@@ -205,16 +205,7 @@ typedef struct scan_ctx {
     vg_keysets *keys;
     uint64_t token_findings;
     uint64_t undetermined, undet_warned; /* undetermined alerts; their warnings printed */
-    struct tvis {
-        char *tenant;
-        double first, last;
-        uint64_t n, throttled, linkable, gaps;
-        uint8_t *days; /* one byte per day from day0, VG_MAX_VISIBILITY_DAYS of them */
-        int64_t day0;  /* set by the tenant's first record with a time */
-        bool have_day0;
-    } * vis;
-    uint32_t n_vis, cap_vis;
-    vg_hmap vis_idx; /* tenant (borrowed from vis[i].tenant) -> i */
+    vg_vis *vis; /* mailbox-audit visibility per tenant (correlate/visibility.c) */
     uint64_t gaps;
     uint64_t sess_alerts, sess_by_level[5];
     vg_sessions *sess;
@@ -303,8 +294,6 @@ typedef struct worker {
     char sig_family[256];       /* family of the signal being formatted ("" = its name) */
     bool no_signal;             /* the alert being formatted is no signal of its session */
 } worker;
-
-#define VIS_GAP_DAYS 3 /* a run of days without mailbox audit records worth reporting */
 
 /* ---- scan_worker.c: per record, on a worker thread --------------------------------------- */
 int vg__scan_worker_init(worker *w, scan_ctx *c);

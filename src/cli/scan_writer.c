@@ -13,58 +13,18 @@
 #define _POSIX_C_SOURCE 200809L
 #include "scan_int.h"
 
-/* The visibility entry of a tenant, created when absent (hashed: many tenants stay cheap).
- * Writer side: fold a batch's facts into the per-tenant visibility table. */
-static struct tvis *vis_get(scan_ctx *c, const char *tenant)
-{
-    size_t len = strlen(tenant);
-    vg_hmap_slot *e = vg__hmap_find(&c->vis_idx, tenant, len);
-    if (e)
-        return &c->vis[e->val.idx];
-    if (VG_GROW(c->vis, c->cap_vis, (size_t)c->n_vis + 1, 16))
-        return NULL;
-    struct tvis *t = &c->vis[c->n_vis];
-    memset(t, 0, sizeof *t);
-    bool added;
-    if (!(t->tenant = strdup(tenant)))
-        return NULL;
-    if (vg__hmap_put(&c->vis_idx, t->tenant, len, &e, &added)) {
-        free(t->tenant);
-        return NULL;
-    }
-    t->first = 1e18;
-    t->last = -1e18;
-    e->val.idx = c->n_vis++;
-    return t;
-}
-
+/* Writer side: a batch's mail-access facts into the visibility of their tenants. */
 static void fold_facts(scan_ctx *c, const batch *b)
 {
-    for (uint32_t i = 0; i < b->n_facts; i++) {
+    for (uint32_t i = 0; c->vis && i < b->n_facts; i++) {
         const struct mfact *f = &b->facts[i];
-        struct tvis *t = vis_get(c, b->mf_strs.data + f->tenant);
-        if (!t)
+        vg_vis_fact vf = {.tenant = b->mf_strs.data + f->tenant,
+                          .t = f->t,
+                          .has_time = f->has_time,
+                          .throttled = f->throttled,
+                          .linkable = f->linkable};
+        if (vg__vis_add(c->vis, &vf) == VIGIE_NOMEM)
             return;
-        t->n++;
-        t->throttled += f->throttled;
-        t->linkable += f->linkable;
-        if (!f->has_time)
-            continue;
-        if (!t->have_day0) {
-            t->day0 = (int64_t)(f->t / 86400) - VG_MAX_VISIBILITY_DAYS / 2;
-            t->have_day0 = true;
-        }
-        int64_t d = (int64_t)(f->t / 86400) - t->day0;
-        if (d < 0 || d >= VG_MAX_VISIBILITY_DAYS)
-            continue; /* outside the ten years around the tenant's first record: not tracked */
-        if (f->t < t->first)
-            t->first = f->t;
-        if (f->t > t->last)
-            t->last = f->t;
-        if (!t->days)
-            t->days = calloc(VG_MAX_VISIBILITY_DAYS, 1);
-        if (t->days)
-            t->days[d] = 1;
     }
 }
 
@@ -115,18 +75,9 @@ static int emit_combined(void *ud, const vg_sess_alert *s)
                                s->signals[i].name);
     c->sess_by_level[s->level]++;
     c->sess_alerts++;
-    /* ATT&CK: what the signals show (mail collection; forged or unissued tokens used as
-     * alternate authentication material; traffic through listed proxies) */
-    const char *tags[8];
-    uint32_t n_tags = 0;
-    if (s->mail)
-        tags[n_tags++] = "attack.collection", tags[n_tags++] = "attack.t1114.002";
-    if (no_si || tok)
-        tags[n_tags++] = "attack.defense-evasion", tags[n_tags++] = "attack.t1550.001";
-    if (tok)
-        tags[n_tags++] = "attack.credential-access", tags[n_tags++] = "attack.t1606.002";
-    if (ind)
-        tags[n_tags++] = "attack.command-and-control", tags[n_tags++] = "attack.t1090.002";
+    /* ATT&CK: what the signals show (campaign.c, one list for alerts and campaigns) */
+    const char *tags[VG_COMBINED_MAX_TAGS];
+    uint32_t n_tags = vg__combined_tags(s, tags);
     if (VG_GROW(x->sig, x->cap_sig, (size_t)s->n_signals, 16) ||
         VG_GROW(x->ev, x->cap_ev, (size_t)s->n_evidence, 16))
         return 0;
@@ -202,13 +153,8 @@ static int emit_combined(void *ud, const vg_sess_alert *s)
     if (vg__buf_failed(o))
         return 0;
     vg__scan_emit(c, &a, o->data, o->len);
-    if (c->camp && c->o->format != FMT_JSONL) { /* the JSON line, for campaigns only */
-        vg__buf_reset(&x->scratch);
-        vg__alert_render(&x->scratch, &a, FMT_JSONL);
-        vg__campaigns_add_alert(c->camp, x->scratch.data, x->scratch.len - 1);
-    } else if (c->camp) {
-        vg__campaigns_add_alert(c->camp, o->data, o->len - 1);
-    }
+    if (c->camp) /* the typed alert: campaigns do not read a line back */
+        vg__campaigns_add_session(c->camp, s, a.id);
     return 0;
 }
 
@@ -228,18 +174,17 @@ void vg__scan_write_combined(scan_ctx *c)
     free(x.ev);
 }
 
-/* A gap record of tenant t with its stable id (the hash of its content), as JSON into o. */
-static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, vg_buf *scratch,
+/* A gap record of a tenant with its stable id (the hash of its content), as JSON into o. */
+static void put_gap(scan_ctx *c, const char *tenant, vg_buf *o, vg_buf *scratch,
                     const vigie_alert_gap *g)
 {
     vigie_alert a;
     memset(&a, 0, sizeof a);
     a.kind = VIGIE_ALERT_GAP;
-    a.tenant = t->tenant;
-    a.tenant_len = strlen(t->tenant);
+    a.tenant = tenant;
+    a.tenant_len = strlen(tenant);
     a.u.gap = *g;
     c->gaps++;
-    t->gaps++;
     if (c->o->format != FMT_JSONL || vg__alert_set_id(&a, scratch) != VIGIE_OK)
         return; /* gaps are records of the JSON output only */
     vg__buf_reset(o);
@@ -248,70 +193,75 @@ static void put_gap(scan_ctx *c, struct tvis *t, vg_buf *o, vg_buf *scratch,
         vg__scan_emit(c, &a, o->data, o->len);
 }
 
+typedef struct gap_ctx {
+    scan_ctx *c;
+    vg_buf o, sc;
+} gap_ctx;
+
+/* One gap from visibility.c as a record of its own ("kind": "gap"). */
+static int emit_gap(void *ud, const vg_vis_gap *g)
+{
+    gap_ctx *x = ud;
+    char a[40], z[40];
+    switch (g->kind) {
+    case VG_GAP_NO_MAILBOX_AUDIT:
+        vg__format_time(g->from, a, sizeof a);
+        vg__format_time(g->to, z, sizeof z);
+        put_gap(x->c, g->tenant, &x->o, &x->sc,
+                &(vigie_alert_gap){.gap = "no_mailbox_audit",
+                                   .from = a,
+                                   .to = z,
+                                   .days = g->days,
+                                   .detail = "no MailItemsAccessed record in these days"});
+        break;
+    case VG_GAP_THROTTLED:
+        put_gap(x->c, g->tenant, &x->o, &x->sc,
+                &(vigie_alert_gap){.gap = "throttled",
+                                   .records = g->records,
+                                   .detail = "IsThrottled: Bind records stop for 24 h after "
+                                             "1,000 in 24 h; reads in that period are not "
+                                             "audited"});
+        break;
+    case VG_GAP_UNLINKABLE:
+        put_gap(x->c, g->tenant, &x->o, &x->sc,
+                &(vigie_alert_gap){.gap = "unlinkable",
+                                   .records = g->records,
+                                   .of = g->of,
+                                   .has_of = true,
+                                   .detail = "mail access without UniqueTokenId or SessionId: "
+                                             "cannot be joined to sign-ins"});
+        break;
+    case VG_GAP_NO_SIGNIN_LOGS:
+        put_gap(x->c, g->tenant, &x->o, &x->sc,
+                &(vigie_alert_gap){.gap = "no_signin_logs",
+                                   .records = g->records,
+                                   .detail = "no sign-in records for this tenant in the input: "
+                                             "mail access cannot be joined to sign-ins and "
+                                             "counts as unlinkable"});
+        break;
+    }
+    return 0;
+}
+
+static bool tenant_signins(void *ud, const char *tenant)
+{
+    return vg__sessions_tenant_has_signins(ud, tenant);
+}
+
 /* End of run: visibility gaps as records of their own ("kind": "gap"). */
 void vg__scan_write_gaps(scan_ctx *c)
 {
-    vg_buf o, sc;
-    vg__buf_init(&o, 0);
-    vg__buf_init(&sc, 0);
-    for (uint32_t i = 0; i < c->n_vis; i++) {
-        struct tvis *t = &c->vis[i];
-        char a[40], z[40];
-        if (t->days && t->first <= t->last) {
-            int64_t d0 = (int64_t)(t->first / 86400) - t->day0,
-                    d1 = (int64_t)(t->last / 86400) - t->day0;
-            if (d0 < 0)
-                d0 = 0;
-            if (d1 > VG_MAX_VISIBILITY_DAYS - 1)
-                d1 = VG_MAX_VISIBILITY_DAYS - 1;
-            for (int64_t d = d0; d <= d1; d++) {
-                if (t->days[d])
-                    continue;
-                int64_t e = d;
-                while (e + 1 <= d1 && !t->days[e + 1])
-                    e++;
-                if (e - d + 1 >= VIS_GAP_DAYS) {
-                    vg__format_time((double)(d + t->day0) * 86400, a, sizeof a);
-                    vg__format_time((double)(e + 1 + t->day0) * 86400, z, sizeof z);
-                    put_gap(c, t, &o, &sc,
-                            &(vigie_alert_gap){.gap = "no_mailbox_audit",
-                                               .from = a,
-                                               .to = z,
-                                               .days = e - d + 1,
-                                               .detail = "no MailItemsAccessed record in these "
-                                                         "days"});
-                }
-                d = e;
-            }
-        }
-        if (t->throttled) {
-            put_gap(c, t, &o, &sc,
-                    &(vigie_alert_gap){.gap = "throttled",
-                                       .records = t->throttled,
-                                       .detail = "IsThrottled: Bind records stop for 24 h after "
-                                                 "1,000 in 24 h; reads in that period are not "
-                                                 "audited"});
-        }
-        if (t->linkable < t->n) {
-            put_gap(c, t, &o, &sc,
-                    &(vigie_alert_gap){.gap = "unlinkable",
-                                       .records = t->n - t->linkable,
-                                       .of = t->n,
-                                       .has_of = true,
-                                       .detail = "mail access without UniqueTokenId or "
-                                                 "SessionId: cannot be joined to sign-ins"});
-        }
-        if (t->linkable && c->sess && !vg__sessions_tenant_has_signins(c->sess, t->tenant)) {
-            put_gap(c, t, &o, &sc,
-                    &(vigie_alert_gap){.gap = "no_signin_logs",
-                                       .records = t->linkable,
-                                       .detail = "no sign-in records for this tenant in the "
-                                                 "input: mail access cannot be joined to "
-                                                 "sign-ins and counts as unlinkable"});
-        }
-    }
-    vg__buf_free(&sc);
-    vg__buf_free(&o);
+    if (!c->vis)
+        return;
+    gap_ctx x;
+    memset(&x, 0, sizeof x);
+    x.c = c;
+    vg__buf_init(&x.o, 0);
+    vg__buf_init(&x.sc, 0);
+    /* the no_signin_logs gap only when the sessions (and so the sign-ins) are kept */
+    vg__vis_finish(c->vis, c->sess ? tenant_signins : NULL, c->sess, emit_gap, &x);
+    vg__buf_free(&x.sc);
+    vg__buf_free(&x.o);
 }
 
 void vg__scan_progress(scan_ctx *c, bool final)

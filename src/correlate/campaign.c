@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * campaign.c: many tenants' alerts into campaigns (one actor, N organizations). Stage:
- * correlate; fed alert lines (JSON, as `vigie scan` writes them) by the scan's writer or, for
- * `vigie campaigns`, from a store.
+ * correlate; fed the typed combined alerts by the scan's writer (vg__campaigns_add_session),
+ * and alert lines (JSON, as `vigie scan` writes them) for token alerts and, for `vigie
+ * campaigns`, from a store.
  *
  * The nodes are the high and critical combined alerts (one per tenant, user and session):
  * each brings its infrastructure (client addresses, "AppId|ClientAppId" pairs, user agents or
@@ -16,11 +17,18 @@
  * its nodes share, with how many organizations each), signals, ATT&CK techniques (from the tags),
  * what was read, and its alert ids.
  *
- * Cost: O(n log n) in nodes for strong links, O(n^2) in weak-only comparisons up to
- * VG_MAX_CAMPAIGN_NODES nodes (more are counted and left out). Not thread-safe.
+ * Linking (link_all) runs over a sorted copy of the features, parents reset first, so it can
+ * run again as nodes arrive: vg__campaigns_changes publishes each campaign whose line changed
+ * since the last call (a hash per campaign id); finish writes them all. The state saved is
+ * the nodes, features, key ids and published hashes; components are derived.
+ *
+ * Cost: O(n log n) in nodes for strong links, O(n^2) in weak-only comparisons (only below
+ * 4,096 nodes), per finish or changes call; up to VG_MAX_CAMPAIGN_NODES nodes (more are
+ * counted and left out). Not thread-safe.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
+#include <math.h>
 #include <maxminddb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +36,7 @@
 
 #include "correlate/correlate.h"
 #include "util/limits.h"
+#include "util/ser.h"
 #include "util/util.h"
 #include "json/json.h"
 
@@ -64,19 +73,29 @@ struct vg_campaigns {
     uint64_t dropped;
     vg_jtape t;
     vg_buf tmp;
+    /* published campaigns (vg__campaigns_changes): campaign id -> index in pub_hash */
+    vg_hmap pub;
+    struct pubc {
+        char *id;
+        uint64_t hash; /* vg__hash64 of the line last published */
+    } * pubs;
+    uint32_t n_pubs, cap_pubs;
 };
 
-int vg__campaigns_new(const char *asn_db, vg_campaigns **out, char *err, size_t errlen)
+int vg__campaigns_new(const char *asn_db, vigie_diag_fn diag, void *diag_ud, vg_campaigns **out)
 {
+    *out = NULL;
     vg_campaigns *c = calloc(1, sizeof *c);
     if (!c)
         return VIGIE_NOMEM;
     vg__jtape_init(&c->t);
     vg__buf_init(&c->tmp, 0);
+    vg__hmap_init(&c->pub, VG_MAX_CAMPAIGN_NODES);
     if (asn_db) {
         int rc = MMDB_open(asn_db, MMDB_MODE_MMAP, &c->mmdb);
         if (rc != MMDB_SUCCESS) {
-            snprintf(err, errlen, "%s: %s", asn_db, MMDB_strerror(rc));
+            vg__diag(diag, diag_ud, VIGIE_DIAG_ERROR, VIGIE_IO, asn_db, 0, 0, NULL,
+                     "cannot open the ASN database: %s", MMDB_strerror(rc));
             vg__campaigns_free(c);
             return VIGIE_IO;
         }
@@ -114,6 +133,10 @@ void vg__campaigns_free(vg_campaigns *c)
         free(c->kids[i].kid);
     }
     free(c->kids);
+    for (uint32_t i = 0; i < c->n_pubs; i++)
+        free(c->pubs[i].id);
+    free(c->pubs);
+    vg__hmap_free(&c->pub);
     free(c->nodes);
     free(c->feats);
     if (c->have_mmdb)
@@ -258,6 +281,62 @@ static void str_list(vg_campaigns *c, int64_t arr, char ***out, uint32_t *n)
     }
 }
 
+/* A new node (a combined alert of level high or critical), its fields zero. */
+static int new_node(vg_campaigns *c, uint32_t *out)
+{
+    if (c->n >= VG_MAX_CAMPAIGN_NODES) {
+        c->dropped++;
+        return VIGIE_TOOBIG;
+    }
+    if (VG_GROW(c->nodes, c->cap, (size_t)c->n + 1, 64))
+        return VIGIE_NOMEM;
+    uint32_t ni = c->n++;
+    node *n = &c->nodes[ni];
+    memset(n, 0, sizeof *n);
+    n->parent = ni;
+    *out = ni;
+    return VIGIE_OK;
+}
+
+/* An ATT&CK technique from a tag: attack.t1114.002 -> T1114.002; other tags are not. */
+static void add_technique(node *n, const char *tag)
+{
+    if (strncmp(tag, "attack.t", 8) != 0 || tag[8] < '0' || tag[8] > '9')
+        return;
+    char *t = strdup(tag + 7);
+    if (!t)
+        return;
+    t[0] = 'T';
+    char **nv = realloc(n->techniques, (n->n_techniques + 1) * sizeof *nv);
+    if (!nv) {
+        free(t);
+        return;
+    }
+    n->techniques = nv;
+    n->techniques[n->n_techniques++] = t;
+}
+
+/* Features of a node from its signals. Timing: a session mostly in the actor's working hours
+ * (weak: many organizations share business hours; it links only with another weak feature). */
+static void node_feats(vg_campaigns *c, uint32_t ni)
+{
+    node *n = &c->nodes[ni];
+    for (uint32_t k = 0; k < n->n_signals; k++)
+        if (!strcmp(n->signals[k], "actor_hours"))
+            add_feat(c, F_TIME, "actor-hours", ni);
+}
+
+/* One infrastructure value: k = 0 address, 1 application pair, 2 user agent. */
+static void infra_feat(vg_campaigns *c, int k, const char *v, uint32_t ni)
+{
+    if (!v || !*v || !strcmp(v, "-"))
+        return;
+    if (k == 0)
+        ip_feats(c, v, ni);
+    else
+        add_feat(c, k == 1 ? F_APP : F_UA, v, ni);
+}
+
 int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
 {
     if (vg__json_parse(&c->t, line, len, NULL) != VIGIE_OK || c->t.tok[0].type != VG_J_OBJECT)
@@ -298,18 +377,13 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
     }
     bool high = level && (!strcmp(level, "high") || !strcmp(level, "critical"));
     if (kind && !strcmp(kind, "combined") && high) {
-        if (c->n >= VG_MAX_CAMPAIGN_NODES) {
-            c->dropped++;
+        uint32_t ni;
+        if ((rc = new_node(c, &ni)) != VIGIE_OK) {
+            if (rc == VIGIE_TOOBIG)
+                rc = VIGIE_OK; /* counted in dropped */
             goto out;
         }
-        if (VG_GROW(c->nodes, c->cap, (size_t)c->n + 1, 64)) {
-            rc = VIGIE_NOMEM;
-            goto out;
-        }
-        uint32_t ni = c->n++;
         node *n = &c->nodes[ni];
-        memset(n, 0, sizeof *n);
-        n->parent = ni;
         n->id = str_at(c, get(c, 0, "id"));
         n->tenant = str_at(c, get(c, 0, "tenant"));
         n->user = str_at(c, get(c, 0, "user"));
@@ -323,30 +397,15 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
         n->messages = (uint64_t)num_at(c, get(c, mr, "internet_message_ids"));
         n->ops = (uint64_t)num_at(c, get(c, mr, "operation_count"));
         str_list(c, get(c, 0, "signals"), &n->signals, &n->n_signals);
-        /* timing: a session mostly in the actor's working hours (weak: many organizations
-         * share business hours; it links only with another weak feature) */
-        for (uint32_t k = 0; k < n->n_signals; k++)
-            if (!strcmp(n->signals[k], "actor_hours"))
-                add_feat(c, F_TIME, "actor-hours", ni);
         char **tags = NULL;
         uint32_t n_tags = 0;
         str_list(c, get(c, rule, "tags"), &tags, &n_tags);
         for (uint32_t i = 0; i < n_tags; i++) {
-            /* attack.t1114.002 -> T1114.002 */
-            if (!strncmp(tags[i], "attack.t", 8) && tags[i][8] >= '0' && tags[i][8] <= '9') {
-                char *t = tags[i];
-                memmove(t, t + 7, strlen(t + 7) + 1);
-                t[0] = 'T';
-                char **nv = realloc(n->techniques, (n->n_techniques + 1) * sizeof *nv);
-                if (nv) {
-                    n->techniques = nv;
-                    n->techniques[n->n_techniques++] = t;
-                    continue;
-                }
-            }
+            add_technique(n, tags[i]);
             free(tags[i]);
         }
         free(tags);
+        node_feats(c, ni);
         int64_t inf = get(c, 0, "infrastructure");
         static const char *const lists[] = {"ips", "app_ids", "user_agents"};
         for (int k = 0; k < 3; k++) {
@@ -355,12 +414,7 @@ int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len)
                 continue;
             for (uint32_t i = (uint32_t)arr + 1; i < c->t.tok[arr].next; i = c->t.tok[i].next) {
                 char *v = str_at(c, i);
-                if (v && *v && strcmp(v, "-") != 0) {
-                    if (k == 0)
-                        ip_feats(c, v, ni);
-                    else
-                        add_feat(c, k == 1 ? F_APP : F_UA, v, ni);
-                }
+                infra_feat(c, k, v, ni);
                 free(v);
             }
         }
@@ -369,6 +423,82 @@ out:
     free(kind);
     free(level);
     return rc;
+}
+
+uint32_t vg__combined_tags(const vg_sess_alert *a, const char *tags[VG_COMBINED_MAX_TAGS])
+{
+    bool no_si = false, tok = false, ind = false;
+    for (uint32_t i = 0; i < a->n_signals; i++) {
+        const vg_sess_signal *g = &a->signals[i];
+        no_si |= !strcmp(g->name, "no_signin");
+        tok |= !strcmp(g->kind, "token") || !strncmp(g->name, "consumer", 8);
+        ind |= !strcmp(g->kind, "indicator");
+    }
+    uint32_t n = 0;
+    if (a->mail) {
+        tags[n++] = "attack.collection";
+        tags[n++] = "attack.t1114.002";
+    }
+    if (no_si || tok) {
+        tags[n++] = "attack.defense-evasion";
+        tags[n++] = "attack.t1550.001";
+    }
+    if (tok) {
+        tags[n++] = "attack.credential-access";
+        tags[n++] = "attack.t1606.002";
+    }
+    if (ind) {
+        tags[n++] = "attack.command-and-control";
+        tags[n++] = "attack.t1090.002";
+    }
+    return n;
+}
+
+static char *time_str(double t)
+{
+    char b[40];
+    vg__format_time(t, b, sizeof b);
+    return strdup(b);
+}
+
+int vg__campaigns_add_session(vg_campaigns *c, const vg_sess_alert *a, const char *id)
+{
+    if (a->level < VG_SL_HIGH)
+        return VIGIE_OK; /* only high and critical sessions are nodes */
+    uint32_t ni;
+    int rc = new_node(c, &ni);
+    if (rc)
+        return rc == VIGIE_TOOBIG ? VIGIE_OK : rc; /* TOOBIG: counted in dropped */
+    node *n = &c->nodes[ni];
+    /* what the alert line says: "time" is the first activity, messages_read (mail only) its
+     * first and last; without a time both are unknown */
+    n->id = id ? strdup(id) : NULL;
+    n->tenant = a->tenant ? strdup(a->tenant) : NULL;
+    n->user = a->user ? strdup(a->user) : NULL;
+    if (a->first <= a->last) {
+        n->first = time_str(a->first);
+        n->last = time_str(a->mail ? a->last : a->first);
+    }
+    if (a->mail) {
+        n->messages = a->messages;
+        n->ops = (uint64_t)nearbyint(a->ops); /* the line's "%.0f" */
+    }
+    if (a->n_signals && !(n->signals = calloc(a->n_signals, sizeof *n->signals)))
+        return VIGIE_NOMEM;
+    for (uint32_t i = 0; i < a->n_signals; i++)
+        if ((n->signals[n->n_signals] = strdup(a->signals[i].name)))
+            n->n_signals++;
+    const char *tags[VG_COMBINED_MAX_TAGS];
+    uint32_t nt = vg__combined_tags(a, tags);
+    for (uint32_t i = 0; i < nt; i++)
+        add_technique(n, tags[i]);
+    node_feats(c, ni);
+    const char *const *lists[3] = {a->ips, a->apps, a->uas};
+    uint32_t ns[3] = {a->n_ips, a->n_apps, a->n_uas};
+    for (int k = 0; k < 3; k++)
+        for (uint32_t i = 0; i < ns[k]; i++)
+            infra_feat(c, k, lists[k][i], ni);
+    return VIGIE_OK;
 }
 
 /* ---- components --------------------------------------------------------------------------------
@@ -438,24 +568,35 @@ static void put_set(vg_buf *o, const char *name, strset *s)
     memset(s, 0, sizeof *s);
 }
 
-int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
+/* The components of the nodes so far: parents reset and linked again over a sorted copy of
+ * the features, with the token key ids added to the nodes of their tenant (the nodes' own
+ * features stay in arrival order, so that linking runs again as nodes arrive). *fv_out is
+ * the sorted copy (values borrowed), for the indicators; free it. */
+static int link_all(vg_campaigns *c, feat **fv_out, uint32_t *nf_out)
 {
-    if (st)
-        memset(st, 0, sizeof *st);
+    for (uint32_t i = 0; i < c->n; i++)
+        c->nodes[i].parent = i;
+    feat *fv = NULL;
+    uint32_t nf = 0, cap = 0;
+    if (VG_GROW(fv, cap, (size_t)c->n_feats + 1, 256))
+        return VIGIE_NOMEM;
+    if (c->n_feats)
+        memcpy(fv, c->feats, c->n_feats * sizeof *fv);
+    nf = c->n_feats;
     /* a signing key found on forged tokens of several tenants links their sessions */
     for (uint32_t k = 0; k < c->n_kids; k++)
         for (uint32_t i = 0; i < c->n; i++)
-            if (c->nodes[i].tenant && !strcmp(c->nodes[i].tenant, c->kids[k].tenant))
-                add_feat(c, F_KID, c->kids[k].kid, i);
-    if (c->n_feats)
-        qsort(c->feats, c->n_feats, sizeof *c->feats, feat_cmp);
+            if (c->nodes[i].tenant && !strcmp(c->nodes[i].tenant, c->kids[k].tenant) &&
+                !VG_GROW(fv, cap, (size_t)nf + 1, 256))
+                fv[nf++] = (feat){F_KID, c->kids[k].kid, i};
+    if (nf)
+        qsort(fv, nf, sizeof *fv, feat_cmp);
     /* strong features: every node sharing one is linked */
-    for (uint32_t i = 0, j; i < c->n_feats; i = j) {
-        for (j = i + 1; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
-                        !strcmp(c->feats[j].value, c->feats[i].value);
+    for (uint32_t i = 0, j; i < nf; i = j) {
+        for (j = i + 1; j < nf && fv[j].type == fv[i].type && !strcmp(fv[j].value, fv[i].value);
              j++)
-            if (fstrong[c->feats[i].type])
-                unite(c->nodes, c->feats[i].node, c->feats[j].node);
+            if (fstrong[fv[i].type])
+                unite(c->nodes, fv[i].node, fv[j].node);
     }
     /* weak features: two shared ones link */
     /* per pair of nodes: shared user agents (bits 0-1), autonomous systems (bits 2-3), timing
@@ -464,20 +605,19 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
     uint8_t *weak =
         calloc((size_t)c->n * c->n > 0 && c->n < 4096 ? (size_t)c->n * c->n : 1, sizeof *weak);
     if (weak && c->n < 4096) {
-        for (uint32_t i = 0, j; i < c->n_feats; i = j) {
-            for (j = i + 1; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
-                            !strcmp(c->feats[j].value, c->feats[i].value);
+        for (uint32_t i = 0, j; i < nf; i = j) {
+            for (j = i + 1; j < nf && fv[j].type == fv[i].type && !strcmp(fv[j].value, fv[i].value);
                  j++)
                 ;
-            if (fstrong[c->feats[i].type])
+            if (fstrong[fv[i].type])
                 continue;
             for (uint32_t a = i; a < j; a++)
                 for (uint32_t b = a + 1; b < j; b++) {
-                    uint32_t x = c->feats[a].node, y = c->feats[b].node;
+                    uint32_t x = fv[a].node, y = fv[b].node;
                     if (x == y)
                         continue;
                     uint8_t *w = &weak[(size_t)x * c->n + y];
-                    uint8_t t = c->feats[i].type;
+                    uint8_t t = fv[i].type;
                     if (t == F_UA && (*w & 3) < 2)
                         *w = (uint8_t)(*w + 1);
                     else if (t == F_ASN && ((*w >> 2) & 3) < 2)
@@ -491,102 +631,335 @@ int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
         }
     }
     free(weak);
+    *fv_out = fv;
+    *nf_out = nf;
+    return VIGIE_OK;
+}
+
+/* The line of the component whose root (first node) is r; *n_orgs: its organizations. */
+static void render(vg_campaigns *c, const feat *fv, uint32_t nf, uint32_t r, vg_buf *out,
+                   uint32_t *n_orgs_out)
+{
+    strset orgs = {0}, users = {0}, sigs = {0}, techs = {0};
+    const char *first = NULL, *last = NULL;
+    uint64_t msgs = 0, ops = 0, n_alerts = 0;
+    for (uint32_t i = r; i < c->n; i++) {
+        node *n = &c->nodes[i];
+        if (find(c->nodes, i) != r)
+            continue;
+        n_alerts++;
+        set_add(&orgs, n->tenant);
+        set_add(&users, n->user);
+        for (uint32_t k = 0; k < n->n_signals; k++)
+            set_add(&sigs, n->signals[k]);
+        for (uint32_t k = 0; k < n->n_techniques; k++)
+            set_add(&techs, n->techniques[k]);
+        if (n->first && (!first || strcmp(n->first, first) < 0))
+            first = n->first;
+        if (n->last && (!last || strcmp(n->last, last) > 0))
+            last = n->last;
+        msgs += n->messages;
+        ops += n->ops;
+    }
+    char id[80];
+    snprintf(id, sizeof id, "campaign-%.16s", c->nodes[r].id ? c->nodes[r].id : "unknown");
+    vg__buf_printf(out, "{\"id\":\"%s\"", id);
+    *n_orgs_out = orgs.n;
+    put_set(out, "organizations", &orgs);
+    put_set(out, "users", &users);
+    vg__buf_adds(out, ",\"first_seen\":");
+    if (first) {
+        vg__buf_addc(out, '"');
+        vg__buf_add_json_str(out, first, strlen(first));
+        vg__buf_addc(out, '"');
+    } else {
+        vg__buf_adds(out, "null");
+    }
+    vg__buf_adds(out, ",\"last_seen\":");
+    if (last) {
+        vg__buf_addc(out, '"');
+        vg__buf_add_json_str(out, last, strlen(last));
+        vg__buf_addc(out, '"');
+    } else {
+        vg__buf_adds(out, "null");
+    }
+    /* indicators: each feature of the component, with its organizations; those seen in
+     * more than one organization linked them */
+    vg__buf_adds(out, ",\"indicators\":[");
+    bool any = false;
+    for (uint32_t i = 0, j; i < nf; i = j) {
+        strset fo = {0};
+        for (j = i; j < nf && fv[j].type == fv[i].type && !strcmp(fv[j].value, fv[i].value); j++)
+            if (find(c->nodes, fv[j].node) == r)
+                set_add(&fo, c->nodes[fv[j].node].tenant);
+        if (!fo.n) {
+            free(fo.v);
+            continue;
+        }
+        const char *type = ftype[fv[i].type];
+        if (fv[i].type == F_IP)
+            type = strchr(fv[i].value, ':') ? "ipv6-addr" : "ipv4-addr";
+        vg__buf_printf(out, "%s{\"type\":\"%s\",\"value\":\"", any ? "," : "", type);
+        vg__buf_add_json_str(out, fv[i].value, strlen(fv[i].value));
+        vg__buf_printf(out, "\",\"organizations\":%u,\"links\":%s}", fo.n,
+                       fo.n > 1 && fstrong[fv[i].type] ? "true" : "false");
+        any = true;
+        free(fo.v);
+    }
+    vg__buf_addc(out, ']');
+    put_set(out, "signals", &sigs);
+    put_set(out, "techniques", &techs);
+    vg__buf_printf(out,
+                   ",\"messages_read\":{\"internet_message_ids\":%llu,"
+                   "\"operation_count\":%llu},\"alerts\":[",
+                   (unsigned long long)msgs, (unsigned long long)ops);
+    bool firsta = true;
+    for (uint32_t i = r; i < c->n; i++) {
+        if (find(c->nodes, i) != r || !c->nodes[i].id)
+            continue;
+        vg__buf_printf(out, "%s\"%s\"", firsta ? "" : ",", c->nodes[i].id);
+        firsta = false;
+    }
+    vg__buf_printf(out, "],\"n_alerts\":%llu}\n", (unsigned long long)n_alerts);
+}
+
+int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st)
+{
+    if (st)
+        memset(st, 0, sizeof *st);
+    feat *fv;
+    uint32_t nf;
+    int rc = link_all(c, &fv, &nf);
+    if (rc)
+        return rc;
     /* one line per component, in order of its first node */
     for (uint32_t r = 0; r < c->n; r++) {
         if (find(c->nodes, r) != r)
             continue;
-        strset orgs = {0}, users = {0}, sigs = {0}, techs = {0};
-        const char *first = NULL, *last = NULL;
-        uint64_t msgs = 0, ops = 0, n_alerts = 0;
-        for (uint32_t i = r; i < c->n; i++) {
-            node *n = &c->nodes[i];
-            if (find(c->nodes, i) != r)
-                continue;
-            n_alerts++;
-            set_add(&orgs, n->tenant);
-            set_add(&users, n->user);
-            for (uint32_t k = 0; k < n->n_signals; k++)
-                set_add(&sigs, n->signals[k]);
-            for (uint32_t k = 0; k < n->n_techniques; k++)
-                set_add(&techs, n->techniques[k]);
-            if (n->first && (!first || strcmp(n->first, first) < 0))
-                first = n->first;
-            if (n->last && (!last || strcmp(n->last, last) > 0))
-                last = n->last;
-            msgs += n->messages;
-            ops += n->ops;
-        }
-        char id[80];
-        snprintf(id, sizeof id, "campaign-%.16s", c->nodes[r].id ? c->nodes[r].id : "unknown");
-        vg__buf_printf(out, "{\"id\":\"%s\"", id);
-        uint32_t n_orgs = orgs.n;
-        put_set(out, "organizations", &orgs);
-        put_set(out, "users", &users);
-        vg__buf_adds(out, ",\"first_seen\":");
-        if (first) {
-            vg__buf_addc(out, '"');
-            vg__buf_add_json_str(out, first, strlen(first));
-            vg__buf_addc(out, '"');
-        } else {
-            vg__buf_adds(out, "null");
-        }
-        vg__buf_adds(out, ",\"last_seen\":");
-        if (last) {
-            vg__buf_addc(out, '"');
-            vg__buf_add_json_str(out, last, strlen(last));
-            vg__buf_addc(out, '"');
-        } else {
-            vg__buf_adds(out, "null");
-        }
-        /* indicators: each feature of the component, with its organizations; those seen in
-         * more than one organization linked them */
-        vg__buf_adds(out, ",\"indicators\":[");
-        bool any = false;
-        for (uint32_t i = 0, j; i < c->n_feats; i = j) {
-            strset fo = {0};
-            for (j = i; j < c->n_feats && c->feats[j].type == c->feats[i].type &&
-                        !strcmp(c->feats[j].value, c->feats[i].value);
-                 j++)
-                if (find(c->nodes, c->feats[j].node) == r)
-                    set_add(&fo, c->nodes[c->feats[j].node].tenant);
-            if (!fo.n) {
-                free(fo.v);
-                continue;
-            }
-            const char *type = ftype[c->feats[i].type];
-            if (c->feats[i].type == F_IP)
-                type = strchr(c->feats[i].value, ':') ? "ipv6-addr" : "ipv4-addr";
-            vg__buf_printf(out, "%s{\"type\":\"%s\",\"value\":\"", any ? "," : "", type);
-            vg__buf_add_json_str(out, c->feats[i].value, strlen(c->feats[i].value));
-            vg__buf_printf(out, "\",\"organizations\":%u,\"links\":%s}", fo.n,
-                           fo.n > 1 && fstrong[c->feats[i].type] ? "true" : "false");
-            any = true;
-            free(fo.v);
-        }
-        vg__buf_addc(out, ']');
-        put_set(out, "signals", &sigs);
-        put_set(out, "techniques", &techs);
-        vg__buf_printf(out,
-                       ",\"messages_read\":{\"internet_message_ids\":%llu,"
-                       "\"operation_count\":%llu},\"alerts\":[",
-                       (unsigned long long)msgs, (unsigned long long)ops);
-        bool firsta = true;
-        for (uint32_t i = r; i < c->n; i++) {
-            if (find(c->nodes, i) != r || !c->nodes[i].id)
-                continue;
-            vg__buf_printf(out, "%s\"%s\"", firsta ? "" : ",", c->nodes[i].id);
-            firsta = false;
-        }
-        vg__buf_printf(out, "],\"n_alerts\":%llu}\n", (unsigned long long)n_alerts);
+        uint32_t n_orgs = 0;
+        render(c, fv, nf, r, out, &n_orgs);
         if (st) {
             st->campaigns++;
             if (n_orgs > st->max_orgs)
                 st->max_orgs = n_orgs;
         }
     }
+    free(fv);
     if (st) {
         st->nodes = c->n;
         st->dropped = c->dropped;
     }
     return VIGIE_OK;
+}
+
+int vg__campaigns_changes(vg_campaigns *c, vg_campaign_emit emit, void *ud)
+{
+    feat *fv;
+    uint32_t nf;
+    int rc = link_all(c, &fv, &nf);
+    if (rc)
+        return rc;
+    vg_buf line;
+    vg__buf_init(&line, 0);
+    for (uint32_t r = 0; r < c->n && !rc; r++) {
+        if (find(c->nodes, r) != r)
+            continue;
+        uint32_t n_orgs;
+        vg__buf_reset(&line);
+        render(c, fv, nf, r, &line, &n_orgs);
+        if (line.err) {
+            rc = VIGIE_NOMEM;
+            break;
+        }
+        char id[80];
+        snprintf(id, sizeof id, "campaign-%.16s", c->nodes[r].id ? c->nodes[r].id : "unknown");
+        uint64_t h = vg__hash64(line.data, line.len, 0);
+        vg_hmap_slot *e = vg__hmap_find(&c->pub, id, strlen(id));
+        if (e && c->pubs[e->val.idx].hash == h)
+            continue; /* published as it is */
+        if (!e) {
+            bool added;
+            char *key = strdup(id);
+            if (!key || VG_GROW(c->pubs, c->cap_pubs, (size_t)c->n_pubs + 1, 16) ||
+                vg__hmap_put(&c->pub, key, strlen(key), &e, &added)) {
+                free(key);
+                rc = VIGIE_NOMEM;
+                break;
+            }
+            e->val.idx = c->n_pubs;
+            c->pubs[c->n_pubs++] = (struct pubc){key, 0};
+        }
+        c->pubs[e->val.idx].hash = h;
+        rc = emit(ud, line.data, line.len - 1); /* without its newline */
+    }
+    vg__buf_free(&line);
+    free(fv);
+    return rc;
+}
+
+/* ---- saved state ----------------------------------------------------------------------------
+ * u32 version, u64 dropped; nodes (id, tenant, user, first, last, messages, ops, signals,
+ * techniques); features (type, value, node) in arrival order; token key ids (tenant, kid);
+ * published campaigns (id, hash). Components are not saved: linking derives them. */
+
+#define CAMP_SECTION_VERSION 1u
+
+static void ser_strs(vg_buf *o, char *const *v, uint32_t n)
+{
+    vg__ser_u64(o, n);
+    for (uint32_t i = 0; i < n; i++)
+        vg__ser_str(o, v[i]);
+}
+
+int vg__campaigns_save(const vg_campaigns *c, vg_buf *out)
+{
+    vg__ser_u32(out, CAMP_SECTION_VERSION);
+    vg__ser_u64(out, c->dropped);
+    vg__ser_u64(out, c->n);
+    for (uint32_t i = 0; i < c->n; i++) {
+        const node *n = &c->nodes[i];
+        vg__ser_str(out, n->id);
+        vg__ser_str(out, n->tenant);
+        vg__ser_str(out, n->user);
+        vg__ser_str(out, n->first);
+        vg__ser_str(out, n->last);
+        vg__ser_u64(out, n->messages);
+        vg__ser_u64(out, n->ops);
+        ser_strs(out, n->signals, n->n_signals);
+        ser_strs(out, n->techniques, n->n_techniques);
+    }
+    vg__ser_u64(out, c->n_feats);
+    for (uint32_t i = 0; i < c->n_feats; i++) {
+        vg__ser_u8(out, c->feats[i].type);
+        vg__ser_str(out, c->feats[i].value);
+        vg__ser_u32(out, c->feats[i].node);
+    }
+    vg__ser_u64(out, c->n_kids);
+    for (uint32_t i = 0; i < c->n_kids; i++) {
+        vg__ser_str(out, c->kids[i].tenant);
+        vg__ser_str(out, c->kids[i].kid);
+    }
+    vg__ser_u64(out, c->n_pubs);
+    for (uint32_t i = 0; i < c->n_pubs; i++) {
+        vg__ser_str(out, c->pubs[i].id);
+        vg__ser_u64(out, c->pubs[i].hash);
+    }
+    return out->err ? out->err : VIGIE_OK;
+}
+
+/* A list of strings (none NULL), bounded by what the section can still hold (4 bytes each). */
+static bool rd_strs(vg_rd *r, char ***out, uint32_t *n)
+{
+    uint64_t k = vg__rd_count(r, (r->n - r->at) / 4);
+    if (r->err)
+        return false;
+    if (k && !(*out = calloc(k, sizeof **out))) {
+        r->err = true;
+        return false;
+    }
+    for (uint64_t i = 0; i < k; i++) {
+        char *s = vg__rd_strdup(r);
+        if (!s) {
+            r->err = true;
+            return false;
+        }
+        (*out)[(*n)++] = s;
+    }
+    return true;
+}
+
+static void clear_all(vg_campaigns *c)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        node_free(&c->nodes[i]);
+    for (uint32_t i = 0; i < c->n_feats; i++)
+        free(c->feats[i].value);
+    for (uint32_t i = 0; i < c->n_kids; i++) {
+        free(c->kids[i].tenant);
+        free(c->kids[i].kid);
+    }
+    for (uint32_t i = 0; i < c->n_pubs; i++)
+        free(c->pubs[i].id);
+    c->n = c->n_feats = c->n_kids = c->n_pubs = 0;
+    c->dropped = 0;
+    vg__hmap_clear(&c->pub);
+}
+
+int vg__campaigns_load(vg_campaigns *c, const void *p, size_t len)
+{
+    if (c->n || c->n_feats || c->n_kids || c->n_pubs)
+        return VIGIE_INVAL;
+    vg_rd r;
+    vg__rd_init(&r, p, len);
+    int rc = VIGIE_TRUNCATED;
+    if (vg__rd_u32(&r) != CAMP_SECTION_VERSION)
+        goto fail;
+    uint64_t dropped = vg__rd_u64(&r);
+    uint64_t n = vg__rd_count(&r, VG_MAX_CAMPAIGN_NODES);
+    for (uint64_t i = 0; i < n && !r.err; i++) {
+        uint32_t ni;
+        if ((rc = new_node(c, &ni)) != VIGIE_OK)
+            goto fail;
+        rc = VIGIE_TRUNCATED;
+        node *nd = &c->nodes[ni];
+        char **sv[] = {&nd->id, &nd->tenant, &nd->user, &nd->first, &nd->last};
+        for (size_t k = 0; k < VG_ARRAY_LEN(sv); k++)
+            *sv[k] = vg__rd_strdup(&r);
+        nd->messages = vg__rd_u64(&r);
+        nd->ops = vg__rd_u64(&r);
+        if (!rd_strs(&r, &nd->signals, &nd->n_signals) ||
+            !rd_strs(&r, &nd->techniques, &nd->n_techniques))
+            goto fail;
+    }
+    uint64_t nf = vg__rd_count(&r, (r.n - r.at) / 9);
+    if (!r.err && nf && VG_GROW(c->feats, c->cap_feats, (size_t)nf, 256)) {
+        rc = VIGIE_NOMEM;
+        goto fail;
+    }
+    for (uint64_t i = 0; i < nf && !r.err; i++) {
+        uint8_t type = vg__rd_u8(&r);
+        char *v = vg__rd_strdup(&r);
+        uint32_t at = vg__rd_u32(&r);
+        /* key ids are not node features until linking; a feature names one of the nodes */
+        if (r.err || !v || type >= F_COUNT || type == F_KID || at >= c->n) {
+            free(v);
+            goto fail;
+        }
+        c->feats[c->n_feats++] = (feat){type, v, at};
+    }
+    uint64_t nk = vg__rd_count(&r, VG_MAX_CAMPAIGN_KIDS);
+    if (!r.err && nk && VG_GROW(c->kids, c->cap_kids, (size_t)nk, 16)) {
+        rc = VIGIE_NOMEM;
+        goto fail;
+    }
+    for (uint64_t i = 0; i < nk && !r.err; i++) {
+        char *t = vg__rd_strdup(&r), *k = vg__rd_strdup(&r);
+        if (!t || !k) {
+            free(t);
+            free(k);
+            goto fail;
+        }
+        c->kids[c->n_kids++] = (struct kid){t, k};
+    }
+    uint64_t np = vg__rd_count(&r, VG_MAX_CAMPAIGN_NODES);
+    for (uint64_t i = 0; i < np && !r.err; i++) {
+        char *id = vg__rd_strdup(&r);
+        uint64_t h = vg__rd_u64(&r);
+        vg_hmap_slot *e;
+        bool added = false;
+        if (!id || r.err || VG_GROW(c->pubs, c->cap_pubs, (size_t)c->n_pubs + 1, 16) ||
+            vg__hmap_put(&c->pub, id, strlen(id), &e, &added) || !added) {
+            free(id);
+            goto fail; /* a campaign twice is a broken section (or no memory) */
+        }
+        e->val.idx = c->n_pubs;
+        c->pubs[c->n_pubs++] = (struct pubc){id, h};
+    }
+    if (!vg__rd_done(&r))
+        goto fail;
+    c->dropped = dropped;
+    return VIGIE_OK;
+fail:
+    clear_all(c);
+    return rc;
 }

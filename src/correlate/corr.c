@@ -13,7 +13,8 @@
  * and evaluated over its own window by a scan. Invariants: ring entries are sorted by t;
  * totals always describe exactly [win, n); a correlation is never re-entered during its own
  * feed (chains are checked acyclic at build), so its scratch buffers are safe to use across
- * the chain recursion.
+ * the chain recursion. Saved state (vg__corr_save/_load, at the end of this file): the rings
+ * and counters keyed by rule ids, totals rebuilt at load.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -1033,4 +1034,223 @@ void vg__corr_free(vg_corr *c)
     free(c->hscr);
     free(c->sscr);
     free(c);
+}
+
+/* ---- saved state --------------------------------------------------------------------------
+ * Open windows, keyed by the rules' ids (a rule reload gives new pointers and may reorder
+ * slots): u32 version, u64 count, then per active correlation: its key, type, n_group_by,
+ * its slots' rule keys, its counters, u64 groups and per group, least recently updated
+ * first (so that loading them in order rebuilds the LRU list): key bytes, newest,
+ * has_last, last_ref, u64 entries and per entry t, u (bits), ref, n, slot. Totals and `win`
+ * are not saved: tot_rebuild derives them from the ring. */
+
+#include "util/ser.h"
+
+#define CORR_SECTION_VERSION 1u
+
+static const char *rule_key(const vg_rule *r)
+{
+    return r->id ? r->id : r->name ? r->name : r->title ? r->title : "";
+}
+
+int vg__corr_save(const vg_corr *c, vg_buf *out)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < c->n; i++)
+        n += c->v[i].active;
+    vg__ser_u32(out, CORR_SECTION_VERSION);
+    vg__ser_u64(out, n);
+    for (uint32_t i = 0; i < c->n; i++) {
+        const corr *k = &c->v[i];
+        if (!k->active)
+            continue;
+        vg__ser_str(out, rule_key(k->rule));
+        vg__ser_u8(out, k->k->type);
+        vg__ser_u32(out, k->k->n_group_by);
+        vg__ser_u32(out, k->n_slots);
+        for (uint32_t s = 0; s < k->n_slots; s++)
+            vg__ser_str(out, rule_key(k->slot_rule[s]));
+        const vg_corr_stats *st = &k->st;
+        uint64_t cnt[] = {st->fed,          st->alerts,        st->evictions,     st->late_inserted,
+                          st->late_dropped, st->missing_group, st->missing_value, st->overflow};
+        for (size_t j = 0; j < VG_ARRAY_LEN(cnt); j++)
+            vg__ser_u64(out, cnt[j]);
+        vg__ser_u64(out, k->n_groups);
+        for (const group *g = k->lru_tail; g; g = g->prev) {
+            vg__ser_bytes(out, g->key, g->key_len);
+            vg__ser_f64(out, g->newest);
+            vg__ser_bool(out, g->has_last);
+            vg__ser_u64(out, g->last_ref);
+            vg__ser_u64(out, g->n);
+            for (uint32_t e = 0; e < g->n; e++) {
+                const entry *x = E(g, e);
+                uint64_t u;
+                memcpy(&u, &x->u, sizeof u);
+                vg__ser_f64(out, x->t);
+                vg__ser_u64(out, u);
+                vg__ser_u64(out, x->ref);
+                vg__ser_u32(out, x->n);
+                vg__ser_u32(out, x->slot);
+            }
+        }
+    }
+    return out->err ? out->err : VIGIE_OK;
+}
+
+/* Forget every group (a failed load leaves no half state). */
+static void drop_groups(corr *k)
+{
+    for (group *g = k->lru_head, *next; g; g = next) {
+        next = g->next;
+        group_free(g);
+    }
+    k->lru_head = k->lru_tail = NULL;
+    k->n_groups = 0;
+    if (k->buckets)
+        memset(k->buckets, 0, k->n_buckets * sizeof *k->buckets);
+    memset(&k->st, 0, sizeof k->st);
+}
+
+/* One group of a section into k (k NULL: read and dropped). slot_map: saved slot -> slot. */
+static int load_group(vg_rd *r, corr *k, const uint32_t *slot_map, uint32_t n_saved_slots)
+{
+    size_t klen;
+    bool null;
+    const uint8_t *key = vg__rd_bytes(r, &klen, &null);
+    double newest = vg__rd_f64(r);
+    bool has_last = vg__rd_bool(r);
+    uint64_t last_ref = vg__rd_u64(r);
+    uint64_t n = vg__rd_count(r, VG_CORR_MAX_GROUP_EVENTS);
+    if (r->err || null || isnan(newest))
+        return VIGIE_TRUNCATED;
+    group *g = NULL;
+    if (k) {
+        vg__buf_reset(&k->key);
+        if (klen && vg__buf_add(&k->key, key, klen))
+            return VIGIE_NOMEM;
+        int rc = group_get(k, &g);
+        if (rc)
+            return rc;
+        if (g->n || g->newest != -INFINITY)
+            return VIGIE_TRUNCATED; /* a group twice */
+    }
+    double prev = -INFINITY;
+    for (uint64_t i = 0; i < n; i++) {
+        entry e;
+        e.t = vg__rd_f64(r);
+        uint64_t u = vg__rd_u64(r);
+        memcpy(&e.u, &u, sizeof u);
+        e.ref = vg__rd_u64(r);
+        e.n = vg__rd_u32(r);
+        uint32_t slot = vg__rd_u32(r);
+        /* what feeding can make: times in order and not after newest, counts >= 1, a slot of
+         * the correlation, a value_count hash never 0 (the empty mark of its table) */
+        if (r->err || isnan(e.t) || e.t < prev || e.t > newest || e.n == 0 || slot >= n_saved_slots)
+            return VIGIE_TRUNCATED;
+        prev = e.t;
+        if (!k)
+            continue;
+        if (k->k->type == VG_CORR_VALUE_COUNT && e.u.vh == 0)
+            return VIGIE_TRUNCATED;
+        e.slot = slot_map[slot];
+        if (g->n >= VG_CORR_MAX_GROUP_EVENTS)
+            return VIGIE_TRUNCATED;
+        int rc = make_room(k, g);
+        if (rc)
+            return rc;
+        *E(g, g->n++) = e;
+    }
+    if (g) {
+        g->newest = newest;
+        g->has_last = has_last;
+        g->last_ref = last_ref;
+        tot_rebuild(k, g);
+    }
+    return VIGIE_OK;
+}
+
+int vg__corr_load(vg_corr *c, const void *p, size_t n, vigie_diag_fn diag, void *diag_ud)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->v[i].n_groups)
+            return VIGIE_INVAL;
+    vg_rd r;
+    vg__rd_init(&r, p, n);
+    int rc = VIGIE_TRUNCATED;
+    uint32_t *slot_map = NULL;
+    uint8_t *seen = calloc(c->n + 1, 1);
+    if (!seen)
+        return VIGIE_NOMEM;
+    if (vg__rd_u32(&r) != CORR_SECTION_VERSION)
+        goto fail;
+    /* counts that size nothing are bounded by what the section can hold: a correlation takes
+     * at least 85 bytes, a slot 4 */
+    uint64_t count = vg__rd_count(&r, (r.n - r.at) / 85);
+    for (uint64_t i = 0; i < count && !r.err; i++) {
+        size_t len;
+        bool null;
+        const uint8_t *id = vg__rd_bytes(&r, &len, &null);
+        size_t id_len = len;
+        uint8_t type = vg__rd_u8(&r);
+        uint32_t n_gb = vg__rd_u32(&r);
+        uint32_t n_slots = vg__rd_u32(&r);
+        if (r.err || null || n_slots > (r.n - r.at) / 4)
+            goto fail;
+        free(slot_map);
+        if (!(slot_map = malloc(((size_t)n_slots + 1) * sizeof *slot_map))) {
+            rc = VIGIE_NOMEM;
+            goto fail;
+        }
+        corr *k = NULL;
+        for (uint32_t j = 0; j < c->n && !k; j++)
+            if (c->v[j].active && !seen[j] && strlen(rule_key(c->v[j].rule)) == len &&
+                !memcmp(rule_key(c->v[j].rule), id, len))
+                k = &c->v[j], seen[j] = 1;
+        const char *why = NULL;
+        if (!k)
+            why = "no loaded correlation rule has this id";
+        else if (k->k->type != type || k->k->n_group_by != n_gb)
+            why = "the rule's type or group-by changed";
+        for (uint32_t s = 0; s < n_slots; s++) {
+            const uint8_t *sid = vg__rd_bytes(&r, &len, &null);
+            if (r.err || null)
+                goto fail;
+            uint32_t m = 0;
+            while (k && m < k->n_slots &&
+                   !(strlen(rule_key(k->slot_rule[m])) == len &&
+                     !memcmp(rule_key(k->slot_rule[m]), sid, len)))
+                m++;
+            if (k && m == k->n_slots && !why)
+                why = "a rule it references is no longer referenced";
+            slot_map[s] = m;
+        }
+        if (why) {
+            vg__diag(diag, diag_ud, VIGIE_DIAG_WARNING, VIGIE_NOTFOUND, NULL, 0, 0,
+                     k ? rule_key(k->rule) : NULL, "saved state of correlation %.*s dropped: %s",
+                     (int)(id_len > 200 ? 200 : id_len), (const char *)id, why);
+            k = NULL; /* its state is read and dropped */
+        }
+        uint64_t cnt[8];
+        for (size_t j = 0; j < 8; j++)
+            cnt[j] = vg__rd_u64(&r);
+        if (k)
+            k->st =
+                (vg_corr_stats){cnt[0], cnt[1], cnt[2], cnt[3], cnt[4], cnt[5], cnt[6], cnt[7], 0};
+        uint64_t n_groups = vg__rd_count(&r, VG_CORR_MAX_GROUPS);
+        for (uint64_t g = 0; g < n_groups && !r.err; g++)
+            if ((rc = load_group(&r, k, slot_map, n_slots)) != VIGIE_OK)
+                goto fail;
+        rc = VIGIE_TRUNCATED;
+    }
+    if (!vg__rd_done(&r))
+        goto fail;
+    free(seen);
+    free(slot_map);
+    return VIGIE_OK;
+fail:
+    free(seen);
+    free(slot_map);
+    for (uint32_t i = 0; i < c->n; i++)
+        drop_groups(&c->v[i]);
+    return rc;
 }

@@ -116,4 +116,14 @@ int vg__corr_feed(vg_corr *c, const vg_rule *base_rule, double t, vg_corr_getter
 /* Counters of one correlation rule, or the sum over all when corr_rule is NULL. */
 void vg__corr_stats(const vg_corr *c, const vg_rule *corr_rule, vg_corr_stats *out);
 
+/* Saved state (util/ser.h encoding): every open window, keyed by the correlation rules' ids
+ * (then name, then title) and their referenced rules' ids, so a state survives a restart
+ * and a rule reload. Save appends a section to out. Load reads one into an engine that holds
+ * no group yet: the state of a correlation no loaded rule has (or whose type, group-by or
+ * referenced rules changed) is reported through diag and dropped; a short or malformed
+ * section returns VIGIE_TRUNCATED and leaves no group; VIGIE_INVAL when c holds groups.
+ * Event refs are saved as given: a caller that resumes must go on numbering after them. */
+int vg__corr_save(const vg_corr *c, vg_buf *out);
+int vg__corr_load(vg_corr *c, const void *p, size_t n, vigie_diag_fn diag, void *diag_ud);
+
 #endif

@@ -234,6 +234,73 @@ bool vg__sessions_tenant_has_signins(const vg_sessions *s, const char *tenant);
 bool vg__sessions_actor_hours(const vg_sess_opts *o, double t);
 const char *vg__sessions_level_name(int level);
 
+/* ---- visibility: where each tenant's mailbox audit is blind (visibility.c) ------------------ */
+
+/* Per tenant, from the facts of its mail-access records: on which days a MailItemsAccessed
+ * record exists, how many records were throttled, how many carry an identifier that can be
+ * joined to a sign-in. Gaps are judged on event time against a watermark (the time before
+ * which no more facts are expected): a run of at least VG_VIS_GAP_DAYS days without mailbox
+ * audit, between two days that have some, is reported once the watermark has passed its
+ * end; vg__vis_finish reports the runs not yet reported and the per-tenant totals
+ * (throttled, unlinkable, no sign-in logs). File mode calls finish only, so the gaps come
+ * out per tenant in the order tenants were first seen. Fed by one thread; strings copied. */
+typedef struct vg_vis vg_vis;
+
+typedef struct vg_vis_fact {
+    const char *tenant; /* "" when unknown */
+    double t;
+    bool has_time;
+    bool throttled; /* IsThrottled */
+    bool linkable;  /* carries a SessionId or UniqueTokenId */
+} vg_vis_fact;
+
+typedef enum vg_gap_kind {
+    VG_GAP_NO_MAILBOX_AUDIT = 0, /* from, to (day bounds, to exclusive), days */
+    VG_GAP_THROTTLED,            /* records: throttled records */
+    VG_GAP_UNLINKABLE,           /* records without identifier, of: all mail records */
+    VG_GAP_NO_SIGNIN_LOGS        /* records: linkable records, the tenant had no sign-in */
+} vg_gap_kind;
+
+typedef struct vg_vis_gap {
+    vg_gap_kind kind;
+    const char *tenant; /* valid during the callback */
+    double from, to;    /* Unix seconds (no_mailbox_audit only) */
+    int64_t days;
+    uint64_t records, of;
+} vg_vis_gap;
+
+/* What is known of one tenant (the run summary). first > last when no timed record. */
+typedef struct vg_vis_tenant {
+    const char *tenant; /* owned by the vg_vis */
+    double first, last;
+    uint64_t n, throttled, linkable, gaps;
+} vg_vis_tenant;
+
+/* Return non-zero to stop; the calling function then returns that value. */
+typedef int (*vg_vis_emit)(void *ud, const vg_vis_gap *g);
+/* Whether the tenant had sign-in records (the sessions know; visibility does not ask them). */
+typedef bool (*vg_vis_signins)(void *ud, const char *tenant);
+
+int vg__vis_new(vg_vis **out);
+void vg__vis_free(vg_vis *v);
+/* VIGIE_OK, VIGIE_NOMEM, or VIGIE_TOOBIG when VG_MAX_VIS_TENANTS are tracked (counted). */
+int vg__vis_add(vg_vis *v, const vg_vis_fact *f);
+/* Gaps that ended before the watermark and were not reported yet. */
+int vg__vis_advance(vg_vis *v, double watermark, vg_vis_emit emit, void *ud);
+/* Every gap not reported yet, then per tenant its throttled, unlinkable and (when signins is
+ * non-NULL and says no) no-sign-in-logs records; tenant by tenant in first-seen order. Call
+ * once: totals are reported only here. */
+int vg__vis_finish(vg_vis *v, vg_vis_signins signins, void *signins_ud, vg_vis_emit emit, void *ud);
+uint32_t vg__vis_count(const vg_vis *v);
+/* Tenant i (0 <= i < vg__vis_count, first-seen order). */
+void vg__vis_tenant(const vg_vis *v, uint32_t i, vg_vis_tenant *out);
+uint64_t vg__vis_dropped(const vg_vis *v);
+/* Saved state (util/ser.h encoding): append a section to out / read one into a vg_vis that
+ * has no tenant yet. Load returns VIGIE_TRUNCATED on a short or malformed section (the vg_vis
+ * is then left empty), VIGIE_INVAL when v is not empty. */
+int vg__vis_save(const vg_vis *v, vg_buf *out);
+int vg__vis_load(vg_vis *v, const void *p, size_t n);
+
 /* ---- campaigns: many tenants' alerts into one actor's campaigns (campaign.c) -------------- */
 
 typedef struct vg_campaigns vg_campaigns;
@@ -242,13 +309,34 @@ typedef struct vg_campaign_stats {
     uint32_t max_orgs;
 } vg_campaign_stats;
 
-/* asn_db: a MaxMind-format database (GeoLite2-ASN or compatible) or NULL; on failure err
- * says why. */
-int vg__campaigns_new(const char *asn_db, vg_campaigns **out, char *err, size_t errlen);
+/* asn_db: a MaxMind-format database (GeoLite2-ASN or compatible) or NULL; one that cannot be
+ * opened is reported through diag (VIGIE_IO) and fails. */
+int vg__campaigns_new(const char *asn_db, vigie_diag_fn diag, void *diag_ud, vg_campaigns **out);
 void vg__campaigns_free(vg_campaigns *c);
-/* An alert line as `vigie scan` writes it; lines that do not concern campaigns are ignored. */
+/* A combined alert as the sessions emit it (id: its alert id, computed by the caller as for
+ * its line); only high and critical ones become nodes. The typed entry of `vigie scan`. */
+int vg__campaigns_add_session(vg_campaigns *c, const vg_sess_alert *a, const char *id);
+/* An alert line as `vigie scan` writes it (combined and token alerts; lines that do not
+ * concern campaigns are ignored): the entry of `vigie campaigns`, which reads a store, and
+ * of the scan's token alerts, which are lines until the worker builds typed alerts. */
 int vg__campaigns_add_alert(vg_campaigns *c, const char *line, size_t len);
-/* Appends one JSON line per campaign to out. */
+/* The ATT&CK tags of a combined alert (what its signals show): mail collection; forged or
+ * unissued tokens used as alternate authentication material; traffic through listed
+ * proxies. Static strings; returns how many. */
+#define VG_COMBINED_MAX_TAGS 8
+uint32_t vg__combined_tags(const vg_sess_alert *a, const char *tags[VG_COMBINED_MAX_TAGS]);
+/* Appends one JSON line per campaign to out, in order of each campaign's first node. */
 int vg__campaigns_finish(vg_campaigns *c, vg_buf *out, vg_campaign_stats *st);
+/* The campaigns that are new or changed (a node joined, two merged, a token key id linked)
+ * since the last call (or the state's load): one line each, as finish writes it, without
+ * its newline. Campaigns grow as sessions close; a campaign absorbed by an earlier one is
+ * published again under the earlier one's id. Return non-zero from emit to stop. */
+typedef int (*vg_campaign_emit)(void *ud, const char *line, size_t len);
+int vg__campaigns_changes(vg_campaigns *c, vg_campaign_emit emit, void *ud);
+/* Saved state (util/ser.h encoding): the nodes, their features, the token key ids and what
+ * was published. Load reads a section into an empty vg_campaigns: VIGIE_TRUNCATED on a short
+ * or malformed one (left empty), VIGIE_INVAL when c is not empty. */
+int vg__campaigns_save(const vg_campaigns *c, vg_buf *out);
+int vg__campaigns_load(vg_campaigns *c, const void *p, size_t n);
 
 #endif

@@ -138,6 +138,12 @@
 /* Visibility (vigie scan): days of mailbox-audit presence tracked per tenant, centred on its
  * first record (ten years); records outside are counted but draw no gap. */
 #define VG_MAX_VISIBILITY_DAYS 3660
+/* Visibility (src/correlate/visibility.c): a run of at least VG_VIS_GAP_DAYS days without
+ * any mailbox-audit record, between two days with one, is a gap worth reporting; at most
+ * VG_MAX_VIS_TENANTS tenants are tracked (the facts of further tenants are counted as
+ * dropped; a tenant costs VG_MAX_VISIBILITY_DAYS bytes once it has a timed record). */
+#define VG_VIS_GAP_DAYS 3
+#define VG_MAX_VIS_TENANTS (1u << 20)
 
 /* Sigma correlations in vigie scan: recent correlated events whose positions an alert can
  * still name (a ring; older contributing events are given by id only). */
