@@ -81,6 +81,9 @@ static void usage(FILE *f)
           "commands:\n"
           "  scan [-r RULES]... [options] INPUT...   run Sigma rules over logs, write alerts\n"
           "  rules check [--json] PATH...            load rules and report each loaded/skipped\n"
+          "  state finish --state FILE [scan options]\n"
+          "                                          close a saved state: its open sessions, gaps\n"
+          "                                          and campaigns (vigie scan --state FILE --finish)\n"
           "  export --db FILE --stix OUT             write a store's campaigns as a STIX 2.1 bundle\n"
           "  report --db FILE -o OUT [--top N] [--title T]\n"
           "                                          one self-contained HTML report of a store\n"
@@ -120,6 +123,26 @@ static int cmd_help(int argc, char **argv)
     return VG_EXIT_OK;
 }
 
+/* `vigie state finish --state FILE [scan options]`: the scan of no input that closes a saved
+ * state (the same as `vigie scan --state FILE --finish` with no input). */
+static int cmd_state(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "finish") != 0) {
+        fprintf(stderr, "usage: vigie state finish --state FILE [scan options]\n");
+        return VG_EXIT_USAGE;
+    }
+    char **av = calloc((size_t)argc + 2, sizeof *av);
+    if (!av)
+        return VG_EXIT_INPUT;
+    av[0] = "scan";
+    for (int i = 2; i < argc; i++)
+        av[i - 1] = argv[i];
+    av[argc - 1] = "--finish";
+    int rc = vg__cmd_scan(argc, av);
+    free(av);
+    return rc;
+}
+
 /* simulate and evaluate were subcommands; they are test tooling now (tools/sim) */
 static int cmd_moved(int argc, char **argv)
 {
@@ -136,6 +159,7 @@ static const struct {
 } commands[] = {
     {"scan", vg__cmd_scan},
     {"rules", vg__cmd_rules},
+    {"state", cmd_state},
     {"simulate", cmd_moved},
     {"evaluate", cmd_moved},
     {"keygen", vg__cmd_keygen},

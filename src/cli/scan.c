@@ -45,6 +45,11 @@ static void scan_usage(FILE *f)
           "                          default 64G); the rest of a file past it is not read\n"
           "  -p, --placeholder NAME=V1[,V2...]  values for |expand placeholders (repeatable)\n"
           "      --baseline FILE     first-seen state: loaded if FILE exists, saved at the end\n"
+          "      --state FILE        the whole state (first-seen terms, sessions and the sign-in\n"
+          "                          join, correlations, visibility, campaigns): loaded if FILE\n"
+          "                          exists, saved at the end; without --finish, what the latest\n"
+          "                          event time has closed is written and the rest stays open\n"
+          "      --finish            close everything at the end (what a run without --state does)\n"
           "      --jwks ISSUER=FILE  the issuer's key set (JWKS) for bearer-token checks; ISSUER may\n"
           "                          hold one '*' (repeatable)\n"
           "      --indicators FILE   indicators with time windows: vigie YAML or STIX 2.1 (repeatable)\n"
@@ -273,6 +278,12 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
                                 "(suffix K, M, G or T), e.g. 64G\n");
                 return VG_EXIT_USAGE;
             }
+        } else if (opt_is(a, "--state", &nl)) {
+            if (!(v = opt_value(argc, argv, &i, a, nl)))
+                goto missing;
+            o->state_path = v;
+        } else if (!strcmp(a, "--finish")) {
+            o->finish = true;
         } else if (opt_is(a, "--baseline", &nl)) {
             if (!(v = opt_value(argc, argv, &i, a, nl)))
                 goto missing;
@@ -420,7 +431,16 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
         fprintf(stderr, "vigie: error: option '%s' needs a value\n", a);
         return VG_EXIT_USAGE;
     }
-    if (o->n_inputs == 0) {
+    if (o->finish && !o->state_path) {
+        fprintf(stderr, "vigie: error: --finish closes a saved state: it needs --state FILE\n");
+        return VG_EXIT_USAGE;
+    }
+    if (o->state_path && o->baseline_path) {
+        fprintf(stderr, "vigie: error: --state holds the first-seen terms too: give --state or "
+                        "--baseline, not both\n");
+        return VG_EXIT_USAGE;
+    }
+    if (o->n_inputs == 0 && !(o->finish && o->state_path)) {
         fprintf(stderr, "vigie: error: no input (give files, directories or - for stdin)\n");
         scan_usage(stderr);
         return VG_EXIT_USAGE;
@@ -1114,7 +1134,8 @@ int vg__cmd_scan(int argc, char **argv)
             goto out;
         }
     }
-    if (o.campaigns_path || o.db_path) {
+    if ((o.campaigns_path || o.db_path || o.state_path) && !(o.no_combined && o.state_path)) {
+        /* a saved state knows every campaign, whether this run writes them or not */
         if (o.no_combined) {
             fprintf(stderr, "vigie: error: %s needs combined alerts (drop --no-combined)\n",
                     o.campaigns_path ? "--campaigns" : "--db");
@@ -1173,11 +1194,14 @@ int vg__cmd_scan(int argc, char **argv)
             missing_input = true;
     }
     vg__inputs_expand(&c.in, (const char *const *)o.inputs, o.n_inputs, vg__cli_diag, NULL);
-    if (c.in.n == 0) {
+    if (c.in.n == 0 && o.n_inputs) {
         fprintf(stderr, "vigie: error: no readable input\n");
         ex = VG_EXIT_INPUT;
         goto out;
     }
+    c.max_t = -INFINITY;
+    if (o.state_path && (ex = vg__scan_state_load(&c)) != VG_EXIT_OK)
+        goto out;
     c.out = stdout;
     if (o.out_path && strcmp(o.out_path, "-") != 0) {
         c.out = fopen(o.out_path, "w");
@@ -1252,6 +1276,10 @@ int vg__cmd_scan(int argc, char **argv)
                 "written; combined alerts, gaps and campaigns need the whole input and were not "
                 "made: run the scan again to complete it\n",
                 c.interrupted == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)c.events);
+    } else if (o.state_path && !o.finish) {
+        /* a slice of a longer log: close what the latest event time has closed, keep the
+         * rest open in the saved state for the next run (docs/STATE.md) */
+        vg__scan_advance(&c, c.max_t);
     } else {
         vg__scan_write_combined(&c);
         vg__scan_write_gaps(&c);
@@ -1321,6 +1349,14 @@ int vg__cmd_scan(int argc, char **argv)
                     o.key_prefix ? "signed" : "unsigned");
         }
         c.ledger = NULL;
+    }
+    if (o.state_path && c.interrupted) {
+        vg__print_escaped(stderr,
+                          "vigie: --state %s: not saved (the run was interrupted): the file keeps "
+                          "the state from before this run; scan the same inputs again\n",
+                          o.state_path);
+    } else if (o.state_path && !vg__scan_state_save(&c)) {
+        side_fail = true;
     }
     if (o.baseline_path && vg__newterms_save(c.nt, o.baseline_path) != VIGIE_OK) {
         vg__print_escaped(stderr, "vigie: error: cannot write baseline %s: %s\n", o.baseline_path,
@@ -1411,6 +1447,9 @@ out:
     free(c.corr_fields);
     free(c.corr_quiet);
     free(c.ring);
+    for (uint32_t i = 0; i < c.n_old_paths; i++)
+        free(c.old_paths[i]);
+    free(c.old_paths);
     vg__corr_free(c.corr);
     vg__vis_free(c.vis);
     free_opts(&o);

@@ -138,6 +138,7 @@ typedef struct batch {
     uint32_t n_undet, cap_undet;
     vg_buf undet_strs;
     uint64_t undetermined; /* undetermined alerts written (n_undet, unless out of memory) */
+    double max_t; /* the latest event time of the batch's records (-INFINITY: none) */
 } batch;
 
 typedef struct scan_opts {
@@ -158,6 +159,8 @@ typedef struct scan_opts {
     int argc;
     char **argv;
     const char *baseline_path;
+    const char *state_path; /* --state FILE: loaded if it exists, saved at the end */
+    bool finish;            /* --finish: close every open group at the end (always without --state) */
     const char *jwks[32][2]; /* issuer, file */
     uint32_t n_jwks;
     double signin_window_h;
@@ -237,6 +240,13 @@ typedef struct scan_ctx {
         char tenant[64];
         uint8_t sha[32];
     } * ring; /* recent correlated events, by ref % VG_CORR_RING */
+    /* event time: the latest record time seen, in this run and the runs whose state was
+     * loaded (--state); the watermark a run without --finish advances to */
+    double max_t;
+    /* sources of correlation-ring entries loaded from a state file: ring file indexes at and
+     * past in.n name them (vg__scan_ring_file) */
+    char **old_paths;
+    uint32_t n_old_paths;
     int interrupted; /* the signal (SIGINT, SIGTERM) that stopped reading, or 0 */
     uint32_t n_reached; /* inputs the reader opened or tried, in order (c->in.paths[0..n)) */
     double t_start;
@@ -319,6 +329,18 @@ void vg__scan_store_failed(scan_ctx *c);
 void vg__scan_ledger_failed(scan_ctx *c);
 void vg__scan_write_batch(scan_ctx *c, batch *b);
 void vg__scan_write_combined(scan_ctx *c);
+/* A run with --state and without --finish: every group, gap and first-seen term whose window
+ * the watermark (the latest event time seen) has passed is closed; the rest stays open. */
+void vg__scan_advance(scan_ctx *c, double watermark);
+/* The input path of a correlation-ring entry (this run's inputs, then a state file's). */
+const char *vg__scan_ring_file(const scan_ctx *c, uint32_t file);
+
+/* ---- scan_state.c: --state FILE ------------------------------------------------------- */
+/* Load the saved state into the run's fresh parts (after the inputs are expanded); a missing
+ * file is a first run. Returns a VG_EXIT_* code (0: go on). */
+int vg__scan_state_load(scan_ctx *c);
+/* Save the run's state (atomically, with a checksum); false on failure (said). */
+bool vg__scan_state_save(scan_ctx *c);
 void vg__scan_write_gaps(scan_ctx *c);
 void vg__scan_progress(scan_ctx *c, bool final);
 

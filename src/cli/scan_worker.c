@@ -966,6 +966,7 @@ void vg__scan_process_batch(worker *w, batch *b)
     b->undetermined = 0;
     vg__buf_reset(&b->undet_strs);
     b->events = b->bad = b->alerts = b->ind_hits = b->token_findings = 0;
+    b->max_t = -INFINITY;
     memset(b->bad_by_rc, 0, sizeof b->bad_by_rc);
     memset(b->by_level, 0, sizeof b->by_level);
     for (uint32_t i = 0; i < b->n; i++) {
@@ -1003,6 +1004,8 @@ void vg__scan_process_batch(worker *w, batch *b)
         vg_eventinfo ei;
         vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
         vg__scan_time_field(w, &ei);
+        if (ei.has_time && ei.time > b->max_t)
+            b->max_t = ei.time;
         w->b = b;
         w->r = r;
         w->ei = &ei;

@@ -264,6 +264,45 @@ void vg__scan_write_gaps(scan_ctx *c)
     vg__buf_free(&x.o);
 }
 
+void vg__scan_advance(scan_ctx *c, double watermark)
+{
+    if (!(watermark > -INFINITY))
+        return; /* no timed record yet: nothing can close */
+    if (c->nt)
+        vg__newterms_advance(c->nt, watermark);
+    if (c->sess) {
+        emit_ctx x;
+        memset(&x, 0, sizeof x);
+        x.c = c;
+        vg__buf_init(&x.o, 0);
+        vg__buf_init(&x.scratch, 0);
+        vg__sessions_advance(c->sess, watermark, emit_combined, &x, &c->sess_stats);
+        vg__buf_free(&x.o);
+        vg__buf_free(&x.scratch);
+        free(x.sig);
+        free(x.ev);
+    }
+    if (c->vis) {
+        gap_ctx g;
+        memset(&g, 0, sizeof g);
+        g.c = c;
+        vg__buf_init(&g.o, 0);
+        vg__buf_init(&g.sc, 0);
+        vg__vis_advance(c->vis, watermark, emit_gap, &g);
+        vg__buf_free(&g.sc);
+        vg__buf_free(&g.o);
+    }
+}
+
+const char *vg__scan_ring_file(const scan_ctx *c, uint32_t file)
+{
+    if (file < c->in.n)
+        return c->in.paths[file];
+    if (file - c->in.n < c->n_old_paths)
+        return c->old_paths[file - c->in.n];
+    return "-";
+}
+
 void vg__scan_progress(scan_ctx *c, bool final)
 {
     if (!c->progress)
@@ -601,7 +640,8 @@ static int corr_emit(void *ud, const vg_corr_alert *ca)
         if (e->ref != ca->refs[i])
             continue;
         x->ids[n] = e->id;
-        x->pos[n++] = (vigie_alert_position){c->in.paths[e->file], e->line, e->index, e->offset};
+        x->pos[n++] =
+            (vigie_alert_position){vg__scan_ring_file(c, e->file), e->line, e->index, e->offset};
     }
     static const char *const types[] = {"none",      "event_count",      "value_count",
                                         "temporal",  "temporal_ordered", "value_sum",
@@ -622,7 +662,7 @@ static int corr_emit(void *ud, const vg_corr_alert *ca)
     }
     if (last) {
         a.has_source = true;
-        a.source.file = c->in.paths[last->file];
+        a.source.file = vg__scan_ring_file(c, last->file);
         a.source.line = last->line;
         a.source.index = last->index;
         a.source.offset = last->offset;
@@ -689,6 +729,8 @@ static void feed_correlations(scan_ctx *c, batch *b)
 
 void vg__scan_write_batch(scan_ctx *c, batch *b)
 {
+    if (b->max_t > c->max_t)
+        c->max_t = b->max_t;
     /* first-seen candidates are decided here, in read order, against the shared state */
     for (uint32_t i = 0; i < b->n_pend; i++) {
         struct pending *p = &b->pend[i];
