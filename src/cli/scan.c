@@ -20,7 +20,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 
-#include "scan_int.h"
+#include "pipeline/pipeline.h"
 
 const char *const vg__scan_level_names[LV_COUNT] = {"informational", "low", "medium",
                                                    "high", "critical", "other"};

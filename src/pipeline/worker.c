@@ -18,7 +18,7 @@
 /* SHA256_Init/Update/Final: deprecated in OpenSSL 3 but the only allocation-free SHA-256 it
  * has (alert ids below; record hashes are vg__ledger_sha256, the same allocation-free way) */
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include "scan_int.h"
+#include "pipeline.h"
 
 /* ---- alert formatting ---------------------------------------------------------------------- */
 

@@ -28,7 +28,7 @@
 #include <openssl/sha.h>
 
 #include "alert/render.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "correlate/corr.h"
 #include "correlate/correlate.h"
 #include "detect/detect.h"

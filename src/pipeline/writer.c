@@ -11,7 +11,7 @@
  * gaps. The writer alone owns this state, so the output is the same for any -j.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "scan_int.h"
+#include "pipeline.h"
 
 /* Writer side: a batch's mail-access facts into the visibility of their tenants. */
 static void fold_facts(scan_ctx *c, const batch *b)
