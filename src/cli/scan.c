@@ -20,7 +20,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 
-#include "scan_int.h"
+#include "pipeline/pipeline.h"
 
 const char *const vg__scan_level_names[LV_COUNT] = {"informational", "low", "medium",
                                                    "high", "critical", "other"};
@@ -976,6 +976,12 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_RULES;
         goto out;
     }
+    vg_detect_opts dopt = {.time_field = o.time_field};
+    if (vg__detect_new(c.fmap, &dopt, vg__cli_diag, NULL, &c.det) != VIGIE_OK) {
+        fprintf(stderr, "vigie: error: cannot load the built-in record-fact lists\n");
+        ex = VG_EXIT_RULES;
+        goto out;
+    }
     vg_compile_opts co = {vg__cli_diag, NULL, c.fmap, o.logsource_all, o.no_prefilter};
     if (vg__ruleset_compile(c.rl, &co, &c.rs) != VIGIE_OK || vg__ruleset_count(c.rs) == 0) {
         fprintf(stderr, "vigie: error: no usable rule\n");
@@ -1159,10 +1165,10 @@ int vg__cmd_scan(int argc, char **argv)
             vg__buf_init(&c.wwp->tmp, 0);
             vg__buf_init(&c.wwp->extra, 0);
             vg__buf_init(&c.wwp->ftext, 0);
-            vg__buf_init(&c.wwp->mfolders, 0);
             c.wwp->js = vg__jscratch_new();
+            c.wwp->ds = vg__detect_scratch_new();
         }
-        if (!c.wwp || !c.wwp->js) {
+        if (!c.wwp || !c.wwp->js || !c.wwp->ds) {
             ex = VG_EXIT_RULES;
             goto out;
         }
@@ -1231,6 +1237,7 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_init(&c.pool[i].out, 0);
         vg__buf_init(&c.pool[i].nt_strs, 0);
         vg__buf_init(&c.pool[i].sf_strs, 0);
+        vg__rfacts_list_init(&c.pool[i].rfl);
         vg__buf_init(&c.pool[i].mf_strs, 0);
         vg__buf_init(&c.pool[i].undet_strs, 0);
         c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
@@ -1409,7 +1416,7 @@ out:
             free(c.pool[i].sigs);
             free(c.pool[i].cf);
             free(c.pool[i].sf);
-            free(c.pool[i].sf_msgs);
+            vg__rfacts_list_free(&c.pool[i].rfl);
             vg__buf_free(&c.pool[i].sf_strs);
             vg__buf_free(&c.pool[i].mf_strs);
             free(c.pool[i].undet);
@@ -1429,6 +1436,7 @@ out:
         vg__ruleload_free(c.rl);
     if (c.fmap)
         vg__fieldmap_free(c.fmap);
+    vg__detect_free(c.det);
     vg__newterms_free(c.nt);
     vg__indicators_free(c.ind);
     vg__keysets_free(c.keys);

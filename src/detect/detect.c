@@ -46,6 +46,7 @@ static const struct {
     const char *key;
     bool mail;
     int fallback; /* a mail list not given: this list of the same section; -1: empty */
+    bool raw;     /* member names as written: not resolved through the field map */
 } list_keys[VG_DL_COUNT] = {
     [VG_DL_USER] = {"user", false, -1},
     [VG_DL_SESSION] = {"session", false, -1},
@@ -68,6 +69,7 @@ static const struct {
     [VG_DL_MAIL_FOLDERS] = {"folders", true, -1},
     [VG_DL_MAIL_THROTTLED] = {"throttled", true, -1},
     [VG_DL_MAIL_LINKABLE] = {"linkable", true, -1},
+    [VG_DL_ALERT_USER] = {"alert_user", false, -1, true},
     [VG_DL_TIME] = {NULL, false, -1},
 };
 
@@ -433,8 +435,8 @@ int vg__detect_new(const vg_fieldmap *fmap, const vg_detect_opts *o, vigie_diag_
             p->mail_equals = s->has_mail ? s->mail_equals : base ? base->mail_equals : NULL;
             p->rest_client = s->rest_client ? s->rest_client : base ? base->rest_client : NULL;
             for (int id = 0; id < VG_DL_COUNT && !rc; id++)
-                rc = resolve(d, fmap, (uint16_t)m, id == VG_DL_TIME ? &time : effective(s, base, id),
-                             &p->l[id]);
+                rc = resolve(d, list_keys[id].raw ? NULL : fmap, (uint16_t)m,
+                             id == VG_DL_TIME ? &time : effective(s, base, id), &p->l[id]);
             if (rc)
                 goto out;
         }

@@ -63,6 +63,8 @@ typedef enum {
     VG_DL_MAIL_FOLDERS,
     VG_DL_MAIL_THROTTLED,
     VG_DL_MAIL_LINKABLE,
+    VG_DL_ALERT_USER, /* the user of a record alert: top-level member names, as written
+                         (not through the field map); the first that is a string */
     VG_DL_TIME, /* --time-field, for records whose shape gives no time */
     VG_DL_COUNT
 } vg_dlist_id;

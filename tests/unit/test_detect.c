@@ -10,7 +10,9 @@
  *    token field arrays, vg__scan_time_field), in every mode scan uses (no signal, a signal,
  *    the writer's `full` second look, sessions off). Every fact must be the same, byte for
  *    byte; the mail read's JSON part rendered from the typed result must equal ensure_mail's.
- *    THE REFERENCE BELOW IS THE PRE-MOVE CODE: delete it once scan_worker.c calls the stage.
+ *    The reference below is the code scan ran before it called the stage (kept after the
+ *    switch: it is the only per-fact, per-mode oracle; without it this test would only count
+ *    records and allocations, and test_detect_scenario.sh would compare nothing).
  * 2. Hostile values: NUL and \u001f, huge strings, missing fields, arrays and objects where
  *    strings are expected, "-" values, many message ids, too many folders, bad fact files.
  * 3. Zero allocations per record once the scratch has grown (a counting malloc in this
@@ -1071,6 +1073,12 @@ static void test_paths_resolved_once(void)
         CHECK_EQ_STR(f.ip.p, "7.7.7.7");
         p = vg__detect_paths(x.d, &x.ei, VG_DL_COUNT, &n);
         CHECK(n == 0 && p);
+        /* a record alert's user: top-level member names as written, on every shape */
+        static const char *const au[] = {"UserId", "userPrincipalName", "MailboxOwnerUPN"};
+        p = vg__detect_paths(x.d, &x.ei, VG_DL_ALERT_USER, &n);
+        CHECK_EQ_INT(n, 3);
+        for (uint32_t i = 0; i < n && i < 3; i++)
+            CHECK(p[i].len == strlen(au[i]) && !strcmp(p[i].path, au[i]) && p[i].name == i);
     }
     fx_free(&x);
 }

@@ -18,7 +18,7 @@
 /* SHA256_Init/Update/Final: deprecated in OpenSSL 3 but the only allocation-free SHA-256 it
  * has (alert ids below; record hashes are vg__ledger_sha256, the same allocation-free way) */
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include "scan_int.h"
+#include "pipeline.h"
 
 /* ---- alert formatting ---------------------------------------------------------------------- */
 
@@ -104,144 +104,23 @@ static bool nt_pending(worker *w, batch *b, uint32_t ri, const vg_rule *rule,
     return true;
 }
 
-/* What a mail-access record says was read: distinct InternetMessageIds, the summed
- * OperationCount, the folder paths (MailItemsAccessed; any shape, through the field map).
- * Computed once per record into the worker (w->mr for alerts, hashes for sessions). */
-typedef struct mr_ctx {
-    worker *w;
-    vg_buf *tmp;
-} mr_ctx;
-
-static int mr_id_cb(void *ud, const vg_jval *v)
+/* What a mail read read (the detect stage's typed mail read), as the typed messages of its
+ * alerts: once per record, the folder strings pointing into the detect scratch. */
+static bool ensure_mail(worker *w)
 {
-    mr_ctx *x = ud;
-    worker *w = x->w;
-    const vg_jtok *k = &v->tape->tok[v->tok];
-    if (k->type != VG_J_STRING)
-        return 0;
-    size_t l;
-    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
-    uint64_t h = vg__hash64(s, l, 0);
-    /* distinct ids: a short list is scanned; past 32, an open-addressing set of the
-     * hashes (rebuilt as it grows), so a record with 400,000 ids stays linear */
-    if (w->n_mh < 32) {
-        for (uint32_t i = 0; i < w->n_mh; i++)
-            if (w->mh[i] == h)
-                return 0;
-    } else {
-        if (w->n_mh * 2 >= w->mh_set_cap || !w->mh_set_ok) {
-            uint32_t nc = w->mh_set_cap ? w->mh_set_cap : 128;
-            while (nc <= w->n_mh * 2)
-                nc *= 2;
-            if (nc != w->mh_set_cap) {
-                uint64_t *ns = realloc(w->mh_set, nc * sizeof *ns);
-                if (!ns)
-                    return 0;
-                w->mh_set = ns;
-                w->mh_set_cap = nc;
-            }
-            memset(w->mh_set, 0, nc * sizeof *w->mh_set);
-            for (uint32_t i = 0; i < w->n_mh; i++) {
-                uint32_t j = (uint32_t)(w->mh[i] & (nc - 1));
-                while (w->mh_set[j])
-                    j = (j + 1) & (nc - 1);
-                w->mh_set[j] = w->mh[i];
-            }
-            w->mh_set_ok = true;
-        }
-        uint32_t j = (uint32_t)(h & (w->mh_set_cap - 1));
-        while (w->mh_set[j]) {
-            if (w->mh_set[j] == h)
-                return 0;
-            j = (j + 1) & (w->mh_set_cap - 1);
-        }
-        w->mh_set[j] = h;
-    }
-    if (VG_GROW(w->mh, w->cap_mh, (size_t)w->n_mh + 1, 256))
-        return 0;
-    w->mh[w->n_mh++] = h;
-    return 0;
-}
-
-static int mr_ops_cb(void *ud, const vg_jval *v)
-{
-    mr_ctx *x = ud;
-    const vg_jtok *k = &v->tape->tok[v->tok];
-    double d;
-    if ((k->type == VG_J_NUMBER || k->type == VG_J_STRING) &&
-        vg__json_number(v->tape->src + k->off, k->len, &d) == VIGIE_OK)
-        x->w->mops += d;
-    return 0;
-}
-
-static int mr_folder_cb(void *ud, const vg_jval *v)
-{
-    mr_ctx *x = ud;
-    const vg_jtok *k = &v->tape->tok[v->tok];
-    if (k->type != VG_J_STRING || x->w->n_mfolders >= 32)
-        return 0;
-    size_t l;
-    const char *s = vg__json_str(v->tape, v->tok, x->tmp, &l);
-    vg__buf_add(&x->w->mfolders, s, l);
-    vg__buf_addc(&x->w->mfolders, 0);
-    x->w->n_mfolders++;
-    return 0;
-}
-
-static void each_field(worker *w, const vg_eventinfo *ei, const char *field, vg_jval_fn fn,
-                       void *ud)
-{
-    uint32_t n = 1;
-    const char *const *paths =
-        w->c->fmap ? vg__fieldmap_paths(w->c->fmap, ei->map_id, field, &n) : &field;
-    for (uint32_t i = 0; i < n; i++)
-        vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, fn, ud);
-}
-
-/* Whether the record is a mailbox read (MailItemsAccessed), once per record. */
-static bool is_mail(worker *w, const vg_eventinfo *ei)
-{
-    if (w->mail_ok)
-        return w->is_mail;
-    w->mail_ok = true;
-    w->is_mail = false;
-    w->mdet_ok = false;
-    if (!ei->product || strcmp(ei->product, "m365") != 0)
-        return false;
-    vg_buf *op = &w->ftext;
-    vg__buf_reset(op);
-    field_text(w, ei, "Operation", op);
-    w->is_mail = op->data && strcmp(op->data, "MailItemsAccessed") == 0;
-    return w->is_mail;
-}
-
-/* A mailbox read and what it read (message ids, operations, folders), once per record. */
-static bool ensure_mail(worker *w, const vg_eventinfo *ei)
-{
-    if (!is_mail(w, ei))
+    const vg_mailread *mr = vg__detect_mail_read(w->ds);
+    if (!mr)
         return false;
     if (w->mdet_ok)
         return true;
     w->mdet_ok = true;
-    w->n_mh = 0;
-    w->mh_set_ok = false;
-    w->mops = 0;
-    w->n_mfolders = 0;
-    vg__buf_reset(&w->mfolders);
-    mr_ctx x = {w, &w->mr_tmp};
-    each_field(w, ei, "Folders.FolderItems.InternetMessageId", mr_id_cb, &x);
-    each_field(w, ei, "OperationCount", mr_ops_cb, &x);
-    each_field(w, ei, "Folders.Path", mr_folder_cb, &x);
-    /* the folder list, now that mfolders no longer moves */
-    const char *fp = w->mfolders.data;
-    for (uint32_t i = 0; i < w->n_mfolders; i++) {
-        w->mr_folder[i] = fp;
-        fp += strlen(fp) + 1;
-    }
-    w->mr = (vigie_alert_messages){.internet_message_ids = w->n_mh,
-                                   .operation_count = w->mops,
+    uint32_t nf = mr->n_folders < VG_MAX_SESSION_FOLDERS ? mr->n_folders : VG_MAX_SESSION_FOLDERS;
+    for (uint32_t i = 0; i < nf; i++)
+        w->mr_folder[i] = mr->folders[i].p;
+    w->mr = (vigie_alert_messages){.internet_message_ids = mr->n_ids,
+                                   .operation_count = mr->ops,
                                    .folders = w->mr_folder,
-                                   .n_folders = w->n_mfolders};
+                                   .n_folders = nf};
     return true;
 }
 
@@ -273,14 +152,15 @@ static int32_t push_signal(worker *w, const char *name, const char *kind, const 
     return (int32_t)b->n_sigs++;
 }
 
-/* The user a record alert is about, for the store: the first of the record's top-level
- * UserId, userPrincipalName, MailboxOwnerUPN that is a string (the worker's scratch holds it
- * until the alert is copied into the batch). */
+/* The user a record alert is about, for the store: the first member of the detect stage's
+ * alert_user list that is a string (the worker's scratch holds it until the alert is copied
+ * into the batch). */
 static void alert_user(worker *w, vigie_alert *a)
 {
-    static const char *const keys[] = {"UserId", "userPrincipalName", "MailboxOwnerUPN"};
-    for (size_t i = 0; i < VG_ARRAY_LEN(keys); i++) {
-        int64_t k = vg__json_obj_get(&w->tape, 0, keys[i], strlen(keys[i]));
+    uint32_t n;
+    const vg_dpath *p = vg__detect_paths(w->c->det, w->ei, VG_DL_ALERT_USER, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t k = vg__json_obj_get(&w->tape, 0, p[i].path, p[i].len);
         if (k < 0 || w->tape.tok[k].type != VG_J_STRING)
             continue;
         vg__buf_reset(&w->ftext);
@@ -437,7 +317,7 @@ static int on_match(void *ud, uint32_t ri)
         b->alerts++;
         b->by_level[c->rule_level[ri]]++;
     }
-    if (ensure_mail(w, ei))
+    if (ensure_mail(w))
         a.messages_read = &w->mr;
     /* first-seen rules over the same fields are one piece of evidence (per tenant, per
      * mailbox): one family */
@@ -477,7 +357,7 @@ static int on_undetermined(void *ud, uint32_t ri, const vg_undetermined *u)
                (const char *const *)rule->tags, rule->n_tags);
     a.u.undetermined = (vigie_alert_undetermined){vg__undet_reason_name(u->reason, false),
                                                   u->fields, u->n_fields, u->more_fields};
-    if (ensure_mail(w, w->ei))
+    if (ensure_mail(w))
         a.messages_read = &w->mr;
     w->no_signal = true;
     w->sig_family[0] = 0;
@@ -522,11 +402,6 @@ void vg__scan_write_undetermined(scan_ctx *c, batch *b)
         vg__cli_diag(NULL, &d);
     }
 }
-
-/* Address fields an indicator is looked for in (resolved through the event's field map). */
-static const char *const ip_fields[] = {"ClientIP",        "ClientIPAddress", "IPAddress",
-                                        "callerIpAddress", "sourceIPAddress", "client_ip",
-                                        "ipAddress"};
 
 typedef struct ip_ctx {
     worker *w;
@@ -600,35 +475,24 @@ static int ip_cb(void *ud, const vg_jval *v)
 /* Indicators with time windows on the event's address fields. */
 static void match_indicators(worker *w, batch *b, const vg_eventinfo *ei)
 {
-    static const char *const ua_fields[] = {"UserAgent", "userAgent", "user_agent",
-                                            "ClientInfoString", "http_user_agent"};
     ip_ctx x;
     memset(&x, 0, sizeof x);
     x.w = w;
     x.b = b;
     x.ei = ei;
     x.tmp = &w->ua_tmp;
-    for (size_t f = 0; f < VG_ARRAY_LEN(ip_fields); f++) {
-        uint32_t n = 1;
-        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, ip_fields[f], &n);
-        for (uint32_t i = 0; i < n; i++)
-            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, ip_cb, &x);
-    }
+    uint32_t n;
+    const vg_dpath *p = vg__detect_paths(w->c->det, ei, VG_DL_INDICATOR_ADDRESS, &n);
+    for (uint32_t i = 0; i < n; i++)
+        vg__json_path_each(&w->tape, 0, p[i].path, p[i].len, w->js, ip_cb, &x);
     if (!vg__indicators_has_ua(w->c->ind))
         return;
     x.ua = true;
     x.n_seen = 0;
-    for (size_t f = 0; f < VG_ARRAY_LEN(ua_fields); f++) {
-        uint32_t n = 1;
-        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, ua_fields[f], &n);
-        for (uint32_t i = 0; i < n; i++)
-            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, ua_cb, &x);
-    }
+    p = vg__detect_paths(w->c->det, ei, VG_DL_INDICATOR_USER_AGENT, &n);
+    for (uint32_t i = 0; i < n; i++)
+        vg__json_path_each(&w->tape, 0, p[i].path, p[i].len, w->js, ua_cb, &x);
 }
-
-/* Fields that may carry a bearer token. */
-static const char *const token_fields[] = {"authorization", "headers.authorization", "access_token",
-                                           "id_token", "token"};
 
 typedef struct tok_ctx {
     worker *w;
@@ -701,245 +565,51 @@ static int tok_cb(void *ud, const vg_jval *v)
 static void match_tokens(worker *w, batch *b, vg_eventinfo *ei)
 {
     tok_ctx x = {w, b, ei, 0};
-    for (size_t f = 0; f < VG_ARRAY_LEN(token_fields); f++) {
-        uint32_t n = 1;
-        const char *const *paths = vg__fieldmap_paths(w->c->fmap, ei->map_id, token_fields[f], &n);
-        for (uint32_t i = 0; i < n; i++)
-            vg__json_path_each(&w->tape, 0, paths[i], strlen(paths[i]), w->js, tok_cb, &x);
-    }
-}
-
-/* A record whose shape gives no time: the time where --time-field says (epoch seconds or
- * milliseconds, or ISO 8601). */
-void vg__scan_time_field(worker *w, vg_eventinfo *ei)
-{
-    if (ei->has_time || !w->c->o->time_field)
-        return;
-    vg_buf *tb = &w->ftext;
-    vg__buf_reset(tb);
-    field_text(w, ei, w->c->o->time_field, tb);
-    double tv;
-    char *end;
-    if (!w->ftext_found || !tb->len)
-        return;
-    tv = strtod(tb->data, &end);
-    if (*end == 0 && end != tb->data) {
-        ei->time = tv > 1e11 ? tv / 1000 : tv;
-        ei->has_time = true;
-    } else if (vg__parse_time(tb->data, tb->len, &tv) == VIGIE_OK) {
-        ei->time = tv;
-        ei->has_time = true;
-    }
-}
-
-/* Append text that becomes one NUL-terminated fact string: NUL and \x1f (separators of the
- * facts and of session keys) inside it become '?'. */
-static void add_clean(vg_buf *o, const char *s, size_t n)
-{
-    size_t at = o->len;
-    vg__buf_add(o, s, n);
-    for (size_t k = at; k < o->len; k++)
-        if (o->data[k] == 0 || o->data[k] == 0x1f)
-            o->data[k] = '?';
+    uint32_t n;
+    const vg_dpath *p = vg__detect_paths(w->c->det, ei, VG_DL_BEARER_TOKEN, &n);
+    for (uint32_t i = 0; i < n; i++)
+        vg__json_path_each(&w->tape, 0, p[i].path, p[i].len, w->js, tok_cb, &x);
 }
 
 /* Record the visibility facts of a mailbox read (worker side). */
-static void mail_fact(worker *w, batch *b, const vg_eventinfo *ei)
+static void mail_fact(worker *w, batch *b)
 {
-    if (!is_mail(w, ei))
+    vg_mfact m;
+    if (!vg__detect_mail_fact(w->ds, &m))
         return;
-    vg_buf *vp = &w->ftext;
     if (VG_GROW(b->facts, b->cap_facts, (size_t)b->n_facts + 1, 256))
         return;
     struct mfact *f = &b->facts[b->n_facts++];
     f->tenant = b->mf_strs.len;
-    if (ei->tenant)
-        add_clean(&b->mf_strs, ei->tenant, ei->tenant_len);
-    else
-        vg__buf_addc(&b->mf_strs, '-');
+    vg__buf_add(&b->mf_strs, m.tenant.p, m.tenant.len);
     vg__buf_addc(&b->mf_strs, 0);
-    f->t = ei->time;
-    f->has_time = ei->has_time;
-    vg__buf_reset(vp);
-    field_text(w, ei, "OperationProperties.IsThrottled", vp);
-    f->throttled = vp->data && vg__ascii_ieq(vp->data, vp->len, "true", 4);
-    if (w->linkable_ok) { /* record_fact read the identifiers already */
-        f->linkable = w->linkable;
-        return;
-    }
-    vg__buf_reset(vp);
-    field_text(w, ei, "AppAccessContext.UniqueTokenId", vp);
-    bool tok = vp->data && strcmp(vp->data, "-") != 0;
-    vg__buf_reset(vp);
-    field_text(w, ei, "SessionId", vp);
-    f->linkable = tok || (vp->data && strcmp(vp->data, "-") != 0);
-}
-
-/* The first present of several fields, as text ("-" when none). */
-static void first_of(worker *w, const vg_eventinfo *ei, const char *const *fields, size_t n,
-                     vg_buf *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t at = out->len;
-        field_text(w, ei, fields[i], out);
-        if (out->len != at + 1 || out->data[at] != '-') {
-            /* the facts are NUL-separated strings and session keys \x1f-separated: a value
-             * holding either byte (a decoded \u0000 or \u001f) must not shift or merge them */
-            for (size_t k = at; k < out->len; k++)
-                if (out->data[k] == 0 || out->data[k] == 0x1f)
-                    out->data[k] = '?';
-            return;
-        }
-        out->len = at;
-        out->data[at] = 0;
-    }
-    vg__buf_addc(out, '-');
+    f->t = m.t;
+    f->has_time = m.has_time;
+    f->throttled = m.throttled;
+    f->linkable = m.linkable;
 }
 
 /* A session fact for the current record (worker side): a mailbox access, a sign-in with
- * linkable identifiers, or any record that raised an alert. The writer feeds it to the
- * session combiner in read order. */
+ * linkable identifiers, or any record that raised an alert (the detect stage decides and
+ * computes it). The writer feeds it to the session combiner in read order. */
 void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full)
 {
-    static const char *const user_fields[] = {
-        "MailboxOwnerUPN",   "UserId",
-        "UserPrincipalName", "userPrincipalName",
-        "Username",          "userIdentity.arn",
-        "actor.alternateId", "protoPayload.authenticationInfo.principalEmail",
-        "SubjectUserName"};
-    static const char *const mail_session[] = {"SessionId", "AppAccessContext.AADSessionId"};
-    static const char *const mail_token[] = {"AppAccessContext.UniqueTokenId"};
-    static const char *const si_session[] = {"SessionId"};
-    static const char *const si_token[] = {"UniqueTokenIdentifier"};
-    const char *shape = vg__shape_name(ei->shape);
-    bool signin = shape && !strncmp(shape, "signin", 6);
-    bool mail = is_mail(w, ei);
+    (void)ei; /* the detect scratch holds the record since vg__detect_begin */
     uint32_t n_sig = b->n_sigs - w->sig0;
-    /* a mail read without an alert: only what the sign-in join needs; the writer asks for
-     * the rest (record_fact with full) when the sessions keep it */
-    bool lite = mail && !n_sig && !full;
-    if (mail && !lite)
-        ensure_mail(w, ei);
-    if (!mail && !signin && !n_sig)
+    vg_rfacts rf;
+    if (!vg__detect_record_facts(w->ds, n_sig, full, &rf))
         return;
-    if (VG_GROW(b->sf, b->cap_sf, (size_t)b->n_sf + 1, 256))
+    uint32_t fi;
+    if (VG_GROW(b->sf, b->cap_sf, (size_t)b->n_sf + 1, 256) ||
+        vg__rfacts_list_push(&b->rfl, &rf, &fi) != VIGIE_OK)
         return;
     struct sfact *f = &b->sf[b->n_sf++];
     memset(f, 0, sizeof *f);
+    f->fact = fi;
     f->rec = ri;
     f->sig0 = w->sig0;
     f->n_sig = n_sig;
-    f->mail = mail;
-    f->signin = signin;
-    f->lite = lite;
-    f->has_time = ei->has_time;
-    f->t = ei->time;
-    f->strs = b->sf_strs.len;
-    vg_buf *o = &b->sf_strs;
-    if (ei->tenant)
-        add_clean(o, ei->tenant, ei->tenant_len);
-    else
-        vg__buf_addc(o, '-');
-    vg__buf_addc(o, 0);
-    /* a mail record names its mailbox, a sign-in its user: look only where they are */
-    static const char *const mail_user[] = {"MailboxOwnerUPN", "UserId"};
-    static const char *const si_user[] = {"UserPrincipalName", "userPrincipalName"};
-    if (mail)
-        first_of(w, ei, mail_user, 2, o);
-    else if (signin && !n_sig)
-        vg__buf_addc(o, '-'); /* only the join reads it */
-    else if (signin)
-        first_of(w, ei, si_user, 2, o);
-    else
-        first_of(w, ei, user_fields, VG_ARRAY_LEN(user_fields), o);
-    vg__buf_addc(o, 0);
-    if (mail)
-        first_of(w, ei, mail_session, 2, o);
-    else
-        first_of(w, ei, si_session, 1, o);
-    vg__buf_addc(o, 0);
-    if (mail)
-        first_of(w, ei, mail_token, 1, o);
-    else if (signin)
-        first_of(w, ei, si_token, 1, o);
-    else
-        vg__buf_addc(o, '-');
-    vg__buf_addc(o, 0);
-    if (mail) {
-        const char *se = o->data + f->strs;
-        se += strlen(se) + 1;                 /* user */
-        se += strlen(se) + 1;                 /* session */
-        const char *tk = se + strlen(se) + 1; /* token */
-        w->linkable = strcmp(se, "-") != 0 || strcmp(tk, "-") != 0;
-        w->linkable_ok = true;
-    }
-    /* infrastructure, for campaigns */
-    static const char *const ipf[] = {"ClientIPAddress", "ClientIP",        "IPAddress",
-                                      "ipAddress",       "callerIpAddress", "sourceIPAddress",
-                                      "client_ip"};
-    static const char *const uaf[] = {"UserAgent", "userAgent", "user_agent", "ClientInfoString"};
-    static const char *const mail_ip[] = {"ClientIPAddress", "ClientIP"};
-    static const char *const mail_ua[] = {"ClientInfoString"};
-    if ((signin && !n_sig) || lite) {
-        /* a sign-in without an alert only feeds the join, a lite mail read only asks for it:
-         * no infrastructure needed */
-        vg__buf_adds(o, "-");
-        vg__buf_addc(o, 0);
-        vg__buf_adds(o, "-");
-        vg__buf_addc(o, 0);
-        vg__buf_adds(o, "-");
-        vg__buf_addc(o, 0);
-        goto folders;
-    }
-    if (mail)
-        first_of(w, ei, mail_ip, 2, o);
-    else
-        first_of(w, ei, ipf, VG_ARRAY_LEN(ipf), o);
-    vg__buf_addc(o, 0);
-    {
-        size_t at = o->len;
-        static const char *const appf[] = {"AppId", "appId"};
-        static const char *const cappf[] = {"ClientAppId"};
-        first_of(w, ei, appf, 2, o);
-        vg__buf_addc(o, '|');
-        first_of(w, ei, cappf, 1, o);
-        if (o->len - at == 3 && !memcmp(o->data + at, "-|-", 3)) {
-            o->len = at;
-            vg__buf_addc(o, '-');
-        }
-    }
-    vg__buf_addc(o, 0);
-    if (mail)
-        first_of(w, ei, mail_ua, 1, o);
-    else
-        first_of(w, ei, uaf, VG_ARRAY_LEN(uaf), o);
-    vg__buf_addc(o, 0);
-folders:
-    if (mail && !lite) {
-        vg__buf_add(o, w->mfolders.data ? w->mfolders.data : "", w->mfolders.len);
-        f->n_folders = w->n_mfolders;
-        f->ops = w->mops;
-        if (b->n_sf_msgs + w->n_mh > b->cap_sf_msgs) {
-            size_t nc = (b->n_sf_msgs + w->n_mh) * 2 + 256;
-            uint64_t *n = realloc(b->sf_msgs, nc * sizeof *n);
-            if (n) {
-                b->sf_msgs = n;
-                b->cap_sf_msgs = nc;
-            }
-        }
-        if (b->n_sf_msgs + w->n_mh <= b->cap_sf_msgs) {
-            f->msg0 = b->n_sf_msgs;
-            f->n_msg = w->n_mh;
-            memcpy(b->sf_msgs + b->n_sf_msgs, w->mh, w->n_mh * sizeof *w->mh);
-            b->n_sf_msgs += w->n_mh;
-        }
-        /* the user agent just read is the ClientInfoString */
-        const char *ua = o->data + f->strs;
-        for (int k = 0; k < 6; k++)
-            ua += strlen(ua) + 1;
-        f->rest = strstr(ua, "Client=REST") != NULL;
-    }
-    if ((mail && !lite) || n_sig) {
+    if (rf.need_sha) {
         ensure_sha(w);
         memcpy(f->sha, w->sha, 32);
     }
@@ -960,7 +630,7 @@ void vg__scan_process_batch(worker *w, batch *b)
     b->n_sigs = 0;
     b->n_sf = 0;
     b->n_cf = 0;
-    b->n_sf_msgs = 0;
+    vg__rfacts_list_reset(&b->rfl);
     vg__buf_reset(&b->sf_strs);
     b->n_undet = 0;
     b->undetermined = 0;
@@ -1003,23 +673,23 @@ void vg__scan_process_batch(worker *w, batch *b)
         vg__buf_reset(&w->tmp);
         vg_eventinfo ei;
         vg__shape_classify(c->fmap, &w->tape, w->js, &w->tmp, &ei);
-        vg__scan_time_field(w, &ei);
+        vg__detect_time_field(c->det, w->ds, &w->tape, w->js, &ei);
         if (ei.has_time && ei.time > b->max_t)
             b->max_t = ei.time;
+        vg__detect_begin(w->ds, c->det, &w->tape, w->js, &ei);
         w->b = b;
         w->r = r;
         w->ei = &ei;
-        w->sha_ok = w->mail_ok = false;
+        w->sha_ok = w->mdet_ok = false;
         w->sig0 = b->n_sigs;
         vg__matcher_run(w->m, &w->tape, &ei, on_match, w);
         if (c->ind)
             match_indicators(w, b, &ei);
         if (c->keys)
             match_tokens(w, b, &ei);
-        w->linkable_ok = false;
         if (c->sess)
             vg__scan_record_fact(w, b, i, &ei, false);
-        mail_fact(w, b, &ei);
+        mail_fact(w, b);
     }
 }
 
@@ -1031,13 +701,12 @@ int vg__scan_worker_init(worker *w, scan_ctx *c)
     vg__buf_init(&w->tmp, 0);
     vg__buf_init(&w->extra, 0);
     vg__buf_init(&w->ftext, 0);
-    vg__buf_init(&w->mfolders, 0);
     vg__buf_init(&w->ft_tmp, 0);
-    vg__buf_init(&w->mr_tmp, 0);
     vg__buf_init(&w->ua_tmp, 0);
     w->js = vg__jscratch_new();
+    w->ds = vg__detect_scratch_new();
     w->hits = calloc(vg__ruleset_count(c->rs) + 1, sizeof *w->hits);
-    if (!w->js || !w->hits)
+    if (!w->js || !w->ds || !w->hits)
         return VIGIE_NOMEM;
     int rc = vg__matcher_new(c->rs, &w->m);
     if (rc == VIGIE_OK && !c->o->regex_limit_ignore)
@@ -1065,14 +734,11 @@ void vg__scan_worker_fini(worker *w)
     }
     free(w->hits);
     vg__jscratch_free(w->js);
+    vg__detect_scratch_free(w->ds);
     vg__buf_free(&w->tmp);
     vg__buf_free(&w->extra);
     vg__buf_free(&w->ftext);
-    vg__buf_free(&w->mfolders);
     vg__buf_free(&w->ft_tmp);
-    vg__buf_free(&w->mr_tmp);
     vg__buf_free(&w->ua_tmp);
-    free(w->mh);
-    free(w->mh_set);
     vg__jtape_free(&w->tape);
 }

@@ -28,9 +28,10 @@
 #include <openssl/sha.h>
 
 #include "alert/render.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "correlate/corr.h"
 #include "correlate/correlate.h"
+#include "detect/detect.h"
 #include "store/ledger.h"
 #include "store/store.h"
 #include "token/token.h"
@@ -98,27 +99,22 @@ typedef struct batch {
     uint32_t n_facts, cap_facts;
     vg_buf mf_strs;
     /* session facts (combined alerts): one per mail access, sign-in or alerted record, with
-     * the signals (alerts) raised on it; strings in sf_strs, message-id hashes in sf_msgs */
+     * the signals (alerts) raised on it; the facts themselves typed in rfl (src/detect), the
+     * signals' strings in sf_strs */
     struct rsig {
         size_t strs;  /* "name\0kind\0rule\0level\0alert id\0family\0" */
         int32_t pend; /* first-seen candidate index, or -1 */
     } * sigs;
     uint32_t n_sigs, cap_sigs;
     struct sfact {
-        size_t strs;  /* "tenant\0user\0session\0token\0ip\0app\0ua\0" then folder paths */
-        uint32_t rec; /* index in recs */
+        uint32_t fact; /* index in rfl */
+        uint32_t rec;  /* index in recs */
         uint32_t sig0, n_sig;
-        size_t msg0;
-        uint32_t n_msg, n_folders;
-        double t, ops;
-        bool has_time, mail, signin, rest;
-        bool lite; /* a mail read with only tenant, user, session, token: see fold_sessions */
         uint8_t sha[32];
     } * sf;
     uint32_t n_sf, cap_sf;
+    vg_rfacts_list rfl;
     vg_buf sf_strs;
-    uint64_t *sf_msgs;
-    size_t n_sf_msgs, cap_sf_msgs;
     /* matches of rules that Sigma correlations refer to, with the field values the
      * correlations read ("name\0value\0" pairs in sf_strs), fed to them by the writer */
     struct cfact {
@@ -187,6 +183,7 @@ typedef struct scan_ctx {
     vg_ruleload *rl;
     vg_ruleset *rs;
     vg_fieldmap *fmap;
+    vg_detect *det; /* record-fact lists, resolved per shape (immutable, shared) */
     vg_inputs in;
     uint8_t *rule_level; /* per rule: LV_* */
     FILE *out;
@@ -270,7 +267,7 @@ typedef struct worker {
     vg_jscratch *js;
     vg_buf tmp;
     vg_buf extra;                  /* scratch of the alert ids (vg__alert_set_id) */
-    vg_buf ftext;                  /* field text for visibility facts */
+    vg_buf ftext;                  /* scratch of the alert's user (alert_user) */
     size_t redact_off, redact_len; /* a span of the event replaced by redact_with (0: none) */
     char redact_with[64];
     vg_matcher *m;
@@ -280,26 +277,18 @@ typedef struct worker {
     batch *b;
     const rec_ref *r;
     const vg_eventinfo *ei;
-    /* per record, computed at most once: its SHA-256, what it says was read */
-    bool sha_ok, mail_ok, is_mail, mdet_ok;
+    /* per record, computed at most once: its SHA-256, what it read (typed, for its alerts) */
+    bool sha_ok, mdet_ok;
     uint8_t sha[32];
     char sha_hex[65];
     vigie_alert_messages mr; /* what it read (once mdet_ok), for its alerts */
-    const char *mr_folder[32]; /* mr.folders: into mfolders */
-    uint64_t *mh;   /* hashes of its distinct InternetMessageIds */
-    uint32_t n_mh, cap_mh;
-    uint64_t *mh_set; /* the same as a set, once there are many (mr_id_cb) */
-    uint32_t mh_set_cap;
-    bool mh_set_ok;
-    double mops;
-    vg_buf mfolders; /* folder paths, NUL-separated */
-    uint32_t n_mfolders;
+    const char *mr_folder[VG_MAX_SESSION_FOLDERS]; /* mr.folders: into the detect scratch */
+    vg_detect_scratch *ds;                         /* the record's facts (src/detect) */
     uint32_t sig0;              /* b->n_sigs when the record began */
     bool ftext_found;           /* the last field_text found a value */
     /* per-worker scratch, reused for every record (no allocation once grown): unescaped
-     * strings of field_text, of the mail-read walk, of the user-agent check; the folder list */
-    vg_buf ft_tmp, mr_tmp, ua_tmp;
-    bool linkable_ok, linkable; /* record_fact saw the record's SessionId / UniqueTokenId */
+     * strings of field_text and of the user-agent check */
+    vg_buf ft_tmp, ua_tmp;
     char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
     char sig_family[256];       /* family of the signal being formatted ("" = its name) */
     bool no_signal;             /* the alert being formatted is no signal of its session */
@@ -312,7 +301,6 @@ void vg__scan_process_batch(worker *w, batch *b);
 /* The full session fact of a record (full: even a plain mail read), appended to b->sf. */
 void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full);
 int vg__scan_level_index(const char *lv);
-void vg__scan_time_field(worker *w, vg_eventinfo *ei);
 
 /* ---- scan_writer.c: in read order, on the writer -------------------------------------- */
 /* Text for -o (stdout), outside any alert: the text sink's bytes. */

@@ -11,7 +11,7 @@
  * gaps. The writer alone owns this state, so the output is the same for any -j.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "scan_int.h"
+#include "pipeline.h"
 
 /* Writer side: a batch's mail-access facts into the visibility of their tenants. */
 static void fold_facts(scan_ctx *c, const batch *b)
@@ -468,8 +468,9 @@ static uint32_t hydrate(scan_ctx *c, batch *b, uint32_t rec)
     w->b = b;
     w->r = r;
     w->ei = &ei;
-    w->sha_ok = w->mail_ok = false;
-    vg__scan_time_field(w, &ei); /* as the worker did */
+    w->sha_ok = w->mdet_ok = false;
+    vg__detect_time_field(c->det, w->ds, &w->tape, w->js, &ei); /* as the worker did */
+    vg__detect_begin(w->ds, c->det, &w->tape, w->js, &ei);
     w->sig0 = b->n_sigs;
     uint32_t before = b->n_sf;
     vg__scan_record_fact(w, b, rec, &ei, true);
@@ -483,23 +484,22 @@ static void fold_sessions(scan_ctx *c, batch *b)
     if (!c->sess)
         return;
     vg_sess_signal sigs[64];
-    const char *folders[32];
+    const char *folders[VG_MAX_SESSION_FOLDERS];
     vg_buf ids;
     vg__buf_init(&ids, 0);
     uint32_t n0 = b->n_sf; /* hydrated facts are appended past it */
     for (uint32_t i = 0; i < n0; i++) {
         const struct sfact *f = &b->sf[i];
-        if (f->lite) {
-            const char *t0 = b->sf_strs.data + f->strs;
-            const char *u0 = t0 + strlen(t0) + 1;
-            const char *s0 = u0 + strlen(u0) + 1;
-            const char *k0 = s0 + strlen(s0) + 1;
-            vg_sess_rec q = {.tenant = t0,
-                             .user = u0,
-                             .session = s0,
-                             .token = k0,
-                             .t = f->t,
-                             .has_time = f->has_time,
+        vg_rfacts rf;
+        vg_sref fref[VG_MAX_SESSION_FOLDERS];
+        vg__rfacts_list_get(&b->rfl, f->fact, &rf, fref);
+        if (rf.lite) {
+            vg_sess_rec q = {.tenant = rf.tenant.p,
+                             .user = rf.user.p,
+                             .session = rf.session.p,
+                             .token = rf.token.p,
+                             .t = rf.t,
+                             .has_time = rf.has_time,
                              .mail = true};
             if (!vg__sessions_needs(c->sess, &q))
                 continue; /* explained by a sign-in already seen: nothing to keep */
@@ -507,22 +507,14 @@ static void fold_sessions(scan_ctx *c, batch *b)
             if (j == UINT32_MAX)
                 continue;
             f = &b->sf[j];
+            vg__rfacts_list_get(&b->rfl, f->fact, &rf, fref);
         }
-        const char *tenant = b->sf_strs.data + f->strs;
-        const char *user = tenant + strlen(tenant) + 1;
-        const char *session = user + strlen(user) + 1;
-        const char *token = session + strlen(session) + 1;
-        const char *ip = token + strlen(token) + 1;
-        const char *app = ip + strlen(ip) + 1;
-        const char *ua = app + strlen(app) + 1;
-        const char *fp = ua + strlen(ua) + 1;
+        const char *tenant = rf.tenant.p, *session = rf.session.p, *token = rf.token.p;
         uint32_t nf = 0;
-        for (uint32_t k = 0; k < f->n_folders && nf < 32; k++) {
-            folders[nf++] = fp;
-            fp += strlen(fp) + 1;
-        }
-        if (f->signin && f->has_time)
-            vg__sessions_signin(c->sess, tenant, session, token, f->t);
+        for (uint32_t k = 0; k < rf.n_folders && nf < VG_MAX_SESSION_FOLDERS; k++)
+            folders[nf++] = fref[k].p;
+        if (rf.signin && rf.has_time)
+            vg__sessions_signin(c->sess, tenant, session, token, rf.t);
         uint32_t ns = 0;
         vg__buf_reset(&ids);
         for (uint32_t k = 0; k < f->n_sig && ns < 64; k++) {
@@ -553,22 +545,22 @@ static void fold_sessions(scan_ctx *c, batch *b)
                 vg__buf_adds(&ids, id);
             }
         }
-        if (!f->mail && !ns)
+        if (!rf.mail && !ns)
             continue;
         const rec_ref *r = &b->recs[f->rec];
         vg_sess_rec sr = {.tenant = tenant,
-                          .user = user,
+                          .user = rf.user.p,
                           .session = session,
                           .token = token,
-                          .t = f->t,
-                          .has_time = f->has_time,
-                          .mail = f->mail,
-                          .rest_client = f->rest,
+                          .t = rf.t,
+                          .has_time = rf.has_time,
+                          .mail = rf.mail,
+                          .rest_client = rf.rest_client,
                           .signals = sigs,
                           .n_signals = ns,
-                          .msgs = b->sf_msgs + f->msg0,
-                          .n_msgs = f->n_msg,
-                          .ops = f->ops,
+                          .msgs = rf.msgs,
+                          .n_msgs = rf.n_msgs,
+                          .ops = rf.ops,
                           .folders = folders,
                           .n_folders = nf,
                           .file = c->in.paths[r->file],
@@ -576,9 +568,9 @@ static void fold_sessions(scan_ctx *c, batch *b)
                           .index = r->index,
                           .offset = r->offset,
                           .alert_ids = ids.data,
-                          .ip = ip,
-                          .app = app,
-                          .ua = ua};
+                          .ip = rf.ip.p,
+                          .app = rf.app.p,
+                          .ua = rf.ua.p};
         memcpy(sr.sha256, f->sha, 32);
         vg__sessions_add(c->sess, &sr);
     }
