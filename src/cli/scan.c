@@ -10,7 +10,7 @@
  * thread writes batches strictly in the order they were read. So the alert stream is the
  * same, in the same order, for any -j N. With -j 1 everything runs on the calling thread.
  * This file owns the run (options, set-up, threads, reading, summary); a worker's work per
- * record is in scan_worker.c, the writer's in scan_writer.c (scan_int.h).
+ * record is in src/pipeline/worker.c, the writer's in src/pipeline/writer.c (pipeline.h).
  *
  * Memory does not grow with the number of records: a fixed pool of 2N+2 batches is
  * recycled. What outlives a batch (first-seen terms, session groups, sign-in ids,
@@ -20,10 +20,24 @@
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 
-#include "pipeline/pipeline.h"
+#include "scan.h"
 
-const char *const vg__scan_level_names[LV_COUNT] = {"informational", "low", "medium",
-                                                   "high", "critical", "other"};
+/* The progress bar on a terminal (the pipeline calls it after each batch). */
+static void progress(scan_ctx *c, bool final)
+{
+    if (!c->progress)
+        return;
+    double now = vg__now();
+    if (!final && now - c->last_progress < 0.25)
+        return;
+    c->last_progress = now;
+    double el = now - c->t_start;
+    fprintf(stderr, "\r\033[Kvigie: %llu events  %.1f MB  %llu alerts  %llu bad  %.1f MB/s",
+            (unsigned long long)c->events, (double)c->bytes / 1e6, (unsigned long long)c->alerts,
+            (unsigned long long)c->bad, el > 0 ? (double)c->bytes / 1e6 / el : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}
 
 /* ---- options ------------------------------------------------------------------------------ */
 
@@ -635,7 +649,7 @@ static int read_inputs(scan_ctx *c, reader_side *rs)
                 break;
             }
             if (rs->inline_worker && (rec.src.index & 1023) == 0)
-                vg__scan_progress(c, false);
+                progress(c, false);
         }
         if (rc != VIGIE_EOF && rc != VIGIE_OK) {
             /* the reader reported the cause with its position; records before it are kept */
@@ -1223,6 +1237,8 @@ int vg__cmd_scan(int argc, char **argv)
     vg__buf_reset(&c.wr_render);
     vg__scan_sinks_init(&c);
     c.progress = !o.no_progress && !vg__cli_quiet && isatty(2);
+    c.on_progress = progress;
+    c.diag = vg__cli_diag;
 
     /* workers and batches */
     c.n_pool = nw == 1 ? 1 : (uint32_t)(2 * nw + 2);
@@ -1317,7 +1333,7 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_free(&cb);
     }
     double elapsed = vg__now() - c.t_start;
-    vg__scan_progress(&c, true);
+    progress(&c, true);
     if (fflush(c.out) != 0 && !c.out_error)
         c.out_error = errno;
     for (int i = 0; i < nw; i++)
