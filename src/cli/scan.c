@@ -941,6 +941,7 @@ int vg__cmd_scan(int argc, char **argv)
     scan_ctx c;
     memset(&c, 0, sizeof c);
     c.o = &o;
+    c.diag = vg__cli_diag;
     pthread_mutex_init(&c.mu, NULL);
     pthread_mutex_init(&c.hits_mu, NULL);
     pthread_cond_init(&c.cv_work, NULL);
@@ -1002,65 +1003,7 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_RULES;
         goto out;
     }
-    /* Sigma correlations: the engine over every loaded rule, and per compiled rule the fields
-     * its correlations read (group-by, aliases, condition.field) */
-    {
-        uint32_t nl = vg__ruleload_count(c.rl), n_corr = 0;
-        const vg_rule **all = calloc(nl ? nl : 1, sizeof *all);
-        for (uint32_t i = 0; all && i < nl; i++) {
-            all[i] = vg__ruleload_get(c.rl, i);
-            n_corr += all[i] && all[i]->kind == VG_RULE_CORRELATION;
-        }
-        vg_corr_opts cop = {0, o.lateness_s, false, vg__cli_diag, NULL};
-        if (all && n_corr && vg__corr_new(all, nl, &cop, &c.corr) == VIGIE_OK &&
-            vg__corr_count(c.corr) > 0) {
-            uint32_t nrs = vg__ruleset_count(c.rs);
-            c.corr_fields = calloc(nrs, sizeof *c.corr_fields);
-            c.n_corr_fields = nrs;
-            c.corr_quiet = calloc(nrs, sizeof *c.corr_quiet);
-            c.ring = calloc(VG_CORR_RING, sizeof *c.ring);
-            for (uint32_t ri = 0; c.corr_fields && c.corr_quiet && c.ring && ri < nrs; ri++) {
-                const vg_rule *r = vg__ruleset_rule(c.rs, ri);
-                if (!vg__corr_wants(c.corr, r))
-                    continue;
-                c.corr_quiet[ri] = !vg__corr_generates(c.corr, r);
-                const char **fl = calloc(64, sizeof *fl);
-                uint32_t nf = 0;
-                for (uint32_t i = 0; fl && i < nl; i++) {
-                    const vg_rule *cr = all[i];
-                    if (!cr || cr->kind != VG_RULE_CORRELATION || !cr->corr)
-                        continue;
-                    const vg_correlation *k = cr->corr;
-                    bool refs = false;
-                    for (uint32_t q = 0; q < k->n_rules && !refs; q++)
-                        refs = (r->id && !strcmp(k->rules[q], r->id)) ||
-                               (r->name && !strcmp(k->rules[q], r->name));
-                    if (!refs)
-                        continue;
-                    const char *want[64];
-                    uint32_t n_want = 0;
-                    for (uint32_t q = 0; q < k->n_group_by && n_want < 60; q++)
-                        want[n_want++] = k->group_by[q];
-                    if (k->field)
-                        want[n_want++] = k->field;
-                    for (uint32_t q = 0; k->aliases && q < k->aliases->n; q++)
-                        for (uint32_t z = 0; z < k->aliases->v[q].n && n_want < 63; z++)
-                            if ((r->id && !strcmp(k->aliases->v[q].rules[z], r->id)) ||
-                                (r->name && !strcmp(k->aliases->v[q].rules[z], r->name)))
-                                want[n_want++] = k->aliases->v[q].fields[z];
-                    for (uint32_t q = 0; q < n_want && nf < 63; q++) {
-                        bool dup = false;
-                        for (uint32_t z = 0; z < nf && !dup; z++)
-                            dup = !strcmp(fl[z], want[q]);
-                        if (!dup)
-                            fl[nf++] = want[q];
-                    }
-                }
-                c.corr_fields[ri] = fl;
-            }
-        }
-        free(all);
-    }
+    vg__pipeline_plan_corr(&c, o.lateness_s); /* Sigma correlations and the fields they read */
     if (vg__newterms_new(&c.nt) != VIGIE_OK) {
         ex = VG_EXIT_RULES;
         goto out;
@@ -1238,7 +1181,6 @@ int vg__cmd_scan(int argc, char **argv)
     vg__scan_sinks_init(&c);
     c.progress = !o.no_progress && !vg__cli_quiet && isatty(2);
     c.on_progress = progress;
-    c.diag = vg__cli_diag;
 
     /* workers and batches */
     c.n_pool = nw == 1 ? 1 : (uint32_t)(2 * nw + 2);
@@ -1248,23 +1190,11 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_INPUT;
         goto out;
     }
-    for (uint32_t i = 0; i < c.n_pool; i++) {
-        vg__buf_init(&c.pool[i].data, 0);
-        vg__buf_init(&c.pool[i].out, 0);
-        vg__buf_init(&c.pool[i].nt_strs, 0);
-        vg__buf_init(&c.pool[i].sf_strs, 0);
-        vg__rfacts_list_init(&c.pool[i].rfl);
-        vg__buf_init(&c.pool[i].mf_strs, 0);
-        vg__buf_init(&c.pool[i].undet_strs, 0);
-        c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
-        c.pool[i].al_arena = vg__arena_new(256u << 10);
-        if (!c.pool[i].recs || !c.pool[i].al_arena) {
+    for (uint32_t i = 0; i < c.n_pool; i++)
+        if (vg__pipeline_batch_init(&c, &c.pool[i]) != VIGIE_OK) {
             ex = VG_EXIT_INPUT;
             goto out;
         }
-        c.pool[i].next = c.free_list;
-        c.free_list = &c.pool[i];
-    }
     for (int i = 0; i < nw; i++)
         if (vg__scan_worker_init(&workers[i], &c) != VIGIE_OK) {
             fprintf(stderr, "vigie: error: cannot set up worker %d\n", i);
@@ -1423,24 +1353,8 @@ out:
     if (c.out && c.out != stdout)
         fclose(c.out);
     if (c.pool) {
-        for (uint32_t i = 0; i < c.n_pool; i++) {
-            vg__buf_free(&c.pool[i].data);
-            vg__buf_free(&c.pool[i].out);
-            vg__buf_free(&c.pool[i].nt_strs);
-            free(c.pool[i].pend);
-            free(c.pool[i].facts);
-            free(c.pool[i].sigs);
-            free(c.pool[i].cf);
-            free(c.pool[i].sf);
-            vg__rfacts_list_free(&c.pool[i].rfl);
-            vg__buf_free(&c.pool[i].sf_strs);
-            vg__buf_free(&c.pool[i].mf_strs);
-            free(c.pool[i].undet);
-            vg__buf_free(&c.pool[i].undet_strs);
-            free(c.pool[i].recs);
-            free(c.pool[i].al);
-            vg__arena_free(c.pool[i].al_arena);
-        }
+        for (uint32_t i = 0; i < c.n_pool; i++)
+            vg__pipeline_batch_free(&c.pool[i]);
         free(c.pool);
     }
     vg__inputs_free(&c.in);
@@ -1466,15 +1380,10 @@ out:
         vg__ledger_close(c.ledger, NULL, 0);
     vg__store_close(c.db);
     vg__buf_free(&c.wr_render);
-    for (uint32_t i = 0; c.corr_fields && i < c.n_corr_fields; i++)
-        free(c.corr_fields[i]);
-    free(c.corr_fields);
-    free(c.corr_quiet);
-    free(c.ring);
+    vg__pipeline_plan_corr_free(&c);
     for (uint32_t i = 0; i < c.n_old_paths; i++)
         free(c.old_paths[i]);
     free(c.old_paths);
-    vg__corr_free(c.corr);
     vg__vis_free(c.vis);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);

@@ -306,6 +306,17 @@ typedef struct worker {
     bool no_signal;       /* the alert being formatted is no signal of its session */
 } worker;
 
+/* ---- pipeline.c: set-up and tear-down ------------------------------------------------- */
+/* The Sigma correlations over every loaded rule (c->rl) and, per compiled rule (c->rs), the
+ * fields its correlations read (c->corr, corr_fields, corr_quiet, ring; left NULL when no
+ * correlation or out of memory: the run goes on without them). Diagnostics to c->diag. */
+void vg__pipeline_plan_corr(scan_ctx *c, double lateness_s);
+void vg__pipeline_plan_corr_free(scan_ctx *c);
+/* A zeroed batch of the pool: its buffers, then onto c->free_list. VIGIE_NOMEM: not on the
+ * list; vg__pipeline_batch_free still releases what it holds. */
+int vg__pipeline_batch_init(scan_ctx *c, batch *b);
+void vg__pipeline_batch_free(batch *b);
+
 /* ---- worker.c: per record, on a worker thread --------------------------------------- */
 int vg__scan_worker_init(worker *w, scan_ctx *c);
 void vg__scan_worker_fini(worker *w);
