@@ -462,62 +462,6 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
     return VG_EXIT_OK;
 }
 
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    scan_ctx *c = w->c;
-    for (;;) {
-        pthread_mutex_lock(&c->mu);
-        while (!c->work_head && !c->stop_workers)
-            pthread_cond_wait(&c->cv_work, &c->mu);
-        batch *b = c->work_head;
-        if (!b) {
-            pthread_mutex_unlock(&c->mu);
-            break;
-        }
-        c->work_head = b->next;
-        if (!c->work_head)
-            c->work_tail = NULL;
-        pthread_mutex_unlock(&c->mu);
-        vg__scan_process_batch(w, b);
-        pthread_mutex_lock(&c->mu);
-        b->done = 1;
-        pthread_cond_broadcast(&c->cv_done);
-        pthread_mutex_unlock(&c->mu);
-    }
-    return NULL;
-}
-
-/* Threaded mode: write every done batch that is next in sequence. Called by the reader with
- * the lock held; releases it while writing. */
-static void drain_done(scan_ctx *c, bool wait_all, uint64_t submitted)
-{
-    for (;;) {
-        batch *ready = NULL;
-        for (uint32_t i = 0; i < c->n_pool; i++) {
-            batch *b = &c->pool[i];
-            if (b->done && b->seq == c->next_write) {
-                ready = b;
-                break;
-            }
-        }
-        if (!ready) {
-            if (wait_all && c->next_write < submitted) {
-                pthread_cond_wait(&c->cv_done, &c->mu);
-                continue;
-            }
-            return;
-        }
-        pthread_mutex_unlock(&c->mu);
-        vg__scan_write_batch(c, ready);
-        pthread_mutex_lock(&c->mu);
-        ready->done = 0;
-        ready->next = c->free_list;
-        c->free_list = ready;
-        c->next_write++;
-    }
-}
-
 /* ---- interruption ---------------------------------------------------------------------------- */
 
 /* SIGINT / SIGTERM: the first one asks the reader to stop at the next record; batches in
@@ -549,132 +493,6 @@ static void restore_stop_handlers(const struct sigaction old[2])
 {
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGTERM, &old[1], NULL);
-}
-
-/* ---- reading ------------------------------------------------------------------------------- */
-
-typedef struct reader_side {
-    scan_ctx *c;
-    worker *inline_worker; /* -j 1 */
-    batch *cur;
-    uint64_t seq;
-} reader_side;
-
-static batch *get_free_batch(reader_side *rs)
-{
-    scan_ctx *c = rs->c;
-    if (rs->inline_worker)
-        return &c->pool[0];
-    pthread_mutex_lock(&c->mu);
-    for (;;) {
-        drain_done(c, false, rs->seq);
-        if (c->free_list)
-            break;
-        pthread_cond_wait(&c->cv_done, &c->mu);
-    }
-    batch *b = c->free_list;
-    c->free_list = b->next;
-    pthread_mutex_unlock(&c->mu);
-    return b;
-}
-
-static void submit(reader_side *rs)
-{
-    batch *b = rs->cur;
-    if (!b || b->n == 0)
-        return;
-    scan_ctx *c = rs->c;
-    b->seq = rs->seq++;
-    rs->cur = NULL;
-    if (rs->inline_worker) {
-        vg__scan_process_batch(rs->inline_worker, b);
-        vg__scan_write_batch(c, b);
-        c->next_write++;
-        return;
-    }
-    pthread_mutex_lock(&c->mu);
-    b->next = NULL;
-    if (c->work_tail)
-        c->work_tail->next = b;
-    else
-        c->work_head = b;
-    c->work_tail = b;
-    pthread_cond_signal(&c->cv_work);
-    pthread_mutex_unlock(&c->mu);
-}
-
-static int add_record(reader_side *rs, const vg_record *rec, uint32_t file)
-{
-    if (!rs->cur) {
-        rs->cur = get_free_batch(rs);
-        rs->cur->n = 0;
-        vg__buf_reset(&rs->cur->data);
-    }
-    batch *b = rs->cur;
-    rec_ref *r = &b->recs[b->n];
-    r->off = b->data.len;
-    r->len = rec->len;
-    r->file = file;
-    r->line = rec->src.line;
-    r->index = rec->src.index;
-    r->offset = rec->src.offset;
-    int rc = vg__buf_add(&b->data, rec->data, rec->len);
-    if (rc)
-        return rc;
-    b->n++;
-    if (b->n == BATCH_RECORDS || b->data.len >= BATCH_BYTES)
-        submit(rs);
-    return VIGIE_OK;
-}
-
-static int read_inputs(scan_ctx *c, reader_side *rs)
-{
-    int status = VG_EXIT_OK;
-    vg_reader_opts ro = {vg__cli_diag, NULL, 0, c->o->max_decompressed};
-    for (uint32_t i = 0; i < c->in.n && !stop_signal; i++) {
-        c->n_reached = i + 1;
-        vg_reader *r = NULL;
-        int rc = vg__reader_open(&r, c->in.paths[i], &ro);
-        if (rc) {
-            vg__print_escaped(stderr, "vigie: error: %s: %s\n", c->in.paths[i], vigie_strerror(rc));
-            status = VG_EXIT_INPUT;
-            continue;
-        }
-        c->files++;
-        vg_record rec;
-        while (!stop_signal && (rc = vg__reader_next(r, &rec)) == VIGIE_OK) {
-            if ((rc = add_record(rs, &rec, i)) != VIGIE_OK) {
-                vg__print_escaped(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
-                                  (unsigned long long)rec.src.line, vigie_strerror(rc));
-                break;
-            }
-            if (rs->inline_worker && (rec.src.index & 1023) == 0)
-                progress(c, false);
-        }
-        if (rc != VIGIE_EOF && rc != VIGIE_OK) {
-            /* the reader reported the cause with its position; records before it are kept */
-            if (rc == VIGIE_IO || rc == VIGIE_NOENT)
-                status = VG_EXIT_INPUT;
-        }
-        const vg_reader_stats *st = vg__reader_stats(r);
-        c->bytes += st->bytes;
-        c->bytes_read += st->bytes_read;
-        c->bad += st->bad_records;
-        for (int k = 0; k < VIGIE_STATUS_COUNT; k++)
-            c->bad_by_rc[k] += st->bad_by_rc[k];
-        if (st->unreadable) {
-            /* not a log: reported by the reader; 0 events; "could not be read at all" */
-            c->unreadable_files++;
-            status = VG_EXIT_INPUT;
-        } else if (rc != VIGIE_EOF && rc != VIGIE_OK && st->bad_records == 0) {
-            /* a fatal stream error (truncated compression ...) counts as one bad record */
-            c->bad++;
-            c->bad_by_rc[rc < VIGIE_STATUS_COUNT ? rc : VIGIE_IO]++;
-        }
-        vg__reader_close(r);
-    }
-    submit(rs);
-    return status;
 }
 
 /* ---- summary ------------------------------------------------------------------------------- */
@@ -1202,23 +1020,10 @@ int vg__cmd_scan(int argc, char **argv)
             goto out;
         }
     c.t_start = vg__now();
-    reader_side rs = {&c, nw == 1 ? &workers[0] : NULL, NULL, 0};
-    if (nw > 1)
-        for (int i = 0; i < nw; i++)
-            pthread_create(&workers[i].th, NULL, worker_main, &workers[i]);
+    c.stop = &stop_signal;
     struct sigaction old_sa[2];
     install_stop_handlers(old_sa);
-    int rex = read_inputs(&c, &rs);
-    c.interrupted = stop_signal;
-    if (nw > 1) {
-        pthread_mutex_lock(&c.mu);
-        drain_done(&c, true, rs.seq);
-        c.stop_workers = true;
-        pthread_cond_broadcast(&c.cv_work);
-        pthread_mutex_unlock(&c.mu);
-        for (int i = 0; i < nw; i++)
-            pthread_join(workers[i].th, NULL);
-    }
+    int rex = vg__pipeline_run(&c, workers, nw) == VIGIE_OK ? VG_EXIT_OK : VG_EXIT_INPUT;
     if (!c.interrupted)
         c.interrupted = stop_signal; /* a signal while the last batches were written */
     if (c.interrupted) {

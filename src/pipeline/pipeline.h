@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,7 @@ typedef struct scan_ctx {
     vigie_diag_fn diag;
     void *diag_ud;
     void (*on_progress)(struct scan_ctx *c, bool final);
+    volatile sig_atomic_t *stop; /* non-zero: stop reading at the next record */
     /* queues */
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done, cv_free;
@@ -316,6 +318,11 @@ void vg__pipeline_plan_corr_free(scan_ctx *c);
  * list; vg__pipeline_batch_free still releases what it holds. */
 int vg__pipeline_batch_init(scan_ctx *c, batch *b);
 void vg__pipeline_batch_free(batch *b);
+/* Read every input (c->in) through the workers (nw of them, initialised; one: on the calling
+ * thread) and write every batch in read order; returns VIGIE_IO when an input could not be
+ * opened or read (said through c->diag), else VIGIE_OK. c->interrupted: *c->stop when reading
+ * stopped early. */
+int vg__pipeline_run(scan_ctx *c, worker *workers, int nw);
 
 /* ---- worker.c: per record, on a worker thread --------------------------------------- */
 int vg__scan_worker_init(worker *w, scan_ctx *c);
