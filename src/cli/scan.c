@@ -10,7 +10,7 @@
  * thread writes batches strictly in the order they were read. So the alert stream is the
  * same, in the same order, for any -j N. With -j 1 everything runs on the calling thread.
  * This file owns the run (options, set-up, threads, reading, summary); a worker's work per
- * record is in scan_worker.c, the writer's in scan_writer.c (scan_int.h).
+ * record is in src/pipeline/worker.c, the writer's in src/pipeline/writer.c (pipeline.h).
  *
  * Memory does not grow with the number of records: a fixed pool of 2N+2 batches is
  * recycled. What outlives a batch (first-seen terms, session groups, sign-in ids,
@@ -20,10 +20,24 @@
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 
-#include "pipeline/pipeline.h"
+#include "scan.h"
 
-const char *const vg__scan_level_names[LV_COUNT] = {"informational", "low", "medium",
-                                                   "high", "critical", "other"};
+/* The progress bar on a terminal (the pipeline calls it after each batch). */
+static void progress(scan_ctx *c, bool final)
+{
+    if (!c->progress)
+        return;
+    double now = vg__now();
+    if (!final && now - c->last_progress < 0.25)
+        return;
+    c->last_progress = now;
+    double el = now - c->t_start;
+    fprintf(stderr, "\r\033[Kvigie: %llu events  %.1f MB  %llu alerts  %llu bad  %.1f MB/s",
+            (unsigned long long)c->events, (double)c->bytes / 1e6, (unsigned long long)c->alerts,
+            (unsigned long long)c->bad, el > 0 ? (double)c->bytes / 1e6 / el : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}
 
 /* ---- options ------------------------------------------------------------------------------ */
 
@@ -448,62 +462,6 @@ static int parse_opts(scan_opts *o, int argc, char **argv)
     return VG_EXIT_OK;
 }
 
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    scan_ctx *c = w->c;
-    for (;;) {
-        pthread_mutex_lock(&c->mu);
-        while (!c->work_head && !c->stop_workers)
-            pthread_cond_wait(&c->cv_work, &c->mu);
-        batch *b = c->work_head;
-        if (!b) {
-            pthread_mutex_unlock(&c->mu);
-            break;
-        }
-        c->work_head = b->next;
-        if (!c->work_head)
-            c->work_tail = NULL;
-        pthread_mutex_unlock(&c->mu);
-        vg__scan_process_batch(w, b);
-        pthread_mutex_lock(&c->mu);
-        b->done = 1;
-        pthread_cond_broadcast(&c->cv_done);
-        pthread_mutex_unlock(&c->mu);
-    }
-    return NULL;
-}
-
-/* Threaded mode: write every done batch that is next in sequence. Called by the reader with
- * the lock held; releases it while writing. */
-static void drain_done(scan_ctx *c, bool wait_all, uint64_t submitted)
-{
-    for (;;) {
-        batch *ready = NULL;
-        for (uint32_t i = 0; i < c->n_pool; i++) {
-            batch *b = &c->pool[i];
-            if (b->done && b->seq == c->next_write) {
-                ready = b;
-                break;
-            }
-        }
-        if (!ready) {
-            if (wait_all && c->next_write < submitted) {
-                pthread_cond_wait(&c->cv_done, &c->mu);
-                continue;
-            }
-            return;
-        }
-        pthread_mutex_unlock(&c->mu);
-        vg__scan_write_batch(c, ready);
-        pthread_mutex_lock(&c->mu);
-        ready->done = 0;
-        ready->next = c->free_list;
-        c->free_list = ready;
-        c->next_write++;
-    }
-}
-
 /* ---- interruption ---------------------------------------------------------------------------- */
 
 /* SIGINT / SIGTERM: the first one asks the reader to stop at the next record; batches in
@@ -535,132 +493,6 @@ static void restore_stop_handlers(const struct sigaction old[2])
 {
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGTERM, &old[1], NULL);
-}
-
-/* ---- reading ------------------------------------------------------------------------------- */
-
-typedef struct reader_side {
-    scan_ctx *c;
-    worker *inline_worker; /* -j 1 */
-    batch *cur;
-    uint64_t seq;
-} reader_side;
-
-static batch *get_free_batch(reader_side *rs)
-{
-    scan_ctx *c = rs->c;
-    if (rs->inline_worker)
-        return &c->pool[0];
-    pthread_mutex_lock(&c->mu);
-    for (;;) {
-        drain_done(c, false, rs->seq);
-        if (c->free_list)
-            break;
-        pthread_cond_wait(&c->cv_done, &c->mu);
-    }
-    batch *b = c->free_list;
-    c->free_list = b->next;
-    pthread_mutex_unlock(&c->mu);
-    return b;
-}
-
-static void submit(reader_side *rs)
-{
-    batch *b = rs->cur;
-    if (!b || b->n == 0)
-        return;
-    scan_ctx *c = rs->c;
-    b->seq = rs->seq++;
-    rs->cur = NULL;
-    if (rs->inline_worker) {
-        vg__scan_process_batch(rs->inline_worker, b);
-        vg__scan_write_batch(c, b);
-        c->next_write++;
-        return;
-    }
-    pthread_mutex_lock(&c->mu);
-    b->next = NULL;
-    if (c->work_tail)
-        c->work_tail->next = b;
-    else
-        c->work_head = b;
-    c->work_tail = b;
-    pthread_cond_signal(&c->cv_work);
-    pthread_mutex_unlock(&c->mu);
-}
-
-static int add_record(reader_side *rs, const vg_record *rec, uint32_t file)
-{
-    if (!rs->cur) {
-        rs->cur = get_free_batch(rs);
-        rs->cur->n = 0;
-        vg__buf_reset(&rs->cur->data);
-    }
-    batch *b = rs->cur;
-    rec_ref *r = &b->recs[b->n];
-    r->off = b->data.len;
-    r->len = rec->len;
-    r->file = file;
-    r->line = rec->src.line;
-    r->index = rec->src.index;
-    r->offset = rec->src.offset;
-    int rc = vg__buf_add(&b->data, rec->data, rec->len);
-    if (rc)
-        return rc;
-    b->n++;
-    if (b->n == BATCH_RECORDS || b->data.len >= BATCH_BYTES)
-        submit(rs);
-    return VIGIE_OK;
-}
-
-static int read_inputs(scan_ctx *c, reader_side *rs)
-{
-    int status = VG_EXIT_OK;
-    vg_reader_opts ro = {vg__cli_diag, NULL, 0, c->o->max_decompressed};
-    for (uint32_t i = 0; i < c->in.n && !stop_signal; i++) {
-        c->n_reached = i + 1;
-        vg_reader *r = NULL;
-        int rc = vg__reader_open(&r, c->in.paths[i], &ro);
-        if (rc) {
-            vg__print_escaped(stderr, "vigie: error: %s: %s\n", c->in.paths[i], vigie_strerror(rc));
-            status = VG_EXIT_INPUT;
-            continue;
-        }
-        c->files++;
-        vg_record rec;
-        while (!stop_signal && (rc = vg__reader_next(r, &rec)) == VIGIE_OK) {
-            if ((rc = add_record(rs, &rec, i)) != VIGIE_OK) {
-                vg__print_escaped(stderr, "vigie: error: %s:%llu: %s\n", c->in.paths[i],
-                                  (unsigned long long)rec.src.line, vigie_strerror(rc));
-                break;
-            }
-            if (rs->inline_worker && (rec.src.index & 1023) == 0)
-                vg__scan_progress(c, false);
-        }
-        if (rc != VIGIE_EOF && rc != VIGIE_OK) {
-            /* the reader reported the cause with its position; records before it are kept */
-            if (rc == VIGIE_IO || rc == VIGIE_NOENT)
-                status = VG_EXIT_INPUT;
-        }
-        const vg_reader_stats *st = vg__reader_stats(r);
-        c->bytes += st->bytes;
-        c->bytes_read += st->bytes_read;
-        c->bad += st->bad_records;
-        for (int k = 0; k < VIGIE_STATUS_COUNT; k++)
-            c->bad_by_rc[k] += st->bad_by_rc[k];
-        if (st->unreadable) {
-            /* not a log: reported by the reader; 0 events; "could not be read at all" */
-            c->unreadable_files++;
-            status = VG_EXIT_INPUT;
-        } else if (rc != VIGIE_EOF && rc != VIGIE_OK && st->bad_records == 0) {
-            /* a fatal stream error (truncated compression ...) counts as one bad record */
-            c->bad++;
-            c->bad_by_rc[rc < VIGIE_STATUS_COUNT ? rc : VIGIE_IO]++;
-        }
-        vg__reader_close(r);
-    }
-    submit(rs);
-    return status;
 }
 
 /* ---- summary ------------------------------------------------------------------------------- */
@@ -927,6 +759,7 @@ int vg__cmd_scan(int argc, char **argv)
     scan_ctx c;
     memset(&c, 0, sizeof c);
     c.o = &o;
+    c.diag = vg__cli_diag;
     pthread_mutex_init(&c.mu, NULL);
     pthread_mutex_init(&c.hits_mu, NULL);
     pthread_cond_init(&c.cv_work, NULL);
@@ -988,65 +821,7 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_RULES;
         goto out;
     }
-    /* Sigma correlations: the engine over every loaded rule, and per compiled rule the fields
-     * its correlations read (group-by, aliases, condition.field) */
-    {
-        uint32_t nl = vg__ruleload_count(c.rl), n_corr = 0;
-        const vg_rule **all = calloc(nl ? nl : 1, sizeof *all);
-        for (uint32_t i = 0; all && i < nl; i++) {
-            all[i] = vg__ruleload_get(c.rl, i);
-            n_corr += all[i] && all[i]->kind == VG_RULE_CORRELATION;
-        }
-        vg_corr_opts cop = {0, o.lateness_s, false, vg__cli_diag, NULL};
-        if (all && n_corr && vg__corr_new(all, nl, &cop, &c.corr) == VIGIE_OK &&
-            vg__corr_count(c.corr) > 0) {
-            uint32_t nrs = vg__ruleset_count(c.rs);
-            c.corr_fields = calloc(nrs, sizeof *c.corr_fields);
-            c.n_corr_fields = nrs;
-            c.corr_quiet = calloc(nrs, sizeof *c.corr_quiet);
-            c.ring = calloc(VG_CORR_RING, sizeof *c.ring);
-            for (uint32_t ri = 0; c.corr_fields && c.corr_quiet && c.ring && ri < nrs; ri++) {
-                const vg_rule *r = vg__ruleset_rule(c.rs, ri);
-                if (!vg__corr_wants(c.corr, r))
-                    continue;
-                c.corr_quiet[ri] = !vg__corr_generates(c.corr, r);
-                const char **fl = calloc(64, sizeof *fl);
-                uint32_t nf = 0;
-                for (uint32_t i = 0; fl && i < nl; i++) {
-                    const vg_rule *cr = all[i];
-                    if (!cr || cr->kind != VG_RULE_CORRELATION || !cr->corr)
-                        continue;
-                    const vg_correlation *k = cr->corr;
-                    bool refs = false;
-                    for (uint32_t q = 0; q < k->n_rules && !refs; q++)
-                        refs = (r->id && !strcmp(k->rules[q], r->id)) ||
-                               (r->name && !strcmp(k->rules[q], r->name));
-                    if (!refs)
-                        continue;
-                    const char *want[64];
-                    uint32_t n_want = 0;
-                    for (uint32_t q = 0; q < k->n_group_by && n_want < 60; q++)
-                        want[n_want++] = k->group_by[q];
-                    if (k->field)
-                        want[n_want++] = k->field;
-                    for (uint32_t q = 0; k->aliases && q < k->aliases->n; q++)
-                        for (uint32_t z = 0; z < k->aliases->v[q].n && n_want < 63; z++)
-                            if ((r->id && !strcmp(k->aliases->v[q].rules[z], r->id)) ||
-                                (r->name && !strcmp(k->aliases->v[q].rules[z], r->name)))
-                                want[n_want++] = k->aliases->v[q].fields[z];
-                    for (uint32_t q = 0; q < n_want && nf < 63; q++) {
-                        bool dup = false;
-                        for (uint32_t z = 0; z < nf && !dup; z++)
-                            dup = !strcmp(fl[z], want[q]);
-                        if (!dup)
-                            fl[nf++] = want[q];
-                    }
-                }
-                c.corr_fields[ri] = fl;
-            }
-        }
-        free(all);
-    }
+    vg__pipeline_plan_corr(&c, o.lateness_s); /* Sigma correlations and the fields they read */
     if (vg__newterms_new(&c.nt) != VIGIE_OK) {
         ex = VG_EXIT_RULES;
         goto out;
@@ -1223,6 +998,7 @@ int vg__cmd_scan(int argc, char **argv)
     vg__buf_reset(&c.wr_render);
     vg__scan_sinks_init(&c);
     c.progress = !o.no_progress && !vg__cli_quiet && isatty(2);
+    c.on_progress = progress;
 
     /* workers and batches */
     c.n_pool = nw == 1 ? 1 : (uint32_t)(2 * nw + 2);
@@ -1232,23 +1008,11 @@ int vg__cmd_scan(int argc, char **argv)
         ex = VG_EXIT_INPUT;
         goto out;
     }
-    for (uint32_t i = 0; i < c.n_pool; i++) {
-        vg__buf_init(&c.pool[i].data, 0);
-        vg__buf_init(&c.pool[i].out, 0);
-        vg__buf_init(&c.pool[i].nt_strs, 0);
-        vg__buf_init(&c.pool[i].sf_strs, 0);
-        vg__rfacts_list_init(&c.pool[i].rfl);
-        vg__buf_init(&c.pool[i].mf_strs, 0);
-        vg__buf_init(&c.pool[i].undet_strs, 0);
-        c.pool[i].recs = calloc(BATCH_RECORDS, sizeof(rec_ref));
-        c.pool[i].al_arena = vg__arena_new(256u << 10);
-        if (!c.pool[i].recs || !c.pool[i].al_arena) {
+    for (uint32_t i = 0; i < c.n_pool; i++)
+        if (vg__pipeline_batch_init(&c, &c.pool[i]) != VIGIE_OK) {
             ex = VG_EXIT_INPUT;
             goto out;
         }
-        c.pool[i].next = c.free_list;
-        c.free_list = &c.pool[i];
-    }
     for (int i = 0; i < nw; i++)
         if (vg__scan_worker_init(&workers[i], &c) != VIGIE_OK) {
             fprintf(stderr, "vigie: error: cannot set up worker %d\n", i);
@@ -1256,23 +1020,10 @@ int vg__cmd_scan(int argc, char **argv)
             goto out;
         }
     c.t_start = vg__now();
-    reader_side rs = {&c, nw == 1 ? &workers[0] : NULL, NULL, 0};
-    if (nw > 1)
-        for (int i = 0; i < nw; i++)
-            pthread_create(&workers[i].th, NULL, worker_main, &workers[i]);
+    c.stop = &stop_signal;
     struct sigaction old_sa[2];
     install_stop_handlers(old_sa);
-    int rex = read_inputs(&c, &rs);
-    c.interrupted = stop_signal;
-    if (nw > 1) {
-        pthread_mutex_lock(&c.mu);
-        drain_done(&c, true, rs.seq);
-        c.stop_workers = true;
-        pthread_cond_broadcast(&c.cv_work);
-        pthread_mutex_unlock(&c.mu);
-        for (int i = 0; i < nw; i++)
-            pthread_join(workers[i].th, NULL);
-    }
+    int rex = vg__pipeline_run(&c, workers, nw) == VIGIE_OK ? VG_EXIT_OK : VG_EXIT_INPUT;
     if (!c.interrupted)
         c.interrupted = stop_signal; /* a signal while the last batches were written */
     if (c.interrupted) {
@@ -1317,7 +1068,7 @@ int vg__cmd_scan(int argc, char **argv)
         vg__buf_free(&cb);
     }
     double elapsed = vg__now() - c.t_start;
-    vg__scan_progress(&c, true);
+    progress(&c, true);
     if (fflush(c.out) != 0 && !c.out_error)
         c.out_error = errno;
     for (int i = 0; i < nw; i++)
@@ -1407,24 +1158,8 @@ out:
     if (c.out && c.out != stdout)
         fclose(c.out);
     if (c.pool) {
-        for (uint32_t i = 0; i < c.n_pool; i++) {
-            vg__buf_free(&c.pool[i].data);
-            vg__buf_free(&c.pool[i].out);
-            vg__buf_free(&c.pool[i].nt_strs);
-            free(c.pool[i].pend);
-            free(c.pool[i].facts);
-            free(c.pool[i].sigs);
-            free(c.pool[i].cf);
-            free(c.pool[i].sf);
-            vg__rfacts_list_free(&c.pool[i].rfl);
-            vg__buf_free(&c.pool[i].sf_strs);
-            vg__buf_free(&c.pool[i].mf_strs);
-            free(c.pool[i].undet);
-            vg__buf_free(&c.pool[i].undet_strs);
-            free(c.pool[i].recs);
-            free(c.pool[i].al);
-            vg__arena_free(c.pool[i].al_arena);
-        }
+        for (uint32_t i = 0; i < c.n_pool; i++)
+            vg__pipeline_batch_free(&c.pool[i]);
         free(c.pool);
     }
     vg__inputs_free(&c.in);
@@ -1450,15 +1185,10 @@ out:
         vg__ledger_close(c.ledger, NULL, 0);
     vg__store_close(c.db);
     vg__buf_free(&c.wr_render);
-    for (uint32_t i = 0; c.corr_fields && i < c.n_corr_fields; i++)
-        free(c.corr_fields[i]);
-    free(c.corr_fields);
-    free(c.corr_quiet);
-    free(c.ring);
+    vg__pipeline_plan_corr_free(&c);
     for (uint32_t i = 0; i < c.n_old_paths; i++)
         free(c.old_paths[i]);
     free(c.old_paths);
-    vg__corr_free(c.corr);
     vg__vis_free(c.vis);
     free_opts(&o);
     pthread_cond_destroy(&c.cv_work);

@@ -15,7 +15,7 @@
  * entries loaded from a state name their file through c->old_paths.
  */
 #include "correlate/statefile.h"
-#include "pipeline/pipeline.h"
+#include "scan.h"
 #include "util/ser.h"
 
 #define TAG_META VG_STATE_TAG('M', 'E', 'T', 'A')

@@ -49,10 +49,10 @@ typedef enum {
     VG_DL_APP,
     VG_DL_CLIENT_APP,
     VG_DL_USER_AGENT,
-    VG_DL_INDICATOR_ADDRESS,   /* every value is an indicator candidate (ip) */
+    VG_DL_INDICATOR_ADDRESS,    /* every value is an indicator candidate (ip) */
     VG_DL_INDICATOR_USER_AGENT, /* every value is an indicator candidate (user agent) */
-    VG_DL_BEARER_TOKEN,        /* every value may be a bearer token (JWT) */
-    VG_DL_MAIL_WHEN,           /* the field whose value says "mail read" */
+    VG_DL_BEARER_TOKEN,         /* every value may be a bearer token (JWT) */
+    VG_DL_MAIL_WHEN,            /* the field whose value says "mail read" */
     VG_DL_MAIL_USER,
     VG_DL_MAIL_SESSION,
     VG_DL_MAIL_TOKEN,
@@ -65,7 +65,7 @@ typedef enum {
     VG_DL_MAIL_LINKABLE,
     VG_DL_ALERT_USER, /* the user of a record alert: top-level member names, as written
                          (not through the field map); the first that is a string */
-    VG_DL_TIME, /* --time-field, for records whose shape gives no time */
+    VG_DL_TIME,       /* --time-field, for records whose shape gives no time */
     VG_DL_COUNT
 } vg_dlist_id;
 

@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * scan_int.h: private to `vigie scan` (scan.c, scan_worker.c, scan_writer.c): the batch, the
- * options, the run's context and the worker, shared by the three parts of the command.
+ * pipeline.h: the pipeline stage (src/pipeline: worker.c, writer.c) and its one client so
+ * far, `vigie scan` (src/cli/scan.c): the batch, the options, the run's context and the
+ * worker. Stage: pipeline, over every detection stage; nothing here calls back into src/cli
+ * (diagnostics and progress are callbacks in scan_ctx).
  *
- * scan.c owns the run: options, set-up, the reader thread, the worker threads, the summary.
- * scan_worker.c is what a worker does to each record of a batch (parse, classify, match,
+ * scan.c still owns the run: options, set-up, the reader thread, the worker threads, the
+ * summary. worker.c is what a worker does to each record of a batch (parse, classify, match,
  * indicators, tokens, alert lines, session and correlation facts); it touches only its
- * worker and its batch. scan_writer.c is the writer, which sees batches in read order and
+ * worker and its batch. writer.c is the writer, which sees batches in read order and
  * alone owns the state that outlives a batch (first-seen terms, sessions, correlations,
  * visibility, the store and the ledger) and the output.
  */
-#ifndef VG_SCAN_INT_H
-#define VG_SCAN_INT_H
+#ifndef VG_PIPELINE_H
+#define VG_PIPELINE_H
 
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +31,18 @@
 #include <openssl/sha.h>
 
 #include "alert/render.h"
-#include "cli/cli.h"
+#include "compile/compile.h"
 #include "correlate/corr.h"
 #include "correlate/correlate.h"
 #include "detect/detect.h"
+#include "ingest/ingest.h"
+#include "match/match.h"
+#include "rule/rule.h"
 #include "store/ledger.h"
 #include "store/store.h"
 #include "token/token.h"
+#include "util/util.h"
+#include "json/json.h"
 
 #define BATCH_RECORDS 2048
 #define BATCH_BYTES (4u << 20)
@@ -134,7 +142,7 @@ typedef struct batch {
     uint32_t n_undet, cap_undet;
     vg_buf undet_strs;
     uint64_t undetermined; /* undetermined alerts written (n_undet, unless out of memory) */
-    double max_t; /* the latest event time of the batch's records (-INFINITY: none) */
+    double max_t;          /* the latest event time of the batch's records (-INFINITY: none) */
 } batch;
 
 typedef struct scan_opts {
@@ -156,7 +164,7 @@ typedef struct scan_opts {
     char **argv;
     const char *baseline_path;
     const char *state_path; /* --state FILE: loaded if it exists, saved at the end */
-    bool finish;            /* --finish: close every open group at the end (always without --state) */
+    bool finish; /* --finish: close every open group at the end (always without --state) */
     const char *jwks[32][2]; /* issuer, file */
     uint32_t n_jwks;
     double signin_window_h;
@@ -173,7 +181,7 @@ typedef struct scan_opts {
     bool no_prefilter;
     bool no_combined;
     uint64_t max_decompressed; /* --max-decompressed; 0 = VG_MAX_DECOMPRESSED_BYTES */
-    bool regex_limit_ignore; /* --regex-limit=ignore: a regex stopped by a limit is no match */
+    bool regex_limit_ignore;   /* --regex-limit=ignore: a regex stopped by a limit is no match */
     char **inputs;
     uint32_t n_inputs;
 } scan_opts;
@@ -218,10 +226,10 @@ typedef struct scan_ctx {
     vg_store *db;
     int64_t run_id;
     vg_ledger *ledger;
-    bool typed;        /* --db or --ledger: the batches keep every alert typed, for them */
-    vg_sink sinks[3];  /* -o, then --db, then --ledger: every alert, in read order */
+    bool typed;       /* --db or --ledger: the batches keep every alert typed, for them */
+    vg_sink sinks[3]; /* -o, then --db, then --ledger: every alert, in read order */
     uint32_t n_sinks;
-    vg_buf wr_render;  /* the writer's text of the candidates it keeps */
+    vg_buf wr_render;              /* the writer's text of the candidates it keeps */
     uint64_t ledgered, ledger_ck;  /* entries appended; at the last checkpoint */
     bool db_failed, ledger_failed; /* said once; the run went on without it; exit 4 */
     vg_corr *corr;
@@ -244,11 +252,17 @@ typedef struct scan_ctx {
      * past in.n name them (vg__scan_ring_file) */
     char **old_paths;
     uint32_t n_old_paths;
-    int interrupted; /* the signal (SIGINT, SIGTERM) that stopped reading, or 0 */
+    int interrupted;    /* the signal (SIGINT, SIGTERM) that stopped reading, or 0 */
     uint32_t n_reached; /* inputs the reader opened or tried, in order (c->in.paths[0..n)) */
     double t_start;
     double last_progress;
     bool progress;
+    /* the caller's: every diagnostic of the run (records skipped, store and ledger
+     * failures), and a progress report after each batch written (NULL: none) */
+    vigie_diag_fn diag;
+    void *diag_ud;
+    void (*on_progress)(struct scan_ctx *c, bool final);
+    volatile sig_atomic_t *stop; /* non-zero: stop reading at the next record */
     /* queues */
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done, cv_free;
@@ -281,20 +295,36 @@ typedef struct worker {
     bool sha_ok, mdet_ok;
     uint8_t sha[32];
     char sha_hex[65];
-    vigie_alert_messages mr; /* what it read (once mdet_ok), for its alerts */
+    vigie_alert_messages mr;                       /* what it read (once mdet_ok), for its alerts */
     const char *mr_folder[VG_MAX_SESSION_FOLDERS]; /* mr.folders: into the detect scratch */
     vg_detect_scratch *ds;                         /* the record's facts (src/detect) */
-    uint32_t sig0;              /* b->n_sigs when the record began */
-    bool ftext_found;           /* the last field_text found a value */
+    uint32_t sig0;                                 /* b->n_sigs when the record began */
+    bool ftext_found;                              /* the last field_text found a value */
     /* per-worker scratch, reused for every record (no allocation once grown): unescaped
      * strings of field_text and of the user-agent check */
     vg_buf ft_tmp, ua_tmp;
-    char tok_tenant[128];       /* tenant taken from a bearer token's issuer */
-    char sig_family[256];       /* family of the signal being formatted ("" = its name) */
-    bool no_signal;             /* the alert being formatted is no signal of its session */
+    char tok_tenant[128]; /* tenant taken from a bearer token's issuer */
+    char sig_family[256]; /* family of the signal being formatted ("" = its name) */
+    bool no_signal;       /* the alert being formatted is no signal of its session */
 } worker;
 
-/* ---- scan_worker.c: per record, on a worker thread --------------------------------------- */
+/* ---- pipeline.c: set-up and tear-down ------------------------------------------------- */
+/* The Sigma correlations over every loaded rule (c->rl) and, per compiled rule (c->rs), the
+ * fields its correlations read (c->corr, corr_fields, corr_quiet, ring; left NULL when no
+ * correlation or out of memory: the run goes on without them). Diagnostics to c->diag. */
+void vg__pipeline_plan_corr(scan_ctx *c, double lateness_s);
+void vg__pipeline_plan_corr_free(scan_ctx *c);
+/* A zeroed batch of the pool: its buffers, then onto c->free_list. VIGIE_NOMEM: not on the
+ * list; vg__pipeline_batch_free still releases what it holds. */
+int vg__pipeline_batch_init(scan_ctx *c, batch *b);
+void vg__pipeline_batch_free(batch *b);
+/* Read every input (c->in) through the workers (nw of them, initialised; one: on the calling
+ * thread) and write every batch in read order; returns VIGIE_IO when an input could not be
+ * opened or read (said through c->diag), else VIGIE_OK. c->interrupted: *c->stop when reading
+ * stopped early. */
+int vg__pipeline_run(scan_ctx *c, worker *workers, int nw);
+
+/* ---- worker.c: per record, on a worker thread --------------------------------------- */
 int vg__scan_worker_init(worker *w, scan_ctx *c);
 void vg__scan_worker_fini(worker *w);
 void vg__scan_process_batch(worker *w, batch *b);
@@ -302,7 +332,7 @@ void vg__scan_process_batch(worker *w, batch *b);
 void vg__scan_record_fact(worker *w, batch *b, uint32_t ri, const vg_eventinfo *ei, bool full);
 int vg__scan_level_index(const char *lv);
 
-/* ---- scan_writer.c: in read order, on the writer -------------------------------------- */
+/* ---- writer.c: in read order, on the writer -------------------------------------- */
 /* Text for -o (stdout), outside any alert: the text sink's bytes. */
 void vg__scan_write_out(scan_ctx *c, const char *p, size_t n);
 /* One alert to every sink, in read order: its text in the output format (a may be NULL for
@@ -323,13 +353,6 @@ void vg__scan_advance(scan_ctx *c, double watermark);
 /* The input path of a correlation-ring entry (this run's inputs, then a state file's). */
 const char *vg__scan_ring_file(const scan_ctx *c, uint32_t file);
 
-/* ---- scan_state.c: --state FILE ------------------------------------------------------- */
-/* Load the saved state into the run's fresh parts (after the inputs are expanded); a missing
- * file is a first run. Returns a VG_EXIT_* code (0: go on). */
-int vg__scan_state_load(scan_ctx *c);
-/* Save the run's state (atomically, with a checksum); false on failure (said). */
-bool vg__scan_state_save(scan_ctx *c);
 void vg__scan_write_gaps(scan_ctx *c);
-void vg__scan_progress(scan_ctx *c, bool final);
 
 #endif

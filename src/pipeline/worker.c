@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * scan_worker.c: what a `vigie scan` worker does to each record of a batch. Stage: cli, over
- * json, ingest, match, correlate (indicators) and token.
+ * worker.c: what a pipeline worker (`vigie scan`) does to each record of a batch. Stage:
+ * pipeline, over json, ingest, detect (record facts), match, correlate (indicators), token and
+ * alert.
  *
  * Per record: parse into the worker's tape, classify (shape, logsource, tenant, time; the
  * time where --time-field says for logs of unknown shape), run the matcher, the indicator
  * and bearer-token checks, and build each alert (a vigie_alert: its stable id, the record's
  * SHA-256) and render it into the batch's output (src/alert; a first-seen candidate is kept
- * typed instead, and every alert too when --db or --ledger want it) (a rule left UNKNOWN by a regex limit: an "undetermined" alert and
- * a warning queued for the writer, unless --regex-limit=ignore). Then the facts the writer
- * needs: first-seen candidates (kept or dropped by the writer), mailbox-audit visibility,
- * session facts (a mail read without an alert carries only what the sign-in join needs),
- * correlation facts (the values the correlations read). A worker writes only to its own state and its batch; everything it
- * reads from the run is immutable. No allocation per event once buffers have grown.
+ * typed instead, and every alert too when --db or --ledger want it) (a rule left UNKNOWN by a regex
+ * limit: an "undetermined" alert and a warning queued for the writer, unless --regex-limit=ignore).
+ * Then the facts the writer needs: first-seen candidates (kept or dropped by the writer),
+ * mailbox-audit visibility, session facts (a mail read without an alert carries only what the
+ * sign-in join needs), correlation facts (the values the correlations read). A worker writes only
+ * to its own state and its batch; everything it reads from the run is immutable. No allocation per
+ * event once buffers have grown.
  */
 #define _POSIX_C_SOURCE 200809L
 /* SHA256_Init/Update/Final: deprecated in OpenSSL 3 but the only allocation-free SHA-256 it
@@ -21,6 +23,9 @@
 #include "pipeline.h"
 
 /* ---- alert formatting ---------------------------------------------------------------------- */
+
+const char *const vg__scan_level_names[LV_COUNT] = {"informational", "low",      "medium",
+                                                    "high",          "critical", "other"};
 
 int vg__scan_level_index(const char *lv)
 {
@@ -309,9 +314,8 @@ static int on_match(void *ud, uint32_t ri)
         if (!nt_pending(w, b, ri, rule, ei))
             return 0;
         const char *g = b->nt_strs.data + b->pend[b->n_pend - 1].strs;
-        a.u.new_term = (vigie_alert_new_term){g, g + strlen(g) + 1,
-                                              (const char *const *)rule->nt_fields,
-                                              rule->n_nt_fields};
+        a.u.new_term = (vigie_alert_new_term){
+            g, g + strlen(g) + 1, (const char *const *)rule->nt_fields, rule->n_nt_fields};
     } else {
         w->hits[ri]++;
         b->alerts++;
@@ -399,7 +403,8 @@ void vg__scan_write_undetermined(scan_ctx *c, batch *b)
                         r->offset,
                         NULL,
                         b->undet_strs.data + b->undet[i].msg};
-        vg__cli_diag(NULL, &d);
+        if (c->diag)
+            c->diag(c->diag_ud, &d);
     }
 }
 
@@ -424,8 +429,8 @@ static void indicator_alert(ip_ctx *x, const vg_indicator_hit *hp, const char *t
     snprintf(id, sizeof id, "indicator:%s", h.set_id);
     vigie_alert a;
     alert_rule(&a, VIGIE_ALERT_INDICATOR, id, title, h.level, h.tags, h.n_tags);
-    a.u.indicator = (vigie_alert_indicator){type,         h.value, h.first_seen,
-                                            h.last_seen, h.role,  h.set_id};
+    a.u.indicator =
+        (vigie_alert_indicator){type, h.value, h.first_seen, h.last_seen, h.role, h.set_id};
     format_alert(x->w, &a, id, false);
     x->b->alerts++;
     x->b->by_level[vg__scan_level_index(h.level)]++;
@@ -532,9 +537,9 @@ static int tok_cb(void *ud, const vg_jval *v)
     static const char *const tags[] = {"attack.credential-access", "attack.t1606.002"};
     vigie_alert a;
     alert_rule(&a, VIGIE_ALERT_TOKEN, NULL, titles[r.verdict], level, tags, 2);
-    a.u.token = (vigie_alert_token){r.fingerprint, vg__jwt_verdict_name(r.verdict), r.alg, r.kid,
-                                    r.issuer, r.key_issuer[0] ? r.key_issuer : NULL,
-                                    r.compromised};
+    a.u.token = (vigie_alert_token){
+        r.fingerprint, vg__jwt_verdict_name(r.verdict),       r.alg,        r.kid,
+        r.issuer,      r.key_issuer[0] ? r.key_issuer : NULL, r.compromised};
     /* a log that names no tenant (an application's gateway): the tenant is the one the token
      * claims, from its issuer (https://login.microsoftonline.com/<tenant>/v2.0) */
     size_t l = 0;
@@ -665,7 +670,8 @@ void vg__scan_process_batch(worker *w, batch *b)
                      (unsigned long long)r->index + 1, vigie_strerror(rc), err.msg,
                      (unsigned long long)err.offset);
             d.message = msg;
-            vg__cli_diag(NULL, &d);
+            if (c->diag)
+                c->diag(c->diag_ud, &d);
             continue;
         }
         b->events++;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * scan_writer.c: the writer of `vigie scan`: batches in read order, and the end of the run.
- * Stage: cli, over correlate, store.
+ * writer.c: the pipeline's writer (`vigie scan`): batches in read order, and the end of the
+ * run. Stage: pipeline, over correlate, store, alert. Its own errors (the store, the ledger)
+ * go through the run's diagnostic callback; the command's progress bar is a callback too.
  *
  * Per batch, in read order: decide first-seen candidates against the shared state, hand every
  * alert to the sinks (-o; --db and --ledger take the typed alert and its JSON line, which
@@ -303,20 +304,20 @@ const char *vg__scan_ring_file(const scan_ctx *c, uint32_t file)
     return "-";
 }
 
-void vg__scan_progress(scan_ctx *c, bool final)
+/* An error of the run's own (the store, the ledger) through the diagnostic callback. */
+static void say(scan_ctx *c, const char *fmt, ...) VG_PRINTF(2, 3);
+static void say(scan_ctx *c, const char *fmt, ...)
 {
-    if (!c->progress)
-        return;
-    double now = vg__now();
-    if (!final && now - c->last_progress < 0.25)
-        return;
-    c->last_progress = now;
-    double el = now - c->t_start;
-    fprintf(stderr, "\r\033[Kvigie: %llu events  %.1f MB  %llu alerts  %llu bad  %.1f MB/s",
-            (unsigned long long)c->events, (double)c->bytes / 1e6, (unsigned long long)c->alerts,
-            (unsigned long long)c->bad, el > 0 ? (double)c->bytes / 1e6 / el : 0.0);
-    if (final)
-        fputc('\n', stderr);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->diag)
+        c->diag(c->diag_ud, &(vigie_diag){.level = VIGIE_DIAG_ERROR,
+                                          .rc = VIGIE_IO,
+                                          .offset = UINT64_MAX,
+                                          .message = msg});
 }
 
 void vg__scan_store_failed(scan_ctx *c)
@@ -327,11 +328,8 @@ void vg__scan_store_failed(scan_ctx *c)
     vg_store_stats s;
     vg__store_stats_get(c->db, &s);
     const char *cause = vg__store_failure(c->db);
-    fprintf(stderr,
-            "vigie: error: --db %s: %s after %llu alerts stored; the run goes on without the "
-            "store\n",
-            c->o->db_path, cause ? cause : vg__store_errmsg(c->db),
-            (unsigned long long)s.alerts_stored);
+    say(c, "--db %s: %s after %llu alerts stored; the run goes on without the store", c->o->db_path,
+        cause ? cause : vg__store_errmsg(c->db), (unsigned long long)s.alerts_stored);
 }
 
 void vg__scan_ledger_failed(scan_ctx *c)
@@ -339,10 +337,8 @@ void vg__scan_ledger_failed(scan_ctx *c)
     if (c->ledger_failed || !c->ledger)
         return;
     c->ledger_failed = true;
-    fprintf(stderr,
-            "vigie: error: --ledger %s: %s after %llu alerts appended; the run goes on without "
-            "the ledger\n",
-            c->o->ledger_dir, vg__ledger_error(c->ledger), (unsigned long long)c->ledgered);
+    say(c, "--ledger %s: %s after %llu alerts appended; the run goes on without the ledger",
+        c->o->ledger_dir, vg__ledger_error(c->ledger), (unsigned long long)c->ledgered);
     /* A handle that failed on I/O refuses every call (no checkpoint is written over entries
      * that may be torn); closing it releases the ledger's lock. */
     vg__ledger_close(c->ledger, NULL, 0);
@@ -382,8 +378,8 @@ static int store_on_alert(void *ud, const vigie_alert *a, const char *p, size_t 
         if (vg__store_failure(c->db))
             vg__scan_store_failed(c);
         else /* an alert the store refuses: one of ours, so a bug; the store stays usable */
-            fprintf(stderr, "vigie: error: --db %s: an alert line could not be stored: %s\n",
-                    c->o->db_path, vg__store_errmsg(c->db));
+            say(c, "--db %s: an alert line could not be stored: %s", c->o->db_path,
+                vg__store_errmsg(c->db));
     }
     return VIGIE_OK;
 }
@@ -422,8 +418,7 @@ static int ledger_on_alert(void *ud, const vigie_alert *a, const char *p, size_t
         return VIGIE_OK;
     uint32_t ns = alert_sources(a, srcs, VG_ARRAY_LEN(srcs));
     if (!a->id[0]) {
-        fprintf(stderr, "vigie: error: --ledger %s: an alert line without \"id\" was not appended\n",
-                c->o->ledger_dir);
+        say(c, "--ledger %s: an alert line without \"id\" was not appended", c->o->ledger_dir);
         c->ledger_failed = true;
     } else if (vg__ledger_append(c->ledger, a->id, p, l, srcs, ns) != VIGIE_OK) {
         vg__scan_ledger_failed(c);
@@ -788,7 +783,8 @@ void vg__scan_write_batch(scan_ctx *c, batch *b)
         c->bad_by_rc[i] += b->bad_by_rc[i];
     for (int i = 0; i < LV_COUNT; i++)
         c->by_level[i] += b->by_level[i];
-    vg__scan_progress(c, false);
+    if (c->on_progress)
+        c->on_progress(c, false);
     /* the store commits at least every VG_STORE_COMMIT_MS, also when no alert comes */
     if (c->db && !c->db_failed && vg__store_tick(c->db) != VIGIE_OK)
         vg__scan_store_failed(c);
