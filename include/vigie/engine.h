@@ -12,8 +12,9 @@
  *      cannot compile (invalid regex) is reported and dropped. After this the engine is
  *      immutable: every add_* call returns VIGIE_INVAL, and any number of threads may read it.
  *   3. one vigie_scanner per thread (vigie_scanner_new): vigie_scanner_scan parses one record,
- *      classifies it and reports each matching rule to a callback. A warm scanner allocates
- *      nothing per record (tests/unit/test_api.c counts).
+ *      classifies it and reports each matching rule, with its alert, to a callback;
+ *      vigie_scanner_facts gives the record's facts. A warm scanner allocates nothing per
+ *      record (tests/unit/test_api.c counts).
  *   4. free the scanners, then the engine.
  *
  * Rule status: every rule document the engine saw, loaded or not, has an index in
