@@ -12,8 +12,9 @@
  *      cannot compile (invalid regex) is reported and dropped. After this the engine is
  *      immutable: every add_* call returns VIGIE_INVAL, and any number of threads may read it.
  *   3. one vigie_scanner per thread (vigie_scanner_new): vigie_scanner_scan parses one record,
- *      classifies it and reports each matching rule to a callback. A warm scanner allocates
- *      nothing per record (tests/unit/test_api.c counts).
+ *      classifies it and reports each matching rule, with its alert, to a callback;
+ *      vigie_scanner_facts gives the record's facts. A warm scanner allocates nothing per
+ *      record (tests/unit/test_api.c counts).
  *   4. free the scanners, then the engine.
  *
  * Rule status: every rule document the engine saw, loaded or not, has an index in
@@ -21,11 +22,27 @@
  * kind and status (active, skipped with the reason and file:line:col, dropped at compile).
  * A match names the rule by the same index.
  *
- * Not yet in the API (docs/API.md says what is planned): alerts (the typed vigie_alert and its
- * renderers), the ordered state (first-seen, sessions, Sigma correlations, visibility,
- * campaigns), indicator and token checks on scanned records, and the file pipeline. A match
- * of a first-seen (`vigie: new_terms`) rule is reported as a plain match: deciding whether
- * its term is new is the state's work.
+ * Alerts: each match carries the typed vigie_alert (include/vigie/alert.h) that `vigie scan`
+ * builds for it, field for field and with the same id: kind sigma, or undetermined (a regex
+ * limit), with tenant, time, source (name, line, index, offset, SHA-256 of the record's
+ * bytes), shape, the event and, on a mail read, what it read. vigie_alert_render(JSONL) of it
+ * is the line `vigie scan --no-combined` writes when src->name is the path scan was given.
+ *
+ * First-seen (`vigie: new_terms`) rules: whether a term is new needs the ordered state, which
+ * a scanner does not have. Their matches are reported with `candidate` set and an alert of
+ * kind new_term whose group and term are filled (its id is the one scan gives it): a
+ * candidate, not an alert; `vigie scan` writes it only when the term is new for its group
+ * after the baseline. A program without a state should drop candidates (vigie-match does).
+ *
+ * Facts: vigie_scanner_facts gives the record's tenant, user, session, token, address,
+ * application and user agent, and whether it is a mail read (and what it read) or a sign-in.
+ *
+ * Not yet in the scanner: the indicator and bearer-token checks (`vigie scan` raises
+ * indicator and token alerts from the engine's indicators and key sets; a scanner raises
+ * none), --time-field for records of unknown shape, and the correlation plan: a detection
+ * that a Sigma correlation refers to without `generate` is reported like any match, where
+ * `vigie scan` writes no alert of its own for it. Not yet in the API: the ordered state
+ * (first-seen, sessions, Sigma correlations, visibility, campaigns) and the file pipeline.
  */
 #ifndef VIGIE_ENGINE_H
 #define VIGIE_ENGINE_H
@@ -38,6 +55,7 @@ extern "C" {
 
 typedef struct vigie_engine vigie_engine;
 typedef struct vigie_scanner vigie_scanner;
+typedef struct vigie_alert vigie_alert; /* vigie/alert.h (included by vigie/vigie.h) */
 
 /* ---- building --------------------------------------------------------------------------- */
 
@@ -157,7 +175,8 @@ VIGIE_API int vigie_engine_stats_get(const vigie_engine *e, vigie_engine_stats *
 
 /* Where a record comes from. name: a file path, a stream or topic name, "-" (NULL: none);
  * line: 1-based, 0 when unknown; index: 0-based record number; offset: byte offset of the
- * record's first byte. Only passed through to diagnostics and matches. */
+ * record's first byte. Passed through to diagnostics, matches and the alert's source (which
+ * has_source only when src is not NULL); name must stay valid during the scan call. */
 typedef struct vigie_source {
     const char *name;
     uint64_t line;
@@ -189,9 +208,8 @@ typedef enum {
                                  (docs/SIGMA.md, three-valued matching) */
 } vigie_match_result;
 
-/* One rule that matched a record. The alert helper's typed vigie_alert will be built from
- * this (rule + record + source); rule strings live as long as the engine, the rest during the
- * callback. */
+/* One rule that matched a record, and the alert `vigie scan` raises for it. Rule strings live
+ * as long as the engine, the rest (alert included) during the callback. */
 typedef struct vigie_match {
     uint32_t rule;            /* index for vigie_engine_rule */
     const char *rule_id;      /* may be NULL */
@@ -205,6 +223,12 @@ typedef struct vigie_match {
     uint32_t n_undetermined_fields;
     int more_undetermined_fields;
     const vigie_record *record;
+    /* the alert: kind VIGIE_ALERT_SIGMA, VIGIE_ALERT_UNDETERMINED, or VIGIE_ALERT_NEW_TERM
+     * for a first-seen candidate; its id is computed (vigie_alert_id). Never NULL. */
+    const vigie_alert *alert;
+    /* a first-seen rule's match: a candidate the state (not in the API yet) would decide on;
+     * not an alert by itself (see the top of this header) */
+    int candidate;
 } vigie_match;
 
 /* Called per match, in rule order. Return non-zero to stop scanning this record. */
@@ -228,6 +252,29 @@ VIGIE_API void vigie_scanner_set_undetermined(vigie_scanner *s, int on);
  * diag with src's position, no rule evaluated), or an internal error (VIGIE_PREFILTER). */
 VIGIE_API int vigie_scanner_scan(vigie_scanner *s, const char *rec, size_t len,
                                  const vigie_source *src, vigie_match_fn fn, void *ud);
+
+/* What the record says about who did what from where (the facts sessions, combined alerts
+ * and campaigns are built from; the field lists per log shape are data/facts, docs/FIELDS.md).
+ * A string is NULL when the record does not say (no field of its list is present, or its
+ * value is "-"); strings are NUL-terminated, with NUL and 0x1f bytes of a value replaced by
+ * '?'. app is "AppId|ClientAppId" (either part "-" when absent). For a mail read the user is
+ * the mailbox, the address and user agent those of the client that read it. */
+typedef struct vigie_record_facts {
+    int mail_read;   /* a mailbox read (MailItemsAccessed) */
+    int signin;      /* a sign-in record */
+    int rest_client; /* a mail read by a REST client (its user agent says Client=REST) */
+    const char *tenant, *user, *session, *token, *address, *app, *user_agent;
+    /* a mail read: what it read (else 0) */
+    uint64_t internet_message_ids; /* distinct InternetMessageIds */
+    double operation_count;
+    uint32_t n_folders;
+} vigie_record_facts;
+
+/* The facts of the record the scanner last scanned: from its match callback, or after
+ * vigie_scanner_scan returned VIGIE_OK, until the next scan. Computed when asked (once per
+ * record), in the scanner's buffers: no allocation once warm. VIGIE_INVAL when the last scan
+ * parsed no record (a bad record, or none yet). */
+VIGIE_API int vigie_scanner_facts(vigie_scanner *s, vigie_record_facts *out);
 
 typedef struct vigie_scan_stats {
     uint64_t records;       /* scanned and parsed */

@@ -15,6 +15,7 @@
 
 #include "compile/compile.h"
 #include "correlate/correlate.h"
+#include "detect/detect.h"
 #include "token/token.h"
 #include "vigie/engine.h"
 
@@ -23,6 +24,7 @@ const vg_ruleload *vg__engine_ruleload(const vigie_engine *e); /* NULL if no rul
 const vg_fieldmap *vg__engine_fieldmap(const vigie_engine *e);
 const vg_indicators *vg__engine_indicators(const vigie_engine *e); /* NULL: none added */
 const vg_keysets *vg__engine_keysets(const vigie_engine *e);       /* NULL: none added */
+const vg_detect *vg__engine_detect(const vigie_engine *e);         /* NULL before compile */
 /* The rule-document index (vigie_engine_rule) of compiled rule i (vg__ruleset_rule). */
 uint32_t vg__engine_rule_index(const vigie_engine *e, uint32_t compiled);
 /* The info of rule document i, or NULL. */

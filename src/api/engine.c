@@ -22,6 +22,7 @@
 
 #include "compile/compile.h"
 #include "correlate/correlate.h"
+#include "detect/detect.h"
 #include "ingest/ingest.h"
 #include "json/json.h"
 #include "match/match.h"
@@ -65,6 +66,7 @@ struct vigie_engine {
     vg_fieldmap *fm;
     vg_indicators *ind;
     vg_keysets *keys;
+    vg_detect *det; /* the record facts (mail reads for alerts), built at compile */
     vg_ruleset *rs;
     vigie_rule_info *rules; /* one per rule document, load order */
     uint32_t n_rules;
@@ -104,6 +106,7 @@ void vigie_engine_free(vigie_engine *e)
     vg__fieldmap_free(e->fm);
     vg__indicators_free(e->ind);
     vg__keysets_free(e->keys);
+    vg__detect_free(e->det);
     free(e->ph);
     free(e->rules);
     free(e->active);
@@ -461,6 +464,8 @@ int vigie_engine_compile(vigie_engine *e)
                           (e->flags & VIGIE_ENGINE_NO_PREFILTER) != 0};
     if ((rc = vg__ruleset_compile(e->rl, &co, &e->rs)))
         goto out;
+    if ((rc = vg__detect_new(e->fm, NULL, e->diag, e->diag_ud, &e->det)))
+        goto out;
     if ((rc = build_infos(e, &by_rule)))
         goto out;
     uint32_t nc = vg__ruleset_count(e->rs);
@@ -559,6 +564,10 @@ const vg_indicators *vg__engine_indicators(const vigie_engine *e)
 const vg_keysets *vg__engine_keysets(const vigie_engine *e)
 {
     return e->keys;
+}
+const vg_detect *vg__engine_detect(const vigie_engine *e)
+{
+    return e->det;
 }
 uint32_t vg__engine_rule_index(const vigie_engine *e, uint32_t compiled)
 {
