@@ -640,9 +640,11 @@ static int run(sim *s)
             clean_seen++;
         }
         o->n_users = 6 + pick(10);
+        char dom[sizeof o->name]; /* a copy: GCC's -Wrestrict cannot tell upn from name */
+        memcpy(dom, o->name, sizeof dom);
         for (uint32_t k = 0; k < o->n_users; k++) {
             user *u = &o->users[k];
-            snprintf(u->upn, sizeof u->upn, "user%02u@%s", k + 1, o->name);
+            snprintf(u->upn, sizeof u->upn, "user%02u@%s", k + 1, dom);
             guid(u->oid);
             guid(u->mailbox);
             u->traveller = pick(8) == 0;
