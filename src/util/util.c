@@ -153,6 +153,20 @@ int vg__grow32(void **pp, uint32_t *cap, size_t need, size_t elem, size_t first)
     return rc;
 }
 
+int vg__grow32_max(void **pp, uint32_t *cap, size_t need, size_t elem, size_t first,
+                   uint32_t maxcap)
+{
+    if (need <= *cap)
+        return VIGIE_OK;
+    if (first > maxcap)
+        first = maxcap;
+    size_t ncap;
+    int rc = grow_to(pp, *cap, need, elem, first, maxcap, &ncap);
+    if (!rc)
+        *cap = (uint32_t)ncap;
+    return rc;
+}
+
 int vg__buf_add(vg_buf *b, const void *p, size_t n)
 {
     int rc = vg__buf_reserve(b, n);

@@ -87,6 +87,13 @@ int vg__grow32(void **p, uint32_t *cap, size_t need, size_t elem, size_t first);
     _Generic((cap), uint32_t                                                                       \
              : vg__grow32, default                                                                 \
              : vg__grow)((void **)&(arr), &(cap), (need), sizeof *(arr), (first))
+/* The same with a bound: the capacity never passes maxcap (the last doubling stops at it), and
+ * need > maxcap is VIGIE_TOOBIG with nothing changed. For arrays whose length is an
+ * input-driven limit of limits.h (JSON tokens, CSV columns). uint32_t capacities only. */
+int vg__grow32_max(void **p, uint32_t *cap, size_t need, size_t elem, size_t first,
+                   uint32_t maxcap);
+#define VG_GROW_MAX(arr, cap, need, first, maxcap)                                                 \
+    vg__grow32_max((void **)&(arr), &(cap), (need), sizeof *(arr), (first), (maxcap))
 
 /* ---- vg_arena: bump allocator; everything freed at once. Not thread-safe. ---- */
 typedef struct vg_arena vg_arena;

@@ -102,6 +102,30 @@ static void test_grow(void)
     free(a);
 }
 
+static void test_grow_max(void)
+{
+    uint32_t *a = NULL, cap = 0;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 1, 256, 100), VIGIE_OK); /* first alone passes the bound */
+    CHECK_EQ_INT((int)cap, 100);
+    free(a);
+    a = NULL;
+    cap = 0;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 1, 32, 100), VIGIE_OK);
+    CHECK_EQ_INT((int)cap, 32);
+    a[31] = 7;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 33, 32, 100), VIGIE_OK);
+    CHECK_EQ_INT((int)cap, 64);
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 65, 32, 100), VIGIE_OK); /* the last doubling stops at 100 */
+    CHECK_EQ_INT((int)cap, 100);
+    CHECK_EQ_INT((int)a[31], 7);
+    uint32_t *keep = a;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 101, 32, 100), VIGIE_TOOBIG); /* past the bound: unchanged */
+    CHECK(a == keep);
+    CHECK_EQ_INT((int)cap, 100);
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 100, 32, 100), VIGIE_OK); /* fits: nothing */
+    free(a);
+}
+
 /* Keys are borrowed: they live in this array, the map holds their index. */
 static void test_hmap(void)
 {
@@ -485,6 +509,7 @@ int main(void)
     RUN(test_buf);
     RUN(test_buf_sticky);
     RUN(test_grow);
+    RUN(test_grow_max);
     RUN(test_hmap);
     RUN(test_arena);
     RUN(test_time);
