@@ -55,12 +55,12 @@ typedef struct lit {
 typedef struct lset {
     bool none; /* no necessary set */
     lit *l;
-    uint32_t n;
+    uint32_t n, cap;
 } lset;
 
 static lset set_none(void)
 {
-    lset s = {true, NULL, 0};
+    lset s = {true, NULL, 0, 0};
     return s;
 }
 
@@ -69,6 +69,7 @@ static void set_free(lset *s)
     free(s->l);
     s->l = NULL;
     s->n = 0;
+    s->cap = 0;
 }
 
 /* Add l unless already there (ASCII case-insensitively). A set never holds more than
@@ -80,12 +81,9 @@ static int set_add(lset *s, lit l)
     for (uint32_t i = 0; i < s->n; i++)
         if (s->l[i].len == l.len && vg__ascii_ieq(s->l[i].s, l.len, l.s, l.len))
             return VIGIE_OK;
-    if ((s->n & (s->n - 1)) == 0) { /* n is 0 or a power of two: capacity is full */
-        lit *n = realloc(s->l, (s->n ? s->n * 2 : 4) * sizeof *n);
-        if (!n)
-            return VIGIE_NOMEM;
-        s->l = n;
-    }
+    int rc = VG_GROW(s->l, s->cap, (size_t)s->n + 1, 4);
+    if (rc)
+        return rc;
     s->l[s->n++] = l;
     return VIGIE_OK;
 }
@@ -168,7 +166,7 @@ static lset fc_set(const vg_fieldcond *fc)
 {
     if (fc->neg || fc->timepart || fc->n_values == 0)
         return set_none();
-    lset s = {false, NULL, 0};
+    lset s = {false, NULL, 0, 0};
     if (fc->all) {
         lit best = {NULL, 0};
         for (uint32_t i = 0; i < fc->n_values; i++) {
@@ -194,7 +192,7 @@ static lset fc_set(const vg_fieldcond *fc)
 
 static lset search_set(const csearch *cs)
 {
-    lset acc = {false, NULL, 0};
+    lset acc = {false, NULL, 0, 0};
     for (uint32_t a = 0; a < cs->n; a++) {
         lset best = set_none();
         for (uint32_t f = 0; f < cs->alts[a].n; f++)
@@ -222,7 +220,7 @@ static lset cond_set(const crule *r, const vg_cond *c, int depth)
     case VG_C_OR:
         return set_union(cond_set(r, c->a, depth + 1), cond_set(r, c->b, depth + 1));
     case VG_C_OF_ANY: {
-        lset acc = {false, NULL, 0};
+        lset acc = {false, NULL, 0, 0};
         for (uint32_t i = 0; i < c->n_searches && !acc.none; i++)
             acc = set_union(acc, c->searches[i] < r->n_searches
                                      ? search_set(&r->searches[c->searches[i]])
@@ -241,74 +239,6 @@ static lset cond_set(const crule *r, const vg_cond *c, int depth)
     }
 }
 
-/* ---- name index ------------------------------------------------------------------------------ */
-
-/* ASCII-case-insensitive FNV-1a: literals (deduplicated case-insensitively), field names and
- * products. */
-static uint32_t lit_hash(const char *s, uint32_t len)
-{
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < len; i++)
-        h = (h ^ vg__lower((unsigned char)s[i])) * 16777619u;
-    return h;
-}
-
-/* Open-addressing index of names -> ids (field names, products, the rules filters name), so
- * that finding one of 100,000 distinct names costs one probe, not a walk over all of them.
- * Slots hold the hash and id + 1 (0: empty); at most half full; the caller compares names. */
-typedef struct nidx {
-    uint32_t *h, *id1;
-    uint32_t cap, n;
-} nidx;
-
-static void nidx_free(nidx *x)
-{
-    free(x->h);
-    free(x->id1);
-    memset(x, 0, sizeof *x);
-}
-
-/* First slot at or after hash h: probe on while the slot is taken, calling match(ud, id) on
- * same-hash ids; returns the id found, or UINT32_MAX with *at the empty slot for an insert. */
-static uint32_t nidx_find(const nidx *x, uint32_t h, bool (*match)(const void *, uint32_t),
-                          const void *ud, uint32_t *at)
-{
-    uint32_t mask = x->cap - 1, i = h & mask;
-    for (; x->id1[i]; i = (i + 1) & mask)
-        if (x->h[i] == h && match(ud, x->id1[i] - 1))
-            return x->id1[i] - 1;
-    *at = i;
-    return UINT32_MAX;
-}
-
-/* Make room for one more entry (doubling; rehashes from the stored hashes). */
-static int nidx_reserve(nidx *x)
-{
-    if (2 * (x->n + 1) <= x->cap)
-        return VIGIE_OK;
-    uint32_t ncap = x->cap ? x->cap * 2 : 64;
-    uint32_t *nh = calloc(ncap, sizeof *nh), *nid = calloc(ncap, sizeof *nid);
-    if (!nh || !nid) {
-        free(nh);
-        free(nid);
-        return VIGIE_NOMEM;
-    }
-    for (uint32_t i = 0; i < x->cap; i++)
-        if (x->id1[i]) {
-            uint32_t k = x->h[i] & (ncap - 1);
-            while (nid[k])
-                k = (k + 1) & (ncap - 1);
-            nh[k] = x->h[i];
-            nid[k] = x->id1[i];
-        }
-    free(x->h);
-    free(x->id1);
-    x->h = nh;
-    x->id1 = nid;
-    x->cap = ncap;
-    return VIGIE_OK;
-}
-
 /* ---- fields ----------------------------------------------------------------------------------- */
 
 typedef struct builder {
@@ -316,25 +246,15 @@ typedef struct builder {
     const vg_compile_opts *o;
     cfield **fields;
     uint32_t n_fields, cap_fields;
-    nidx field_idx;   /* field name -> index in fields */
-    const char *want; /* the name field_is compares with */
+    vg_hmap field_idx; /* field name (the cfield's own name bytes) -> index in fields */
 } builder;
-
-static bool field_is(const void *ud, uint32_t id)
-{
-    const builder *b = ud;
-    return strcmp(b->fields[id]->name, b->want) == 0;
-}
 
 static const cfield *field_get(builder *b, const char *name)
 {
-    uint32_t h = lit_hash(name, (uint32_t)strlen(name)), at = 0;
-    if (nidx_reserve(&b->field_idx))
-        return NULL;
-    b->want = name;
-    uint32_t found = nidx_find(&b->field_idx, h, field_is, b, &at);
-    if (found != UINT32_MAX)
-        return b->fields[found];
+    size_t len = strlen(name);
+    const vg_hmap_slot *found = vg__hmap_find(&b->field_idx, name, len);
+    if (found)
+        return b->fields[found->val.idx];
     vg_ruleset *rs = b->rs;
     cfield *f = vg__arena_alloc(rs->a, sizeof *f);
     if (!f)
@@ -356,11 +276,12 @@ static const cfield *field_get(builder *b, const char *name)
             f->n_paths[m] = 1;
         }
     }
-    if (VG_GROW(b->fields, b->cap_fields, (size_t)b->n_fields + 1, 64))
+    vg_hmap_slot *e;
+    bool added;
+    if (VG_GROW(b->fields, b->cap_fields, (size_t)b->n_fields + 1, 64) ||
+        vg__hmap_put(&b->field_idx, name, len, &e, &added))
         return NULL;
-    b->field_idx.h[at] = h;
-    b->field_idx.id1[at] = b->n_fields + 1;
-    b->field_idx.n++;
+    e->val.idx = b->n_fields;
     b->fields[b->n_fields++] = f;
     return f;
 }
@@ -473,30 +394,21 @@ static vg_cond *cond_shift(vg_arena *a, const vg_cond *c, uint32_t off)
  * naming it, so a rule finds its filters with two probes whatever the number of filters. */
 typedef struct fname {
     const char *name;
-    uint32_t *v, n;
+    uint32_t *v, n, cap;
 } fname;
 
 typedef struct filter_index {
-    nidx idx;
+    vg_hmap idx; /* name (the bytes a filter lists) -> index in names */
     fname *names;
     uint32_t n_names;
-    const char *want; /* the name fname_is compares with */
 } filter_index;
-
-static bool fname_is(const void *ud, uint32_t id)
-{
-    const filter_index *fx = ud;
-    return strcmp(fx->names[id].name, fx->want) == 0;
-}
 
 static const fname *fname_get(filter_index *fx, const char *name)
 {
-    uint32_t at;
-    if (!name || !fx->idx.cap)
+    if (!name)
         return NULL;
-    fx->want = name;
-    uint32_t id = nidx_find(&fx->idx, lit_hash(name, (uint32_t)strlen(name)), fname_is, fx, &at);
-    return id == UINT32_MAX ? NULL : &fx->names[id];
+    const vg_hmap_slot *e = vg__hmap_find(&fx->idx, name, strlen(name));
+    return e ? &fx->names[e->val.idx] : NULL;
 }
 
 static void filter_index_free(filter_index *fx)
@@ -504,7 +416,7 @@ static void filter_index_free(filter_index *fx)
     for (uint32_t i = 0; i < fx->n_names; i++)
         free(fx->names[i].v);
     free(fx->names);
-    nidx_free(&fx->idx);
+    vg__hmap_free(&fx->idx);
 }
 
 /* Index filters[0..n): each name a filter lists, once per filter. */
@@ -521,27 +433,21 @@ static int filter_index_build(filter_index *fx, const vg_rule *const *filters, u
             const char *x = filters[k]->filter_rules[i];
             if (!x)
                 continue;
-            uint32_t h = lit_hash(x, (uint32_t)strlen(x)), at = 0;
-            if (nidx_reserve(&fx->idx))
+            vg_hmap_slot *e;
+            bool added;
+            if (vg__hmap_put(&fx->idx, x, strlen(x), &e, &added))
                 return VIGIE_NOMEM;
-            fx->want = x;
-            uint32_t id = nidx_find(&fx->idx, h, fname_is, fx, &at);
-            if (id == UINT32_MAX) {
-                id = fx->n_names++;
-                fx->names[id].name = x;
-                fx->idx.h[at] = h;
-                fx->idx.id1[at] = id + 1;
-                fx->idx.n++;
+            if (added) {
+                e->val.idx = fx->n_names++;
+                fx->names[e->val.idx].name = x;
             }
+            uint32_t id = e->val.idx;
             fname *fn = &fx->names[id];
             if (fn->n && fn->v[fn->n - 1] == k) /* this filter lists the name twice */
                 continue;
-            if ((fn->n & (fn->n - 1)) == 0) { /* 0 or a power of two: full */
-                uint32_t *nv = realloc(fn->v, (fn->n ? fn->n * 2 : 2) * sizeof *nv);
-                if (!nv)
-                    return VIGIE_NOMEM;
-                fn->v = nv;
-            }
+            int rc = VG_GROW(fn->v, fn->cap, (size_t)fn->n + 1, 2);
+            if (rc)
+                return rc;
             fn->v[fn->n++] = k;
         }
     return VIGIE_OK;
@@ -569,7 +475,7 @@ static uint32_t filters_of(filter_index *fx, const vg_rule *r, uint32_t *out)
  * group in time linear in the group's size, not by a walk over every rule per group. */
 typedef struct members {
     uint32_t *v;
-    uint32_t n;
+    uint32_t n, cap; /* cap: grown ones only (own[]); the others are allocated whole */
 } members;
 
 static int group_members(const vg_ruleset *rs, uint32_t g, const uint32_t *rgroup,
@@ -601,8 +507,9 @@ static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, con
                        const members *mem, uint32_t *count)
 {
     int rc = VIGIE_OK;
-    uint32_t total = 0, n_u = 0, cap = 16;
-    uint32_t *slot = NULL, *cnt = NULL, *occ_id = NULL, *occ_rule = NULL;
+    uint32_t total = 0, n_u = 0;
+    vg_hmap seen = {NULL, 0, 0, 0}; /* literal, ASCII-case-insensitively -> its index in u */
+    uint32_t *cnt = NULL, *occ_id = NULL, *occ_rule = NULL;
     lit *u = NULL;
     const char **pats = NULL;
     unsigned *flags = NULL, *ids = NULL;
@@ -613,14 +520,11 @@ static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, con
         *count = 0;
     if (total == 0)
         return VIGIE_OK;
-    while (cap < total * 2)
-        cap *= 2;
-    slot = calloc(cap, sizeof *slot);
     cnt = calloc(total, sizeof *cnt);
     occ_id = malloc(total * sizeof *occ_id);
     occ_rule = malloc(total * sizeof *occ_rule);
     u = malloc(total * sizeof *u);
-    if (!slot || !cnt || !occ_id || !occ_rule || !u) {
+    if (!cnt || !occ_id || !occ_rule || !u) {
         rc = VIGIE_NOMEM;
         goto out;
     }
@@ -629,18 +533,15 @@ static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, con
         uint32_t i = mem->v[m];
         for (uint32_t k = 0; k < sets[i].n; k++) {
             lit l = sets[i].l[k];
-            uint32_t h = lit_hash(l.s, l.len) & (cap - 1), id;
-            for (;; h = (h + 1) & (cap - 1)) {
-                if (!slot[h]) {
-                    id = n_u++;
-                    u[id] = l;
-                    slot[h] = id + 1;
-                    break;
-                }
-                id = slot[h] - 1;
-                if (u[id].len == l.len && vg__ascii_ieq(u[id].s, l.len, l.s, l.len))
-                    break;
+            vg_hmap_slot *e;
+            bool added;
+            if ((rc = vg__hmap_put_ci(&seen, l.s, l.len, &e, &added)) != VIGIE_OK)
+                goto out;
+            if (added) { /* the first spelling stands for the literal */
+                e->val.idx = n_u++;
+                u[e->val.idx] = l;
             }
+            uint32_t id = e->val.idx;
             cnt[id]++;
             occ_id[n_occ] = id;
             occ_rule[n_occ++] = i;
@@ -689,7 +590,7 @@ static int build_group(vg_ruleset *rs, const vg_compile_opts *o, uint32_t g, con
     if (hs_alloc_scratch(gr->db, &rs->proto_scratch) != HS_SUCCESS)
         rc = VIGIE_PREFILTER;
 out:
-    free(slot);
+    vg__hmap_free(&seen);
     free(cnt);
     free(occ_id);
     free(occ_rule);
@@ -701,18 +602,6 @@ out:
     return rc;
 }
 
-typedef struct product_key {
-    const vg_ruleset *rs;
-    const char *pr;
-} product_key;
-
-static bool product_is(const void *ud, uint32_t g)
-{
-    const product_key *k = ud;
-    const char *gp = k->rs->groups[g].product;
-    return vg__ascii_ieq(gp, strlen(gp), k->pr, strlen(k->pr));
-}
-
 int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_ruleset **out)
 {
     *out = NULL;
@@ -720,7 +609,7 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     if (!rs)
         return VIGIE_NOMEM;
     rs->a = vg__arena_new(256 * 1024);
-    builder b = {rs, opts, NULL, 0, 0, {NULL, NULL, 0, 0}, NULL};
+    builder b = {rs, opts, NULL, 0, 0, {NULL, 0, 0, 0}};
     int rc = VIGIE_OK;
     uint32_t n = vg__ruleload_count(rl);
     lset *sets = NULL;
@@ -729,8 +618,8 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
     filter_index fx;
     memset(&fx, 0, sizeof fx);
     uint32_t *rgroup = NULL;
-    members *own = NULL, unscoped = {NULL, 0}, mem = {NULL, 0};
-    nidx prod_idx = {NULL, NULL, 0, 0};
+    members *own = NULL, unscoped = {NULL, 0, 0}, mem = {NULL, 0, 0};
+    vg_hmap prod_idx = {NULL, 0, 0, 0}; /* product, ASCII-case-insensitively -> its group */
     if (!rs->a) {
         rc = VIGIE_NOMEM;
         goto out;
@@ -855,31 +744,22 @@ int vg__ruleset_compile(const vg_ruleload *rl, const vg_compile_opts *opts, vg_r
             unscoped.v[unscoped.n++] = i;
             continue;
         }
-        uint32_t h = lit_hash(pr, (uint32_t)strlen(pr)), at = 0;
-        if (nidx_reserve(&prod_idx)) {
+        vg_hmap_slot *e;
+        bool added;
+        if (vg__hmap_put_ci(&prod_idx, pr, strlen(pr), &e, &added)) {
             rc = VIGIE_NOMEM;
             goto out;
         }
-        product_key pk = {rs, pr};
-        uint32_t g = nidx_find(&prod_idx, h, product_is, &pk, &at);
-        if (g == UINT32_MAX) {
-            g = rs->n_groups++;
-            memset(&rs->groups[g], 0, sizeof(cgroup));
-            rs->groups[g].product = pr;
-            prod_idx.h[at] = h;
-            prod_idx.id1[at] = g + 1;
-            prod_idx.n++;
+        if (added) {
+            e->val.idx = rs->n_groups++;
+            memset(&rs->groups[e->val.idx], 0, sizeof(cgroup));
+            rs->groups[e->val.idx].product = pr;
         }
+        uint32_t g = e->val.idx;
         rgroup[i] = g;
         members *m = &own[g];
-        if ((m->n & (m->n - 1)) == 0) { /* 0 or a power of two: full */
-            uint32_t *nv = realloc(m->v, (m->n ? m->n * 2 : 4) * sizeof *nv);
-            if (!nv) {
-                rc = VIGIE_NOMEM;
-                goto out;
-            }
-            m->v = nv;
-        }
+        if ((rc = VG_GROW(m->v, m->cap, (size_t)m->n + 1, 4)) != VIGIE_OK)
+            goto out;
         m->v[m->n++] = i;
     }
     if (sets) {
@@ -901,7 +781,7 @@ out:
     free(rgroup);
     free(unscoped.v);
     free(mem.v);
-    nidx_free(&prod_idx);
+    vg__hmap_free(&prod_idx);
     for (uint32_t i = 0; sets && i < rs->n_rules; i++)
         set_free(&sets[i]);
     free(sets);
@@ -909,7 +789,7 @@ out:
     free(applied);
     filter_index_free(&fx);
     free(b.fields);
-    nidx_free(&b.field_idx);
+    vg__hmap_free(&b.field_idx);
     if (rc) {
         vg__ruleset_free(rs);
         return rc;

@@ -8,6 +8,11 @@
  * services and categories; Windows per ../shared/WINDOWS.md: channel -> service, Sysmon and
  * PowerShell event ids -> categories). Costs: a handful of key lookups on the tape; strings
  * are unescaped into `tmp` only when they carry escapes.
+ * The root-key index (cls.hash/tok, hash_ci) is its own fixed 64-slot table, not vg_hmap:
+ * it is rebuilt for every record, lives on the stack, never allocates, and hashes a key from
+ * its length and three bytes. Measured (a 15-key M365 root, 15 inserts + 12 look-ups, gcc -O2,
+ * one core): about 140-200 ns a record this way, about 1,460 ns with vg__hmap_clear +
+ * vg__hmap_put_ci/find_ci (vg__hash64_ci over every byte, 32-byte slots).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest_int.h"

@@ -1231,18 +1231,14 @@ static int csv_row(vg_buf *cells, size_t **off, size_t **lenv, uint32_t *cap, ui
         if (nc == *cap && *cap >= VG_MAX_CSV_COLUMNS)
             wide = true;
         if (nc == *cap && !wide) {
-            uint32_t ncap = *cap ? *cap * 2 : 32;
-            if (ncap > VG_MAX_CSV_COLUMNS)
-                ncap = VG_MAX_CSV_COLUMNS;
-            size_t *no = realloc(*off, ncap * sizeof *no);
-            if (!no)
-                return VIGIE_NOMEM;
-            *off = no;
-            size_t *nl2 = realloc(*lenv, ncap * sizeof *nl2);
-            if (!nl2)
-                return VIGIE_NOMEM;
-            *lenv = nl2;
-            *cap = ncap;
+            /* two arrays of one capacity: each grows on its own copy, *cap moves when both have */
+            uint32_t c1 = *cap, c2 = *cap;
+            int rc = VG_GROW_MAX(*off, c1, (size_t)nc + 1, 32, VG_MAX_CSV_COLUMNS);
+            if (!rc)
+                rc = VG_GROW_MAX(*lenv, c2, (size_t)nc + 1, 32, VG_MAX_CSV_COLUMNS);
+            if (rc)
+                return rc;
+            *cap = c1;
         }
         size_t start = cells->len;
         if (!wide)

@@ -7,8 +7,10 @@
  * renames (`fields`: name -> paths), `strip` prefixes (a name "properties.X" also tried as
  * "X") and `prefixes` (a name X also tried as "Event.EventData.X"). Section i is map id
  * i + 1; map id 0 is the identity. vg__fieldmap_paths builds a field's candidate list once
- * and caches it in a per-section open-addressing hash (FNV-1a), so the compiler's calls
- * (one per rule field and map id) cost O(1) after the first.
+ * and caches it in a per-section open-addressing hash (vg__hash64 of the name), so the
+ * compiler's calls (one per rule field and map id) cost O(1) after the first. Not vg_hmap
+ * because the workers probe it without a lock (below): vg_hmap is single-threaded and frees
+ * its old slots when it grows, this table publishes atomic slots and retires old tables.
  *
  * The workers call vg__fieldmap_paths on every record (the fixed M365/address/token field
  * lists), so a hit takes no lock: the hash is a published table of entry pointers. An entry

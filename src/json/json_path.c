@@ -34,7 +34,10 @@ typedef struct embedded {
 
 /* Index of this event's entries by (tape, token): open addressing, linear probing, twice
  * as many slots as entries can exist, so a probe is short even on a hostile record. A slot
- * is live only when its gen equals the scratch's: a reset is gen++, not a clear. */
+ * is live only when its gen equals the scratch's: a reset is gen++, not a clear. Not vg_hmap
+ * for that reason: it is reset on every event, and a vg_hmap reset (vg__hmap_clear) is a
+ * memset of its slots, while this one is a fixed array in the scratch that never allocates
+ * and whose key is (tape pointer, token), hashed in two multiplications. */
 #define INDEX_SLOTS (2 * MAX_EMBEDDED_PER_EVENT)
 
 typedef struct index_slot {

@@ -35,17 +35,7 @@ void vg__jtape_free(vg_jtape *t)
 
 static int grow(vg_jtape *t)
 {
-    uint32_t ncap = t->cap ? t->cap * 2 : 256;
-    if (t->cap >= VG_MAX_JSON_TOKENS)
-        return VIGIE_TOOBIG;
-    if (ncap > VG_MAX_JSON_TOKENS)
-        ncap = VG_MAX_JSON_TOKENS;
-    vg_jtok *n = realloc(t->tok, (size_t)ncap * sizeof *n);
-    if (!n)
-        return VIGIE_NOMEM;
-    t->tok = n;
-    t->cap = ncap;
-    return VIGIE_OK;
+    return VG_GROW_MAX(t->tok, t->cap, (size_t)t->cap + 1, 256, VG_MAX_JSON_TOKENS);
 }
 
 static inline bool is_ws(unsigned char c)

@@ -153,6 +153,20 @@ int vg__grow32(void **pp, uint32_t *cap, size_t need, size_t elem, size_t first)
     return rc;
 }
 
+int vg__grow32_max(void **pp, uint32_t *cap, size_t need, size_t elem, size_t first,
+                   uint32_t maxcap)
+{
+    if (need <= *cap)
+        return VIGIE_OK;
+    if (first > maxcap)
+        first = maxcap;
+    size_t ncap;
+    int rc = grow_to(pp, *cap, need, elem, first, maxcap, &ncap);
+    if (!rc)
+        *cap = (uint32_t)ncap;
+    return rc;
+}
+
 int vg__buf_add(vg_buf *b, const void *p, size_t n)
 {
     int rc = vg__buf_reserve(b, n);
@@ -600,6 +614,37 @@ uint64_t vg__hash64(const void *p, size_t n, uint64_t h)
     return h ? h : 1;
 }
 
+uint64_t vg__hash64_ci(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *s = p;
+    unsigned char low[64];
+    uint64_t acc = h;
+    size_t done = 0;
+    /* lowercase a block at a time into low[], then the same mixing as vg__hash64 over it: the
+     * result equals vg__hash64 of the lowercased bytes */
+    do {
+        size_t k = n - done < sizeof low ? n - done : sizeof low;
+        for (size_t i = 0; i < k; i++)
+            low[i] = vg__lower(s[done + i]);
+        size_t i = 0;
+        bool last = done + k == n;
+        for (; i + 8 <= k; i += 8) {
+            uint64_t w;
+            memcpy(&w, low + i, 8);
+            acc = (acc ^ w) * 0x9e3779b97f4a7c15ull;
+            acc ^= acc >> 32;
+        }
+        if (last) {
+            uint64_t w = 0;
+            memcpy(&w, low + i, k - i);
+            acc = (acc ^ w ^ (uint64_t)n << 56) * 0xff51afd7ed558ccdull;
+            acc ^= acc >> 33;
+            return acc ? acc : 1;
+        }
+        done += k; /* k == sizeof low, a multiple of 8: nothing left over */
+    } while (1);
+}
+
 /* ---- vg_hmap ---- */
 #define MAP_SEED 0x9ae16a3b2f90404full
 #define MAP_MIN 16u
@@ -626,21 +671,32 @@ void vg__hmap_clear(vg_hmap *m)
 }
 
 /* The slot holding the key, or the empty slot where it would go. cap > 0. */
-static vg_hmap_slot *map_probe(const vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64)
+enum { K_BYTES, K_U64, K_CI }; /* the kind of key: bytes, integer, ASCII-case-insensitive bytes */
+static bool key_eq(const vg_hmap_slot *e, const void *key, size_t len, int kind)
+{
+    if (kind == K_U64)
+        return e->key.u == *(const uint64_t *)key;
+    if (e->len != len)
+        return false;
+    if (kind == K_CI)
+        return vg__ascii_ieq(e->key.p, len, key, len);
+    return len == 0 || memcmp(e->key.p, key, len) == 0;
+}
+
+static vg_hmap_slot *map_probe(const vg_hmap *m, uint64_t h, const void *key, size_t len, int u64)
 {
     uint32_t mask = m->cap - 1, j = (uint32_t)h & mask;
     for (;;) {
         vg_hmap_slot *e = &m->slot[j];
         if (!e->hash)
             return e;
-        if (e->hash == h && (u64 ? e->key.u == *(const uint64_t *)key
-                                 : e->len == len && (len == 0 || memcmp(e->key.p, key, len) == 0)))
+        if (e->hash == h && key_eq(e, key, len, u64))
             return e;
         j = (j + 1) & mask;
     }
 }
 
-static vg_hmap_slot *map_find(const vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64)
+static vg_hmap_slot *map_find(const vg_hmap *m, uint64_t h, const void *key, size_t len, int u64)
 {
     if (!m->n)
         return NULL;
@@ -648,7 +704,7 @@ static vg_hmap_slot *map_find(const vg_hmap *m, uint64_t h, const void *key, siz
     return e->hash ? e : NULL;
 }
 
-static int map_put(vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64,
+static int map_put(vg_hmap *m, uint64_t h, const void *key, size_t len, int u64,
                    vg_hmap_slot **out, bool *added)
 {
     h = h ? h : 1;
@@ -681,7 +737,7 @@ static int map_put(vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64
         e = map_probe(m, h, key, len, u64);
     }
     e->hash = h;
-    if (u64) {
+    if (u64 == K_U64) {
         e->key.u = *(const uint64_t *)key;
         e->len = 0;
     } else {
@@ -697,33 +753,43 @@ static int map_put(vg_hmap *m, uint64_t h, const void *key, size_t len, bool u64
 
 vg_hmap_slot *vg__hmap_find_h(const vg_hmap *m, uint64_t h, const void *key, size_t len)
 {
-    return map_find(m, h, key, len, false);
+    return map_find(m, h, key, len, K_BYTES);
 }
 
 int vg__hmap_put_h(vg_hmap *m, uint64_t h, const void *key, size_t len, vg_hmap_slot **out,
                    bool *added)
 {
-    return map_put(m, h, key, len, false, out, added);
+    return map_put(m, h, key, len, K_BYTES, out, added);
 }
 
 vg_hmap_slot *vg__hmap_find(const vg_hmap *m, const void *key, size_t len)
 {
-    return map_find(m, vg__hash64(key, len, MAP_SEED), key, len, false);
+    return map_find(m, vg__hash64(key, len, MAP_SEED), key, len, K_BYTES);
 }
 
 int vg__hmap_put(vg_hmap *m, const void *key, size_t len, vg_hmap_slot **out, bool *added)
 {
-    return map_put(m, vg__hash64(key, len, MAP_SEED), key, len, false, out, added);
+    return map_put(m, vg__hash64(key, len, MAP_SEED), key, len, K_BYTES, out, added);
 }
 
 vg_hmap_slot *vg__hmap_find_u64(const vg_hmap *m, uint64_t key)
 {
-    return map_find(m, vg__hash64_u64(key, MAP_SEED), &key, 0, true);
+    return map_find(m, vg__hash64_u64(key, MAP_SEED), &key, 0, K_U64);
 }
 
 int vg__hmap_put_u64(vg_hmap *m, uint64_t key, vg_hmap_slot **out, bool *added)
 {
-    return map_put(m, vg__hash64_u64(key, MAP_SEED), &key, 0, true, out, added);
+    return map_put(m, vg__hash64_u64(key, MAP_SEED), &key, 0, K_U64, out, added);
+}
+
+vg_hmap_slot *vg__hmap_find_ci(const vg_hmap *m, const void *key, size_t len)
+{
+    return map_find(m, vg__hash64_ci(key, len, MAP_SEED), key, len, K_CI);
+}
+
+int vg__hmap_put_ci(vg_hmap *m, const void *key, size_t len, vg_hmap_slot **out, bool *added)
+{
+    return map_put(m, vg__hash64_ci(key, len, MAP_SEED), key, len, K_CI, out, added);
 }
 
 vg_hmap_slot *vg__hmap_next(const vg_hmap *m, uint32_t *it)

@@ -87,6 +87,13 @@ int vg__grow32(void **p, uint32_t *cap, size_t need, size_t elem, size_t first);
     _Generic((cap), uint32_t                                                                       \
              : vg__grow32, default                                                                 \
              : vg__grow)((void **)&(arr), &(cap), (need), sizeof *(arr), (first))
+/* The same with a bound: the capacity never passes maxcap (the last doubling stops at it), and
+ * need > maxcap is VIGIE_TOOBIG with nothing changed. For arrays whose length is an
+ * input-driven limit of limits.h (JSON tokens, CSV columns). uint32_t capacities only. */
+int vg__grow32_max(void **p, uint32_t *cap, size_t need, size_t elem, size_t first,
+                   uint32_t maxcap);
+#define VG_GROW_MAX(arr, cap, need, first, maxcap)                                                 \
+    vg__grow32_max((void **)&(arr), &(cap), (need), sizeof *(arr), (first), (maxcap))
 
 /* ---- vg_arena: bump allocator; everything freed at once. Not thread-safe. ---- */
 typedef struct vg_arena vg_arena;
@@ -135,12 +142,17 @@ static inline uint64_t vg__hash64_u64(uint64_t u, uint64_t seed)
     return vg__hash64(&u, sizeof u, seed);
 }
 
+/* vg__hash64 of the bytes with ASCII letters lowercased (keys compared case-insensitively). */
+uint64_t vg__hash64_ci(const void *p, size_t n, uint64_t seed);
+
 /* ---- vg_hmap: the one hash table ----
  * Open addressing with linear probing over a power-of-two array of slots; a slot with
  * hash 0 is empty (vg__hash64 is never 0, and a caller-given hash of 0 is taken as 1).
  * A map holds one kind of key: byte strings (the _h/_s functions; the bytes are NOT copied,
  * the caller keeps them alive and unchanged while they are in the map, typically inside the
- * object the value designates) or 64-bit integers (the _u64 functions, stored in the slot).
+ * object the value designates), byte strings compared ASCII-case-insensitively (the _ci
+ * functions, hashed with vg__hash64_ci; same borrowing) or 64-bit integers (the _u64
+ * functions, stored in the slot).
  * The value is a 32-bit index or a pointer (vg_hmap_val), written by the caller through the
  * slot that put returns.
  * Invariants: cap is 0 or a power of two >= 16; n <= max; 2 * n <= cap (load at most one
@@ -186,6 +198,9 @@ int vg__hmap_put(vg_hmap *m, const void *key, size_t len, vg_hmap_slot **out, bo
 /* Integer keys. */
 vg_hmap_slot *vg__hmap_find_u64(const vg_hmap *m, uint64_t key);
 int vg__hmap_put_u64(vg_hmap *m, uint64_t key, vg_hmap_slot **out, bool *added);
+/* Byte keys, ASCII-case-insensitive: "Okta" and "OKTA" are one key (the first one put is kept). */
+vg_hmap_slot *vg__hmap_find_ci(const vg_hmap *m, const void *key, size_t len);
+int vg__hmap_put_ci(vg_hmap *m, const void *key, size_t len, vg_hmap_slot **out, bool *added);
 /* Iterate: uint32_t it = 0; vg_hmap_slot *e; while ((e = vg__hmap_next(m, &it))) ... */
 vg_hmap_slot *vg__hmap_next(const vg_hmap *m, uint32_t *it);
 

@@ -102,6 +102,77 @@ static void test_grow(void)
     free(a);
 }
 
+/* The case-insensitive hash is vg__hash64 of the lowercased bytes, at every length (across the
+ * 64-byte blocks it lowercases in); the _ci map finds a key in any case. */
+static void test_hmap_ci(void)
+{
+    char up[200], low[200];
+    for (size_t i = 0; i < sizeof up; i++) {
+        up[i] = (char)((i % 3) ? 'A' + i % 26 : '0' + i % 10);
+        low[i] = (char)vg__lower((unsigned char)up[i]);
+    }
+    for (size_t n = 0; n <= sizeof up; n++) {
+        CHECK(vg__hash64_ci(up, n, 7) == vg__hash64(low, n, 7));
+        CHECK(vg__hash64_ci(low, n, 7) == vg__hash64(low, n, 7));
+    }
+    CHECK(vg__hash64_ci("Okta", 4, 7) != vg__hash64_ci("Oktb", 4, 7));
+    vg_hmap m;
+    vg__hmap_init(&m, 0);
+    vg_hmap_slot *e;
+    bool added;
+    CHECK_EQ_INT(vg__hmap_put_ci(&m, "Okta", 4, &e, &added), VIGIE_OK);
+    CHECK(added);
+    e->val.idx = 5;
+    CHECK_EQ_INT(vg__hmap_put_ci(&m, "OKTA", 4, &e, &added), VIGIE_OK);
+    CHECK(!added);
+    CHECK_EQ_INT((int)e->val.idx, 5);
+    CHECK(memcmp(e->key.p, "Okta", 4) == 0); /* the first spelling is kept */
+    e = vg__hmap_find_ci(&m, "okta", 4);
+    CHECK(e && e->val.idx == 5);
+    CHECK(vg__hmap_find_ci(&m, "okt", 3) == NULL);
+    CHECK(vg__hmap_find_ci(&m, "oktb", 4) == NULL);
+    /* many keys, found in another case after the slots grew */
+    static char keys[300][8];
+    for (int i = 0; i < 300; i++) {
+        snprintf(keys[i], sizeof keys[i], "K%dx", i);
+        CHECK_EQ_INT(vg__hmap_put_ci(&m, keys[i], strlen(keys[i]), &e, &added), VIGIE_OK);
+        CHECK(added);
+        e->val.idx = (uint32_t)i + 10;
+    }
+    for (int i = 0; i < 300; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%dX", i);
+        e = vg__hmap_find_ci(&m, k, strlen(k));
+        CHECK(e && e->val.idx == (uint32_t)i + 10);
+    }
+    CHECK_EQ_INT((int)m.n, 301);
+    vg__hmap_free(&m);
+}
+
+static void test_grow_max(void)
+{
+    uint32_t *a = NULL, cap = 0;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 1, 256, 100), VIGIE_OK); /* first alone passes the bound */
+    CHECK_EQ_INT((int)cap, 100);
+    free(a);
+    a = NULL;
+    cap = 0;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 1, 32, 100), VIGIE_OK);
+    CHECK_EQ_INT((int)cap, 32);
+    a[31] = 7;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 33, 32, 100), VIGIE_OK);
+    CHECK_EQ_INT((int)cap, 64);
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 65, 32, 100), VIGIE_OK); /* the last doubling stops at 100 */
+    CHECK_EQ_INT((int)cap, 100);
+    CHECK_EQ_INT((int)a[31], 7);
+    uint32_t *keep = a;
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 101, 32, 100), VIGIE_TOOBIG); /* past the bound: unchanged */
+    CHECK(a == keep);
+    CHECK_EQ_INT((int)cap, 100);
+    CHECK_EQ_INT(VG_GROW_MAX(a, cap, 100, 32, 100), VIGIE_OK); /* fits: nothing */
+    free(a);
+}
+
 /* Keys are borrowed: they live in this array, the map holds their index. */
 static void test_hmap(void)
 {
@@ -485,6 +556,8 @@ int main(void)
     RUN(test_buf);
     RUN(test_buf_sticky);
     RUN(test_grow);
+    RUN(test_grow_max);
+    RUN(test_hmap_ci);
     RUN(test_hmap);
     RUN(test_arena);
     RUN(test_time);
