@@ -23,6 +23,7 @@
  * has (the ids are hashed in place, without a key buffer) */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "render.h"
+#include "util/limits.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -570,7 +571,7 @@ int vg__alert_set_id(vigie_alert *a, vg_buf *scratch)
 {
     vg__buf_reset(scratch);
     if (record_kind(a->kind)) {
-        char tenant[256], sh[65];
+        char tenant[VG_ALERT_TENANT_BYTES], sh[65]; /* ids: the tenant cut as ever */
         snprintf(tenant, sizeof tenant, "%.*s", a->tenant ? (int)a->tenant_len : 0,
                  a->tenant ? a->tenant : "");
         vg__alert_hex(a->source.sha256, 32, sh);

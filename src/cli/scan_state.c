@@ -75,7 +75,7 @@ static bool load_meta(scan_ctx *c, const vg_state_section *s)
         size_t il, tl, hl;
         const uint8_t *id = vg__rd_bytes(&r, &il, NULL), *tn = vg__rd_bytes(&r, &tl, NULL),
                       *sha = vg__rd_bytes(&r, &hl, NULL);
-        if (r.err || !file || !ref || il > 32 || tl > 63 || hl != 32) {
+        if (r.err || !file || !ref || il > 32 || tl >= VG_CORR_TENANT_BYTES || hl != 32) {
             free(file);
             r.err = true;
             break;

@@ -130,7 +130,7 @@ typedef struct batch {
         size_t strs;
         double t;
         char id[33];
-        char tenant[64];
+        char tenant[VG_CORR_TENANT_BYTES];
     } * cf;
     uint32_t n_cf, cap_cf;
     /* rules left UNKNOWN by a regex limit (each also an "undetermined" alert line in out):
@@ -242,7 +242,7 @@ typedef struct scan_ctx {
         uint32_t file;
         uint64_t line, index, offset;
         char id[33];
-        char tenant[64];
+        char tenant[VG_CORR_TENANT_BYTES];
         uint8_t sha[32];
     } * ring; /* recent correlated events, by ref % VG_CORR_RING */
     /* event time: the latest record time seen, in this run and the runs whose state was
@@ -303,7 +303,7 @@ typedef struct worker {
     /* per-worker scratch, reused for every record (no allocation once grown): unescaped
      * strings of field_text and of the user-agent check */
     vg_buf ft_tmp, ua_tmp;
-    char tok_tenant[128]; /* tenant taken from a bearer token's issuer */
+    char tok_tenant[VG_TOKEN_TENANT_BYTES]; /* tenant taken from a bearer token's issuer */
     char sig_family[256]; /* family of the signal being formatted ("" = its name) */
     bool no_signal;       /* the alert being formatted is no signal of its session */
 } worker;

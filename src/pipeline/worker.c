@@ -270,12 +270,12 @@ static void corr_fact(worker *w, uint32_t ri, const vg_rule *rule)
     f->rec = (uint32_t)(w->r - b->recs);
     f->t = ei->has_time ? ei->time : NAN;
     ensure_sha(w);
-    char tenant[256];
+    char tenant[VG_ALERT_TENANT_BYTES];
     snprintf(tenant, sizeof tenant, "%.*s", ei->tenant ? (int)ei->tenant_len : 0,
              ei->tenant ? ei->tenant : "");
     const char *parts[] = {"sigma", rule->id ? rule->id : rule->title, tenant, w->sha_hex, ""};
     vg__alert_id_parts(parts, 5, f->id);
-    snprintf(f->tenant, sizeof f->tenant, "%.63s", tenant);
+    snprintf(f->tenant, sizeof f->tenant, "%.*s", (int)sizeof f->tenant - 1, tenant);
     f->strs = b->sf_strs.len;
     f->n_vals = 0;
     for (const char **fl = c->corr_fields[ri]; *fl; fl++) {
@@ -510,7 +510,8 @@ static int tok_cb(void *ud, const vg_jval *v)
 {
     tok_ctx *x = ud;
     const vg_jtok *k = &v->tape->tok[v->tok];
-    if (k->type != VG_J_STRING || k->esc || v->tape != &x->w->tape || x->n++ > 4)
+    if (k->type != VG_J_STRING || k->esc || v->tape != &x->w->tape ||
+        x->n++ >= (int)VG_MAX_RECORD_TOKENS)
         return 0;
     const char *s = v->tape->src + k->off;
     size_t n = k->len;

@@ -165,6 +165,17 @@
 #define VG_MAX_LEDGER_SOURCES 4096u
 #define VG_MAX_LEDGER_PROOF (4u * 1024u * 1024u)
 
+/* Tenants as fixed-size copies (pipeline/worker.c, writer.c): the tenant that enters an alert
+ * id (VG_ALERT_TENANT_BYTES, longer ones are cut there: ids stay stable); the tenant a
+ * correlation's recent events keep (VG_CORR_TENANT_BYTES, VG_CORR_RING entries of it: a
+ * correlation alert names its last event's tenant cut to 63 bytes); the tenant a bearer token's
+ * issuer names (VG_TOKEN_TENANT_BYTES; a longer one is not taken). Bearer tokens judged per
+ * record: VG_MAX_RECORD_TOKENS (more string fields that may hold one are not read). */
+#define VG_ALERT_TENANT_BYTES 256u
+#define VG_CORR_TENANT_BYTES 64u
+#define VG_TOKEN_TENANT_BYTES 128u
+#define VG_MAX_RECORD_TOKENS 5u
+
 /* Saved state (vigie scan --state, correlate/statefile.c): the largest state file read back,
  * and the most sections in it. */
 #define VG_MAX_STATE_BYTES (16ull * 1024u * 1024u * 1024u)
