@@ -20,7 +20,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 
-#include "scan.h"
+#include "cli.h"
+#include "pipeline/pipeline.h"
 
 /* The progress bar on a terminal (the pipeline calls it after each batch). */
 static void progress(scan_ctx *c, bool final)
@@ -981,8 +982,10 @@ int vg__cmd_scan(int argc, char **argv)
         goto out;
     }
     c.max_t = -INFINITY;
-    if (o.state_path && (ex = vg__scan_state_load(&c)) != VG_EXIT_OK)
+    if (o.state_path && vg__pipeline_state_load(&c) != VIGIE_OK) {
+        ex = VG_EXIT_INPUT;
         goto out;
+    }
     c.out = stdout;
     if (o.out_path && strcmp(o.out_path, "-") != 0) {
         c.out = fopen(o.out_path, "w");
@@ -1113,7 +1116,7 @@ int vg__cmd_scan(int argc, char **argv)
                           "vigie: --state %s: not saved (the run was interrupted): the file keeps "
                           "the state from before this run; scan the same inputs again\n",
                           o.state_path);
-    } else if (o.state_path && !vg__scan_state_save(&c)) {
+    } else if (o.state_path && !vg__pipeline_state_save(&c)) {
         side_fail = true;
     }
     if (o.baseline_path && vg__newterms_save(c.nt, o.baseline_path) != VIGIE_OK) {

@@ -355,4 +355,12 @@ const char *vg__scan_ring_file(const scan_ctx *c, uint32_t file);
 
 void vg__scan_write_gaps(scan_ctx *c);
 
+/* ---- state.c: the saved state (--state FILE, docs/STATE.md) ---------------------------- */
+/* Load the saved state at c->o->state_path into the run's fresh parts (after the inputs are
+ * expanded, before any record); a missing file is a first run (VIGIE_OK). A refused file is
+ * said through c->diag and returns its status: nothing of it is used. */
+int vg__pipeline_state_load(scan_ctx *c);
+/* Save the run's state (atomically, with a checksum); false on failure (said). */
+bool vg__pipeline_state_save(scan_ctx *c);
+
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * scan_state.c: `vigie scan --state FILE`. The state of a run (first-seen terms, sessions with
+ * state.c: the saved state of a run (`vigie scan --state FILE`). The state of a run (first-seen terms, sessions with
  * their sign-in join, Sigma correlations with the recent events they refer to, visibility,
  * campaigns, the latest event time) is saved at the end of a run and loaded at the start of
  * the next, so that a series of runs over consecutive slices of a log gives what one pass over
@@ -9,13 +9,14 @@
  * Invariants: each part writes and reads its own section (util/ser.h encoding) in the
  * container of correlate/statefile.c (version, checksum, atomic replace); a state is loaded
  * only into parts that are still fresh (before any record is read); a file that is refused
- * stops the run before anything is read (exit 3), so a broken state is never overwritten by a
+ * stops the run before anything is read (the command exits 4), so a broken state is never overwritten by a
  * state that silently forgot what it held; an interrupted run does not save (the file keeps
  * the state before the run). Sources are kept by name, never by index: correlation-ring
  * entries loaded from a state name their file through c->old_paths.
  */
 #include "correlate/statefile.h"
-#include "scan.h"
+#include "pipeline/pipeline.h"
+#include "util/limits.h"
 #include "util/ser.h"
 
 #define TAG_META VG_STATE_TAG('M', 'E', 'T', 'A')
@@ -109,15 +110,15 @@ static bool load_meta(scan_ctx *c, const vg_state_section *s)
     return vg__rd_done(&r);
 }
 
-int vg__scan_state_load(scan_ctx *c)
+int vg__pipeline_state_load(scan_ctx *c)
 {
     const char *path = c->o->state_path;
     vg_statefile_in in;
-    int rc = vg__statefile_load(path, &in, vg__cli_diag, NULL);
+    int rc = vg__statefile_load(path, &in, c->diag, c->diag_ud);
     if (rc == VIGIE_NOENT)
-        return VG_EXIT_OK; /* a first run */
+        return VIGIE_OK; /* a first run */
     if (rc != VIGIE_OK)
-        return VG_EXIT_INPUT;
+        return rc;
     const char *bad = NULL;
     const vg_state_section *s;
     if (!(s = vg__statefile_get(&in, TAG_META)) || !load_meta(c, s))
@@ -125,17 +126,17 @@ int vg__scan_state_load(scan_ctx *c)
     if (!bad && c->nt && (s = vg__statefile_get(&in, TAG_NTRM))) {
         vg_rd r;
         vg__rd_init(&r, s->data, s->len);
-        if (vg__newterms_load_section(c->nt, &r, vg__cli_diag, NULL) != VIGIE_OK)
+        if (vg__newterms_load_section(c->nt, &r, c->diag, c->diag_ud) != VIGIE_OK)
             bad = "its first-seen terms (NTRM)";
     }
     if (!bad && c->sess && (s = vg__statefile_get(&in, TAG_SESS))) {
         vg_rd r;
         vg__rd_init(&r, s->data, s->len);
-        if (vg__sessions_load(c->sess, &r, vg__cli_diag, NULL) != VIGIE_OK)
+        if (vg__sessions_load(c->sess, &r, c->diag, c->diag_ud) != VIGIE_OK)
             bad = "its sessions (SESS)";
     }
     if (!bad && c->corr && (s = vg__statefile_get(&in, TAG_CORR)) &&
-        vg__corr_load(c->corr, s->data, s->len, vg__cli_diag, NULL) != VIGIE_OK)
+        vg__corr_load(c->corr, s->data, s->len, c->diag, c->diag_ud) != VIGIE_OK)
         bad = "its correlations (CORR)";
     if (!bad && c->vis && (s = vg__statefile_get(&in, TAG_VISB)) &&
         vg__vis_load(c->vis, s->data, s->len) != VIGIE_OK)
@@ -145,16 +146,16 @@ int vg__scan_state_load(scan_ctx *c)
         bad = "its campaigns (CAMP)";
     vg__statefile_free(&in);
     if (bad) {
-        vg__print_escaped(stderr,
-                          "vigie: error: --state %s: %s cannot be read; nothing was scanned and "
-                          "the file is left as it is\n",
-                          path, bad);
-        return VG_EXIT_INPUT;
+        vg__diag(c->diag, c->diag_ud, VIGIE_DIAG_ERROR, VIGIE_VERIFY, path, 0, 0, NULL,
+                 "--state: %s cannot be read; nothing was scanned and the file is left as it "
+                 "is",
+                 bad);
+        return VIGIE_VERIFY;
     }
-    return VG_EXIT_OK;
+    return VIGIE_OK;
 }
 
-bool vg__scan_state_save(scan_ctx *c)
+bool vg__pipeline_state_save(scan_ctx *c)
 {
     vg_buf b[6];
     for (int i = 0; i < 6; i++)
@@ -183,11 +184,10 @@ bool vg__scan_state_save(scan_ctx *c)
         s[i].len = b[i].len;
     }
     if (!ok)
-        vg__print_escaped(stderr,
-                          "vigie: error: --state %s: a part of the state could not be encoded "
-                          "(out of memory); the state was not saved\n",
-                          c->o->state_path);
-    else if (vg__statefile_save(c->o->state_path, s, n, vg__cli_diag, NULL) != VIGIE_OK)
+        vg__diag(c->diag, c->diag_ud, VIGIE_DIAG_ERROR, VIGIE_NOMEM, c->o->state_path, 0, 0,
+                 NULL, "--state: a part of the state could not be encoded (out of memory); the "
+                       "state was not saved");
+    else if (vg__statefile_save(c->o->state_path, s, n, c->diag, c->diag_ud) != VIGIE_OK)
         ok = false;
     for (int i = 0; i < 6; i++)
         vg__buf_free(&b[i]);
